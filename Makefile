@@ -1,0 +1,35 @@
+# Two commands set up a fresh machine: `make run` and `make test`.
+SHELL := /bin/bash
+VENV := .venv
+BIN := $(VENV)/bin
+UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
+export UV_COMPILE_BYTECODE := 1
+export UV_LINK_MODE := copy
+export RECTIFY_PREFECT_QUIET := 1
+
+.PHONY: run test bench deps browser clean
+
+$(BIN)/.synced: pyproject.toml uv.lock
+	@command -v uv >/dev/null 2>&1 || test -x $(UV) || python3 -m pip install --quiet --user uv
+	$(UV) sync --frozen
+	@touch $@
+
+deps: $(BIN)/.synced
+
+# Debian's Chromium for the browser tests (never a downloaded browser build).
+browser:
+	@test -x /usr/bin/chromium || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; } \
+	  || echo "chromium could not be installed: browser tests will skip"
+
+run: deps
+	$(BIN)/rectify ingest samples
+	$(BIN)/rectify tasks list
+
+test: deps browser
+	$(BIN)/pytest -n 2 --dist loadgroup
+
+bench: deps
+	$(BIN)/python bench/run_all.py
+
+clean:
+	rm -rf var/rectify.db* var/test-prefect

@@ -1,0 +1,109 @@
+"""Shared fixtures: the data layer runs on SQLite and on PostgreSQL.
+
+PostgreSQL tests use a throw-away database per test session. They skip only when no server
+answers, and fail instead when RECTIFY_REQUIRE_PG=1 (set by .ci/run).
+"""
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, inspect, text
+from sqlalchemy.engine import make_url
+
+from tracker.db import make_engine, upgrade
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+PG_ADMIN_URL = os.environ.get("RECTIFY_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+
+os.environ.setdefault("PREFECT_HOME", str(ROOT / "var" / "test-prefect"))
+
+
+def _pg_available() -> str | None:
+    try:
+        eng = create_engine(PG_ADMIN_URL, connect_args={"connect_timeout": 3})
+        with eng.connect():
+            pass
+        eng.dispose()
+        return None
+    except Exception as exc:  # any connection failure means "no server here"
+        return str(exc).splitlines()[0]
+
+
+def _skip_or_fail_pg(reason: str) -> None:
+    if os.environ.get("RECTIFY_REQUIRE_PG") == "1":
+        pytest.fail(f"PostgreSQL required (RECTIFY_REQUIRE_PG=1) but unavailable: {reason}")
+    pytest.skip(f"no PostgreSQL server answers: {reason}")
+
+
+@pytest.fixture(scope="session")
+def pg_url():
+    """URL of a fresh PostgreSQL database for this test session (dropped at the end)."""
+    reason = _pg_available()
+    if reason:
+        _skip_or_fail_pg(reason)
+    name = f"rectify_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    yield url
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_url(tmp_path_factory):
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'rectify.db'}"
+
+
+@pytest.fixture(scope="session", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.pg)])
+def db_url(request):
+    return request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "pg_url")
+
+
+@pytest.fixture(scope="session")
+def _migrated(db_url):
+    engine = make_engine(db_url)
+    upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def engine(_migrated):
+    """A migrated database emptied before each test."""
+    _truncate(_migrated)
+    return _migrated
+
+
+def _truncate(engine) -> None:
+    tables = [t for t in inspect(engine).get_table_names() if t != "alembic_version"]
+    with engine.connect() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
+        else:
+            conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            for t in tables:
+                conn.execute(text(f'DELETE FROM "{t}"'))
+            conn.commit()
+            conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+        conn.commit()
+
+
+@pytest.fixture
+def cli_env(tmp_path, monkeypatch, engine):
+    """Point the CLI (in-process) at the test database and a temporary data dir."""
+    from tracker import config, db
+
+    monkeypatch.setenv("RECTIFY_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("RECTIFY_DATABASE_URL", engine.url.render_as_string(hide_password=False))
+    config.get_settings.cache_clear()
+    db._engine_for.cache_clear()
+    yield tmp_path
+    config.get_settings.cache_clear()
+    db._engine_for.cache_clear()

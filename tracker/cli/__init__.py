@@ -1,0 +1,10 @@
+"""The `rectify` command. Each module registers its own commands on `app`."""
+from __future__ import annotations
+
+import typer
+
+from tracker.cli import db, extract, ingest, tasks
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help="rectify 整改事项台账")
+for module in (extract, ingest, tasks, db):
+    module.register(app)

@@ -1,0 +1,28 @@
+"""Small helpers shared by the CLI modules."""
+from __future__ import annotations
+
+import getpass
+import json
+import sys
+
+import typer
+from rich.console import Console
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def default_actor() -> str:
+    try:
+        return f"命令行:{getpass.getuser()}"
+    except Exception:  # no passwd entry in some containers
+        return "命令行"
+
+
+def fail(message: str, code: int = 1) -> None:
+    err_console.print(f"[red]错误：[/red]{message}", highlight=False)
+    raise typer.Exit(code)
+
+
+def print_json(data) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")

@@ -1,0 +1,118 @@
+"""Engine, sessions and schema upgrades for SQLite (embedded) and PostgreSQL (scale)."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from functools import lru_cache
+from pathlib import Path
+
+from sqlalchemy import DateTime, event, types
+from sqlalchemy.engine import Engine, make_url
+from sqlmodel import Session, create_engine
+
+from tracker.config import ROOT, get_settings
+
+
+class UTCDateTime(types.TypeDecorator):
+    """Timezone-aware datetimes everywhere: stored as UTC, read back aware.
+
+    SQLite keeps no offset, so naive values read from it are UTC by construction.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime refused: use an aware one")
+        value = value.astimezone(timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.close()
+
+
+def make_engine(url: str) -> Engine:
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+@lru_cache
+def _engine_for(url: str) -> Engine:
+    engine = make_engine(url)
+    upgrade(engine)
+    return engine
+
+
+def get_engine() -> Engine:
+    """The configured database, upgraded to the newest schema on first use."""
+    return _engine_for(get_settings().database_url)
+
+
+@contextmanager
+def session_scope(engine: Engine | None = None) -> Iterator[Session]:
+    """One unit of work: commit on success, roll back on any error."""
+    with Session(engine or get_engine(), expire_on_commit=False) as session:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+
+def alembic_config(engine: Engine):
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(ROOT / "migrations"))
+    cfg.attributes["engine"] = engine
+    return cfg
+
+
+def current_heads(engine: Engine) -> set[str]:
+    from alembic.runtime.migration import MigrationContext
+
+    with engine.connect() as conn:
+        return set(MigrationContext.configure(conn).get_current_heads())
+
+
+def upgrade(engine: Engine, target: str = "heads") -> None:
+    """Bring the schema up to date; a no-op (one cheap query) when it already is."""
+    from alembic import command
+    from alembic.script import ScriptDirectory
+
+    cfg = alembic_config(engine)
+    if target == "heads" and current_heads(engine) == set(ScriptDirectory.from_config(cfg).get_heads()):
+        return
+    command.upgrade(cfg, target)
+
+
+def downgrade(engine: Engine, target: str = "base") -> None:
+    from alembic import command
+
+    command.downgrade(alembic_config(engine), target)

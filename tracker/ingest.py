@@ -1,0 +1,271 @@
+"""Import reports into the ledger: one transaction per report, idempotent by content hash."""
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from difflib import SequenceMatcher
+from pathlib import Path
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from tracker import audit
+from tracker.db import session_scope, utcnow
+from tracker.extraction import Extraction, ExtractedItem, ExtractionError, read_document, extract_text
+from tracker.models import Item, Report, Status, Task, Township, TRACKED_KINDS
+from tracker.textfmt import cn_date
+
+SUPPORTED = {".txt", ".docx"}
+TASK_AUDIT_FIELDS = ("title", "kind", "status", "deadline", "version")
+
+
+@dataclass
+class IngestResult:
+    path: str
+    outcome: str  # imported | replaced | duplicate | failed
+    message: str
+    report_id: int | None = None
+    township: str | None = None
+    report_year: int | None = None
+    counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome != "failed"
+
+
+OUTCOME_LABELS = {"imported": "已导入", "replaced": "已替换", "duplicate": "重复跳过", "failed": "失败"}
+
+
+class IngestError(Exception):
+    """A report that cannot go into the ledger; the message is for the user, in Chinese."""
+
+
+def iter_report_files(paths: Iterable[Path]) -> Iterator[Path]:
+    """Files as given, folders walked recursively for .txt/.docx, in a stable order."""
+    for p in paths:
+        if p.is_dir():
+            yield from sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in SUPPORTED
+                              and not f.name.startswith((".", "~$")))
+        else:
+            yield p
+
+
+def ingest_paths(*, engine: Engine, paths: Iterable[Path], actor: str, replace: bool = False,
+                 on_result: Callable[[IngestResult], None] | None = None) -> list[IngestResult]:
+    results = []
+    for path in iter_report_files(paths):
+        result = ingest_file(engine=engine, path=path, actor=actor, replace=replace)
+        results.append(result)
+        if on_result:
+            on_result(result)
+    return results
+
+
+def ingest_file(*, engine: Engine, path: Path, actor: str, replace: bool = False) -> IngestResult:
+    name = path.name
+    try:
+        raw = path.read_bytes() if path.is_file() else None
+        if raw is None:
+            raise IngestError(f"文件 {name} 不存在或不是文件")
+        sha = hashlib.sha256(raw).hexdigest()
+        with session_scope(engine) as session:
+            dup = _duplicate(session, sha, name)
+            if dup:
+                return dup
+        extraction = extract_text(read_document(path), source_name=name)
+        return ingest_extraction(engine=engine, extraction=extraction, sha256=sha, actor=actor, replace=replace)
+    except (ExtractionError, IngestError) as exc:
+        return IngestResult(str(path), "failed", str(exc))
+    except OSError as exc:
+        return IngestResult(str(path), "failed", f"文件 {name} 无法读取：{exc.strerror or exc}")
+
+
+def ingest_extraction(*, engine: Engine, extraction: Extraction, sha256: str, actor: str,
+                      replace: bool = False) -> IngestResult:
+    """Store one extracted report whole, or nothing. Also used by the web upload after review."""
+    name = extraction.source_name
+    _check_complete(extraction)
+    try:
+        with session_scope(engine) as session:
+            dup = _duplicate(session, sha256, name)
+            if dup:
+                return dup
+            township = _township(session, extraction)
+            existing = session.execute(select(Report).where(
+                Report.township_id == township.id, Report.report_year == extraction.report_year)).scalars().first()
+            if existing is None:
+                report, counts = _insert_report(session, extraction, township, sha256, actor)
+                outcome, msg = "imported", f"{township.name}{extraction.report_year}年度报告已导入"
+            elif not replace:
+                raise IngestError(
+                    f"文件 {name}：{township.name}{existing.report_year}年度报告已于"
+                    f"{cn_date(existing.imported_at)}由 {existing.imported_by} 导入（文件 {existing.source_name}），"
+                    f"内容不同；如需以新文件替换，请使用 --replace")
+            else:
+                report, counts = _replace_report(session, existing, extraction, sha256, actor)
+                outcome, msg = "replaced", f"{township.name}{extraction.report_year}年度报告已替换"
+        return IngestResult(name, outcome, msg, report.id, township.name, extraction.report_year, counts)
+    except IntegrityError:
+        # A concurrent import of the same content or township-year won the race: report what is there now.
+        with session_scope(engine) as session:
+            dup = _duplicate(session, sha256, name)
+        if dup:
+            return dup
+        raise IngestError(f"文件 {name}：同一乡镇同一年度的报告正在被另一处导入，请稍后重试")
+
+
+def _check_complete(ex: Extraction) -> None:
+    name = ex.source_name
+    if not ex.unit:
+        raise IngestError(f"文件 {name}：无法识别报告所属乡镇（标题或落款中未找到“××镇/乡/街道”）")
+    if not ex.report_year:
+        raise IngestError(f"文件 {name}：无法识别报告年度（未找到“20XX年度”等字样）")
+    if not any(it.kind in TRACKED_KINDS for it in ex.items):
+        raise IngestError(f"文件 {name}：未提取到任何存在的不足或下一年度计划，未导入。"
+                          + "；".join(ex.warnings))
+
+
+def _duplicate(session: Session, sha: str, name: str) -> IngestResult | None:
+    row = session.execute(select(Report, Township).join(Township).where(Report.sha256 == sha)).first()
+    if row is None:
+        return None
+    report, township = row
+    return IngestResult(name, "duplicate",
+                        f"已导入：相同内容已于{cn_date(report.imported_at)}导入（{township.name}"
+                        f"{report.report_year}年度，文件 {report.source_name}），本次未重复导入",
+                        report.id, township.name, report.report_year)
+
+
+def _township(session: Session, ex: Extraction) -> Township:
+    township = session.execute(select(Township).where(Township.name == ex.unit)).scalars().first()
+    if township is None:
+        township = Township(name=ex.unit, county=ex.county)
+        session.add(township)
+        session.flush()
+    elif township.county is None and ex.county:
+        township.county = ex.county
+    return township
+
+
+def _report_fields(ex: Extraction, sha: str, actor: str) -> dict:
+    return dict(report_year=ex.report_year, plan_year=ex.plan_year or ex.report_year + 1,
+                issued_on=ex.issued_on, doc_number=ex.doc_number, source_name=ex.source_name,
+                sha256=sha, text=ex.text, warnings=list(ex.warnings), imported_at=utcnow(), imported_by=actor)
+
+
+def _item_row(report_id: int, it: ExtractedItem) -> dict:
+    return dict(report_id=report_id, kind=it.kind, seq=it.seq, title=it.title, text=it.text,
+                start=it.start, end=it.end, causes=list(it.causes), section=it.section)
+
+
+def _insert_report(session, ex, township, sha, actor):
+    report = Report(township_id=township.id, **_report_fields(ex, sha, actor))
+    session.add(report)
+    session.flush()
+    item_ids = _insert_items(session, report.id, ex.items)
+    task_ids = _insert_tasks(session, report, township.id, list(zip(ex.items, item_ids)), actor)
+    audit.record(session, actor=actor, action="import", entity="report", entity_id=report.id,
+                 after={"source_name": ex.source_name, "sha256": sha, "township": township.name,
+                        "report_year": ex.report_year, "items": len(item_ids), "tasks": len(task_ids)})
+    return report, {"items": len(item_ids), "tasks": len(task_ids)}
+
+
+def _insert_items(session, report_id: int, items: list[ExtractedItem]) -> list[int]:
+    if not items:
+        return []
+    return list(session.scalars(insert(Item).returning(Item.id, sort_by_parameter_order=True),
+                                [_item_row(report_id, it) for it in items]))
+
+
+def _insert_tasks(session, report: Report, township_id: int, pairs, actor: str) -> list[int]:
+    """One task per shortcoming and plan item; deadline defaults to the end of the plan year."""
+    now = utcnow()
+    deadline = date(report.plan_year, 12, 31)
+    rows = [dict(township_id=township_id, report_id=report.id, item_id=item_id, kind=it.kind, title=it.title,
+                 description=it.text, deadline=deadline, status=Status.unassigned.value, version=1,
+                 created_at=now, updated_at=now)
+            for it, item_id in pairs if it.kind in TRACKED_KINDS]
+    if not rows:
+        return []
+    ids = list(session.scalars(insert(Task).returning(Task.id, sort_by_parameter_order=True), rows))
+    audit.record_many(session, [
+        dict(actor=actor, action="create", entity="task", entity_id=tid,
+             after={k: audit.jsonable(row[k]) for k in TASK_AUDIT_FIELDS})
+        for tid, row in zip(ids, rows)])
+    return ids
+
+
+_NONWORD = re.compile(r"[\W_]+")
+
+
+def _norm(s: str) -> str:
+    return _NONWORD.sub("", s)
+
+
+def _match_items(old: list[Item], new: list[ExtractedItem]) -> tuple[dict[int, int], list[int]]:
+    """Pair old items with new ones of the same kind: same title first, then the most similar title.
+
+    Returns {new index: old item id} and the ids of old items left unmatched.
+    """
+    pairs: dict[int, int] = {}
+    free = {o.id: o for o in old}
+    for i, it in enumerate(new):
+        for o in free.values():
+            if o.kind == it.kind and _norm(o.title) == _norm(it.title):
+                pairs[i] = o.id
+                del free[o.id]
+                break
+    scored = sorted(((SequenceMatcher(None, _norm(o.title), _norm(it.title)).ratio(), i, o.id)
+                     for i, it in enumerate(new) if i not in pairs
+                     for o in free.values() if o.kind == it.kind), reverse=True)
+    for ratio, i, oid in scored:
+        if ratio >= 0.6 and i not in pairs and oid in free:
+            pairs[i] = oid
+            del free[oid]
+    return pairs, list(free)
+
+
+def _replace_report(session, report: Report, ex: Extraction, sha: str, actor: str):
+    """Swap in a new file: matched items keep their task (state, history), vanished ones are withdrawn."""
+    before = {"source_name": report.source_name, "sha256": report.sha256}
+    for k, v in _report_fields(ex, sha, actor).items():
+        setattr(report, k, v)
+    old = list(session.execute(select(Item).where(Item.report_id == report.id, Item.removed_at.is_(None))).scalars())
+    pairs, gone = _match_items(old, ex.items)
+    now = utcnow()
+    for i, oid in pairs.items():
+        session.execute(update(Item).where(Item.id == oid).values(_item_row(report.id, ex.items[i])))
+    tasks = {t.item_id: t for t in session.execute(select(Task).where(Task.report_id == report.id)).scalars()}
+    events = []
+    for i, oid in pairs.items():
+        task, it = tasks.get(oid), ex.items[i]
+        if task is not None and (task.title, task.description) != (it.title, it.text):
+            snap = audit.snapshot(task, ("title", "version"))
+            task.title, task.description, task.version, task.updated_at = it.title, it.text, task.version + 1, now
+            events.append(dict(actor=actor, action="update", entity="task", entity_id=task.id, before=snap,
+                               after=audit.snapshot(task, ("title", "version")), reason="报告重新导入"))
+    if gone:
+        session.execute(update(Item).where(Item.id.in_(gone)).values(removed_at=now))
+    for oid in gone:
+        task = tasks.get(oid)
+        if task is not None and task.status != Status.withdrawn:
+            snap = audit.snapshot(task, ("status", "version"))
+            task.status, task.version, task.updated_at = Status.withdrawn.value, task.version + 1, now
+            events.append(dict(actor=actor, action="withdraw", entity="task", entity_id=task.id, before=snap,
+                               after=audit.snapshot(task, ("status", "version")),
+                               reason="重新导入的报告中已无此项"))
+    new_idx = [i for i in range(len(ex.items)) if i not in pairs]
+    new_ids = _insert_items(session, report.id, [ex.items[i] for i in new_idx])
+    new_tasks = _insert_tasks(session, report, report.township_id,
+                              [(ex.items[i], iid) for i, iid in zip(new_idx, new_ids)], actor)
+    audit.record_many(session, events)
+    audit.record(session, actor=actor, action="replace", entity="report", entity_id=report.id, before=before,
+                 after={"source_name": ex.source_name, "sha256": sha, "kept": len(pairs),
+                        "withdrawn": len(gone), "added": len(new_tasks)})
+    return report, {"items": len(ex.items), "tasks": len(new_tasks), "kept": len(pairs), "withdrawn": len(gone)}

@@ -1,0 +1,119 @@
+"""The ledger's core tables: townships, reports, extracted items, tasks and the audit journal."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any, Optional
+
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from tracker.db import UTCDateTime, utcnow
+
+
+class Kind(StrEnum):
+    shortcoming = "shortcoming"
+    cause = "cause"
+    rectification = "rectification"
+    plan = "plan"
+
+
+KIND_LABELS = {"shortcoming": "问题", "cause": "原因", "rectification": "整改情况", "plan": "计划"}
+TRACKED_KINDS = (Kind.shortcoming, Kind.plan)  # kinds that become tasks
+
+
+class Status(StrEnum):
+    unassigned = "待分派"
+    in_progress = "整改中"
+    pending_review = "待审核"
+    closed = "已销号"
+    withdrawn = "已撤销"  # its item vanished on re-import; kept, out of the counts
+
+
+class Category(StrEnum):
+    immediate = "立行立改"
+    deadline = "限期整改"
+    ongoing = "长期坚持"
+
+
+def _ts(**kw) -> Any:
+    return Field(default_factory=utcnow, sa_type=UTCDateTime, **kw)
+
+
+class Township(SQLModel, table=True):
+    id: Optional[int] = Field(default=None, primary_key=True)
+    name: str = Field(unique=True, max_length=64)
+    county: Optional[str] = Field(default=None, max_length=64)
+
+
+class Report(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("township_id", "report_year", name="uq_report_township_year"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    township_id: int = Field(foreign_key="township.id", index=True)
+    report_year: int
+    plan_year: int
+    issued_on: Optional[date] = None
+    doc_number: Optional[str] = Field(default=None, max_length=128)
+    source_name: str = Field(max_length=255)
+    sha256: str = Field(unique=True, max_length=64)
+    text: str = Field(sa_type=Text)
+    warnings: list[str] = Field(default_factory=list, sa_type=JSON)
+    imported_at: datetime = _ts()
+    imported_by: str = Field(max_length=64)
+
+
+class Item(SQLModel, table=True):
+    """One extracted point of a report, with its exact span in `Report.text`."""
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    report_id: int = Field(foreign_key="report.id", index=True)
+    kind: str = Field(max_length=16)
+    seq: int
+    title: str = Field(sa_type=Text)
+    text: str = Field(sa_type=Text)
+    start: int
+    end: int
+    causes: list[str] = Field(default_factory=list, sa_type=JSON)
+    section: str = Field(default="", sa_type=Text)
+    # Set when a re-import (--replace) no longer contains this item; its span refers to the old text.
+    removed_at: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+
+
+class Task(SQLModel, table=True):
+    __table_args__ = (
+        Index("ix_task_township_status", "township_id", "status"),
+        Index("ix_task_deadline", "deadline"),
+    )
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    township_id: int = Field(foreign_key="township.id")
+    report_id: int = Field(foreign_key="report.id", index=True)
+    item_id: int = Field(foreign_key="item.id", unique=True)
+    kind: str = Field(max_length=16)
+    title: str = Field(sa_type=Text)
+    description: str = Field(default="", sa_type=Text)
+    owner_unit: Optional[str] = Field(default=None, max_length=128)
+    owner_person: Optional[str] = Field(default=None, max_length=64)
+    deadline: date
+    category: Optional[str] = Field(default=None, max_length=8)
+    status: str = Field(default=Status.unassigned, max_length=8)
+    version: int = 1
+    created_at: datetime = _ts()
+    updated_at: datetime = _ts()
+
+
+class AuditEvent(SQLModel, table=True):
+    """Append-only journal of every write: who, when, what, before and after."""
+
+    __table_args__ = (Index("ix_audit_entity", "entity", "entity_id"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    at: datetime = _ts()
+    actor: str = Field(max_length=64)
+    action: str = Field(max_length=32)
+    entity: str = Field(max_length=32)
+    entity_id: int
+    before: Optional[dict] = Field(default=None, sa_type=JSON)
+    after: Optional[dict] = Field(default=None, sa_type=JSON)
+    reason: Optional[str] = Field(default=None, sa_type=Text)
