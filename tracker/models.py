@@ -98,9 +98,62 @@ class Task(SQLModel, table=True):
     deadline: date
     category: Optional[str] = Field(default=None, max_length=8)
     status: str = Field(default=Status.unassigned, max_length=8)
-    version: int = 1
+    version: int = 1  # optimistic locking: every edit names the version it was based on
     created_at: datetime = _ts()
     updated_at: datetime = _ts()
+    assigned_at: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+    last_progress_at: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+    progress_percent: Optional[int] = None
+    submitted_at: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+    closed_at: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+    stage_done_year: Optional[int] = None  # 长期坚持: 阶段性完成 for this year, stays open
+
+
+class Role(StrEnum):
+    county_admin = "county_admin"
+    county_staff = "county_staff"
+    township = "township"
+
+
+ROLE_LABELS = {"county_admin": "县级管理员", "county_staff": "县级工作人员", "township": "乡镇用户"}
+
+
+class User(SQLModel, table=True):
+    id: Optional[int] = Field(default=None, primary_key=True)
+    name: str = Field(unique=True, max_length=64)
+    role: str = Field(max_length=16)
+    township_id: Optional[int] = Field(default=None, foreign_key="township.id")  # set for role township
+    password_hash: str = Field(max_length=255)
+    token_hash: Optional[str] = Field(default=None, unique=True, max_length=64)  # sha256 of the API token
+    active: bool = True
+    failed_logins: int = 0
+    locked_until: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+    created_at: datetime = _ts()
+
+
+class Progress(SQLModel, table=True):
+    """One progress post by a township: a note, an optional percent, evidence files."""
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    task_id: int = Field(foreign_key="task.id", index=True)
+    at: datetime = _ts()
+    author: str = Field(max_length=64)
+    note: str = Field(sa_type=Text)
+    percent: Optional[int] = None
+
+
+class Evidence(SQLModel, table=True):
+    """An evidence file (佐证材料), stored content-addressed under the data dir by sha256."""
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    task_id: int = Field(foreign_key="task.id", index=True)
+    progress_id: Optional[int] = Field(default=None, foreign_key="progress.id")
+    filename: str = Field(max_length=255)
+    content_type: str = Field(max_length=128)
+    size: int
+    sha256: str = Field(max_length=64, index=True)
+    uploaded_at: datetime = _ts()
+    uploaded_by: str = Field(max_length=64)
 
 
 class AuditEvent(SQLModel, table=True):

@@ -1,0 +1,55 @@
+"""Warning lights (红黄绿灯), computed at read time from the task's columns, never stored.
+
+red: an open task past its deadline; yellow: deadline within `yellow_days`, or no progress for
+`stale_days` (counted from the last progress, else from assignment, else from creation);
+green: otherwise. Closed and withdrawn tasks have no light.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta, timezone
+
+from sqlalchemy import case, func, literal
+
+from tracker.config import TZ, get_settings
+from tracker.models import Status, Task
+
+RED, YELLOW, GREEN = "red", "yellow", "green"
+LIGHT_LABELS = {RED: "红灯", YELLOW: "黄灯", GREEN: "绿灯"}
+OPEN_STATUSES = (Status.unassigned.value, Status.in_progress.value, Status.pending_review.value)
+
+
+def _day_start_utc(day: date) -> datetime:
+    return datetime.combine(day, time.min, TZ).astimezone(timezone.utc)
+
+
+def light_of(task: Task, as_of: date, *, yellow_days: int | None = None, stale_days: int | None = None) -> str | None:
+    s = get_settings()
+    yellow_days = s.yellow_days if yellow_days is None else yellow_days
+    stale_days = s.stale_days if stale_days is None else stale_days
+    if task.status not in OPEN_STATUSES:
+        return None
+    if task.deadline < as_of:
+        return RED
+    activity = task.last_progress_at or task.assigned_at or task.created_at
+    if task.deadline <= as_of + timedelta(days=yellow_days) or activity < _day_start_utc(as_of - timedelta(days=stale_days)):
+        return YELLOW
+    return GREEN
+
+
+def light_sql(as_of: date, *, yellow_days: int | None = None, stale_days: int | None = None):
+    """The same rule as `light_of`, as one SQL CASE over the task table (for filters and counts)."""
+    s = get_settings()
+    yellow_days = s.yellow_days if yellow_days is None else yellow_days
+    stale_days = s.stale_days if stale_days is None else stale_days
+    activity = func.coalesce(Task.last_progress_at, Task.assigned_at, Task.created_at)
+    return case(
+        (Task.status.not_in(OPEN_STATUSES), literal(None)),
+        (Task.deadline < as_of, literal(RED)),
+        ((Task.deadline <= as_of + timedelta(days=yellow_days))
+         | (activity < _day_start_utc(as_of - timedelta(days=stale_days))), literal(YELLOW)),
+        else_=literal(GREEN),
+    )
+
+
+def today() -> date:
+    return datetime.now(TZ).date()
