@@ -16,10 +16,12 @@ $(BIN)/.synced: pyproject.toml uv.lock
 
 deps: $(BIN)/.synced
 
-# Debian's Chromium for the browser tests (never a downloaded browser build).
+# Debian's Chromium for the browser tests (never a downloaded browser build) and a CJK font
+# for pages, screenshots and server-side charts.
 browser:
-	@test -x /usr/bin/chromium || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; } \
-	  || echo "chromium could not be installed: browser tests will skip"
+	@{ test -x /usr/bin/chromium && fc-list :lang=zh | grep -q .; } || \
+	  { apt-get update -qq && apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null; } \
+	  || echo "chromium or fonts-wqy-microhei could not be installed: browser tests will skip"
 
 run: deps
 	$(BIN)/rectify ingest samples

@@ -19,6 +19,7 @@ from tracker.db import session_scope, utcnow
 from tracker.extraction import Extraction, ExtractedItem, ExtractionError, read_document, extract_text
 from tracker.models import Item, Report, Status, Task, Township, TRACKED_KINDS
 from tracker.textfmt import cn_date
+from tracker.yearend.analysis import analyze_report
 
 SUPPORTED = {".txt", ".docx"}
 TASK_AUDIT_FIELDS = ("title", "kind", "status", "deadline", "version")
@@ -110,6 +111,7 @@ def ingest_extraction(*, engine: Engine, extraction: Extraction, sha256: str, ac
             else:
                 report, counts = _replace_report(session, existing, extraction, sha256, actor)
                 outcome, msg = "replaced", f"{township.name}{extraction.report_year}年度报告已替换"
+            analyze_report(session, report_id=report.id)  # themes, plan links, recurrence across years
         return IngestResult(name, outcome, msg, report.id, township.name, extraction.report_year, counts)
     except IntegrityError:
         # A concurrent import of the same content or township-year won the race: report what is there now.

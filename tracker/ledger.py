@@ -1,13 +1,23 @@
-"""Reading the ledger: task rows with their township, report year and source span."""
+"""Reading the ledger: task rows with their township, report year, source span, light and latest progress."""
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from datetime import date
+from math import ceil
 
-from sqlalchemy import select
+from sqlalchemy import Index, case, func, or_, select
 from sqlmodel import Session
 
-from tracker.models import Item, Report, Task, Township
+from tracker.errors import ValidationFailed
+from tracker.lights import GREEN, RED, YELLOW, light_sql, today
+from tracker.models import Evidence, Item, Progress, Report, Role, Task, Township, User
+from tracker.themes import TaskTheme
+
+# Serves the county's views (dashboard, export, ledger of one county); created by migration 0004_ledger_work.
+Index("ix_township_county", Township.county)
+
+ORDERS = ("light", "deadline", "township")
+MAX_PER_PAGE = 500
 
 
 @dataclass
@@ -25,6 +35,11 @@ class TaskRow:
     version: int
     start: int
     end: int
+    light: str | None = None
+    latest_note: str | None = None
+    evidence_count: int = 0
+    description: str = ""
+    progress_percent: int | None = None
 
     @property
     def owner(self) -> str:
@@ -35,6 +50,18 @@ class TaskRow:
         d["deadline"] = self.deadline.isoformat()
         d["owner"] = self.owner
         return d
+
+
+@dataclass
+class Page:
+    items: list[TaskRow]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, ceil(self.total / self.per_page))
 
 
 def list_tasks(session: Session, *, township: str | None = None, year: int | None = None,
@@ -56,3 +83,75 @@ def list_tasks(session: Session, *, township: str | None = None, year: int | Non
     if limit:
         q = q.limit(limit)
     return [TaskRow(*r) for r in session.execute(q)]
+
+
+def task_filters(*, actor: User | None, as_of: date, township: str | None = None, county: str | None = None,
+                 year: int | None = None, kind: str | None = None, status: str | None = None,
+                 light: str | None = None, owner: str | None = None, q: str | None = None,
+                 theme: str | None = None) -> list:
+    """WHERE clauses on the task table alone (no joins), so counting stays an index scan."""
+    conds = []
+    if actor is not None and actor.role == Role.township:
+        conds.append(Task.township_id == actor.township_id)
+    if township:
+        conds.append(Task.township_id.in_(select(Township.id).where(Township.name == township)))
+    if county:
+        conds.append(Task.township_id.in_(select(Township.id).where(Township.county == county)))
+    if year:
+        conds.append(Task.report_id.in_(select(Report.id).where(Report.report_year == year)))
+    if kind:
+        conds.append(Task.kind == kind)
+    if status:
+        conds.append(Task.status == status)
+    if light:
+        if light not in (RED, YELLOW, GREEN):
+            raise ValidationFailed(f"预警“{light}”无效，应为 red、yellow 或 green")
+        conds.append(light_sql(as_of) == light)
+    if owner and owner.strip():
+        o = owner.strip()
+        conds.append(or_(Task.owner_unit.contains(o, autoescape=True), Task.owner_person.contains(o, autoescape=True)))
+    if q and q.strip():
+        s = q.strip()
+        conds.append(or_(Task.title.contains(s, autoescape=True), Task.description.contains(s, autoescape=True)))
+    if theme:
+        conds.append(Task.id.in_(select(TaskTheme.task_id).where(TaskTheme.theme == theme)))
+    return conds
+
+
+def ledger_select(*, as_of: date, conds: list, order: str = "light"):
+    """The ledger's rows for `conds`, in `order`: light = red, yellow, green, then the rest; then deadline."""
+    light = light_sql(as_of)
+    latest_note = (select(Progress.note).where(Progress.task_id == Task.id)
+                   .order_by(Progress.at.desc(), Progress.id.desc()).limit(1).scalar_subquery())
+    evidence_count = select(func.count()).where(Evidence.task_id == Task.id).scalar_subquery()
+    orders = {
+        "light": (case((light == RED, 0), (light == YELLOW, 1), (light == GREEN, 2), else_=3), Task.deadline, Task.id),
+        "deadline": (Task.deadline, Task.id),
+        "township": (Township.name, Report.report_year, Task.kind.desc(), Item.start),
+    }
+    if order not in orders:
+        raise ValidationFailed(f"排序方式“{order}”无效，应为 {'、'.join(ORDERS)}")
+    return (select(Task.id, Township.name, Report.report_year, Task.kind, Task.title, Task.status, Task.deadline,
+                   Task.category, Task.owner_unit, Task.owner_person, Task.version, Item.start, Item.end,
+                   light.label("light"), latest_note.label("latest_note"), evidence_count.label("evidence_count"),
+                   Task.description, Task.progress_percent)
+            .join(Township, Task.township_id == Township.id)
+            .join(Report, Task.report_id == Report.id)
+            .join(Item, Task.item_id == Item.id)
+            .where(*conds)
+            .order_by(*orders[order]))
+
+
+def query_tasks(session: Session, *, actor: User | None, township: str | None = None, year: int | None = None,
+                kind: str | None = None, status: str | None = None, light: str | None = None,
+                owner: str | None = None, q: str | None = None, theme: str | None = None,
+                county: str | None = None, as_of: date | None = None, page: int = 1, per_page: int = 50,
+                order: str = "light") -> Page:
+    """One page of the tasks `actor` may see (None: the county's view, for the CLI)."""
+    as_of = as_of or today()
+    page, per_page = max(1, page), min(max(1, per_page), MAX_PER_PAGE)
+    conds = task_filters(actor=actor, as_of=as_of, township=township, county=county, year=year, kind=kind,
+                         status=status, light=light, owner=owner, q=q, theme=theme)
+    total = session.execute(select(func.count()).select_from(Task).where(*conds)).scalar_one()
+    stmt = ledger_select(as_of=as_of, conds=conds, order=order).offset((page - 1) * per_page).limit(per_page)
+    return Page([TaskRow(*r) for r in session.execute(stmt)], total, page, per_page)

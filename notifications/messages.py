@@ -1,0 +1,94 @@
+"""Message text: Jinja2 templates in Chinese, overridable by same-named files in the data dir.
+
+A template renders the subject on its first line and the body below; it is rendered twice, as
+plain text (email, webhook) and as markdown (group robots).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from functools import lru_cache
+from pathlib import Path
+
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined
+
+from notifications.channels import Message
+from notifications.models import MESSAGE_KIND_LABELS, Outbox
+from tracker.config import TZ, NotifySettings
+from tracker.lights import LIGHT_LABELS, light_of
+from tracker.models import AuditEvent, Task, Township
+from tracker.textfmt import cn_date
+
+PACKAGE_TEMPLATES = Path(__file__).parent / "templates"
+
+
+@lru_cache
+def _environment(override_dir: str) -> Environment:
+    # templates_dir/messages/due_soon.j2 wins over the packaged messages/due_soon.j2
+    loader = ChoiceLoader([FileSystemLoader(override_dir), FileSystemLoader(PACKAGE_TEMPLATES)])
+    env = Environment(loader=loader, undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+                      autoescape=False)
+    env.filters["cn_date"] = lambda v: cn_date(date.fromisoformat(v) if isinstance(v, str) else v)
+    return env
+
+
+def render(kind: str, context: dict, *, templates_dir: Path) -> tuple[str, str, str]:
+    """(subject, plain text body, markdown) of one message."""
+    template = _environment(str(templates_dir)).get_template(f"messages/{kind}.j2")
+    subject, _, text = template.render(context, markdown=False).strip().partition("\n")
+    _, _, md = template.render(context, markdown=True).strip().partition("\n")
+    return subject.strip(), text.strip(), f"### {subject.strip()}\n\n{md.strip()}"
+
+
+@dataclass
+class Row:
+    """An outbox row with what its message speaks of (loaded in one query per batch)."""
+
+    outbox: Outbox
+    township: Township | None
+    task: Task | None
+    event: AuditEvent | None
+
+
+def week_label(as_of: date) -> str:
+    year, week, weekday = as_of.isocalendar()
+    monday = as_of - timedelta(days=weekday - 1)
+    sunday = monday + timedelta(days=6)
+    return f"{year}年第{week}周，{monday.month}月{monday.day}日至{sunday.month}月{sunday.day}日"
+
+
+def task_url(settings: NotifySettings, task_id: int) -> str:
+    return f"{settings.base_url}/tasks/{task_id}"
+
+
+def _task_context(task: Task, as_of: date, settings: NotifySettings) -> dict:
+    activity = task.last_progress_at or task.assigned_at or task.created_at
+    light = light_of(task, as_of)
+    return {
+        "title": task.title, "task_id": task.id, "url": task_url(settings, task.id),
+        "owner": " ".join(x for x in (task.owner_unit, task.owner_person) if x),
+        "deadline": cn_date(task.deadline), "light": LIGHT_LABELS.get(light, "无"), "light_code": light,
+        "days_left": (task.deadline - as_of).days, "days_overdue": (as_of - task.deadline).days,
+        "since": cn_date(activity), "days_idle": (as_of - activity.astimezone(TZ).date()).days,
+    }
+
+
+def build(row: Row, *, settings: NotifySettings, templates_dir: Path) -> Message:
+    ob = row.outbox
+    context = {
+        "kind": ob.kind, "kind_label": MESSAGE_KIND_LABELS.get(ob.kind, ob.kind),
+        "township": row.township.name if row.township else "全县", "as_of": cn_date(ob.as_of),
+        "escalate_days": settings.escalate_days, "base_url": settings.base_url, "url": f"{settings.base_url}/tasks",
+        "reason": row.event.reason if row.event else None, "actor": row.event.actor if row.event else None,
+        "payload": ob.payload or {}, "week_label": week_label(ob.as_of),
+    }
+    data = {"kind": ob.kind, "kind_label": context["kind_label"], "township": context["township"],
+            "as_of": ob.as_of.isoformat()}
+    if row.task is not None:
+        context |= _task_context(row.task, ob.as_of, settings)
+        data["task"] = {"id": row.task.id, "title": row.task.title, "deadline": row.task.deadline.isoformat(),
+                        "status": row.task.status, "light": context["light_code"], "url": context["url"]}
+    if ob.payload:
+        data["payload"] = ob.payload
+    subject, text, markdown = render(ob.kind, context, templates_dir=templates_dir)
+    return Message(key=ob.dedupe_key, subject=subject, text=text, markdown=markdown, data=data)

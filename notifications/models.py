@@ -1,0 +1,139 @@
+"""Reminder tables: recipients (channels), the outbox, the scheduler's lease and run log.
+
+The outbox is the single source of truth for "was this reminder created / delivered": every row
+has a dedupe key (kind, task or event, threshold or period, channel) under a unique constraint,
+so re-running a check, two processes, or a crash can never create a reminder twice.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any, Optional
+
+from sqlalchemy import JSON, Column, Float, Index, LargeBinary, Table, Text, Unicode
+from sqlmodel import Field, SQLModel
+
+from tracker.db import UTCDateTime, utcnow
+
+
+class ChannelKind(StrEnum):
+    email = "email"
+    wecom = "wecom"
+    dingtalk = "dingtalk"
+    webhook = "webhook"
+
+
+CHANNEL_KIND_LABELS = {"email": "电子邮件", "wecom": "企业微信群机器人", "dingtalk": "钉钉群机器人",
+                       "webhook": "Webhook"}
+
+
+class ChannelRole(StrEnum):
+    staff = "staff"  # county: digests and escalations; township: everything about its tasks
+    leader = "leader"  # county leader (督办): escalations only
+
+
+CHANNEL_ROLE_LABELS = {"staff": "工作人员", "leader": "领导（督办）"}
+
+
+class MessageKind(StrEnum):
+    due_soon = "due_soon"
+    overdue = "overdue"
+    stale = "stale"
+    sent_back = "sent_back"
+    escalation = "escalation"
+    digest = "digest"
+
+
+MESSAGE_KIND_LABELS = {"due_soon": "到期提醒", "overdue": "逾期催办", "stale": "无进展提醒", "sent_back": "退回通知",
+                       "escalation": "督办通知", "digest": "每周汇总"}
+
+
+class OutboxStatus(StrEnum):
+    pending = "pending"
+    sent = "sent"
+    failed = "failed"
+
+
+OUTBOX_STATUS_LABELS = {"pending": "待发送", "sent": "已发送", "failed": "发送失败"}
+
+
+def _ts(**kw) -> Any:
+    return Field(default_factory=utcnow, sa_type=UTCDateTime, **kw)
+
+
+class Channel(SQLModel, table=True):
+    """One recipient: an email address or a group robot / webhook URL, of a township or of the county."""
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    township_id: Optional[int] = Field(default=None, foreign_key="township.id", index=True)  # None: county
+    kind: str = Field(max_length=16)
+    target: str = Field(max_length=512)
+    secret: Optional[str] = Field(default=None, max_length=255)
+    role: str = Field(default=ChannelRole.staff, max_length=16)
+    # Removing keeps the row (the outbox refers to it); re-adding the same target reactivates it,
+    # so its dedupe keys still hold and nothing already sent goes out again.
+    active: bool = True
+    created_at: datetime = _ts()
+    created_by: str = Field(default="", max_length=64)
+
+
+class Outbox(SQLModel, table=True):
+    __table_args__ = (Index("ix_outbox_status_next", "status", "next_attempt_at"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    dedupe_key: str = Field(max_length=191, unique=True)
+    channel_id: int = Field(foreign_key="channel.id", index=True)
+    kind: str = Field(max_length=16)
+    township_id: Optional[int] = Field(default=None, foreign_key="township.id")
+    task_id: Optional[int] = Field(default=None, foreign_key="task.id")
+    event_id: Optional[int] = Field(default=None, foreign_key="auditevent.id")  # the 退回 journal entry
+    threshold: Optional[int] = None  # days before the deadline, or the repeat period's index
+    as_of: date  # the day the check found it due; the message speaks of that day
+    payload: Optional[dict] = Field(default=None, sa_type=JSON)  # digests: the counts and lists to show
+    status: str = Field(default=OutboxStatus.pending, max_length=8)
+    attempts: int = 0
+    next_attempt_at: datetime = _ts()
+    claim: Optional[str] = Field(default=None, max_length=32)  # which delivery run holds it now
+    claimed_until: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+    last_error: Optional[str] = Field(default=None, sa_type=Text)
+    created_at: datetime = _ts()
+    sent_at: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+
+
+class SchedulerLease(SQLModel, table=True):
+    """Which process runs the scheduler; it renews `expires_at`, others take over once it lapses."""
+
+    name: str = Field(primary_key=True, max_length=32)
+    holder: str = Field(max_length=128)
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+    acquired_at: datetime = _ts()
+
+
+class JobRun(SQLModel, table=True):
+    """The embedded scheduler's own run log (Prefect keeps its own when flows run there)."""
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    job: str = Field(max_length=32, index=True)
+    holder: str = Field(max_length=128)
+    started_at: datetime = _ts()
+    finished_at: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+    status: str = Field(default="running", max_length=8)  # running | ok | error
+    summary: Optional[dict] = Field(default=None, sa_type=JSON)
+    error: Optional[str] = Field(default=None, sa_type=Text)
+
+
+class NotifyCursor(SQLModel, table=True):
+    """How far a journal scan has read (the 退回 scan reads only newer audit events)."""
+
+    name: str = Field(primary_key=True, max_length=32)
+    position: int = 0
+
+
+# APScheduler's job store table, declared here so migrations own it like every other table.
+# Mirrors apscheduler.jobstores.sqlalchemy.SQLAlchemyJobStore (3.x), which creates it only if absent.
+apscheduler_jobs = Table(
+    "apscheduler_jobs", SQLModel.metadata,
+    Column("id", Unicode(191), primary_key=True),
+    Column("next_run_time", Float(25), index=True),
+    Column("job_state", LargeBinary, nullable=False),
+)

@@ -1,0 +1,110 @@
+"""Who gets reminders: a township's contacts and group robots, the county's staff and leaders."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+from sqlmodel import Session
+
+from notifications.models import (CHANNEL_KIND_LABELS, CHANNEL_ROLE_LABELS, Channel, ChannelKind, ChannelRole,
+                                  Outbox, OutboxStatus)
+from tracker import audit
+from tracker.errors import Conflict, NotFound, ValidationFailed
+from tracker.models import Township
+
+EMAIL = re.compile(r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+$")
+REMOVED_ERROR = "接收渠道已删除，未发送"
+
+
+@dataclass
+class ChannelEntry:
+    id: int
+    scope: str  # township name, or 全县
+    kind: str
+    target: str
+    role: str
+    has_secret: bool
+    created_at: datetime
+    created_by: str
+
+    def to_json(self) -> dict:
+        return {"id": self.id, "scope": self.scope, "kind": self.kind, "target": self.target, "role": self.role,
+                "has_secret": self.has_secret, "created_at": self.created_at.isoformat(),
+                "created_by": self.created_by}
+
+
+def _validate(kind: str, target: str, role: str, county: bool) -> None:
+    if kind not in CHANNEL_KIND_LABELS:
+        raise ValidationFailed(f"渠道类型“{kind}”无效，可选：{'、'.join(CHANNEL_KIND_LABELS)}")
+    if role not in CHANNEL_ROLE_LABELS:
+        raise ValidationFailed(f"接收人角色“{role}”无效，可选：{'、'.join(CHANNEL_ROLE_LABELS)}")
+    if role == ChannelRole.leader and not county:
+        raise ValidationFailed("领导（督办）渠道只能添加在县级（--county）")
+    if not target:
+        raise ValidationFailed("接收地址不能为空")
+    if len(target) > 512:
+        raise ValidationFailed("接收地址不能超过 512 个字符")
+    if kind == ChannelKind.email:
+        if not EMAIL.match(target):
+            raise ValidationFailed(f"邮箱地址“{target}”格式不正确（每个渠道填写一个邮箱）")
+    elif not target.startswith(("https://", "http://")):
+        raise ValidationFailed(f"{CHANNEL_KIND_LABELS[kind]}地址必须以 https:// 或 http:// 开头：{target}")
+
+
+def add_channel(session: Session, *, township: str | None, kind: str, target: str, actor: str,
+                secret: str | None = None, role: str = ChannelRole.staff) -> Channel:
+    """Add a recipient; `township=None` means the county's own. Re-adding a removed one reactivates it."""
+    target, secret = (target or "").strip(), (secret or "").strip() or None
+    _validate(kind, target, role, township is None)
+    township_id = None
+    if township is not None:
+        township_id = session.execute(select(Township.id).where(Township.name == township.strip())).scalar()
+        if township_id is None:
+            raise NotFound(f"乡镇“{township}”不存在（请先导入该乡镇的报告）")
+    same = session.execute(select(Channel).where(
+        Channel.township_id.is_(None) if township_id is None else Channel.township_id == township_id,
+        Channel.kind == kind, Channel.target == target)).scalars().first()
+    if same is not None and same.active:
+        raise Conflict(f"{township or '县级'}已有该{CHANNEL_KIND_LABELS[kind]}渠道（编号 {same.id}）")
+    if same is not None:
+        # Reactivate: its dedupe keys still hold, so reminders it already got are not sent again.
+        same.active, same.secret, same.role = True, secret, role
+        channel, action = same, "reactivate"
+    else:
+        channel = Channel(township_id=township_id, kind=kind, target=target, secret=secret, role=role,
+                          created_by=actor[:64])
+        action = "create"
+    session.add(channel)
+    session.flush()
+    audit.record(session, actor=actor, action=action, entity="channel", entity_id=channel.id,
+                 after={"township": township, "kind": kind, "target": target, "role": role})
+    return channel
+
+
+def remove_channel(session: Session, *, channel_id: int, actor: str) -> Channel:
+    """Deactivate a recipient; its messages not yet sent are marked failed (nobody to send them to)."""
+    channel = session.get(Channel, channel_id)
+    if channel is None or not channel.active:
+        raise NotFound(f"接收渠道 {channel_id} 不存在")
+    channel.active = False
+    session.add(channel)
+    session.execute(update(Outbox).where(Outbox.channel_id == channel_id, Outbox.status == OutboxStatus.pending)
+                    .values(status=OutboxStatus.failed.value, last_error=REMOVED_ERROR, claim=None,
+                            claimed_until=None))
+    audit.record(session, actor=actor, action="remove", entity="channel", entity_id=channel_id,
+                 before={"kind": channel.kind, "target": channel.target})
+    session.flush()
+    return channel
+
+
+def list_channels(session: Session, *, township: str | None = None) -> list[ChannelEntry]:
+    q = (select(Channel.id, func.coalesce(Township.name, "全县"), Channel.kind, Channel.target, Channel.role,
+                Channel.secret.is_not(None), Channel.created_at, Channel.created_by)
+         .outerjoin(Township, Township.id == Channel.township_id)
+         .where(Channel.active.is_(True))
+         .order_by(Channel.township_id.is_not(None), Township.name, Channel.id))
+    if township:
+        q = q.where(Township.name == township)
+    return [ChannelEntry(*r) for r in session.execute(q)]

@@ -1,0 +1,69 @@
+"""`rectify serve`: the web app and API; on an empty database, sample reports and demo users first."""
+from __future__ import annotations
+
+import secrets
+
+import typer
+from rich.table import Table
+from sqlalchemy import func, select
+from sqlalchemy.engine import Engine
+
+from tracker import users
+from tracker.cli.common import console
+from tracker.config import ROOT
+from tracker.db import get_engine, session_scope
+from tracker.ingest import ingest_paths
+from tracker.models import ROLE_LABELS, Report, Role, User
+
+SAMPLES = ROOT / "samples"
+DEMO_ADMIN = "admin"
+
+
+def _is_empty(engine: Engine) -> bool:
+    with session_scope(engine) as session:
+        return not session.execute(select(func.count()).select_from(Report)).scalar_one() and \
+            not session.execute(select(func.count()).select_from(User)).scalar_one()
+
+
+def seed_demo(engine: Engine) -> list[tuple[str, str, str, str]]:
+    """Import samples/ and create a county admin plus one user per sample township, each named after it.
+
+    Returns (name, role label, township, password) rows: the passwords exist nowhere else.
+    """
+    results = ingest_paths(engine=engine, paths=[SAMPLES], actor="演示数据")
+    townships = sorted({r.township for r in results if r.ok and r.township})
+    accounts = [(DEMO_ADMIN, Role.county_admin.value, None)] + [(t, Role.township.value, t) for t in townships]
+    rows = []
+    with session_scope(engine) as session:
+        for name, role, township in accounts:
+            password = secrets.token_urlsafe(9)
+            users.create_user(session, name=name, role=role, password=password, township=township)
+            rows.append((name, role, township or "—", password))
+    return rows
+
+
+def serve(
+    host: str = typer.Option("127.0.0.1", "--host", help="监听地址"),
+    port: int = typer.Option(8000, "--port", help="端口"),
+    demo: bool = typer.Option(True, "--demo/--no-demo", help="数据库为空时导入 samples/ 中的示例报告并创建演示账号"),
+) -> None:
+    """启动网页与 API 服务。"""
+    import uvicorn
+
+    from tracker.web.app import create_app
+
+    engine = get_engine()
+    if demo and _is_empty(engine):
+        rows = seed_demo(engine)
+        table = Table(title="演示账号（密码只显示这一次，请记下）")
+        for col in ("用户名", "角色", "乡镇", "密码"):
+            table.add_column(col)
+        for name, role, township, password in rows:
+            table.add_row(name, ROLE_LABELS[role], township, password)
+        console.print(table)
+    console.print(f"整改事项台账：http://{host}:{port}/  （API 文档：http://{host}:{port}/api/docs）")
+    uvicorn.run(create_app(engine=engine, start_scheduler=True), host=host, port=port, log_level="warning")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("serve")(serve)

@@ -1,0 +1,130 @@
+"""`rectify users add|token|list|passwd|disable|enable`, and acting as a named user (`--as NAME`)."""
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from enum import Enum
+
+import typer
+from rich.table import Table
+from sqlalchemy import select
+from sqlmodel import Session
+
+from tracker import users
+from tracker.cli.common import console, err_console, fail, print_json
+from tracker.db import get_engine, session_scope
+from tracker.errors import DomainError
+from tracker.models import ROLE_LABELS, Township, User
+from tracker.textfmt import cn_datetime
+
+users_app = typer.Typer(no_args_is_help=True, help="用户与 API 令牌")
+
+
+@contextmanager
+def unit_of_work() -> Iterator[Session]:
+    """One transaction; a domain error ends the command with its message and exit code 1."""
+    try:
+        with session_scope(get_engine()) as session:
+            yield session
+    except DomainError as exc:
+        fail(exc.message)
+
+
+@contextmanager
+def acting_as(name: str) -> Iterator[tuple[Session, User]]:
+    """One transaction done as the named (active) user, under the same rules as the web."""
+    with unit_of_work() as session:
+        yield session, users.get_user(session, name=name)
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    return typer.prompt("密码", hide_input=True, confirmation_prompt=True)
+
+
+class RoleOpt(str, Enum):
+    county_admin = "county_admin"
+    county_staff = "county_staff"
+    township = "township"
+
+
+@users_app.command("add")
+def add_cmd(
+    name: str = typer.Argument(..., help="用户名"),
+    role: RoleOpt = typer.Option(..., "--role", help="county_admin（县级管理员）、county_staff（县级工作人员）或 township（乡镇用户）"),
+    township: str = typer.Option(None, "--township", help="乡镇用户所属乡镇，如 西里镇"),
+    password_stdin: bool = typer.Option(False, "--password-stdin", help="从标准输入读取密码（一行）"),
+) -> None:
+    """新建用户。"""
+    password = _read_password(password_stdin)
+    with unit_of_work() as session:
+        user = users.create_user(session, name=name, role=role.value, password=password, township=township)
+    where = f"（{township}）" if user.township_id else ""
+    typer.echo(f"已创建用户 {user.name}：{ROLE_LABELS[user.role]}{where}")
+
+
+@users_app.command("token")
+def token_cmd(name: str = typer.Argument(..., help="用户名")) -> None:
+    """生成新的 API 令牌（旧令牌随即失效），只显示这一次。"""
+    with unit_of_work() as session:
+        token = users.issue_token(session, name=name)
+    typer.echo(token)
+    err_console.print(f"这是用户 {name} 的新 API 令牌，只显示这一次；请求时发送 Authorization: Bearer 令牌", highlight=False)
+
+
+@users_app.command("passwd")
+def passwd_cmd(
+    name: str = typer.Argument(..., help="用户名"),
+    password_stdin: bool = typer.Option(False, "--password-stdin", help="从标准输入读取新密码（一行）"),
+) -> None:
+    """重设密码（同时解除锁定）。"""
+    password = _read_password(password_stdin)
+    with unit_of_work() as session:
+        users.set_password(session, name=name, password=password)
+    typer.echo(f"用户 {name} 的密码已重设")
+
+
+@users_app.command("disable")
+def disable_cmd(name: str = typer.Argument(..., help="用户名")) -> None:
+    """停用用户（其 API 令牌同时作废）。"""
+    with unit_of_work() as session:
+        users.set_active(session, name=name, active=False)
+    typer.echo(f"用户 {name} 已停用")
+
+
+@users_app.command("enable")
+def enable_cmd(name: str = typer.Argument(..., help="用户名")) -> None:
+    """重新启用用户。"""
+    with unit_of_work() as session:
+        users.set_active(session, name=name, active=True)
+    typer.echo(f"用户 {name} 已启用")
+
+
+class Fmt(str, Enum):
+    table = "table"
+    json = "json"
+
+
+@users_app.command("list")
+def list_cmd(fmt: Fmt = typer.Option(Fmt.table, "--format")) -> None:
+    """列出用户。"""
+    with unit_of_work() as session:
+        townships = dict(session.execute(select(Township.id, Township.name)).all())
+        rows = [(u, townships.get(u.township_id, "")) for u in users.list_users(session)]
+    if fmt is Fmt.json:
+        print_json([{"name": u.name, "role": u.role, "township": t or None, "active": u.active,
+                     "locked_until": u.locked_until.isoformat() if u.locked_until else None} for u, t in rows])
+        return
+    table = Table(title=f"用户（{len(rows)} 个）")
+    for col in ("用户名", "角色", "乡镇", "状态", "锁定至"):
+        table.add_column(col)
+    for u, t in rows:
+        table.add_row(u.name, ROLE_LABELS.get(u.role, u.role), t, "启用" if u.active else "停用",
+                      cn_datetime(u.locked_until))
+    console.print(table)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(users_app, name="users")

@@ -1,0 +1,84 @@
+"""The dashboard: per township counts by status and light, completion rate, and the overdue list.
+
+Counted in SQL (one grouped query for the counts, one for the overdue list), so one county answers in
+milliseconds however large the ledger; Python only reshapes one row per township.
+"""
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import case, func, select
+from sqlmodel import Session
+
+from tracker.lights import GREEN, OPEN_STATUSES, RED, YELLOW, light_sql
+from tracker.models import Role, Status, Task, Township, User
+
+LIGHTS = (RED, YELLOW, GREEN)
+STATUSES = tuple(s.value for s in Status)
+OVERDUE_LIMIT = 100  # rows listed; the full number is in `overdue_total`
+
+
+def _scope(actor: User, county: str | None) -> list:
+    if actor.role == Role.township:
+        return [Township.id == actor.township_id]
+    return [Township.county == county] if county else []
+
+
+def _rates(row: dict) -> dict:
+    counted = row["total"]
+    row["completion_rate"] = row["by_status"][Status.closed] / counted if counted else None
+    return row
+
+
+def dashboard(session: Session, *, actor: User, as_of: date, county: str | None = None) -> dict:
+    """Township users see their own township; county users all townships, or those of `county`."""
+    scope = _scope(actor, county)
+    light = light_sql(as_of)
+    in_scope = select(Township.id).where(*scope) if scope else None
+    counts = (select(Task.township_id.label("tid"),
+                     *[func.count(case((Task.status == s, 1))).label(f"s{i}") for i, s in enumerate(STATUSES)],
+                     *[func.count(case((light == lt, 1))).label(lt) for lt in LIGHTS])
+              .group_by(Task.township_id))
+    if in_scope is not None:
+        counts = counts.where(Task.township_id.in_(in_scope))
+    counts = counts.subquery()
+    rows = session.execute(
+        select(Township.id, Township.name, Township.county, *[counts.c[f"s{i}"] for i in range(len(STATUSES))],
+               *[counts.c[lt] for lt in LIGHTS])
+        .outerjoin(counts, counts.c.tid == Township.id).where(*scope).order_by(Township.name)).all()
+
+    townships = []
+    totals = {"total": 0, "by_status": dict.fromkeys(STATUSES, 0), "by_light": dict.fromkeys(LIGHTS, 0)}
+    for tid, name, tcounty, *nums in rows:
+        by_status = {s: n or 0 for s, n in zip(STATUSES, nums)}
+        by_light = {lt: n or 0 for lt, n in zip(LIGHTS, nums[len(STATUSES):])}
+        total = sum(by_status.values()) - by_status[Status.withdrawn]  # withdrawn: visible, not counted
+        townships.append(_rates({"township_id": tid, "township": name, "county": tcounty, "total": total,
+                                 "by_status": by_status, "by_light": by_light}))
+        totals["total"] += total
+        for s, n in by_status.items():
+            totals["by_status"][s] += n
+        for lt, n in by_light.items():
+            totals["by_light"][lt] += n
+
+    overdue = (select(Task.id, Township.name, Task.title, Task.deadline, Task.status, Task.owner_unit,
+                      Task.owner_person)
+               .join(Township, Task.township_id == Township.id)
+               .where(Task.status.in_(OPEN_STATUSES), Task.deadline < as_of, *scope)
+               .order_by(Task.deadline, Task.id).limit(OVERDUE_LIMIT))
+    return {
+        "as_of": as_of,
+        "county": county if actor.role != Role.township else None,
+        "townships": townships,
+        "totals": _rates(totals),
+        "overdue": [{"id": i, "township": n, "title": t, "deadline": d, "days_overdue": (as_of - d).days,
+                     "status": s, "owner_unit": u, "owner_person": p}
+                    for i, n, t, d, s, u, p in session.execute(overdue)],
+        "overdue_total": totals["by_light"][RED],
+    }
+
+
+def counties(session: Session) -> list[str]:
+    """The counties the townships belong to, for the dashboard's county selector."""
+    return list(session.execute(select(Township.county).where(Township.county.is_not(None))
+                                .distinct().order_by(Township.county)).scalars())

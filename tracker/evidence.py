@@ -1,0 +1,113 @@
+"""Evidence files (佐证材料): checked by extension and content, stored once per content by sha256."""
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import tempfile
+import zipfile
+from pathlib import Path, PureWindowsPath
+
+from sqlmodel import Session
+
+from tracker.config import get_settings
+from tracker.errors import NotFound, ValidationFailed
+from tracker.models import Evidence, Task, User
+from tracker.users import can_see_township
+
+MAX_BYTES = 20 * 1024 * 1024
+ALLOWED = {  # extension → content type
+    ".pdf": "application/pdf",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".png": "image/png",
+    ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+_ALLOWED_TEXT = "仅限 pdf、jpg、png、docx、xlsx"
+_ZIP_PART = {".docx": "word/document.xml", ".xlsx": "xl/workbook.xml"}  # the part every such file has
+
+
+def _content_matches(ext: str, data: bytes) -> bool:
+    if ext == ".pdf":
+        return data.startswith(b"%PDF-")
+    if ext in (".jpg", ".jpeg"):
+        return data.startswith(b"\xff\xd8\xff")
+    if ext == ".png":
+        return data.startswith(b"\x89PNG\r\n\x1a\n")
+    if not data.startswith(b"PK\x03\x04"):
+        return False
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            return _ZIP_PART[ext] in zf.namelist()
+    except zipfile.BadZipFile:
+        return False
+
+
+def clean_filename(filename: str) -> str:
+    """The bare file name, whatever path a browser or shell sent with it."""
+    name = PureWindowsPath(filename or "").name.strip()
+    if not name:
+        raise ValidationFailed("文件名不能为空")
+    return name[-255:]
+
+
+def check_file(filename: str, data: bytes) -> str:
+    """Validate one upload; returns its content type. Raises before anything is written."""
+    name = clean_filename(filename)
+    ext = Path(name).suffix.lower()
+    if ext not in ALLOWED:
+        raise ValidationFailed(f"文件 {name} 类型不支持（{_ALLOWED_TEXT}）")
+    if len(data) > MAX_BYTES:
+        raise ValidationFailed(f"文件 {name} 超过 20 MB 限制")
+    if not data:
+        raise ValidationFailed(f"文件 {name} 是空文件")
+    if not _content_matches(ext, data):
+        raise ValidationFailed(f"文件 {name} 类型不支持（{_ALLOWED_TEXT}）：内容与扩展名 {ext} 不符")
+    return ALLOWED[ext]
+
+
+def blob_path(sha256: str) -> Path:
+    return get_settings().evidence_dir / sha256[:2] / sha256[2:4] / sha256
+
+
+def _write_blob(sha256: str, data: bytes) -> None:
+    path = blob_path(sha256)
+    if path.exists():
+        return  # same content already stored
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".upload-")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)  # atomic: readers see the whole file or none
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def store_evidence(session: Session, *, task: Task, progress_id: int | None, filename: str, data: bytes,
+                   actor: User) -> Evidence:
+    if not can_see_township(actor, task.township_id):
+        raise NotFound(f"任务 {task.id} 不存在")
+    content_type = check_file(filename, data)
+    sha = hashlib.sha256(data).hexdigest()
+    _write_blob(sha, data)
+    ev = Evidence(task_id=task.id, progress_id=progress_id, filename=clean_filename(filename),
+                  content_type=content_type, size=len(data), sha256=sha, uploaded_by=actor.name)
+    session.add(ev)
+    session.flush()
+    return ev
+
+
+def open_evidence(session: Session, *, actor: User, evidence_id: int) -> tuple[Evidence, Path]:
+    ev = session.get(Evidence, evidence_id)
+    task = session.get(Task, ev.task_id) if ev is not None else None
+    if task is None or not can_see_township(actor, task.township_id):
+        raise NotFound(f"佐证材料 {evidence_id} 不存在")
+    path = blob_path(ev.sha256)
+    if not path.is_file():
+        raise NotFound(f"佐证材料 {ev.filename} 的文件已不在存储目录中，请重新上传")
+    return ev, path

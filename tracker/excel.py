@@ -1,0 +1,259 @@
+"""The county's working format: export the ledger to .xlsx, import an edited sheet to bulk-assign.
+
+The export ends with 任务编号 and 版本 (hidden) so an edited sheet finds its tasks again and a row
+based on an old version does not overwrite a newer edit. 类型 holds the 整改类型 (category).
+"""
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+
+from openpyxl import Workbook, load_workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Alignment, Font
+from openpyxl.utils import get_column_letter
+from openpyxl.utils.exceptions import InvalidFileException
+from openpyxl.worksheet.datavalidation import DataValidation
+from sqlalchemy import select
+from sqlmodel import Session
+
+from tracker import lifecycle
+from tracker.errors import Conflict, DomainError, ValidationFailed
+from tracker.ledger import TaskRow, ledger_select, task_filters
+from tracker.lights import LIGHT_LABELS, today
+from tracker.models import Kind, Task, Township, User
+from tracker.users import COUNTY_ROLES, can_see_township, require_role
+
+SHEET = "整改台账"
+HEADERS = ("序号", "乡镇", "类型", "问题/计划", "整改措施", "责任单位", "责任人", "整改时限", "状态", "最新进展",
+           "佐证材料数", "预警", "任务编号", "版本")
+WIDTHS = (6, 12, 10, 36, 40, 16, 10, 14, 8, 36, 10, 6, 10, 6)
+WRAPPED = {"问题/计划", "整改措施", "最新进展"}
+HIDDEN = {"任务编号", "版本"}
+DATE_FORMAT = 'yyyy"年"m"月"d"日"'
+REQUIRED = ("任务编号", "版本", "类型", "责任单位", "责任人", "整改时限")
+HEADER_SCAN_ROWS = 10
+
+
+def export_ledger(session: Session, *, actor: User, path_or_buffer, **filters) -> int:
+    """Write the tasks `actor` may see under `filters` (those of `query_tasks`) to .xlsx; returns the row count."""
+    as_of = filters.pop("as_of", None) or today()
+    order = filters.pop("order", "township")
+    conds = task_filters(actor=actor, as_of=as_of, **filters)
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet(SHEET)
+    for i, (name, width) in enumerate(zip(HEADERS, WIDTHS), start=1):
+        ws.column_dimensions[get_column_letter(i)].width = width
+        ws.column_dimensions[get_column_letter(i)].hidden = name in HIDDEN
+    ws.freeze_panes = "A2"
+    bold, wrap = Font(bold=True), Alignment(wrap_text=True, vertical="top")
+    ws.append([_cell(ws, h, font=bold) for h in HEADERS])
+    n = 0
+    for n, row in enumerate(session.execute(ledger_select(as_of=as_of, conds=conds, order=order)), start=1):
+        r = TaskRow(*row)
+        values = (n, r.township, r.category or "", r.title, r.description if r.kind == Kind.plan else "",
+                  r.owner_unit or "", r.owner_person or "", r.deadline, r.status, r.latest_note or "",
+                  r.evidence_count, LIGHT_LABELS.get(r.light, ""), r.id, r.version)
+        ws.append([_cell(ws, v, alignment=wrap if h in WRAPPED else None,
+                         number_format=DATE_FORMAT if h == "整改时限" else None)
+                   for h, v in zip(HEADERS, values)])
+    categories = DataValidation(type="list", formula1=f'"{",".join(lifecycle.CATEGORIES)}"', allow_blank=True)
+    categories.add(f"C2:C{max(n + 1, 2) + 500}")  # room for the county to add rows it copies around
+    ws.data_validations.append(categories)
+    wb.save(path_or_buffer)
+    return n
+
+
+def _cell(ws, value, *, font=None, alignment=None, number_format=None) -> WriteOnlyCell:
+    cell = WriteOnlyCell(ws, value=value)
+    if font:
+        cell.font = font
+    if alignment:
+        cell.alignment = alignment
+    if number_format:
+        cell.number_format = number_format
+    return cell
+
+
+@dataclass
+class RowError:
+    row: int  # as Excel numbers it
+    task_id: int | None
+    reason: str
+
+    def __str__(self) -> str:
+        return f"第 {self.row} 行：{self.reason}"
+
+
+@dataclass
+class ImportReport:
+    applied: list[int] = field(default_factory=list)  # task ids changed
+    unchanged: int = 0  # rows equal to the ledger already
+    skipped: int = 0  # rows with no assignment filled in
+    errors: list[RowError] = field(default_factory=list)
+
+    def summary(self) -> str:
+        parts = [f"已更新 {len(self.applied)} 项", f"无变化 {self.unchanged} 项"]
+        if self.skipped:
+            parts.append(f"未填写分派信息 {self.skipped} 行")
+        if self.errors:
+            parts.append(f"{len(self.errors)} 行未导入")
+        return "，".join(parts)
+
+
+@dataclass
+class _Row:
+    row: int
+    task_id: int
+    version: int
+    township: str
+    fields: dict  # owner_unit, owner_person, deadline, category
+
+
+def import_assignments(session: Session, *, actor: User, source) -> ImportReport:
+    """Apply each row's owner unit/person, deadline and category in the caller's one transaction.
+
+    Rows that do not resolve are reported with their row number and reason and not applied; the rest are.
+    """
+    require_role(actor, *COUNTY_ROLES)
+    report = ImportReport()
+    rows = _read_rows(source, report)
+    tasks = {t.id: t for t in session.execute(select(Task).where(Task.id.in_([r.task_id for r in rows]))
+                                              .execution_options(populate_existing=True)).scalars()}
+    names = dict(session.execute(select(Township.id, Township.name)
+                                 .where(Township.id.in_({t.township_id for t in tasks.values()}))).all())
+    for r in rows:
+        task = tasks.get(r.task_id)
+        if task is None or not can_see_township(actor, task.township_id):
+            report.errors.append(RowError(r.row, r.task_id, f"任务编号 {r.task_id} 不存在"))
+        elif r.township and r.township != names[task.township_id]:
+            report.errors.append(RowError(r.row, r.task_id, f"任务编号 {r.task_id} 属于“{names[task.township_id]}”，"
+                                                            f"与本行乡镇“{r.township}”不符"))
+        elif all(getattr(task, k) == v for k, v in r.fields.items()):
+            report.unchanged += 1
+        else:
+            try:
+                lifecycle.assign(session, actor=actor, task_ids=[r.task_id], versions={r.task_id: r.version},
+                                 **r.fields)
+                report.applied.append(r.task_id)
+            except Conflict:
+                report.errors.append(RowError(r.row, r.task_id, f"表中版本 {r.version} 已过期（当前版本 {task.version}），"
+                                                                "该任务在导出后被修改过，请重新导出后再改"))
+            except DomainError as exc:  # raised before this row wrote anything
+                report.errors.append(RowError(r.row, r.task_id, exc.message))
+    report.errors.sort(key=lambda e: e.row)
+    return report
+
+
+def _source_name(source) -> str:
+    return Path(source).name if isinstance(source, (str, Path)) else "上传的文件"
+
+
+def _read_rows(source, report: ImportReport) -> list[_Row]:
+    """Parse the sheet: good rows returned, bad ones recorded in `report`."""
+    name = _source_name(source)
+    try:
+        wb = load_workbook(io.BytesIO(source) if isinstance(source, bytes) else source, read_only=True,
+                           data_only=True)
+    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError):
+        raise ValidationFailed(f"文件 {name} 不是有效的 Excel（.xlsx）文件") from None
+    try:
+        ws = wb[SHEET] if SHEET in wb.sheetnames else wb.worksheets[0]
+        lines = ws.iter_rows(values_only=True)
+        cols, header_row = None, 0
+        for header_row, values in enumerate(lines, start=1):
+            labels = [str(v).strip() if v is not None else "" for v in values]
+            if "任务编号" in labels:
+                cols = {label: i for i, label in enumerate(labels) if label}
+                break
+            if header_row >= HEADER_SCAN_ROWS:
+                break
+        if cols is None:
+            raise ValidationFailed(f"文件 {name} 中找不到“任务编号”列，请使用本系统导出的台账")
+        missing = [h for h in REQUIRED if h not in cols]
+        if missing:
+            raise ValidationFailed(f"文件 {name} 缺少列：{'、'.join(missing)}")
+        rows, seen = [], {}
+        for n, values in enumerate(lines, start=header_row + 1):
+            get = lambda h: values[cols[h]] if h in cols and cols[h] < len(values) else None  # noqa: E731
+            parsed = _parse_row(n, get, seen, report)
+            if parsed is not None:
+                rows.append(parsed)
+        return rows
+    finally:
+        wb.close()
+
+
+def _blank(v) -> bool:
+    return v is None or (isinstance(v, str) and not v.strip())
+
+
+def _parse_row(n: int, get, seen: dict[int, int], report: ImportReport) -> _Row | None:
+    assigned = [get(h) for h in ("类型", "责任单位", "责任人", "整改时限")]
+    if _blank(get("任务编号")):
+        if not all(map(_blank, assigned)):
+            report.errors.append(RowError(n, None, "任务编号为空"))
+        return None
+    task_id = _as_int(get("任务编号"))
+    if task_id is None:
+        report.errors.append(RowError(n, None, f"任务编号“{get('任务编号')}”无效"))
+        return None
+    if all(map(_blank, assigned)):
+        report.skipped += 1
+        return None
+    problem = None
+    category, unit, person, raw_deadline = (v.strip() if isinstance(v, str) else v for v in assigned)
+    deadline = _as_date(raw_deadline)
+    version = _as_int(get("版本"))
+    if task_id in seen:
+        problem = f"任务编号 {task_id} 与第 {seen[task_id]} 行重复"
+    elif version is None:
+        problem = "版本为空或无效，请使用本系统导出的台账"
+    elif _blank(unit):
+        problem = "责任单位为空"
+    elif _blank(person):
+        problem = "责任人为空"
+    elif deadline is None:
+        problem = f"整改时限“{'' if raw_deadline is None else raw_deadline}”不是有效日期（如 2024-06-30 或 2024年6月30日）"
+    elif category not in lifecycle.CATEGORIES:
+        problem = f"类型“{category or ''}”无效，应为 {'、'.join(lifecycle.CATEGORIES)}"
+    seen.setdefault(task_id, n)
+    if problem:
+        report.errors.append(RowError(n, task_id, problem))
+        return None
+    township = get("乡镇")
+    return _Row(n, task_id, version, str(township).strip() if not _blank(township) else "",
+                {"owner_unit": str(unit), "owner_person": str(person), "deadline": deadline, "category": category})
+
+
+def _as_int(v) -> int | None:
+    if isinstance(v, bool):
+        return None
+    if isinstance(v, int):
+        return v
+    if isinstance(v, float) and v.is_integer():
+        return int(v)
+    if isinstance(v, str) and v.strip().isdigit():
+        return int(v.strip())
+    return None
+
+
+_DATE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$")
+
+
+def _as_date(v) -> date | None:
+    if isinstance(v, datetime):
+        return v.date()
+    if isinstance(v, date):
+        return v
+    m = _DATE.match(v.strip()) if isinstance(v, str) else None
+    if not m:
+        return None
+    try:
+        return date(*map(int, m.groups()))
+    except ValueError:
+        return None

@@ -1,0 +1,108 @@
+"""Reading a report file into text: .txt (UTF-8, GB18030, UTF-16 with BOM) or .docx."""
+from __future__ import annotations
+
+import io
+import stat
+import zipfile
+from pathlib import Path
+
+from tracker.extraction.model import ExtractionError
+
+MAX_BYTES = 20 * 1024 * 1024
+MAX_UNZIPPED = 200 * 1024 * 1024  # a .docx that inflates beyond this is not a report
+SUPPORTED = (".txt", ".docx")
+
+_MAGIC = (
+    (b"\x89PNG", "PNG 图片"),
+    (b"\xff\xd8\xff", "JPEG 图片"),
+    (b"GIF8", "GIF 图片"),
+    (b"%PDF", "PDF 文件"),
+    (b"PK\x03\x04", "zip 压缩包或 .docx/.xlsx 文档"),
+    (b"\xd0\xcf\x11\xe0", "旧版 Word/WPS 文档（.doc/.wps）"),
+    (b"{\\rtf", "RTF 文档"),
+)
+# Bytes that never occur in text; deleting everything else leaves only them.
+_TEXT_BYTES = bytes(b for b in range(256) if b >= 0x20 or b in b"\t\n\r\f\x0b\x1a")
+_CONTROL_LIMIT = 8  # a few stray control bytes happen in converted files
+
+
+def read_document(path: Path) -> str:
+    """The document's text: .txt decoded (BOM dropped), .docx paragraphs joined by "\\n"."""
+    path = Path(path)
+    name = path.name
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        raise ExtractionError(f"文件 {name} 不存在") from None
+    except OSError as exc:
+        raise ExtractionError(f"文件 {name} 无法读取：{exc.strerror or exc}") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise ExtractionError(f"{name} 不是文件，无法读取")
+    suffix = path.suffix.lower()
+    if suffix not in SUPPORTED:
+        hint = "，请用 Word/WPS 另存为 .docx" if suffix in (".doc", ".wps", ".pdf") else ""
+        raise ExtractionError(f"文件 {name} 的格式（{suffix or '无扩展名'}）不受支持，只能读取 .txt 或 .docx{hint}")
+    if st.st_size == 0:
+        raise ExtractionError(f"文件 {name} 是空文件，没有可读取的内容")
+    if st.st_size > MAX_BYTES:  # checked before reading: never load a huge file
+        raise ExtractionError(f"文件 {name} 大小为 {st.st_size / 1048576:.1f} MB，超过 20 MB 的上限，不像是一份年度报告")
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ExtractionError(f"文件 {name} 无法读取：{exc.strerror or exc}") from None
+    return decode_docx(raw, name) if suffix == ".docx" else decode_text(raw, name)
+
+
+def decode_text(raw: bytes, name: str) -> str:
+    """Bytes of a .txt report → text; ExtractionError when they are not text."""
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):  # Notepad's "Unicode"
+        text = _decode_or_fail(raw, "utf-16", name)
+    else:
+        for magic, what in _MAGIC:
+            if raw.startswith(magic):
+                raise ExtractionError(f"文件 {name} 不是文本文件：它实际上是{what}，请提供 .txt 或 .docx 格式的报告")
+        if len(raw.translate(None, _TEXT_BYTES)) > _CONTROL_LIMIT or b"\x00" in raw:
+            raise ExtractionError(f"文件 {name} 不是文本文件（含有二进制内容），无法读取")
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            text = _decode_or_fail(raw, "gb18030", name)
+    if not text.strip():
+        raise ExtractionError(f"文件 {name} 只有空白，没有可读取的内容")
+    return text
+
+
+def decode_docx(raw: bytes, name: str) -> str:
+    """Bytes of a .docx → its body paragraphs' text joined by "\\n"."""
+    if not raw:
+        raise ExtractionError(f"文件 {name} 是空文件，没有可读取的内容")
+    buf = io.BytesIO(raw)
+    if not zipfile.is_zipfile(buf):
+        what = next((w for magic, w in _MAGIC if raw.startswith(magic)), None)
+        reason = f"它实际上是{what}" if what else "内容不是 zip 格式，可能已损坏或只是改了扩展名"
+        raise ExtractionError(f"文件 {name} 不是有效的 Word 文档（.docx）：{reason}")
+    try:
+        with zipfile.ZipFile(buf) as zf:
+            if "word/document.xml" not in zf.namelist():
+                raise ExtractionError(f"文件 {name} 不是有效的 Word 文档（.docx）：压缩包里没有 word/document.xml")
+            if sum(info.file_size for info in zf.infolist()) > MAX_UNZIPPED:
+                raise ExtractionError(f"文件 {name} 解压后超过 200 MB，不像是一份年度报告")
+        import docx  # only .docx needs it; keeps `rectify extract` on .txt quick to start
+
+        document = docx.Document(io.BytesIO(raw))
+    except ExtractionError:
+        raise
+    except Exception as exc:  # python-docx/lxml/zipfile raise many kinds on a damaged package
+        raise ExtractionError(f"文件 {name} 不是有效的 Word 文档（.docx），无法打开：{exc}") from None
+    text = "\n".join(p.text for p in document.paragraphs)
+    if not text.strip():
+        raise ExtractionError(f"文件 {name} 没有文字内容")
+    return text
+
+
+def _decode_or_fail(raw: bytes, encoding: str, name: str) -> str:
+    try:
+        return raw.decode(encoding)
+    except UnicodeDecodeError:
+        raise ExtractionError(
+            f"文件 {name} 的编码无法识别（既不是 UTF-8 也不是 GB18030），请另存为 UTF-8 文本后重试") from None

@@ -1,0 +1,165 @@
+"""The items of one section: sub-blocks, enumeration, each item's span, title and causes.
+
+A section body is searched as a slice that begins with "\\n", so every paragraph start is a "\\n"
+and the line-start regexes can jump from one to the next.
+"""
+from __future__ import annotations
+
+import re
+
+from tracker.extraction.cleaning import (CLAUSE_END, HS, SKIP, clean, first_clause, join_page_cut, skip_start,
+                                         trim_end)
+from tracker.extraction.model import ExtractedItem
+from tracker.extraction.numerals import CIRCLED_CHARS, CN_NUM, to_int
+from tracker.extraction.sections import Section
+
+# Enumeration markers; the group that matched names the family (pc: （一）, pd: (1), nd: 1. 1、,
+# ci: ①, sh: 一是, di: 第一，).
+_MARK = (rf"(?:[（(]{HS}*(?P<pc>[{CN_NUM}]{{1,3}}){HS}*[)）]"
+         rf"|[（(]{HS}*(?P<pd>\d{{1,2}}){HS}*[)）]"
+         rf"|(?P<nd>\d{{1,2}}){HS}*[.．、](?!\d)"
+         rf"|(?P<ci>[{CIRCLED_CHARS}])"
+         rf"|(?P<sh>[{CN_NUM}]{{1,3}})是"
+         rf"|第(?P<di>[{CN_NUM}]{{1,3}})[，,、：:])")
+_LINE_MARK_RE = re.compile(rf"\n{SKIP}(?P<at>){_MARK}")
+# 一是……二是…… and 第一，……第二，…… also run inside a paragraph, but only after punctuation or
+# space (统一是, 第一责任人 are words). The check is done on the match: a look-behind in front
+# would stop the regex engine from skipping ahead to candidate characters.
+_INLINE_SH_RE = re.compile(rf"(?P<sh>[{CN_NUM}]{{1,3}})是")
+_INLINE_DI_RE = re.compile(rf"第(?P<di>[{CN_NUM}]{{1,3}})[，,、：:]")
+_INLINE_AFTER = "。；;：:，,！？!? \t\r\n\u3000*]"
+
+# Sub-block leads at a paragraph start: 存在的问题主要有： / 主要原因是： / 问题整改情况：, or the same
+# words as a sub-heading: （一）存在的问题 / （二）原因分析 / （三）上一年度问题整改情况。
+_RECT = (r"(?:对|针对)?(?:上一?年度?|上年|去年|以往|往年|前期|历年)?(?:存在的?)?(?:问题|不足)?的?"
+         r"整改(?:落实|工作)?(?:情况|进展|成效)")
+_CAUSE = r"(?:存在|产生)?(?:(?:上述|这些)?(?:问题|不足))?的?(?:主要)?原因"
+_PROBLEM = r"(?:目前|当前|仍然|还)?(?:存在的?|主要)(?:主要)?(?:问题|不足|短板)"
+_LEAD_MARK = rf"(?:[（(]{HS}*(?:[{CN_NUM}]{{1,3}}|\d{{1,2}}){HS}*[)）]|\d{{1,2}}{HS}*[.．、](?!\d)|[{CIRCLED_CHARS}])"
+_LEAD_RE = re.compile(
+    rf"\n{SKIP}(?P<mark>{_LEAD_MARK}{HS}*)?{SKIP}"
+    rf"(?:(?P<rectification>{_RECT})|(?P<cause>{_CAUSE})|(?P<shortcoming>{_PROBLEM}))"
+    rf"(?P<rest>[^。；;，,：:\n]{{0,12}}?){SKIP}(?P<term>[：:]|。|(?=\n)|\Z)")
+_LEAD_KINDS = ("rectification", "cause", "shortcoming")
+_BARE_CAUSE_REST = ("", "是", "为", "在于")
+
+# A cause inside a shortcoming: 原因是…… / 原因在于…… / 原因：……
+_CAUSE_IN_RE = re.compile(r"原因(?:主要)?(?:是|在于|有|为)[：:]?|原因[：:]")
+# A headline: the line from its first real character up to 。；： or the line's end.
+_HEADLINE_RE = re.compile(rf"{SKIP}(?P<head>[^\n{CLAUSE_END}]*)(?P<stop>[{CLAUSE_END}])?")
+
+
+def section_items(text: str, section: Section) -> list[ExtractedItem]:
+    """The section's items in order, `seq` left 0 for the caller to number per kind."""
+    a, b = section.body_start, section.body_end
+    if a < len(text) and text[a] == "\n":
+        s, shift = text[a:b], a
+    else:  # body begins mid-line (三、存在的问题。一是……): give it a paragraph start
+        s, shift = "\n" + text[a:b], a - 1
+    items = []
+    for kind, start, end, single_ok in _segments(s, section.kind):
+        for start, end, title in _segment_spans(s, start, end, single_ok):
+            causes = _causes(s, start, end) if kind == "shortcoming" else []
+            items.append(ExtractedItem(kind, 0, title, s[start:end], start + shift, end + shift, causes, section.title))
+    return items
+
+
+def _segments(s: str, kind: str) -> list[tuple[str, int, int, bool]]:
+    """(kind, start, end, one item when not enumerated) for each sub-block of the section."""
+    if kind == "plan":
+        return [(kind, 0, len(s), True)]
+    leads = _leads(s)
+    first_end = leads[0][0] if leads else len(s)
+    # Text before a 存在的问题主要有： lead is a preamble; before 主要原因是： it is the shortcoming.
+    segments = [(kind, 0, first_end, not leads or leads[0][2] != kind)]
+    for i, (_, content, lead_kind, _) in enumerate(leads):
+        end = leads[i + 1][0] if i + 1 < len(leads) else len(s)
+        segments.append((lead_kind, content, end, True))
+    return segments
+
+
+def _leads(s: str) -> list[tuple[int, int, str, bool]]:
+    """(line start, content start, kind, bare) of each sub-block lead, stray ones dropped."""
+    found = []
+    for m in _LEAD_RE.finditer(s):
+        rest, term, mark = m["rest"], m["term"], m["mark"]
+        if term == "。" and not (mark and not rest):
+            continue
+        if mark and len(rest) > 3:  # （一）存在的问题 is a sub-heading, （一）存在的问题较多 an item
+            continue
+        lead_kind = next(k for k in _LEAD_KINDS if m[k] is not None)
+        bare = lead_kind == "cause" and m["cause"] == "原因" and rest.strip() in _BARE_CAUSE_REST
+        found.append((m.start() + 1, m.end(), lead_kind, bare))
+    kept = []
+    for i, lead in enumerate(found):
+        end = found[i + 1][0] if i + 1 < len(found) else len(s)
+        if lead[2] == "cause" and not _marks(s, lead[1], end):
+            # 原因是…… after one shortcoming, or between its numbered points: that shortcoming's cause.
+            if lead[3] or _LINE_MARK_RE.search(s, lead[1], end):
+                continue
+        kept.append(lead)
+    return kept
+
+
+def _segment_spans(s: str, a: int, b: int, single_ok: bool) -> list[tuple[int, int, str]]:
+    """(start, end, title) of each item: one per list marker, else the whole segment when allowed."""
+    marks = _marks(s, a, b)
+    spans = []
+    for i, (start, mark_end) in enumerate(marks):
+        end = trim_end(s, start, marks[i + 1][0] if i + 1 < len(marks) else b)
+        spans.append((start, end, _title(s, mark_end, end)))
+    if not marks and single_ok:
+        start = skip_start(s, a, b)
+        end = trim_end(s, start, b)
+        if end > start:
+            spans.append((start, end, _title(s, start, end)))
+    return spans
+
+
+def _marks(s: str, a: int, b: int) -> list[tuple[int, int]]:
+    """(start, end) of the section's list markers: the family of the first marker numbered 1, in sequence."""
+    found = [(m.start("at"), m.end(), m.lastgroup, True, m) for m in _LINE_MARK_RE.finditer(s, a, b)]
+    line_starts = {f[0] for f in found}
+    inline = [_INLINE_SH_RE] + ([_INLINE_DI_RE] if s.find("第", a, b) >= 0 else [])
+    for rx in inline:
+        found.extend((m.start(), m.end(), m.lastgroup, False, m) for m in rx.finditer(s, a, b)
+                     if m.start() not in line_starts and s[m.start() - 1] in _INLINE_AFTER)
+    found.sort(key=lambda f: f[0])
+    chosen: list[tuple[int, int]] = []
+    family = prev = None
+    first_at_line_start = False
+    for start, end, fam, at_line_start, m in found:
+        n = to_int(m[fam])
+        if family is None:
+            if n == 1:
+                family, prev, first_at_line_start = fam, 1, at_line_start
+                chosen.append((start, end))
+        elif fam == family and (n == prev + 1 or (at_line_start and first_at_line_start and n > prev)):
+            # Numbered lines may skip a number (a typo); inline markers must follow on exactly.
+            chosen.append((start, end))
+            prev = n
+    return chosen
+
+
+def _title(s: str, start: int, end: int) -> str:
+    """The headline: the rest of the marker's line up to 。；：, or the whole line when it has none;
+    the next line's when the marker stands alone."""
+    while start < end:
+        m = _HEADLINE_RE.match(s, start, end)
+        joined = join_page_cut(s, m["head"], m.end(), end) if m["stop"] is None else None
+        title = first_clause(joined[0]) if joined else clean(m["head"]).rstrip("，,、")
+        if title:
+            return title
+        start = skip_start(s, m.end(), end)  # always moves on: past the stop or the line break
+    return ""
+
+
+def _causes(s: str, start: int, end: int) -> list[str]:
+    """原因是…… inside the shortcoming or in a paragraph of its own right after it."""
+    causes = []
+    for m in _CAUSE_IN_RE.finditer(s, start, end):
+        para_end = s.find("\n", m.end(), end)
+        cause = clean(s[m.end():end if para_end < 0 else para_end]).rstrip("。；;，,")
+        if cause:
+            causes.append(cause)
+    return causes

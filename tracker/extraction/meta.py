@@ -1,0 +1,93 @@
+"""Who wrote the report and when: unit, county, report and plan years, document number.
+
+All of it sits in the header (before the first section heading) or in the closing lines, so the
+regexes here only ever run over those few hundred characters.
+"""
+from __future__ import annotations
+
+import datetime
+import re
+from dataclasses import dataclass
+
+from tracker.extraction.cleaning import HS, SKIP
+from tracker.extraction.sections import Section
+
+_HAN = r"\u4e00-\u9fff"
+_TOWN = rf"[{_HAN}]{{1,8}}?(?:镇|乡|街道)"
+_COUNTY = rf"[{_HAN}]{{2,6}}?(?:自治县|县|区|市|旗)"
+# 中共西里镇委 / 西里镇人民政府 / 中共北塘街道工作委员会 / 博爱县孝敬镇人民政府
+_UNIT_ORG_RE = re.compile(
+    rf"(?<![{_HAN}])(?:中共)?(?P<county>{_COUNTY})?(?!关于|现将)(?P<unit>{_TOWN})"
+    rf"(?=人民政府|办事处|党委|党工委|工委|工作委员会|委员会|委)")
+# A title line: 西大沟镇2024年度法治政府建设工作总结
+_UNIT_TITLE_RE = re.compile(
+    rf"(?:^|\n){SKIP}(?P<county>{_COUNTY})?(?P<unit>{_TOWN}){HS}*(?=2{HS}?0|二[〇○零]|关于|法治|\n|\Z)")
+_UNIT_BODY_RE = re.compile(rf"现将(?![我本全该])(?P<unit>{_TOWN})")
+# The addressee: 中共博爱县委、博爱县人民政府：
+_ADDRESSEE_RE = re.compile(rf"(?:^|\n){SKIP}(?P<line>[^\n]{{2,60}}?){HS}*[：:]{HS}*(?=\n|\Z)")
+_ADDRESSEE_COUNTY_RE = re.compile(rf"(?<![{_HAN}])(?:中共)?(?P<county>[{_HAN}]{{1,6}}?(?:自治县|县|区|市|旗))(?=委|人民政府|政府)")
+# 石政 [2023] 105号 / 西政〔2024〕3号, alone on its line
+_DOC_NUMBER_RE = re.compile(
+    rf"(?:^|\n){SKIP}(?P<dn>[{_HAN}]{{1,10}}{HS}*[〔\[【［(（]{HS}*\d{{4}}{HS}*[〕\]】］)）]{HS}*(?:第{HS}*)?\d{{1,5}}{HS}*号)"
+    rf"{SKIP}(?=\n|\Z)")
+_YEAR = rf"(?P<y>2{HS}?0{HS}?\d{HS}?\d)"
+_REPORT_YEAR_RE = re.compile(rf"{_YEAR}{HS}*年{HS}*度")
+_YEAR_RE = re.compile(rf"{_YEAR}{HS}*年")
+
+
+@dataclass(slots=True)
+class Meta:
+    unit: str | None
+    county: str | None
+    report_year: int | None
+    plan_year: int | None
+    doc_number: str | None
+
+
+def read_meta(text: str, header_end: int, sections: list[Section], tail_lines: list[str],
+              issued_on: datetime.date | None) -> Meta:
+    header = text[:header_end]
+    unit, unit_county = _unit(header, tail_lines)
+    report_year, plan_year = _years(header, sections, issued_on)
+    dn = _DOC_NUMBER_RE.search(header)
+    return Meta(unit, _county(header) or unit_county, report_year, plan_year, dn["dn"].strip() if dn else None)
+
+
+def _unit(header: str, tail_lines: list[str]) -> tuple[str | None, str | None]:
+    """The township as written (西里镇, not 中共西里镇委); the county when written before it."""
+    m = (_UNIT_ORG_RE.search(header) or _UNIT_TITLE_RE.search(header)
+         or next(filter(None, map(_UNIT_ORG_RE.search, tail_lines)), None) or _UNIT_BODY_RE.search(header))
+    if m is None:
+        return None, None
+    return m["unit"], m.groupdict().get("county")
+
+
+def _county(header: str) -> str | None:
+    for m in _ADDRESSEE_RE.finditer(header):
+        c = _ADDRESSEE_COUNTY_RE.search(m["line"])
+        if c:
+            return c["county"]
+    return None
+
+
+def _years(header: str, sections: list[Section], issued_on: datetime.date | None) -> tuple[int | None, int | None]:
+    """上一年度 in a heading is the report year, 下一年度 the plan year = report year + 1."""
+    plan = next((s for s in sections if s.kind == "plan"), None)
+    plan_m = _YEAR_RE.search(plan.topic) if plan else None
+    plan_year = _int(plan_m)
+    m = (_REPORT_YEAR_RE.search(header)
+         or next(filter(None, (_REPORT_YEAR_RE.search(s.topic) for s in sections if s is not plan)), None)
+         or _YEAR_RE.search(header))
+    report_year = _int(m)
+    if report_year is None:
+        if plan_year is not None:
+            report_year = plan_year - 1
+        elif issued_on is not None:  # signed early in the next year, or in the year's last weeks
+            report_year = issued_on.year if issued_on.month >= 11 else issued_on.year - 1
+    if plan_year is None and plan is not None and report_year is not None:
+        plan_year = report_year + 1
+    return report_year, plan_year
+
+
+def _int(m: re.Match | None) -> int | None:
+    return int("".join(m["y"].split())) if m else None

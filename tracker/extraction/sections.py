@@ -1,0 +1,115 @@
+"""Top-level sections (一、二、三、…) of a report, what each is about, and where the body text ends."""
+from __future__ import annotations
+
+import datetime
+import re
+from dataclasses import dataclass
+
+from tracker.extraction.cleaning import HS, NOISE, SKIP, clean, join_page_cut
+from tracker.extraction.numerals import CN_NUM, DATE, date_from, to_int
+
+# A heading starts a line: 一、 / 二． / 三.  The "\n" prefix lets the regex engine jump between
+# line starts instead of trying every position (one fast pass over the document).
+_HEADING = rf"{SKIP}(?P<num>[{CN_NUM}]{{1,3}}){HS}*[、．.]"
+_HEADING_RE = re.compile(r"\n" + _HEADING)
+_HEADING_AT_START_RE = re.compile(_HEADING)
+
+_PLAN_RE = re.compile("计划|安排|打算|思路|下一步|下一年度|展望")
+_EARLIER_RE = re.compile("上一?年度?|上年|去年|以往|往年|前期|历年")
+_CAUSE_RE = re.compile(r"原因分析|(?:问题|不足)(?:产生)?的(?:主要)?原因|^(?:主要|产生)?原因")
+_SHORTCOMING_RE = re.compile("存在|不足|短板")
+
+# Lines of the closing block: 特此报告, （此件公开发布）, signatures, the date, blank lines.
+_ORG = rf"(?:中共)?[\u4e00-\u9fff（）()]{{1,24}}?(?:人民政府|委员会|党委|党工委|工委|政府|办事处|镇委|乡委|街道|镇|乡)"
+_TAIL_LINE_RE = re.compile(
+    rf"{SKIP}(?:特此报告[。.！!]?|[（(]此件[^（()）\n]{{0,10}}[)）]|(?:{_ORG}{HS}*)*(?:{DATE})?){SKIP}")
+_CLOSING_RE = re.compile(rf"特此报告[。.！!]?(?:\s|{NOISE})*\Z")
+_MAX_TAIL_LINES = 12
+
+
+@dataclass(slots=True)
+class Section:
+    kind: str  # shortcoming | cause | rectification | plan | other (achievements, duties, …)
+    title: str  # display form, e.g. 三、推进法治政府建设存在的不足和原因
+    topic: str  # the heading without its number, cleaned
+    start: int  # the heading line's start
+    body_start: int
+    body_end: int
+
+
+@dataclass(slots=True)
+class Tail:
+    start: int  # where the body text ends: before 特此报告 / signatures / date
+    issued_on: datetime.date | None
+    lines: list[str]  # the closing lines, last first (signatures name the unit)
+
+
+def classify(topic: str) -> str:
+    """What a top-level heading announces; the order of the checks matters (see domain.md)."""
+    if _PLAN_RE.search(topic):
+        return "plan"
+    if "整改" in topic and "不足" not in topic and "原因" not in topic and (
+            _EARLIER_RE.search(topic) or "存在" not in topic):
+        return "rectification"
+    if _CAUSE_RE.search(topic):
+        return "cause"
+    if _SHORTCOMING_RE.search(topic):
+        return "shortcoming"
+    return "other"
+
+
+def find_sections(text: str, end: int) -> list[Section]:
+    """Headings numbered in increasing order (a lower number is an inner list, not a section)."""
+    found = []
+    first = _HEADING_AT_START_RE.match(text, 0, end)
+    if first:
+        found.append((0, first))
+    found.extend((m.start() + 1, m) for m in _HEADING_RE.finditer(text, 0, end))
+    sections: list[Section] = []
+    last = 0
+    for line_start, m in found:
+        n = to_int(m["num"])
+        if n <= last:
+            continue
+        last = n
+        head_end = m.end()
+        line_end = _line_end(text, head_end, end)
+        rest = text[head_end:line_end]
+        dot = rest.find("。")
+        if dot >= 0:  # heading and body on one line: 三、存在的问题。一是……
+            rest, body_start = rest[:dot], head_end + dot + 1
+        else:
+            rest, body_start = join_page_cut(text, rest, line_end, end) or (rest, line_end)
+        topic = clean(rest)
+        if sections:
+            sections[-1].body_end = line_start
+        sections.append(Section(classify(topic), clean(text[line_start:head_end]) + topic, topic,
+                                line_start, body_start, end))
+    return sections
+
+
+def find_tail(text: str) -> Tail:
+    """Walk back from the end over closing lines; the body ends where they begin."""
+    pos = start = len(text)
+    issued = None
+    lines = []
+    for _ in range(_MAX_TAIL_LINES):
+        if pos <= 0:
+            break
+        line_start = text.rfind("\n", 0, pos) + 1
+        m = _TAIL_LINE_RE.fullmatch(text, line_start, pos)
+        if not m:
+            break
+        if issued is None and m["y"]:
+            issued = date_from(m)
+        lines.append(text[line_start:pos])
+        start, pos = line_start, line_start - 1
+    closing = _CLOSING_RE.search(text, max(0, start - 200), start)  # "……建设。特此报告。" on one line
+    if closing:
+        start = closing.start()
+    return Tail(start, issued, lines)
+
+
+def _line_end(text: str, pos: int, end: int) -> int:
+    nl = text.find("\n", pos, end)
+    return end if nl < 0 else nl

@@ -1,0 +1,262 @@
+"""A task's life: 待分派 → 整改中 → 待审核 → 已销号 (or 退回 → 整改中), one rule set for web and CLI.
+
+Every change checks who acts (township users reach only their own township's tasks; others'
+look absent), names the version it was based on, is written with `UPDATE … WHERE version = :v`
+so two stale edits cannot both win, bumps the version and appends one journal entry.
+A raised DomainError may leave earlier statements of the call in the session: the caller's
+transaction (`session_scope`) rolls back.
+"""
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import select, update
+from sqlmodel import Session
+
+from tracker import audit
+from tracker.db import utcnow
+from tracker.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
+from tracker.evidence import check_file, clean_filename, store_evidence
+from tracker.models import KIND_LABELS, AuditEvent, Category, Evidence, Progress, Role, Status, Task, User
+from tracker.textfmt import cn_date
+from tracker.users import COUNTY_ROLES, can_see_township, require_role
+
+TOWNSHIP_ROLES = (Role.township.value,)
+# action → (roles that may do it, statuses it starts from, the verb for a refusal)
+RULES = {
+    "assign": (COUNTY_ROLES, (Status.unassigned, Status.in_progress), "分派"),
+    "progress": (TOWNSHIP_ROLES, (Status.in_progress,), "填报进展"),
+    "submit": (TOWNSHIP_ROLES, (Status.in_progress,), "提交审核"),
+    "verify": (COUNTY_ROLES, (Status.pending_review,), "审核销号"),
+    "reject": (COUNTY_ROLES, (Status.pending_review,), "退回"),
+    "stage_done": (COUNTY_ROLES, (Status.in_progress,), "标记阶段性完成"),
+}
+AUDITED = ("status", "owner_unit", "owner_person", "deadline", "category", "progress_percent", "stage_done_year")
+FIELD_LABELS = {
+    "title": "标题", "kind": "类型", "status": "状态", "owner_unit": "责任单位", "owner_person": "责任人",
+    "deadline": "整改时限", "category": "整改类型", "progress_percent": "完成进度", "stage_done_year": "阶段性完成",
+    "progress_note": "进展说明", "evidence": "佐证材料",
+}
+ACTION_LABELS = {
+    "create": "生成任务", "update": "修改", "withdraw": "撤销", "assign": "分派", "reassign": "调整分派",
+    "progress": "填报进展", "submit": "提交审核", "verify": "销号", "reject": "退回", "stage_done": "阶段性完成",
+}
+CATEGORIES = tuple(c.value for c in Category)
+
+
+def available_actions(actor: User, task: Task) -> set[str]:
+    """What `actor` may do to `task` now (for showing buttons; the functions below enforce the same)."""
+    if not can_see_township(actor, task.township_id):
+        return set()
+    return {a for a, (roles, statuses, _) in RULES.items()
+            if actor.role in roles and task.status in statuses
+            and (a != "stage_done" or task.category == Category.ongoing)}
+
+
+def _refuse_state(task: Task, action: str) -> None:
+    _, statuses, verb = RULES[action]
+    if task.status not in statuses:
+        raise InvalidTransition(f"任务当前状态为“{task.status}”，不能{verb}")
+
+
+def _load(session: Session, actor: User, task_id: int) -> Task:
+    task = session.execute(select(Task).where(Task.id == task_id)
+                           .execution_options(populate_existing=True)).scalars().first()
+    if task is None or not can_see_township(actor, task.township_id):
+        raise NotFound(f"任务 {task_id} 不存在")
+    return task
+
+
+def _conflict(current: int) -> Conflict:
+    return Conflict(f"该任务已被他人修改（当前版本 {current}），请刷新后重试")
+
+
+def _expected(task: Task, version: int | None) -> int:
+    """The version the edit is based on; None (CLI) means the one just read."""
+    if version is not None and version != task.version:
+        raise _conflict(task.version)
+    return task.version
+
+
+def _write(session: Session, *, actor: User, task: Task, expected: int, changes: dict, action: str,
+           reason: str | None = None, note: dict | None = None) -> Task:
+    """Apply `changes` only if the task is still at `expected`, and journal them."""
+    audited = [f for f in AUDITED if f in changes]
+    before = {f: audit.jsonable(getattr(task, f)) for f in audited} | {"version": expected}
+    result = session.execute(
+        update(Task).where(Task.id == task.id, Task.version == expected)
+        .values(**changes, version=expected + 1, updated_at=utcnow())
+        .execution_options(synchronize_session=False))
+    if result.rowcount != 1:
+        raise _conflict(session.execute(select(Task.version).where(Task.id == task.id)).scalar_one())
+    after = {f: audit.jsonable(changes[f]) for f in audited} | {"version": expected + 1} | (note or {})
+    audit.record(session, actor=actor.name, action=action, entity="task", entity_id=task.id,
+                 before=before, after=after, reason=reason)
+    session.refresh(task)
+    return task
+
+
+def get_task(session: Session, *, actor: User, task_id: int) -> Task:
+    return _load(session, actor, task_id)
+
+
+def _assignment(owner_unit: str, owner_person: str, deadline: date, category: str) -> dict:
+    unit, person = (owner_unit or "").strip(), (owner_person or "").strip()
+    if not unit:
+        raise ValidationFailed("责任单位不能为空")
+    if not person:
+        raise ValidationFailed("责任人不能为空")
+    if len(unit) > 128 or len(person) > 64:
+        raise ValidationFailed("责任单位不能超过 128 个字符，责任人不能超过 64 个字符")
+    if not isinstance(deadline, date):
+        raise ValidationFailed("整改时限必须是日期")
+    if category not in CATEGORIES:
+        raise ValidationFailed(f"整改类型“{category}”无效，应为 {'、'.join(CATEGORIES)}")
+    return {"owner_unit": unit, "owner_person": person, "deadline": deadline, "category": category}
+
+
+def assign(session: Session, *, actor: User, task_ids: list[int], owner_unit: str, owner_person: str,
+           deadline: date, category: str, versions: dict[int, int] | None = None) -> list[Task]:
+    """Assign many tasks at once, all or nothing: every task is checked before any is written."""
+    require_role(actor, *RULES["assign"][0])
+    fields = _assignment(owner_unit, owner_person, deadline, category)
+    ids = list(dict.fromkeys(task_ids))
+    if not ids:
+        raise ValidationFailed("请至少选择一项任务")
+    found = {t.id: t for t in session.execute(select(Task).where(Task.id.in_(ids))
+                                              .execution_options(populate_existing=True)).scalars()}
+    versions = versions or {}
+    plan = []
+    for task_id in ids:
+        task = found.get(task_id)
+        if task is None or not can_see_township(actor, task.township_id):
+            raise NotFound(f"任务 {task_id} 不存在")
+        expected = _expected(task, versions.get(task_id))
+        _refuse_state(task, "assign")
+        plan.append((task, expected))
+    for task, expected in plan:
+        changes = {k: v for k, v in fields.items() if getattr(task, k) != v}
+        if task.status == Status.unassigned:
+            changes |= {"status": Status.in_progress.value, "assigned_at": utcnow()}
+        if changes:
+            _write(session, actor=actor, task=task, expected=expected, changes=changes,
+                   action="assign" if "status" in changes else "reassign")
+    return [task for task, _ in plan]
+
+
+def post_progress(session: Session, *, actor: User, task_id: int, version: int | None, note: str,
+                  percent: int | None = None, files: list[tuple[str, bytes]] = (), submit: bool = False) -> Task:
+    action = "submit" if submit else "progress"
+    require_role(actor, *RULES[action][0])
+    task = _load(session, actor, task_id)
+    expected = _expected(task, version)
+    _refuse_state(task, action)
+    note = (note or "").strip()
+    if not note:
+        raise ValidationFailed("进展说明不能为空")
+    if percent is not None and not 0 <= percent <= 100:
+        raise ValidationFailed("完成进度应为 0 到 100 之间的整数")
+    for name, data in files:  # every file is checked before anything is written
+        check_file(name, data)
+    now = utcnow()
+    changes: dict = {"last_progress_at": now}
+    if percent is not None:
+        changes["progress_percent"] = percent
+    if submit:
+        changes |= {"status": Status.pending_review.value, "submitted_at": now}
+    note_after = {"progress_note": note, "evidence": [clean_filename(n) for n, _ in files]}
+    _write(session, actor=actor, task=task, expected=expected, changes=changes, action=action, note=note_after)
+    progress = Progress(task_id=task.id, at=now, author=actor.name, note=note, percent=percent)
+    session.add(progress)
+    session.flush()
+    for name, data in files:
+        store_evidence(session, task=task, progress_id=progress.id, filename=name, data=data, actor=actor)
+    return task
+
+
+def submit(session: Session, *, actor: User, task_id: int, version: int | None) -> Task:
+    require_role(actor, *RULES["submit"][0])
+    task = _load(session, actor, task_id)
+    expected = _expected(task, version)
+    _refuse_state(task, "submit")
+    return _write(session, actor=actor, task=task, expected=expected,
+                  changes={"status": Status.pending_review.value, "submitted_at": utcnow()}, action="submit")
+
+
+def verify(session: Session, *, actor: User, task_id: int, version: int | None,
+           reject_reason: str | None = None) -> Task:
+    """Close the task (销号), or with a reason send it back (退回) to 整改中."""
+    action = "verify" if reject_reason is None else "reject"
+    require_role(actor, *RULES[action][0])
+    task = _load(session, actor, task_id)
+    expected = _expected(task, version)
+    _refuse_state(task, action)
+    if action == "verify":
+        return _write(session, actor=actor, task=task, expected=expected,
+                      changes={"status": Status.closed.value, "closed_at": utcnow()}, action=action)
+    reason = reject_reason.strip()
+    if not reason:
+        raise ValidationFailed("退回时必须填写退回原因")
+    return _write(session, actor=actor, task=task, expected=expected,
+                  changes={"status": Status.in_progress.value, "submitted_at": None}, action=action, reason=reason)
+
+
+def mark_stage_done(session: Session, *, actor: User, task_id: int, version: int | None, year: int) -> Task:
+    """长期坚持: the year's stage is done (阶段性完成); the task stays open."""
+    require_role(actor, *RULES["stage_done"][0])
+    task = _load(session, actor, task_id)
+    expected = _expected(task, version)
+    _refuse_state(task, "stage_done")
+    if task.category != Category.ongoing:
+        raise InvalidTransition(f"只有“长期坚持”类任务可以标记阶段性完成，该任务为“{task.category}”")
+    if not 2000 <= year <= 2100:
+        raise ValidationFailed(f"年度 {year} 无效")
+    if task.stage_done_year == year:
+        raise InvalidTransition(f"该任务已标记 {year} 年度阶段性完成")
+    return _write(session, actor=actor, task=task, expected=expected,
+                  changes={"stage_done_year": year}, action="stage_done")
+
+
+def _display(field: str, value) -> str:
+    if value is None or value == []:
+        return ""
+    if field == "deadline":
+        return cn_date(date.fromisoformat(value))
+    if field == "kind":
+        return KIND_LABELS.get(value, value)
+    if field == "progress_percent":
+        return f"{value}%"
+    if field == "stage_done_year":
+        return f"{value}年度"
+    if field == "evidence":
+        return "、".join(value)
+    return str(value)
+
+
+def journal(session: Session, *, actor: User, task_id: int) -> list[dict]:
+    """The task's timeline, oldest first: when, who, what (Chinese label), field changes, reason."""
+    _load(session, actor, task_id)
+    events = session.execute(select(AuditEvent).where(AuditEvent.entity == "task", AuditEvent.entity_id == task_id)
+                             .order_by(AuditEvent.at, AuditEvent.id)).scalars()
+    entries = []
+    for e in events:
+        before, after = e.before or {}, e.after or {}
+        fields = [f for f in dict.fromkeys([*before, *after]) if f != "version"]
+        entries.append({
+            "at": e.at, "actor": e.actor, "action": ACTION_LABELS.get(e.action, e.action), "reason": e.reason,
+            "changes": [(FIELD_LABELS.get(f, f), _display(f, before.get(f)), _display(f, after.get(f)))
+                        for f in fields],
+        })
+    return entries
+
+
+def list_progress(session: Session, *, actor: User, task_id: int) -> list[Progress]:
+    _load(session, actor, task_id)
+    return list(session.execute(select(Progress).where(Progress.task_id == task_id)
+                                .order_by(Progress.at, Progress.id)).scalars())
+
+
+def list_evidence(session: Session, *, actor: User, task_id: int) -> list[Evidence]:
+    _load(session, actor, task_id)
+    return list(session.execute(select(Evidence).where(Evidence.task_id == task_id)
+                                .order_by(Evidence.uploaded_at, Evidence.id)).scalars())

@@ -1,0 +1,66 @@
+"""Which plan item answers which shortcoming of the same report.
+
+A plan addresses a shortcoming when they talk about the same things: character n-gram similarity
+of their texts (see `tracker.recurrence.similarity`), the body weighing more than the title,
+helped by sharing a theme. Each shortcoming
+is linked to its best plan when the score clears `THRESHOLD`; a plan may answer several
+shortcomings. Scored against the `links` of the gold reports by tests/test_linking.py.
+"""
+from __future__ import annotations
+
+from sqlalchemy import UniqueConstraint, delete, insert, select
+from sqlmodel import Field, Session, SQLModel
+
+from tracker.models import Item, Kind
+from tracker.recurrence import Profile, similarity
+from tracker.themes import classify
+
+THRESHOLD = 0.1
+THEME_BONUS = 0.1  # same theme: the texts need share less wording
+TITLE_WEIGHT = 0.3  # a plan's title names an action; its body says which problem it treats
+
+
+class ItemLink(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("shortcoming_item_id", "plan_item_id", name="uq_itemlink_pair"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    report_id: int = Field(foreign_key="report.id", index=True)
+    shortcoming_item_id: int = Field(foreign_key="item.id")  # indexed by the unique pair
+    plan_item_id: int = Field(foreign_key="item.id", index=True)
+    score: float
+
+
+def link_scores(shortcomings: list[tuple[str, str]], plans: list[tuple[str, str]]) -> list[list[float]]:
+    """score[i][j] for shortcoming i and plan j, each given as (title, text)."""
+    s_prof = [Profile.of(t, x) for t, x in shortcomings]
+    p_prof = [Profile.of(t, x) for t, x in plans]
+    s_theme = [classify(t, x) for t, x in shortcomings]
+    p_theme = [classify(t, x) for t, x in plans]
+    return [[similarity(sp, pp, TITLE_WEIGHT) + (THEME_BONUS if st == pt else 0.0) for pp, pt in zip(p_prof, p_theme)]
+            for sp, st in zip(s_prof, s_theme)]
+
+
+def link(shortcomings: list[tuple[str, str]], plans: list[tuple[str, str]]) -> list[tuple[int, int, float]]:
+    """(shortcoming index, plan index, score) for each shortcoming a plan answers."""
+    links = []
+    for i, row in enumerate(link_scores(shortcomings, plans)):
+        if row:
+            j = max(range(len(row)), key=row.__getitem__)
+            if row[j] >= THRESHOLD:
+                links.append((i, j, round(row[j], 4)))
+    return links
+
+
+def link_report(session: Session, *, report_id: int) -> int:
+    """Recompute the links of one report (after import or re-import); returns how many were made."""
+    items = session.execute(select(Item.id, Item.kind, Item.title, Item.text)
+                            .where(Item.report_id == report_id, Item.removed_at.is_(None))
+                            .order_by(Item.start)).all()
+    short = [it for it in items if it.kind == Kind.shortcoming]
+    plans = [it for it in items if it.kind == Kind.plan]
+    session.execute(delete(ItemLink).where(ItemLink.report_id == report_id))
+    rows = [dict(report_id=report_id, shortcoming_item_id=short[i].id, plan_item_id=plans[j].id, score=score)
+            for i, j, score in link([(s.title, s.text) for s in short], [(p.title, p.text) for p in plans])]
+    if rows:
+        session.execute(insert(ItemLink), rows)
+    return len(rows)

@@ -1,0 +1,159 @@
+"""Users, passwords (argon2), API tokens (stored as sha256) and who may see what."""
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+
+from pwdlib import PasswordHash
+from pwdlib.hashers.argon2 import Argon2Hasher
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from tracker.config import TZ
+from tracker.db import utcnow
+from tracker.errors import Forbidden, NotFound, ValidationFailed
+from tracker.models import ROLE_LABELS, Role, Township, User
+
+MIN_PASSWORD = 8
+MAX_FAILURES = 5  # consecutive failed logins before the account locks
+LOCKOUT = timedelta(minutes=15)
+COUNTY_ROLES = (Role.county_admin.value, Role.county_staff.value)
+
+_hasher = PasswordHash((Argon2Hasher(),))
+# Verified against when the user does not exist, so a wrong name costs as much time as a wrong password.
+_DUMMY_HASH = _hasher.hash("rectify-timing-equaliser")
+
+
+def _check_password(password: str) -> None:
+    if len(password or "") < MIN_PASSWORD:
+        raise ValidationFailed(f"密码至少 {MIN_PASSWORD} 位")
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _by_name(session: Session, name: str) -> User | None:
+    return session.execute(select(User).where(User.name == name)).scalars().first()
+
+
+def get_user(session: Session, *, name: str) -> User:
+    """An active user by name (the CLI's `--as NAME`)."""
+    user = _by_name(session, name)
+    if user is None:
+        raise NotFound(f"用户 {name} 不存在")
+    if not user.active:
+        raise Forbidden(f"用户 {name} 已停用")
+    return user
+
+
+def create_user(session: Session, *, name: str, role: str, password: str, township: str | None = None) -> User:
+    name = (name or "").strip()
+    if not name:
+        raise ValidationFailed("用户名不能为空")
+    if len(name) > 64:
+        raise ValidationFailed("用户名不能超过 64 个字符")
+    if role not in ROLE_LABELS:
+        raise ValidationFailed(f"角色“{role}”无效，可选：{'、'.join(ROLE_LABELS)}")
+    township_id = None
+    if role == Role.township:
+        if not township:
+            raise ValidationFailed("乡镇用户必须指定所属乡镇")
+        township_id = session.execute(select(Township.id).where(Township.name == township)).scalar()
+        if township_id is None:
+            raise ValidationFailed(f"乡镇“{township}”不存在（请先导入该乡镇的报告）")
+    elif township:
+        raise ValidationFailed("县级用户不属于某个乡镇，请不要指定乡镇")
+    _check_password(password)
+    if _by_name(session, name) is not None:
+        raise ValidationFailed(f"用户名 {name} 已存在")
+    user = User(name=name, role=role, township_id=township_id, password_hash=_hasher.hash(password))
+    session.add(user)
+    try:
+        session.flush()
+    except IntegrityError:  # a concurrent create of the same name won the race
+        raise ValidationFailed(f"用户名 {name} 已存在") from None
+    return user
+
+
+def authenticate(session: Session, *, name: str, password: str, now: datetime | None = None) -> User:
+    """The user if the password is right. Failed attempts are committed even though this raises."""
+    now = now or utcnow()
+    user = _by_name(session, name)
+    if user is None:
+        _hasher.verify(password, _DUMMY_HASH)
+        raise Forbidden("用户名或密码错误")
+    if user.locked_until is not None and user.locked_until > now:
+        raise Forbidden(_locked_message(user.locked_until))
+    ok, new_hash = _hasher.verify_and_update(password, user.password_hash)
+    if not ok:
+        # Counted in SQL so concurrent failures all count.
+        session.execute(update(User).where(User.id == user.id).values(failed_logins=User.failed_logins + 1))
+        session.refresh(user)
+        locked = user.failed_logins >= MAX_FAILURES
+        if locked:
+            user.failed_logins, user.locked_until = 0, now + LOCKOUT
+        session.commit()
+        raise Forbidden(_locked_message(user.locked_until) if locked else "用户名或密码错误")
+    if not user.active:
+        raise Forbidden("账号已停用，请联系县级管理员")
+    user.failed_logins, user.locked_until = 0, None
+    if new_hash:
+        user.password_hash = new_hash
+    session.flush()
+    return user
+
+
+def _locked_message(until: datetime) -> str:
+    return f"登录失败次数过多，账号已锁定至 {until.astimezone(TZ):%H:%M}，请稍后再试"
+
+
+def issue_token(session: Session, *, name: str) -> str:
+    """A new API token for the user, replacing the old one; only its hash is kept."""
+    user = get_user(session, name=name)
+    token = secrets.token_urlsafe(32)
+    user.token_hash = _token_hash(token)
+    session.flush()
+    return token
+
+
+def user_for_token(session: Session, *, token: str) -> User | None:
+    if not token:
+        return None
+    user = session.execute(select(User).where(User.token_hash == _token_hash(token))).scalars().first()
+    return user if user is not None and user.active else None
+
+
+def set_password(session: Session, *, name: str, password: str) -> None:
+    user = _by_name(session, name)
+    if user is None:
+        raise NotFound(f"用户 {name} 不存在")
+    _check_password(password)
+    user.password_hash = _hasher.hash(password)
+    user.failed_logins, user.locked_until = 0, None
+    session.flush()
+
+
+def set_active(session: Session, *, name: str, active: bool) -> None:
+    user = _by_name(session, name)
+    if user is None:
+        raise NotFound(f"用户 {name} 不存在")
+    user.active = active
+    if not active:
+        user.token_hash = None  # a disabled account's token must not outlive it
+    session.flush()
+
+
+def list_users(session: Session) -> list[User]:
+    return list(session.execute(select(User).order_by(User.role, User.name)).scalars())
+
+
+def can_see_township(user: User, township_id: int) -> bool:
+    return user.role in COUNTY_ROLES or (user.role == Role.township and user.township_id == township_id)
+
+
+def require_role(user: User, *roles: str) -> None:
+    if user.role not in roles:
+        raise Forbidden("无权执行此操作")

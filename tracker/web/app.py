@@ -1,0 +1,102 @@
+"""The FastAPI application: pages, the /api/v1 JSON API, sessions, error mapping."""
+from __future__ import annotations
+
+import os
+import secrets
+from contextlib import asynccontextmanager
+from pathlib import Path
+from urllib.parse import urlencode
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy.engine import Engine
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.sessions import SessionMiddleware
+
+from tracker.config import get_settings
+from tracker.db import get_engine
+from tracker.errors import DomainError
+from tracker.web import api, pages
+from tracker.web.deps import CsrfFailed, LoginRequired, check_csrf
+from tracker.web.templating import render
+from tracker.web.validation import validation_message
+
+SESSION_COOKIE = "rectify_session"
+SESSION_DAYS = 7
+
+
+def secret_key(data_dir: Path) -> str:
+    """The session signing key, made once per installation and kept private in the data dir."""
+    path = data_dir / "secret_key"
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_urlsafe(48))
+    return path.read_text().strip()
+
+
+def create_app(*, engine: Engine | None = None, start_scheduler: bool = False) -> FastAPI:
+    settings = get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        # start_scheduler is for `rectify serve`: the reminders' scheduler (issue 5) starts here.
+        app.state.start_scheduler = start_scheduler
+        yield
+
+    app = FastAPI(title="rectify 整改事项台账 API", version="1", lifespan=lifespan,
+                  dependencies=[Depends(check_csrf)], docs_url="/api/docs", redoc_url=None)
+    app.state.engine = engine or get_engine()
+    app.state.settings = settings
+    app.add_middleware(SessionMiddleware, secret_key=secret_key(settings.data_dir), session_cookie=SESSION_COOKIE,
+                       max_age=SESSION_DAYS * 24 * 3600, same_site="lax")
+    app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
+    app.include_router(api.router)
+    for router in pages.routers:
+        app.include_router(router)
+    _error_handlers(app)
+    return app
+
+
+def _is_api(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+def _error(request: Request, status: int, message: str):
+    if _is_api(request):
+        return JSONResponse({"detail": message}, status_code=status)
+    user = getattr(request.state, "user", None)
+    back = request.headers.get("referer") or "/"
+    return render(request, "error.html", user=user, status_code=status, message=message, status=status, back=back)
+
+
+def _error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(DomainError)
+    async def domain_error(request: Request, exc: DomainError):
+        return _error(request, exc.status_code, exc.message)
+
+    @app.exception_handler(LoginRequired)
+    async def login_required(request: Request, exc: LoginRequired):
+        if _is_api(request):
+            return JSONResponse({"detail": "未登录或令牌无效，请先登录"}, status_code=401,
+                                headers={"WWW-Authenticate": "Bearer"})
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        url = f"/login?{urlencode({'next': target})}" if request.method == "GET" else "/login"
+        return RedirectResponse(url, status_code=303)
+
+    @app.exception_handler(CsrfFailed)
+    async def csrf_failed(request: Request, exc: CsrfFailed):
+        return _error(request, 403, "页面已过期或请求来源无法验证（CSRF 校验失败），请刷新页面后重试")
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError):
+        return _error(request, 422, validation_message(exc.errors()))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException):
+        messages = {404: "页面或记录不存在", 405: "不支持此请求方式"}
+        detail = exc.detail if isinstance(exc.detail, str) and not exc.detail.isascii() else None
+        return _error(request, exc.status_code, detail or messages.get(exc.status_code, "请求无法处理"))

@@ -1,0 +1,93 @@
+"""Request dependencies: the database session, the current user, CSRF."""
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlmodel import Session
+
+from tracker import users
+from tracker.models import User
+
+UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "x-csrf-token"
+
+
+class LoginRequired(Exception):
+    """No valid session or token: the API answers 401, pages redirect to the login form."""
+
+
+class CsrfFailed(Exception):
+    pass
+
+
+def _session(request: Request) -> Iterator[Session]:
+    # scope="function" below: commit before the response goes out, so a redirect never outruns its write
+    with Session(request.app.state.engine, expire_on_commit=False) as session:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+
+SessionDep = Annotated[Session, Depends(_session, scope="function")]
+
+
+def bearer_token(request: Request) -> str | None:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+def _current_user(request: Request, session: SessionDep) -> User:
+    token = bearer_token(request)
+    if token is not None:
+        user = users.user_for_token(session, token=token)
+    else:
+        uid = request.session.get("uid")
+        user = session.get(User, uid) if isinstance(uid, int) else None
+    if user is None or not user.active:
+        raise LoginRequired()
+    request.state.user = user  # error pages still show the navigation
+    return user
+
+
+CurrentUser = Annotated[User, Depends(_current_user, scope="function")]
+
+
+def csrf_token(request: Request) -> str:
+    """The session's CSRF token, created on first use (every rendered form carries it)."""
+    token = request.session.get("csrf")
+    if not token:
+        token = request.session["csrf"] = secrets.token_urlsafe(24)
+    return token
+
+
+async def _verify_csrf(request: Request) -> None:
+    sent = request.headers.get(CSRF_HEADER)
+    if sent is None and request.headers.get("content-type", "").startswith(
+            ("application/x-www-form-urlencoded", "multipart/form-data")):
+        value = (await request.form()).get(CSRF_FIELD)  # Starlette caches the parsed form for the endpoint
+        sent = value if isinstance(value, str) else None
+    expected = request.session.get("csrf")
+    if not (sent and expected and secrets.compare_digest(sent, expected)):
+        raise CsrfFailed()
+
+
+async def check_csrf(request: Request) -> None:
+    """App-wide: unsafe requests riding on a logged-in session cookie must echo its CSRF token.
+
+    Bearer-token requests carry no ambient credentials and requests without a login have nothing
+    to protect (they end in 401), so neither needs one.
+    """
+    if request.method in UNSAFE_METHODS and bearer_token(request) is None and "uid" in request.session:
+        await _verify_csrf(request)
+
+
+async def require_csrf(request: Request) -> None:
+    """For the login form itself, which is posted before there is a login."""
+    await _verify_csrf(request)

@@ -1,0 +1,138 @@
+"""Reports: upload (one or many) → review with highlights → confirm import; imported reports' text."""
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi.responses import RedirectResponse
+from sqlalchemy import func, select
+
+from tracker import users
+from tracker.errors import NotFound
+from tracker.extraction import ExtractionError
+from tracker.ingest import OUTCOME_LABELS, IngestError, ingest_extraction
+from tracker.models import Item, Report, Task, Township, User
+from tracker.web import review
+from tracker.web.deps import CurrentUser, SessionDep
+from tracker.web.forms import Id, optional_int
+from tracker.web.templating import flash, render
+
+router = APIRouter(prefix="/reports", include_in_schema=False)
+MAX_REPORT_BYTES = 20 * 1024 * 1024
+
+
+def visible_reports(session, user: User) -> list[dict]:
+    """Imported reports the user may see, newest year first, with their task counts."""
+    tasks = select(Task.report_id, func.count().label("n")).group_by(Task.report_id).subquery()
+    q = (select(Report.id, Township.name, Report.report_year, Report.plan_year, Report.source_name,
+                Report.imported_at, Report.imported_by, func.coalesce(tasks.c.n, 0))
+         .join(Township, Report.township_id == Township.id).outerjoin(tasks, tasks.c.report_id == Report.id)
+         .order_by(Report.report_year.desc(), Township.name))
+    if user.role == "township":
+        q = q.where(Report.township_id == user.township_id)
+    keys = ("id", "township", "report_year", "plan_year", "source_name", "imported_at", "imported_by", "tasks")
+    return [dict(zip(keys, row)) for row in session.execute(q)]
+
+
+def _county(user: User) -> None:
+    users.require_role(user, *users.COUNTY_ROLES)
+
+
+def _list_page(request: Request, session, user: User, *, status_code: int = 200, failures=()):
+    pending = review.list_pending() if user.role != "township" else []
+    return render(request, "reports.html", user=user, status_code=status_code, reports=visible_reports(session, user),
+                  pending=pending, failures=failures)
+
+
+@router.get("")
+def reports_page(request: Request, session: SessionDep, user: CurrentUser):
+    return _list_page(request, session, user)
+
+
+@router.post("/upload")
+def upload(request: Request, session: SessionDep, user: CurrentUser,
+           files: Annotated[list[UploadFile], File()] = []):
+    _county(user)
+    staged, failures = [], []
+    for f in files:
+        if not f.filename:
+            continue
+        data = f.file.read(MAX_REPORT_BYTES + 1)
+        try:
+            if len(data) > MAX_REPORT_BYTES:
+                raise ExtractionError(f"文件 {f.filename} 超过 20 MB 的上限，不像是一份年度报告")
+            staged.append(review.stage(filename=f.filename, data=data, uploaded_by=user.name))
+        except ExtractionError as exc:
+            failures.append(str(exc))
+    if not staged and not failures:
+        failures.append("请选择要上传的报告文件（.txt 或 .docx）")
+    if len(staged) == 1 and not failures:
+        return RedirectResponse(f"/reports/review/{staged[0].token}", status_code=303)
+    if staged:
+        flash(request, f"已上传 {len(staged)} 份报告，请逐份审核后确认导入")
+    return _list_page(request, session, user, status_code=422 if failures and not staged else 200, failures=failures)
+
+
+def _review_page(request: Request, user: User, pending: review.Pending, *, error: str | None = None,
+                 status_code: int = 200):
+    ex = pending.extraction
+    spans = [(i, it.kind, it.start, it.end) for i, it in enumerate(ex.items)]
+    return render(request, "review.html", user=user, status_code=status_code, p=pending, ex=ex, error=error,
+                  doc=review.highlight(ex.text, spans), kinds=review.KINDS)
+
+
+@router.get("/review/{token}")
+def review_page(request: Request, user: CurrentUser, token: str):
+    _county(user)
+    return _review_page(request, user, review.load(token))
+
+
+@router.post("/review/{token}")
+def review_submit(request: Request, session: SessionDep, user: CurrentUser, token: str,
+                  kind: Annotated[list[str], Form()] = [], title: Annotated[list[str], Form()] = [],
+                  drop: Annotated[list[int], Form()] = [], merge: Annotated[list[int], Form()] = [],
+                  unit: Annotated[str, Form()] = "", report_year: Annotated[str, Form()] = "",
+                  replace: Annotated[bool, Form()] = False, action: Annotated[str, Form()] = "apply"):
+    _county(user)
+    pending = review.load(token)
+    pending.extraction = review.apply_edits(pending.extraction, kinds=kind, titles=title, drop=set(drop),
+                                            merge=set(merge), unit=unit,
+                                            report_year=optional_int(report_year, "报告年度"))
+    review.save(pending)
+    if action != "confirm":
+        flash(request, "修改已应用，请核对高亮后确认导入")
+        return RedirectResponse(f"/reports/review/{token}", status_code=303)
+    try:
+        result = ingest_extraction(engine=request.app.state.engine, extraction=pending.extraction,
+                                   sha256=pending.sha256, actor=user.name, replace=replace)
+    except IngestError as exc:
+        return _review_page(request, user, pending, error=str(exc), status_code=422)
+    review.discard(token)
+    counts = f"，生成整改任务 {result.counts['tasks']} 项" if result.counts.get("tasks") is not None else ""
+    flash(request, f"{OUTCOME_LABELS[result.outcome]}：{result.message}{counts}",
+          "ok" if result.outcome != "duplicate" else "warn")
+    target = {"township": result.township, "year": result.report_year}
+    return RedirectResponse(f"/tasks?{urlencode(target)}" if result.report_id else "/reports", status_code=303)
+
+
+@router.post("/review/{token}/discard")
+def review_discard(request: Request, user: CurrentUser, token: str):
+    _county(user)
+    pending = review.load(token)
+    review.discard(token)
+    flash(request, f"已放弃上传的 {pending.extraction.source_name}")
+    return RedirectResponse("/reports", status_code=303)
+
+
+@router.get("/{report_id}")
+def report_page(request: Request, session: SessionDep, user: CurrentUser, report_id: Id):
+    report = session.get(Report, report_id)
+    if report is None or not users.can_see_township(user, report.township_id):
+        raise NotFound(f"报告 {report_id} 不存在")
+    items = list(session.execute(select(Item).where(Item.report_id == report_id, Item.removed_at.is_(None))
+                                 .order_by(Item.start)).scalars())
+    task_of = dict(session.execute(select(Task.item_id, Task.id).where(Task.report_id == report_id)).all())
+    spans = [(it.id, it.kind, it.start, it.end) for it in items]
+    return render(request, "report.html", user=user, report=report, items=items, task_of=task_of,
+                  township=session.get(Township, report.township_id), doc=review.highlight(report.text, spans))

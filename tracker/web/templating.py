@@ -1,0 +1,59 @@
+"""Jinja2 rendering for the pages: filters for dates, lights and labels; flash messages; CSRF token."""
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urlencode
+
+from fastapi import Request
+from fastapi.templating import Jinja2Templates
+from markupsafe import Markup, escape
+
+from tracker.lights import LIGHT_LABELS
+from tracker.models import KIND_LABELS, ROLE_LABELS, User
+from tracker.textfmt import cn_date, cn_datetime
+from tracker.web.deps import CSRF_FIELD, csrf_token
+
+templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+env = templates.env
+env.filters["cn_date"] = cn_date
+env.filters["cn_datetime"] = cn_datetime
+env.filters["kind_label"] = lambda kind: KIND_LABELS.get(kind, kind)
+env.filters["role_label"] = lambda role: ROLE_LABELS.get(role, role)
+
+
+def light_badge(light: str | None) -> Markup:
+    if not light:
+        return Markup('<span class="light light-none">—</span>')
+    return Markup(f'<span class="light light-{escape(light)}">{escape(LIGHT_LABELS[light])}</span>')
+
+
+env.filters["light_badge"] = light_badge
+env.globals["LIGHT_LABELS"] = LIGHT_LABELS
+env.globals["KIND_LABELS"] = KIND_LABELS
+env.globals["ROLE_LABELS"] = ROLE_LABELS
+
+
+def flash(request: Request, message: str, level: str = "ok") -> None:
+    """A message shown once on the next rendered page (after a redirect)."""
+    request.session["flash"] = request.session.get("flash", []) + [[level, message]]
+
+
+def url_with(request: Request, **changes) -> str:
+    """The current page's URL with some query parameters replaced (pagination keeps the filters)."""
+    params = [(k, v) for k, v in request.query_params.multi_items() if k not in changes]
+    params += [(k, str(v)) for k, v in changes.items() if v not in (None, "")]
+    return f"{request.url.path}?{urlencode(params)}" if params else request.url.path
+
+
+def is_county(user: User | None) -> bool:
+    return user is not None and user.role in ("county_admin", "county_staff")
+
+
+def render(request: Request, template: str, /, *, user: User | None = None, status_code: int = 200, **context):
+    token = csrf_token(request)
+    context.update(
+        user=user, is_county=is_county(user), csrf_token=token,
+        csrf_input=Markup(f'<input type="hidden" name="{CSRF_FIELD}" value="{escape(token)}">'),
+        flashes=request.session.pop("flash", []), url_with=lambda **kw: url_with(request, **kw),
+    )
+    return templates.TemplateResponse(request, template, context, status_code=status_code)

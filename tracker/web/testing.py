@@ -1,0 +1,49 @@
+"""Helpers for tests that drive the web app over HTTP (TestClient or a live server)."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from sqlalchemy.engine import Engine
+
+from tracker import users
+from tracker.db import session_scope
+from tracker.ingest import IngestResult, ingest_file
+
+_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+# The smallest PDF readers accept: a catalog, one empty page, the xref table and trailer.
+MINIMAL_PDF = (b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
+               b"2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
+               b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 200 200]>>endobj\n"
+               b"xref\n0 4\n0000000000 65535 f \n0000000009 00000 n \n0000000052 00000 n \n0000000101 00000 n \n"
+               b"trailer<</Size 4/Root 1 0 R>>\nstartxref\n170\n%%EOF\n")
+
+
+def csrf_from(html: str) -> str:
+    m = _CSRF.search(html)
+    if not m:
+        raise AssertionError("no CSRF token in the page")
+    return m.group(1)
+
+
+def login(client, name: str, password: str):
+    """Log a TestClient in through the login form; returns the final response."""
+    token = csrf_from(client.get("/login").text)
+    return client.post("/login", data={"name": name, "password": password, "csrf_token": token})
+
+
+def seed(engine: Engine, reports: list[Path], *, password: str = "password-123") -> dict[str, IngestResult]:
+    """Import reports and create a county admin ("县管理员"), a county staff ("县工作人员") and one
+    township user per imported township (named after it). Returns the ingest results by township."""
+    results = {}
+    for path in reports:
+        r = ingest_file(engine=engine, path=path, actor="测试")
+        assert r.ok, r.message
+        results[r.township] = r
+    with session_scope(engine) as session:
+        users.create_user(session, name="县管理员", role="county_admin", password=password)
+        users.create_user(session, name="县工作人员", role="county_staff", password=password)
+        for township in results:
+            users.create_user(session, name=township, role="township", password=password, township=township)
+    return results

@@ -1,0 +1,218 @@
+"""The county summary: one row per township, the items closed late, recurring problems, reports that
+claim done where the ledger does not, themes, two charts — as .docx, .xlsx and HTML."""
+from __future__ import annotations
+
+import base64
+import io
+from dataclasses import dataclass, field
+from datetime import date
+
+from docx.enum.text import WD_ALIGN_PARAGRAPH
+from docx.shared import Mm
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Alignment, Font
+
+from tracker.lights import GREEN, RED, YELLOW
+from tracker.models import KIND_LABELS, Status
+from tracker.recurrence import recurrence_label
+from tracker.textfmt import cn_date
+from tracker.themes import THEMES
+from tracker.yearend import charts, gbt9704
+from tracker.yearend.data import DONE, ClaimRow, RecurrenceRow, TownshipYear
+from tracker.yearend.section import counts, environment
+from tracker.yearend.wording import cn_number
+
+TABLE_HEADER = ["乡镇（街道）", "问题数", "已完成", "正在整改", "长期坚持", "完成率", "计划数", "计划已完成",
+                "逾期（红灯）", "黄灯", "绿灯", "连续查摆", "无对应计划", "称已完成未销号"]
+
+
+@dataclass
+class TownshipRow:
+    name: str
+    total: int
+    done: int
+    in_progress: int
+    ongoing: int
+    rate: int
+    plans: int
+    plans_done: int
+    red: int
+    yellow: int
+    green: int
+    recurring: int
+    unlinked: int
+    claimed_not_closed: int
+
+    def cells(self) -> list:
+        return [self.name, self.total, self.done, self.in_progress, self.ongoing, f"{self.rate}%", self.plans,
+                self.plans_done, self.red, self.yellow, self.green, self.recurring, self.unlinked,
+                self.claimed_not_closed]
+
+
+@dataclass
+class LateRow:
+    township: str
+    kind: str
+    title: str
+    deadline: date
+    closed_on: date
+
+    @property
+    def days_late(self) -> int:
+        return (self.closed_on - self.deadline).days
+
+    def cells(self) -> list:
+        return [self.township, self.kind, self.title, cn_date(self.deadline), cn_date(self.closed_on), self.days_late]
+
+
+@dataclass
+class CountySummary:
+    year: int
+    as_of: date
+    rows: list[TownshipRow]
+    total: TownshipRow
+    late: list[LateRow]
+    recurrences: list[RecurrenceRow]
+    claims: list[ClaimRow]
+    themes: dict[str, int]
+    charts: dict[str, bytes] = field(default_factory=dict)  # name → PNG
+    chart_note: str = ""  # why charts are missing, if they are
+
+    @property
+    def title(self) -> str:
+        return f"{self.year}年度法治政府建设报告问题整改情况汇总"
+
+    @property
+    def overview(self) -> str:
+        t = self.total
+        text = (f"截至{cn_date(self.as_of)}，全县{len(self.rows)}个乡镇（街道）{self.year}年度报告共查摆问题{t.total}个，"
+                f"已完成整改{t.done}个，正在整改{t.in_progress}个，长期坚持{t.ongoing}个，完成率{t.rate}%；"
+                f"{self.year + 1}年计划工作{t.plans}项，已完成{t.plans_done}项。"
+                f"逾期未完成（红灯）{t.red}项，临近时限或长期未报送进展（黄灯）{t.yellow}项。")
+        extra = []
+        if t.recurring:
+            extra.append(f"连续两年以上查摆的问题{t.recurring}个")
+        if t.unlinked:
+            extra.append(f"没有对应下一年度计划措施的问题{t.unlinked}个")
+        if self.claims:
+            extra.append(f"报告称已完成整改但台账尚未销号的{len(self.claims)}项")
+        return text + ("；".join(extra) + "。" if extra else "")
+
+    def chart_uris(self) -> dict[str, str]:
+        return {k: "data:image/png;base64," + base64.b64encode(v).decode() for k, v in self.charts.items()}
+
+
+CHART_TITLES = {"completion": "各乡镇（街道）问题整改完成率", "themes": "查摆问题主题分布"}
+
+
+def _row(name: str, ty_list: list[TownshipYear], claimed: int) -> TownshipRow:
+    short = [t for ty in ty_list for t in ty.shortcomings]
+    plans = [t for ty in ty_list for t in ty.plans]
+    c = counts(short)
+    both = short + plans
+    return TownshipRow(
+        name, c["total"], c["done"], c["in_progress"], c["ongoing"], c["rate"], len(plans),
+        sum(t.state == DONE for t in plans), sum(t.light == RED for t in both), sum(t.light == YELLOW for t in both),
+        sum(t.light == GREEN for t in both), sum(t.recurrence_years >= 2 for t in short),
+        sum(t.linked_plans == 0 for t in short), claimed)
+
+
+def summarize(data: list[TownshipYear], recurrences: list[RecurrenceRow], claims: list[ClaimRow], *,
+              year: int, as_of: date, with_charts: bool = True) -> CountySummary:
+    claimed: dict[str, int] = {}
+    for c in claims:
+        claimed[c.township] = claimed.get(c.township, 0) + 1
+    rows = [_row(ty.name, [ty], claimed.get(ty.name, 0)) for ty in data]
+    total = _row("合计", data, len(claims))
+    late = [LateRow(ty.name, KIND_LABELS[t.kind], t.title, t.deadline, t.closed_on)
+            for ty in data for t in ty.shortcomings + ty.plans if t.closed_late]
+    themes = dict.fromkeys(THEMES, 0)
+    for ty in data:
+        for t in ty.shortcomings:
+            themes[t.theme] += 1
+    summary = CountySummary(year, as_of, rows, total, late, recurrences, claims, themes)
+    if with_charts:
+        made = {"completion": charts.completion_chart([(r.name, r.rate) for r in rows if r.total]),
+                "themes": charts.theme_chart(themes)}
+        summary.charts = {k: v for k, v in made.items() if v}
+        if charts.cjk_font() is None:
+            summary.chart_note = charts.NO_FONT
+    return summary
+
+
+def recurrence_cells(r: RecurrenceRow) -> list:
+    return [r.township, f"{r.report_year}年度：{r.title}", f"{r.earlier_year}年度：{r.earlier_title}",
+            recurrence_label(r.years)]
+
+
+def claim_cells(c: ClaimRow) -> list:
+    return [c.township, f"{c.report_year}年度报告：{c.text}", c.task_title, c.task_status]
+
+
+def theme_rows(summary: CountySummary) -> list[list]:
+    return [[t, n] for t, n in summary.themes.items()]
+
+
+SHEETS = (  # (title, header, rows of a summary)
+    ("乡镇汇总", TABLE_HEADER, lambda s: [r.cells() for r in s.rows] + [s.total.cells()]),
+    ("逾期销号", ["乡镇（街道）", "类型", "问题/计划", "整改时限", "销号日期", "逾期天数"],
+     lambda s: [r.cells() for r in s.late]),
+    ("连续查摆", ["乡镇（街道）", "问题", "此前查摆的问题", "标注"], lambda s: [recurrence_cells(r) for r in s.recurrences]),
+    ("称已完成未销号", ["乡镇（街道）", "报告中的整改情况", "台账中的问题", "台账状态"],
+     lambda s: [claim_cells(c) for c in s.claims]),
+    ("主题分布", ["主题", "问题数"], theme_rows),
+)
+
+
+def xlsx(summary: CountySummary) -> bytes:
+    wb = Workbook(write_only=True)
+    bold = Font(bold=True)
+    for title, header, rows in SHEETS:
+        ws = wb.create_sheet(title)
+        ws.freeze_panes = "A2"
+        ws.column_dimensions["A"].width = 16
+        for col in "BCD":
+            ws.column_dimensions[col].width = 40 if title in ("逾期销号", "连续查摆", "称已完成未销号") else 10
+        ws.append([_header_cell(ws, h, bold) for h in header])
+        for row in rows(summary):
+            ws.append(row)
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def _header_cell(ws, value, font) -> WriteOnlyCell:
+    cell = WriteOnlyCell(ws, value=value)
+    cell.font = font
+    cell.alignment = Alignment(horizontal="center")
+    return cell
+
+
+def docx(summary: CountySummary) -> bytes:
+    doc = gbt9704.new_document(landscape=True)
+    doc.add_paragraph(summary.title, style=gbt9704.TITLE_STYLE)
+    doc.add_paragraph(summary.overview)
+    for n, (title, header, rows) in enumerate(SHEETS[:4], 1):
+        doc.add_paragraph(f"{cn_number(n)}、{title}", style=gbt9704.HEADING_STYLE)
+        body = rows(summary)
+        if body:
+            gbt9704.add_table(doc, header, body)
+        else:
+            doc.add_paragraph("无。")
+    doc.add_paragraph(f"{cn_number(len(SHEETS[:4]) + 1)}、图表", style=gbt9704.HEADING_STYLE)
+    for key, png in summary.charts.items():
+        # an exactly spaced line would crop the picture to one line's height: single spacing here
+        picture = doc.add_paragraph(style=gbt9704.CELL_STYLE)
+        picture.alignment = WD_ALIGN_PARAGRAPH.CENTER
+        picture.add_run().add_picture(io.BytesIO(png), width=Mm(160))
+        doc.add_paragraph(CHART_TITLES[key], style=gbt9704.CELL_STYLE).alignment = WD_ALIGN_PARAGRAPH.CENTER
+    if summary.chart_note:
+        doc.add_paragraph(summary.chart_note)
+    return gbt9704.to_bytes(doc)
+
+
+def html(summary: CountySummary) -> str:
+    """A standalone page (charts inline), the same body the web app shows."""
+    return environment().get_template("yearend/county.html.j2").render(
+        s=summary, charts=summary.chart_uris(), chart_titles=CHART_TITLES, sheets=SHEETS, closed=Status.closed.value)

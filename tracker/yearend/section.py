@@ -1,0 +1,143 @@
+"""A township's 问题整改情况 section: the facts put into sentences, then laid out by Jinja2 templates.
+
+The sentences are built here (they need counting and agreement rules); the templates
+(templates/yearend/*.j2, overridable by files of the same name under `settings.templates_dir`)
+decide what goes where and may rephrase around the parts.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from functools import lru_cache
+from pathlib import Path
+
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, StrictUndefined, select_autoescape
+
+from tracker.config import get_settings
+from tracker.textfmt import cn_date
+from tracker.yearend.data import DONE, ONGOING, OPEN, REVIEW, TaskFacts, TownshipYear
+from tracker.yearend.wording import cn_by, cn_month, measures, ordinal, percent, problem_phrase, quoted, unit_word
+
+TEXT_FORMATS = ("txt", "md")
+FORMATS = ("docx", "md", "txt")
+
+
+@dataclass
+class Paragraph:
+    lead: str  # 一是
+    problem: str  # the shortcoming, fit for 针对……的问题
+    measures: str  # what was done, from the progress notes
+    state: str  # 已完成，2024年9月销号，佐证材料3份
+
+
+@dataclass
+class Section:
+    township: str
+    unit: str  # 镇 / 乡 / 街道
+    report_year: int
+    plan_year: int
+    as_of: str  # 2024年12月20日
+    title: str
+    opening: str
+    paragraphs: list[Paragraph]
+    plans: str  # the short paragraph on the plan items ("" when the report had none)
+    counts: dict[str, int]
+
+
+def counts(tasks: list[TaskFacts]) -> dict[str, int]:
+    done = sum(t.state == DONE for t in tasks)
+    ongoing = sum(t.state == ONGOING for t in tasks)
+    total = len(tasks)
+    return {"total": total, "done": done, "in_progress": total - done - ongoing, "ongoing": ongoing,
+            "rate": percent(done, total)}
+
+
+def _tally(c: dict[str, int], *, done: str, doing: str) -> str:
+    """已完成整改3项，正在整改1项，长期坚持1项 — empty parts left out."""
+    parts = [f"{done}{c['done']}项"]
+    if c["in_progress"]:
+        parts.append(f"{doing}{c['in_progress']}项")
+    if c["ongoing"]:
+        parts.append(f"长期坚持{c['ongoing']}项")
+    return "，".join(parts)
+
+
+def opening(ty: TownshipYear, c: dict[str, int], as_of: str) -> str:
+    me = "我" + unit_word(ty.name)
+    if not c["total"]:
+        return f"{ty.report_year}年度报告未查摆具体问题。"
+    ledger = "逐项建立整改台账，明确责任单位、责任人和整改时限" if all(t.owner for t in ty.shortcomings) \
+        else "逐项建立整改台账，明确整改时限"
+    if c["done"] == c["total"]:
+        status = f"{c['total']}项问题已全部完成整改，完成率100%"
+    else:
+        status = f"{_tally(c, done='已完成整改', doing='正在整改')}，完成率{c['rate']}%"
+    return (f"针对{ty.report_year}年度报告查摆的{c['total']}个方面问题，{me}{ledger}。"
+            f"截至{as_of}，{status}。")
+
+
+def state_phrase(t: TaskFacts, as_of: date) -> str:
+    evidence = f"佐证材料{t.evidence}份" if t.evidence else ""
+    if t.state == DONE:
+        parts = ["已完成", f"{cn_month(t.closed_on)}销号", evidence]
+    elif t.state == REVIEW:
+        parts = ["已完成整改", "待审核销号", evidence]
+    elif t.state == ONGOING:
+        stage = f"{t.stage_done_year}年度阶段性任务已完成" if t.stage_done_year else "持续推进"
+        parts = ["长期坚持", stage]
+    else:
+        progress = f"进度{t.percent}%" if t.percent and t.percent < 100 else ""
+        reason = f"原因：{t.reject_reason.strip().rstrip('。')}" if t.reject_reason else ""
+        target = (f"计划{cn_by(t.deadline)}前完成" if t.deadline >= as_of
+                  else f"原定{cn_by(t.deadline)}前完成，已超期")
+        parts = ["正在整改", progress, reason, target]
+    return "，".join(p for p in parts if p)
+
+
+def paragraph(n: int, t: TaskFacts, as_of: date) -> Paragraph:
+    done_words = measures(t.notes)
+    if not done_words:
+        done_words = "整改措施已落实并通过审核" if t.state == DONE else "尚未报送整改进展"
+    return Paragraph(ordinal(n), problem_phrase(t.title), done_words, state_phrase(t, as_of))
+
+
+def plans_paragraph(ty: TownshipYear) -> str:
+    if not ty.plans:
+        return ""
+    c = counts(ty.plans)
+    head = f"{ty.plan_year}年计划的{c['total']}项工作"
+    if c["done"] == c["total"]:
+        return f"{head}已全部完成。"
+    text = f"{head}中，{_tally(c, done='已完成', doing='正在推进')}。"
+    unfinished = [t.title for t in ty.plans if t.state in (OPEN, REVIEW)]
+    if unfinished:
+        text += f"其中，{quoted(unfinished)}{len(unfinished)}项工作尚未完成，将结合{ty.plan_year + 1}年工作继续推进。"
+    return text
+
+
+def build(ty: TownshipYear, as_of: date) -> Section:
+    c = counts(ty.shortcomings)
+    when = cn_date(as_of)
+    return Section(
+        township=ty.name, unit=unit_word(ty.name), report_year=ty.report_year, plan_year=ty.plan_year, as_of=when,
+        title=f"{ty.name}{ty.report_year}年度报告问题整改情况", opening=opening(ty, c, when),
+        paragraphs=[paragraph(i, t, as_of) for i, t in enumerate(ty.shortcomings, 1)],
+        plans=plans_paragraph(ty), counts=c)
+
+
+@lru_cache(maxsize=8)
+def _environment(override_dir: Path) -> Environment:
+    return Environment(
+        loader=ChoiceLoader([FileSystemLoader(override_dir), PackageLoader("tracker.yearend", "templates")]),
+        autoescape=select_autoescape(("html", "html.j2")), trim_blocks=True, lstrip_blocks=True,
+        keep_trailing_newline=True, undefined=StrictUndefined)
+
+
+def environment() -> Environment:
+    return _environment(get_settings().templates_dir)
+
+
+def render(section: Section, fmt: str) -> str:
+    """The section as .txt or .md text."""
+    return environment().get_template(f"yearend/section.{fmt}.j2").render(s=section)
+
