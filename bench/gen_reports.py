@@ -32,6 +32,7 @@ import random
 import re
 import sys
 import time
+from bisect import bisect_left
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
@@ -397,11 +398,7 @@ _SUB_MARK = [f"（{CN_NUM[i]}）" for i in range(10)] + ["（十一）", "（十
 
 
 YEARS = range(2019, 2026)  # report years of generated reports
-
-
-def _resolve(s: str, t: str, year: int) -> str:
-    return (_resolve_type(s, t).replace(Y_PREV, str(year - 1)).replace(Y_CUR, str(year))
-            .replace(Y_NEXT, str(year + 1)))
+BANK = 1024  # pre-rendered variants per township type of each section (see _TypePools)
 
 
 def _coprimes(m: int) -> tuple[int, ...]:
@@ -421,61 +418,8 @@ class _Pool:
         self.ns = len(self.steps)
 
 
-class _TypePools:
-    """Everything for one township type (镇 / 乡 / 街道) and one report year, with the type
-    words and years already filled in; only the unit and county names are left as placeholders."""
-
-    def __init__(self, raw: list[tuple[str, Pools]], t: str, year: int):
-        r = lambda s: _resolve(s, t, year)  # noqa: E731
-        intros, ach, duty, pre, short, plan, cause, rect = [], [], [], [], [], [], [], []
-        for _, p in raw:
-            intros += [r(x) + "\n" for x in p.intros]
-            for a, b in p.ach:
-                text = r(a) + "\n" if b is None else r(a) + "\n" + r(b) + "\n"
-                ach.append((text, len(text)))
-            duty += [r(x) + "\n" for x in p.duty]
-            pre += [r(x) for x in p.pre]
-            for src, dst in ((p.short, short), (p.plan, plan), (p.rect, rect)):
-                for it in src:
-                    d = (r(it.same), r(it.line), r(it.flat))  # indexed by _BODY[style]
-                    dst.append((d, len(it.same) + 4, it.state))
-            cause += [r(x) for x in p.cause]
-        pre += [r(x) for x in PRE_GENERIC]
-        self.intros, self.duty, self.pre = intros, duty, pre
-        self.ach, self.short, self.plan = _Pool(ach), _Pool(short), _Pool(plan)
-        self.cause, self.rect = _Pool(cause), _Pool(rect)
-        self.short_heads = [r(x) for x in SHORT_HEADS]
-        self.short_heads_rect = [r(x) for x in SHORT_HEADS_RECT]
-        self.plan_heads = [r(x) for x in PLAN_HEADS]
-        self.ach_heads = [r(x) for x in ACH_HEADS]
-        self.duty_heads = [r(x) for x in DUTY_HEADS]
-        self.titles = [r(x) + "\n" for x in TITLES]
-        self.addressees = [r(x) + "\n" for x in ADDRESSEES]
-        self.head_gov = {"镇": U + "人民政府", "乡": U + "人民政府", "街道": U + "办事处"}[t]
-        self.org = ("中共" + U + "工作委员会" if t == "街道" else "中共" + U + "委员会") + " " + self.head_gov
-        self.doc_org = {"镇": "政", "乡": "政", "街道": "街工"}[t]
-        self.rect_lead = ("问题整改情况：针对" + str(year - 1) + "年度报告查摆的{k}个方面问题，"
-                          + ("街道" if t == "街道" else "我" + t)
-                          + "逐项建立整改台账，明确责任领导和整改时限，截至" + str(year)
-                          + "年12月底，已完成整改{a}项，正在整改{b}项，长期坚持{c}项。")
-        self.year_s, self.next_s = str(year), str(year + 1)
-
-
-_CACHE: dict[str, dict[tuple[str, int], _TypePools]] = {}
-
-
-def _pools(samples_dir: Path | None = None) -> dict[tuple[str, int], _TypePools]:
-    d = Path(samples_dir or SAMPLES_DIR).resolve()
-    key = str(d)
-    if key not in _CACHE:
-        raw = _load_raw(d)
-        _CACHE[key] = {(t, y): _TypePools(raw, t, y) for t in TYPE_WORDS for y in YEARS}
-    return _CACHE[key]
-
-
-# ---------------------------------------------------------------------------------------------
 def _pick(pool: _Pool, k: int, rnd) -> list:
-    """k distinct elements of the pool in a random order (k <= len)."""
+    """k distinct elements of the pool in a random order."""
     n = pool.n
     k = min(k, n)
     start = int(rnd() * n)
@@ -485,151 +429,190 @@ def _pick(pool: _Pool, k: int, rnd) -> list:
 
 
 def _render_list(parts: list[str], items: list[tuple[tuple, int, str | None]], style: str,
-                 preamble: str | None) -> int:
-    """Append an enumerated list to ``parts``; returns the number of characters added."""
+                 preamble: str | None) -> None:
+    """Append an enumerated list to ``parts``."""
     marks = _MARKERS[style]
     body = _BODY[style]
-    n = 0
     if style == "inline_shi":
         seg = [preamble or ""]
-        for i, (d, ln, _) in enumerate(items):
+        for i, (d, _, _) in enumerate(items):
             seg.append(marks[i])
             seg.append(d[2])
-            n += ln
         parts.append("".join(seg) + "\n")
-        return n + len(seg[0])
+        return
     if preamble:
         parts.append(preamble + "\n")
-        n += len(preamble)
-    for i, (d, ln, _) in enumerate(items):
+    for i, (d, _, _) in enumerate(items):
         parts.append(marks[i])
         parts.append(d[body])
         parts.append("\n")
-        n += ln
-    return n
 
 
 _DONE = ("已完成", "已整改到位")
-_NSTYLES = len(STYLES)
-_NYEARS = len(YEARS)
 
 
-def _gen(n: int, seed: int, samples_dir: Path | None) -> Iterator[tuple[str, bytes, dict]]:
+class _TypePools:
+    """Everything for one township type (镇 / 乡 / 街道), with the type words filled in; the
+    unit, county and year placeholders are left for the per-report str.replace.
+
+    Generating a report must cost microseconds, so the sections are pre-rendered once into banks
+    of variants (items picked and shuffled, enumeration style switched, sub-blocks added); a
+    report then picks one variant of each section, which is what makes ~50,000 reports/s."""
+
+    def __init__(self, raw: list[tuple[str, Pools]], t: str, rng: random.Random):
+        r = lambda s: _resolve_type(s, t)  # noqa: E731
+        intros, ach, duty, pre, short, plan, cause, rect = [], [], [], [], [], [], [], []
+        for _, p in raw:
+            intros += [r(x) + "\n" for x in p.intros]
+            for a, b in p.ach:
+                ach.append(r(a) + "\n" if b is None else r(a) + "\n" + r(b) + "\n")
+            duty += [r(x) + "\n" for x in p.duty]
+            pre += [r(x) for x in p.pre]
+            for src, dst in ((p.short, short), (p.plan, plan), (p.rect, rect)):
+                for it in src:
+                    dst.append(((r(it.same), r(it.line), r(it.flat)), len(it.same), it.state))
+            cause += [r(x) for x in p.cause]
+        pre += [r(x) for x in PRE_GENERIC]
+        rnd = rng.random
+        self.intros = [(x, len(x)) for x in intros]
+        self.duty = [(h + "\n" + d, len(h) + len(d)) for d in duty for h in (r(x) for x in DUTY_HEADS)]
+        self.head_gov = {"镇": U + "人民政府", "乡": U + "人民政府", "街道": U + "办事处"}[t]
+        self.org = ("中共" + U + "工作委员会" if t == "街道" else "中共" + U + "委员会") + " " + self.head_gov
+        self.doc_org = {"镇": "政", "乡": "政", "街道": "街工"}[t]
+        self.titles = [x + "\n" for x in TITLES]
+        self.addressees = [x + "\n" for x in ADDRESSEES]
+        rect_lead = ("问题整改情况：针对" + Y_PREV + "年度报告查摆的{k}个方面问题，"
+                     + ("街道" if t == "街道" else "我" + t)
+                     + "逐项建立整改台账，明确责任领导和整改时限，截至" + Y_CUR
+                     + "年12月底，已完成整改{a}项，正在整改{b}项，长期坚持{c}项。")
+        P_short, P_plan, P_cause, P_rect = _Pool(short), _Pool(plan), _Pool(cause), _Pool(rect)
+
+        # shortcoming sections: (text with heading, size, #shortcomings, #causes, #rectifications)
+        self.short_bank = []
+        for _ in range(BANK):
+            with_rect = rnd() < 0.5
+            with_cause = rnd() < 0.2
+            items = _pick(P_short, 3 + int(rnd() * 3), rnd)
+            style = STYLES[int(rnd() * len(STYLES))]
+            pr = pre[int(rnd() * len(pre))] if (style == "inline_shi" or rnd() < 0.3) else None
+            heads = SHORT_HEADS_RECT if with_rect and rnd() < 0.6 else SHORT_HEADS
+            parts = [heads[int(rnd() * len(heads))] + "\n"]
+            _render_list(parts, items, style, pr)
+            n_cause = n_rect = 0
+            if with_cause:
+                cs = _pick(P_cause, 2 + int(rnd() * 2), rnd)
+                n_cause = len(cs)
+                if rnd() < 0.5:
+                    parts.append("主要原因是：" + "；".join(CN_NUM[k] + "是" + c for k, c in enumerate(cs)) + "。\n")
+                else:
+                    parts.append("主要原因是：\n" + "".join(CN_NUM[k] + "是" + c + "。\n" for k, c in enumerate(cs)))
+            if with_rect:
+                rs = _pick(P_rect, 2 + int(rnd() * 3), rnd)
+                n_rect = len(rs)
+                done = sum(1 for x in rs if x[2] in _DONE)
+                longterm = sum(1 for x in rs if x[2] == "长期坚持")
+                lead = rect_lead.format(k=n_rect, a=done, b=n_rect - done - longterm, c=longterm)
+                if rnd() < 0.5:
+                    parts.append(lead + "\n")
+                    _render_list(parts, rs, "per_line_shi", None)
+                else:
+                    _render_list(parts, rs, "inline_shi", lead)
+            text = "".join(parts)
+            self.short_bank.append((text, len(text), len(items), n_cause, n_rect))
+
+        # plan sections (any style but inline): (text with heading, size, #plans)
+        self.plan_bank = []
+        for _ in range(BANK):
+            items = _pick(P_plan, 3 + int(rnd() * 3), rnd)
+            parts = [PLAN_HEADS[int(rnd() * len(PLAN_HEADS))] + "\n"]
+            _render_list(parts, items, STYLES[int(rnd() * (len(STYLES) - 1))], None)
+            text = "".join(parts)
+            self.plan_bank.append((text, len(text), len(items)))
+
+        # achievement sections of 2–12 subsections, sorted by size (a report picks by size)
+        P_ach = _Pool(ach)
+        bank = []
+        for _ in range(BANK):
+            subs = _pick(P_ach, 2 + int(rnd() * 11), rnd)
+            parts = [ACH_HEADS[int(rnd() * len(ACH_HEADS))] + "\n"]
+            bookmark = rnd() < 0.2
+            for k, sub in enumerate(subs):
+                if bookmark and k == 1:
+                    parts.append("[bookmark: _GoBack]")
+                parts.append(_SUB_MARK[k])
+                parts.append(sub)
+            text = "".join(parts)
+            bank.append((len(text), text))
+        bank.sort()
+        self.ach_sizes = [x[0] for x in bank]
+        self.ach_bank = [x[1] for x in bank]
+
+
+_CACHE: dict[str, dict[str, _TypePools]] = {}
+
+
+def _pools(samples_dir: Path | None = None) -> dict[str, _TypePools]:
+    d = Path(samples_dir or SAMPLES_DIR).resolve()
+    key = str(d)
+    if key not in _CACHE:
+        raw = _load_raw(d)
+        rng = random.Random(20240101)  # the banks are fixed; the seed picks among them
+        _CACHE[key] = {t: _TypePools(raw, t, rng) for t in TYPE_WORDS}
+    return _CACHE[key]
+
+
+# ---------------------------------------------------------------------------------------------
+def _gen(n: int, seed: int, samples_dir: Path | None, annotate: bool = True) -> Iterator[tuple]:
     pools = _pools(samples_dir)
     rnd = random.Random(seed).random
-    year0 = YEARS[0]
+    year0, nyears = YEARS[0], len(YEARS)
     ncf, ncs = len(COUNTY_FIRST), len(COUNTY_SECOND)
+    nbank = BANK
+    norders = len(ORDERS)
     for i in range(n):
         unit = unit_name(i, seed)
-        t = "街道" if unit.endswith("街道") else unit[-1]
-        year = year0 + int(rnd() * _NYEARS)
-        P = pools[(t, year)]
+        P = pools["街道" if unit.endswith("街道") else unit[-1]]
+        year = year0 + int(rnd() * nyears)
         county = COUNTY_FIRST[int(rnd() * ncf)] + COUNTY_SECOND[int(rnd() * ncs)]
         r = rnd()
         gb = r < 0.10
         enc = "gb18030" if gb else "utf-8-sig" if r < 0.15 else "utf-8"
-        # size target in characters (GB18030 takes 2 bytes a character, UTF-8 3): ~5–12 KB
-        if gb:
-            target, max_sub = 2800 + int(rnd() * 1200), 12
-        else:
-            target, max_sub = 1900 + int(rnd() * 2300), 10
+        # size target in characters (GB18030 takes 2 bytes a character, UTF-8 about 3): ~5–12 KB
+        target = 2800 + int(rnd() * 1200) if gb else 1900 + int(rnd() * 2300)
 
-        # --- shortcomings section --------------------------------------------------------
-        with_rect = rnd() < 0.5
-        with_cause = rnd() < 0.2
-        s_items = _pick(P.short, 3 + int(rnd() * 3), rnd)
-        style = STYLES[int(rnd() * _NSTYLES)]
-        pre = P.pre[int(rnd() * len(P.pre))] if (style == "inline_shi" or rnd() < 0.3) else None
-        if with_rect and rnd() < 0.6:
-            s_head = P.short_heads_rect[int(rnd() * len(P.short_heads_rect))]
-        else:
-            s_head = P.short_heads[int(rnd() * len(P.short_heads))]
-        s_parts: list[str] = []
-        size = _render_list(s_parts, s_items, style, pre)
-        n_cause = n_rect = 0
-        if with_cause:
-            cs = _pick(P.cause, 2 + int(rnd() * 2), rnd)
-            n_cause = len(cs)
-            if rnd() < 0.5:
-                s_parts.append("主要原因是：" + "；".join(CN_NUM[k] + "是" + c for k, c in enumerate(cs)) + "。\n")
-            else:
-                s_parts.append("主要原因是：\n" + "".join(CN_NUM[k] + "是" + c + "。\n" for k, c in enumerate(cs)))
-            size += sum(len(c) for c in cs) + 10
-        if with_rect:
-            rs = _pick(P.rect, 2 + int(rnd() * 3), rnd)
-            n_rect = len(rs)
-            done = sum(1 for x in rs if x[2] in _DONE)
-            longterm = sum(1 for x in rs if x[2] == "长期坚持")
-            lead = P.rect_lead.format(k=n_rect, a=done, b=n_rect - done - longterm, c=longterm)
-            if rnd() < 0.5:
-                s_parts.append(lead + "\n")
-                size += _render_list(s_parts, rs, "per_line_shi", None) + len(lead)
-            else:
-                size += _render_list(s_parts, rs, "inline_shi", lead) + len(lead)
-
-        # --- plan section (any style but inline) -------------------------------------------
-        p_items = _pick(P.plan, 3 + int(rnd() * 3), rnd)
-        p_parts: list[str] = []
-        size += _render_list(p_parts, p_items, STYLES[int(rnd() * (_NSTYLES - 1))], None)
-        p_head = P.plan_heads[int(rnd() * len(P.plan_heads))]
-
-        # --- duty, header ------------------------------------------------------------------
-        order = ORDERS[int(rnd() * len(ORDERS))]
+        short, s_size, n_short, n_cause, n_rect = P.short_bank[int(rnd() * nbank)]
+        plan, p_size, n_plan = P.plan_bank[int(rnd() * nbank)]
+        order = ORDERS[int(rnd() * norders)]
         if gb and "d" not in order:
             order = "adsp"
-        duty = P.duty[int(rnd() * len(P.duty))] if "d" in order else ""
-        intro = P.intros[int(rnd() * len(P.intros))]
-        size += len(duty) + len(intro) + 120
-
-        # --- achievements: subsections until the size target is reached ------------------
-        ach = P.ach
-        na = ach.n
-        a_items = ach.items
-        start = int(rnd() * na)
-        step = ach.steps[int(rnd() * ach.ns)]
-        a_parts: list[str] = []
-        k = 0
-        bookmark = rnd() < 0.2
-        while (size < target or k < 2) and k < na and k < max_sub:
-            text, ln = a_items[(start + k * step) % na]
-            if bookmark and k == 1:
-                a_parts.append("[bookmark: _GoBack]")
-            a_parts.append(_SUB_MARK[k])
-            a_parts.append(text)
-            size += ln
-            k += 1
+        intro, i_size = P.intros[int(rnd() * len(P.intros))]
+        size = s_size + p_size + i_size + 120
+        duty = ""
+        if "d" in order:
+            duty, d_size = P.duty[int(rnd() * len(P.duty))]
+            size += d_size
+        # achievements: the variant whose size fills up to the target, give or take a few
+        sizes = P.ach_sizes
+        j = bisect_left(sizes, target - size) + int(rnd() * 24) - 12
+        ach = P.ach_bank[0 if j < 0 else nbank - 1 if j >= nbank else j]
+        sections = {"a": ach, "d": duty, "s": short, "p": plan}
 
         out: list[str] = []
         if rnd() < 0.1:
             out.append("\n\n")
-        title = P.titles[int(rnd() * len(P.titles))]
+        title = P.titles[int(rnd() * 4)]
         if title[0] != U:
             out.append(P.org + "\n")
         doc_no = None
         if rnd() < 0.25:
-            doc_no = f"{unit[0]}{P.doc_org} [{P.next_s}] {1 + int(rnd() * 40)}号"
+            doc_no = f"{unit[0]}{P.doc_org} [{year + 1}] {1 + int(rnd() * 40)}号"
             out.append(doc_no + "\n")
         out.append(title)
-        out.append(P.addressees[int(rnd() * len(P.addressees))])
+        out.append(P.addressees[int(rnd() * 3)])
         out.append(intro)
         for num, key in enumerate(order):
             out.append(_HEAD_MARK[num])
-            if key == "a":
-                out.append(P.ach_heads[int(rnd() * len(P.ach_heads))])
-                out.append("\n")
-                out += a_parts
-            elif key == "s":
-                out.append(s_head)
-                out.append("\n")
-                out += s_parts
-            elif key == "p":
-                out.append(p_head)
-                out.append("\n")
-                out += p_parts
-            else:
-                out.append(P.duty_heads[int(rnd() * len(P.duty_heads))])
-                out.append("\n")
-                out.append(duty)
+            out.append(sections[key])
         if rnd() < 0.5:
             out.append("特此报告。\n")
         out.append("\n")
@@ -638,24 +621,27 @@ def _gen(n: int, seed: int, samples_dir: Path | None) -> Iterator[tuple[str, byt
         issued = None
         if rnd() < 0.85:
             m, d = 1 + int(rnd() * 3), 1 + int(rnd() * 28)
-            issued = f"{P.next_s}-{m:02d}-{d:02d}"
-            out.append(f"{P.next_s}年{m}月{d}日\n")
+            issued = f"{year + 1}-{m:02d}-{d:02d}"
+            out.append(f"{year + 1}年{m}月{d}日\n")
         if rnd() < 0.2:
             out.append("（此件公开发布）\n")
-        text = "".join(out).replace(U, unit).replace(C, county)
+        text = ("".join(out).replace(U, unit).replace(C, county).replace(Y_CUR, str(year))
+                .replace(Y_NEXT, str(year + 1)).replace(Y_PREV, str(year - 1)))
         if rnd() < 0.1:
             text = text.replace("\n", "\n    ")
-        yield f"{unit}-{year}.txt", text.encode(enc), {
-            "unit": unit, "county": county + "县", "report_year": year, "plan_year": year + 1,
-            "issued_on": issued, "doc_number": doc_no, "encoding": enc,
-            "shortcomings": len(s_items), "plans": len(p_items), "causes": n_cause,
-            "rectifications": n_rect}
+        if annotate:
+            yield f"{unit}-{year}.txt", text.encode(enc), {
+                "unit": unit, "county": county + "县", "report_year": year, "plan_year": year + 1,
+                "issued_on": issued, "doc_number": doc_no, "encoding": enc,
+                "shortcomings": n_short, "plans": n_plan, "causes": n_cause,
+                "rectifications": n_rect}
+        else:
+            yield f"{unit}-{year}.txt", text.encode(enc)
 
 
 def generate(n: int, *, seed: int = 0, samples_dir: Path | None = None) -> Iterator[tuple[str, bytes]]:
     """Yield ``n`` synthetic reports as (file name, encoded bytes), deterministic for ``seed``."""
-    for name, data, _ in _gen(n, seed, samples_dir):
-        yield name, data
+    return _gen(n, seed, samples_dir, annotate=False)
 
 
 def generate_annotated(n: int, *, seed: int = 0,

@@ -50,7 +50,7 @@ def enqueue_select(conn: Connection, query) -> int:
     """Insert the rows `query` selects (columns in REMINDER_COLUMNS order); existing keys are skipped."""
     stmt = dialect_insert(conn).from_select(list(REMINDER_COLUMNS), query).on_conflict_do_nothing(
         index_elements=["dedupe_key"])
-    return conn.execute(stmt).rowcount
+    return conn.execute(stmt.execution_options(preserve_rowcount=True)).rowcount
 
 
 def enqueue_rows(conn: Connection, rows: list[dict]) -> int:

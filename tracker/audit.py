@@ -31,5 +31,5 @@ def record_many(session: Session, events: list[dict]) -> None:
     """Insert many events in one statement (ingest writes thousands)."""
     if events:
         now = utcnow()
-        session.execute(insert(AuditEvent), [{"at": now, "before": None, "after": None, "reason": None} | e
+        session.connection().execute(insert(AuditEvent), [{"at": now, "before": None, "after": None, "reason": None} | e
                                              for e in events])

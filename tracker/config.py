@@ -68,7 +68,7 @@ class NotifySettings:
     digest_cron: str
     yearend_cron: str
     notify_minutes: int  # outbox delivery (and sent-back scan) interval
-    misfire_grace_hours: int  # a run missed by less than this is caught up once at start
+    misfire_grace_hours: float  # a run missed by less than this is caught up once at start
     lease_seconds: int  # scheduler lease; another process takes over after this without renewal
 
     @classmethod
@@ -85,7 +85,7 @@ class NotifySettings:
             due_days=tuple(sorted({int(x) for x in _env("DUE_DAYS", "30,7,1").split(",") if x.strip()}, reverse=True)),
             overdue_repeat_days=int(_env("OVERDUE_REPEAT_DAYS", "7")),
             escalate_days=int(_env("ESCALATE_DAYS", "30")),
-            max_attempts=int(_env("NOTIFY_MAX_ATTEMPTS", "6")),
+            max_attempts=int(_env("NOTIFY_MAX_ATTEMPTS", "8")),
             backoff_seconds=int(_env("NOTIFY_BACKOFF_SECONDS", "60")),
             concurrency=int(_env("NOTIFY_CONCURRENCY", "8")),
             scheduler=_env("SCHEDULER", "1") not in ("0", "false", "off", "no"),
@@ -93,6 +93,6 @@ class NotifySettings:
             digest_cron=_env("DIGEST_CRON", "30 8 * * mon"),
             yearend_cron=_env("YEAREND_CRON", "0 9 1 12 *"),
             notify_minutes=int(_env("NOTIFY_MINUTES", "5")),
-            misfire_grace_hours=int(_env("MISFIRE_GRACE_HOURS", "168")),
+            misfire_grace_hours=float(_env("MISFIRE_GRACE_HOURS", "168")),
             lease_seconds=int(_env("LEASE_SECONDS", "60")),
         )

@@ -202,7 +202,7 @@ def _parse_row(n: int, get, seen: dict[int, int], report: ImportReport) -> _Row 
     if task_id is None:
         report.errors.append(RowError(n, None, f"任务编号“{get('任务编号')}”无效"))
         return None
-    if all(map(_blank, assigned)):
+    if all(map(_blank, assigned[:3])):  # every row carries a deadline; no owner or type means not assigned here
         report.skipped += 1
         return None
     problem = None

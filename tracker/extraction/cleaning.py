@@ -53,10 +53,9 @@ def trim_end(text: str, start: int, end: int) -> int:
     return start + stripped
 
 
-def join_page_cut(text: str, head: str, line_end: int, end: int) -> tuple[str, int] | None:
-    """A line (`head`, ending at `line_end`) cut by a page break goes on in the next line, which
-    repeats its last character: (the two joined and cleaned, the next line's end), else None."""
-    cleaned = clean(head)
+def join_page_cut(text: str, cleaned: str, line_end: int, end: int) -> tuple[str, int] | None:
+    """A line (`cleaned` by `clean`, ending at `line_end`) cut by a page break goes on in the next
+    line, which repeats its last character: (the two joined and cleaned, the next line's end), else None."""
     if not cleaned or cleaned[-1] in _NO_CUT_AFTER or line_end >= end:
         return None
     next_end = text.find("\n", line_end + 1, end)

@@ -67,7 +67,7 @@ def decode_text(raw: bytes, name: str) -> str:
             text = raw.decode("utf-8-sig")
         except UnicodeDecodeError:
             text = _decode_or_fail(raw, "gb18030", name)
-    if not text.strip():
+    if not text or text.isspace():  # isspace: no copy of the text, unlike strip()
         raise ExtractionError(f"文件 {name} 只有空白，没有可读取的内容")
     return text
 
@@ -95,7 +95,7 @@ def decode_docx(raw: bytes, name: str) -> str:
     except Exception as exc:  # python-docx/lxml/zipfile raise many kinds on a damaged package
         raise ExtractionError(f"文件 {name} 不是有效的 Word 文档（.docx），无法打开：{exc}") from None
     text = "\n".join(p.text for p in document.paragraphs)
-    if not text.strip():
+    if not text or text.isspace():
         raise ExtractionError(f"文件 {name} 没有文字内容")
     return text
 

@@ -1,7 +1,8 @@
 """Who wrote the report and when: unit, county, report and plan years, document number.
 
 All of it sits in the header (before the first section heading) or in the closing lines, so the
-regexes here only ever run over those few hundred characters.
+regexes here only ever run over those; names and numbers over the header's short lines only
+(titles, addressee, document number), not its opening paragraph.
 """
 from __future__ import annotations
 
@@ -33,6 +34,7 @@ _DOC_NUMBER_RE = re.compile(
 _YEAR = rf"(?P<y>2{HS}?0{HS}?\d{HS}?\d)"
 _REPORT_YEAR_RE = re.compile(rf"{_YEAR}{HS}*年{HS}*度")
 _YEAR_RE = re.compile(rf"{_YEAR}{HS}*年")
+_SHORT_LINE = 80  # longer header lines are the opening paragraph
 
 
 @dataclass(slots=True)
@@ -47,23 +49,24 @@ class Meta:
 def read_meta(text: str, header_end: int, sections: list[Section], tail_lines: list[str],
               issued_on: datetime.date | None) -> Meta:
     header = text[:header_end]
-    unit, unit_county = _unit(header, tail_lines)
+    short = "\n".join(line for line in header.split("\n") if len(line) <= _SHORT_LINE)
+    unit, unit_county = _unit(header, short, tail_lines)
     report_year, plan_year = _years(header, sections, issued_on)
-    dn = _DOC_NUMBER_RE.search(header)
-    return Meta(unit, _county(header) or unit_county, report_year, plan_year, dn["dn"].strip() if dn else None)
+    dn = _DOC_NUMBER_RE.search(short)
+    return Meta(unit, _county(short) or unit_county, report_year, plan_year, dn["dn"].strip() if dn else None)
 
 
-def _unit(header: str, tail_lines: list[str]) -> tuple[str | None, str | None]:
+def _unit(header: str, short: str, tail_lines: list[str]) -> tuple[str | None, str | None]:
     """The township as written (西里镇, not 中共西里镇委); the county when written before it."""
-    m = (_UNIT_ORG_RE.search(header) or _UNIT_TITLE_RE.search(header)
+    m = (_UNIT_ORG_RE.search(short) or _UNIT_TITLE_RE.search(short)
          or next(filter(None, map(_UNIT_ORG_RE.search, tail_lines)), None) or _UNIT_BODY_RE.search(header))
     if m is None:
         return None, None
     return m["unit"], m.groupdict().get("county")
 
 
-def _county(header: str) -> str | None:
-    for m in _ADDRESSEE_RE.finditer(header):
+def _county(short: str) -> str | None:
+    for m in _ADDRESSEE_RE.finditer(short):
         c = _ADDRESSEE_COUNTY_RE.search(m["line"])
         if c:
             return c["county"]

@@ -77,13 +77,13 @@ def find_sections(text: str, end: int) -> list[Section]:
         rest = text[head_end:line_end]
         dot = rest.find("。")
         if dot >= 0:  # heading and body on one line: 三、存在的问题。一是……
-            rest, body_start = rest[:dot], head_end + dot + 1
+            topic, body_start = clean(rest[:dot]), head_end + dot + 1
         else:
-            rest, body_start = join_page_cut(text, rest, line_end, end) or (rest, line_end)
-        topic = clean(rest)
+            topic = clean(rest)
+            topic, body_start = join_page_cut(text, topic, line_end, end) or (topic, line_end)
         if sections:
             sections[-1].body_end = line_start
-        sections.append(Section(classify(topic), clean(text[line_start:head_end]) + topic, topic,
+        sections.append(Section(classify(topic), m["num"] + text[head_end - 1] + topic, topic,
                                 line_start, body_start, end))
     return sections
 

@@ -188,7 +188,7 @@ def cross_year(engine: Engine, *, year: int, townships: list[str] | None = None
     with engine.connect() as conn:
         recs = [RecurrenceRow(*r) for r in conn.execute(
             select(tw.c.name, later.c.title, rl.c.report_year, earlier.c.title, re_.c.report_year,
-                   Recurrence.years, Recurrence.score)
+                   Recurrence.years, Recurrence.score).select_from(Recurrence)
             .join(later, later.c.id == Recurrence.task_id).join(earlier, earlier.c.id == Recurrence.earlier_task_id)
             .join(rl, rl.c.id == later.c.report_id).join(re_, re_.c.id == earlier.c.report_id)
             .join(tw, tw.c.id == later.c.township_id).where(*where)
@@ -199,7 +199,7 @@ def cross_year(engine: Engine, *, year: int, townships: list[str] | None = None
             claim_where.append(tw.c.name.in_(townships))
         claims = [ClaimRow(*r) for r in conn.execute(
             select(tw.c.name, Report.report_year, Item.text, earlier.c.title, earlier.c.status)
-            .join(Item, Item.id == RectificationClaim.item_id).join(Report, Report.id == Item.report_id)
+            .select_from(RectificationClaim).join(Item, Item.id == RectificationClaim.item_id).join(Report, Report.id == Item.report_id)
             .join(earlier, earlier.c.id == RectificationClaim.task_id).join(re_, re_.c.id == earlier.c.report_id)
             .join(tw, tw.c.id == Report.township_id).where(*claim_where)
             .order_by(tw.c.name, Report.report_year, Item.start))]

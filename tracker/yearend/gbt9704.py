@@ -9,7 +9,6 @@ on a page; page numbers — 1 — in 宋体 四号 at the foot. Fonts are named 
 from __future__ import annotations
 
 import io
-import re
 from functools import lru_cache
 
 from docx import Document
@@ -28,7 +27,6 @@ LINE_SPACING = Pt(28.95)
 LINE_PITCH_TWIPS = 579  # 28.95 pt in twentieths of a point, for the document grid
 MARGINS = {"top_margin": Mm(37), "bottom_margin": Mm(35), "left_margin": Mm(28), "right_margin": Mm(26)}
 TITLE_STYLE, HEADING_STYLE, TABLE_STYLE, CELL_STYLE = "Title", "Heading 1", "Table Grid", "表格文字"
-HEADING_LINE = re.compile(r"^[一二三四五六七八九十]+、")
 
 
 def set_fonts(rpr_owner, name: str) -> None:
@@ -133,15 +131,12 @@ def to_bytes(doc: DocumentObject) -> bytes:
     return buf.getvalue()
 
 
-def from_text(text: str) -> bytes:
-    """A .txt layout as a .docx: the first line is the title, 一、… lines headings, the rest body paragraphs."""
+def from_blocks(blocks: list[tuple[str, str]]) -> bytes:
+    """(role, text) paragraphs — title, heading or body — as a .docx."""
     doc = new_document()
-    lines = [line.strip().lstrip("\u3000") for line in text.splitlines()]
-    lines = [line for line in lines if line]
-    if lines:
-        doc.add_paragraph(lines[0], style=TITLE_STYLE)
-    for line in lines[1:]:
-        doc.add_paragraph(line, style=HEADING_STYLE if HEADING_LINE.match(line) else None)
+    styles = {"title": TITLE_STYLE, "heading": HEADING_STYLE, "body": None}
+    for role, text in blocks:
+        doc.add_paragraph(text, style=styles[role])
     return to_bytes(doc)
 
 

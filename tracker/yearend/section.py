@@ -6,6 +6,7 @@ decide what goes where and may rephrase around the parts.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
@@ -53,8 +54,8 @@ def counts(tasks: list[TaskFacts]) -> dict[str, int]:
 
 
 def _tally(c: dict[str, int], *, done: str, doing: str) -> str:
-    """已完成整改3项，正在整改1项，长期坚持1项 — empty parts left out."""
-    parts = [f"{done}{c['done']}项"]
+    """已完成整改3项，正在整改1项，长期坚持1项 — empty parts left out (done too, when `done` is "")."""
+    parts = [f"{done}{c['done']}项"] if done else []
     if c["in_progress"]:
         parts.append(f"{doing}{c['in_progress']}项")
     if c["ongoing"]:
@@ -70,6 +71,8 @@ def opening(ty: TownshipYear, c: dict[str, int], as_of: str) -> str:
         else "逐项建立整改台账，明确整改时限"
     if c["done"] == c["total"]:
         status = f"{c['total']}项问题已全部完成整改，完成率100%"
+    elif c["done"] == 0:
+        status = f"{_tally(c, done='', doing='正在整改')}，尚无问题完成整改销号，完成率0%"
     else:
         status = f"{_tally(c, done='已完成整改', doing='正在整改')}，完成率{c['rate']}%"
     return (f"针对{ty.report_year}年度报告查摆的{c['total']}个方面问题，{me}{ledger}。"
@@ -108,6 +111,10 @@ def plans_paragraph(ty: TownshipYear) -> str:
     head = f"{ty.plan_year}年计划的{c['total']}项工作"
     if c["done"] == c["total"]:
         return f"{head}已全部完成。"
+    if c["in_progress"] == c["total"]:
+        return f"{head}均在推进中，尚未完成。"
+    if c["done"] == 0:
+        return f"{head}中，{_tally(c, done='', doing='正在推进')}，尚无已完成的工作。"
     text = f"{head}中，{_tally(c, done='已完成', doing='正在推进')}。"
     unfinished = [t.title for t in ty.plans if t.state in (OPEN, REVIEW)]
     if unfinished:
@@ -141,3 +148,15 @@ def render(section: Section, fmt: str) -> str:
     """The section as .txt or .md text."""
     return environment().get_template(f"yearend/section.{fmt}.j2").render(s=section)
 
+
+
+HEADING_LINE = re.compile(r"^[一二三四五六七八九十]+、")
+
+
+def blocks(text: str) -> list[tuple[str, str]]:
+    """The .txt layout read back as (role, text): the first line is the title, 一、… lines are
+    headings, the rest body paragraphs. The .docx and the web page are laid out from these."""
+    lines = [line.strip().lstrip("\u3000") for line in text.splitlines()]
+    lines = [line for line in lines if line]
+    return [("title" if i == 0 else "heading" if HEADING_LINE.match(line) else "body", line)
+            for i, line in enumerate(lines)]

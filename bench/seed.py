@@ -1,0 +1,156 @@
+"""A large synthetic ledger, generated set-based in SQL (no Python loop over rows).
+
+    seed(engine, townships=38000, tasks=2_000_000, seed=0)
+    python bench/seed.py --url postgresql+psycopg://postgres@127.0.0.1:5432/DB [--townships N] [--tasks N]
+
+Shape: 6 townships per county (so a county holds about 300 tasks at the default size), two reports
+per township (2023, 2024), one item per task. Task n belongs to township (n-1) % townships + 1.
+Statuses: 15% 待分派, 45% 整改中, 10% 待审核, 25% 已销号, 5% 已撤销; deadlines spread over
+2024–2025; a quarter of the started tasks have a progress post, half of those an evidence row
+(no file on disk). Deterministic for a given `seed`. Ids are explicit; PostgreSQL sequences are
+moved past them so later inserts work.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+TOWNSHIPS_PER_COUNTY = 6
+TITLES = ("法律顾问作用发挥不充分", "行政执法规范化水平不高", "普法宣传针对性不强", "干部学法用法的自觉性有待增强",
+          "矛盾纠纷源头化解能力不足", "政务公开的及时性和完整性有待提高", "重大行政决策合法性审查覆盖不全",
+          "基层法治工作力量薄弱")
+DESCRIPTION = "主要表现在制度执行不够到位、工作台账不够规范、考核督导不够有力，距离上级要求和群众期盼还有一定差距。"
+
+
+class _Dialect:
+    """The few SQL spellings that differ between SQLite and PostgreSQL."""
+
+    def __init__(self, name: str):
+        self.pg = name == "postgresql"
+
+    def series(self, count_param: str) -> str:
+        if self.pg:
+            return f"generate_series(1::bigint, :{count_param}) AS s(n)"
+        return "s"
+
+    def with_series(self, count_param: str) -> str:
+        return "" if self.pg else f"WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < :{count_param}) "
+
+    def day(self, base: str, days: str) -> str:
+        return f"(DATE '{base}' + ({days})::int)" if self.pg else f"date('{base}', '+' || ({days}) || ' days')"
+
+    def ts(self, base: str, days: str) -> str:
+        if self.pg:
+            return f"(TIMESTAMPTZ '{base} 00:00:00+00' + ({days}) * INTERVAL '1 day')"
+        return f"strftime('%Y-%m-%d %H:%M:%S.000000', '{base}', '+' || ({days}) || ' days')"
+
+    def pad(self, expr: str, width: int) -> str:
+        return f"lpad(({expr})::text, {width}, '0')" if self.pg else f"printf('%0{width}d', {expr})"
+
+    def json_list(self) -> str:
+        return "'[]'::json" if self.pg else "'[]'"
+
+
+def _title(n: str) -> str:
+    cases = " ".join(f"WHEN {i} THEN '{t}'" for i, t in enumerate(TITLES))
+    return f"(CASE ({n}) % {len(TITLES)} {cases} END)"
+
+
+def seed(engine: Engine, *, townships: int = 38000, tasks: int = 2_000_000, seed: int = 0) -> dict[str, int]:
+    """Fill an empty, migrated database; returns the row counts written."""
+    d = _Dialect(engine.dialect.name)
+    # Stable pseudo-random numbers per task (multiplicative hashing: a township's tasks do not share them).
+    h = f"(((n * 2654435761 + {seed} * 97) % 4294967291) * 100 / 4294967291)"  # 0..99: the status
+    h2 = f"(((n * 40503 + {seed}) % 65521) * 8 / 65521)"  # 0..7: progress (0, 1) and evidence (0)
+    status = (f"(CASE WHEN {h} < 15 THEN '待分派' WHEN {h} < 60 THEN '整改中' WHEN {h} < 70 THEN '待审核' "
+              f"WHEN {h} < 95 THEN '已销号' ELSE '已撤销' END)")
+    assigned = f"({h} >= 15 AND {h} < 95)"
+    progressed = f"({assigned} AND {h2} < 2)"
+    params = {"townships": townships, "tasks": tasks, "reports": townships * 2}
+    with engine.begin() as conn:
+        if conn.execute(text("SELECT count(*) FROM township")).scalar() or \
+                conn.execute(text("SELECT count(*) FROM task")).scalar():
+            raise RuntimeError("seed needs an empty ledger (no townships, no tasks)")
+        if d.pg:
+            conn.execute(text("SET LOCAL synchronous_commit = off"))
+        conn.execute(text(
+            d.with_series("townships") + "INSERT INTO township (id, name, county) "
+            f"SELECT n, '样本' || {d.pad('n', 5)} || '镇', '样本' || {d.pad(f'(n - 1) / {TOWNSHIPS_PER_COUNTY} + 1', 5)} || '县' "
+            f"FROM {d.series('townships')}"), params)
+        conn.execute(text(
+            d.with_series("reports") + "INSERT INTO report (id, township_id, report_year, plan_year, source_name, "
+            "sha256, text, warnings, imported_at, imported_by) "
+            "SELECT n, (n - 1) / 2 + 1, 2023 + (n - 1) % 2, 2024 + (n - 1) % 2, 'seed-' || n || '.txt', "
+            f"{d.pad('n', 64)}, '（合成报告）', {d.json_list()}, {d.ts('2024-01-10', '(n - 1) % 2 * 366')}, 'seed' "
+            f"FROM {d.series('reports')}"), params)
+        t = f"((n - 1) % {townships} + 1)"
+        report = f"(({t} - 1) * 2 + ((n - 1) / {townships}) % 2 + 1)"
+        seq = f"((n - 1) / ({townships} * 2) + 1)"
+        kind = "(CASE WHEN n % 3 = 0 THEN 'plan' ELSE 'shortcoming' END)"
+        title = f"('第' || {seq} || '项：' || {_title('n')})"
+        conn.execute(text(
+            d.with_series("tasks") + "INSERT INTO item (id, report_id, kind, seq, title, text, start, \"end\", causes, "
+            "section) "
+            f"SELECT n, {report}, {kind}, {seq}, {title}, {title} || '。{DESCRIPTION}', ({seq} - 1) * 200, "
+            f"({seq} - 1) * 200 + 150, {d.json_list()}, '存在的不足' FROM {d.series('tasks')}"), params)
+        conn.execute(text(
+            d.with_series("tasks") + "INSERT INTO task (id, township_id, report_id, item_id, kind, title, description, "
+            "owner_unit, owner_person, deadline, category, status, version, created_at, updated_at, assigned_at, "
+            "last_progress_at, progress_percent, submitted_at, closed_at) "
+            f"SELECT n, {t}, {report}, n, {kind}, {title}, {title} || '。{DESCRIPTION}', "
+            f"CASE WHEN {assigned} THEN '司法所' END, CASE WHEN {assigned} THEN '责任人' || (n % 50) END, "
+            f"{d.day('2024-01-01', '(n * 31 + ' + str(seed) + ') % 730')}, "
+            f"CASE WHEN {assigned} THEN (CASE n % 3 WHEN 0 THEN '立行立改' WHEN 1 THEN '限期整改' ELSE '长期坚持' END) END, "
+            f"{status}, CASE WHEN {assigned} THEN 3 ELSE 1 END, {d.ts('2024-01-15', '0')}, {d.ts('2024-03-01', '0')}, "
+            f"CASE WHEN {assigned} THEN {d.ts('2024-02-01', f'{h} % 60')} END, "
+            f"CASE WHEN {progressed} THEN {d.ts('2024-03-01', '(n / 4) % 120')} END, "
+            f"CASE WHEN {progressed} THEN (n / 4) % 101 END, "
+            f"CASE WHEN {h} >= 60 AND {h} < 95 THEN {d.ts('2024-05-01', 'n % 60')} END, "
+            f"CASE WHEN {h} >= 70 AND {h} < 95 THEN {d.ts('2024-07-01', 'n % 90')} END "
+            f"FROM {d.series('tasks')}"), params)
+        conn.execute(text(
+            "INSERT INTO progress (task_id, at, author, note, percent) "
+            "SELECT id, last_progress_at, '样本用户', '已按计划推进整改，完成进度 ' || progress_percent || '%。', "
+            "progress_percent FROM task WHERE last_progress_at IS NOT NULL ORDER BY id"))
+        conn.execute(text(
+            "INSERT INTO evidence (task_id, progress_id, filename, content_type, size, sha256, uploaded_at, "
+            "uploaded_by) "
+            f"SELECT task_id, id, '佐证材料.pdf', 'application/pdf', 1024, {d.pad('task_id', 64)}, at, author "
+            f"FROM progress WHERE {h2.replace('n', 'task_id')} = 0 ORDER BY id"))
+        counts = {tbl: conn.execute(text(f"SELECT count(*) FROM {tbl}")).scalar()
+                  for tbl in ("township", "report", "item", "task", "progress", "evidence")}
+        if d.pg:
+            for tbl in ("township", "report", "item", "task"):
+                conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{tbl}', 'id'), {counts[tbl]})"))
+    with engine.connect() as conn:  # fresh statistics, as a database in use would have
+        conn.execute(text("ANALYZE"))
+        conn.commit()
+    return counts
+
+
+def main(argv: list[str] | None = None) -> int:
+    from tracker.db import make_engine, upgrade
+
+    ap = argparse.ArgumentParser(description="Seed a large synthetic ledger into an empty database.")
+    ap.add_argument("--url", required=True, help="SQLAlchemy URL of the database (migrated here if needed)")
+    ap.add_argument("--townships", type=int, default=38000)
+    ap.add_argument("--tasks", type=int, default=2_000_000)
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args(argv)
+    engine = make_engine(args.url)
+    upgrade(engine)
+    t0 = time.perf_counter()
+    counts = seed(engine, townships=args.townships, tasks=args.tasks, seed=args.seed)
+    print(f"seeded in {time.perf_counter() - t0:.1f} s: {counts}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,55 @@
+"""`rectify summary --year 2023 --out DIR`: the year-end 问题整改情况 sections and the county summary."""
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import typer
+
+from tracker.cli.common import console, fail
+from tracker.db import get_engine
+from tracker.errors import DomainError
+from tracker.textfmt import cn_date
+
+
+def _as_of(value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        fail(f"--as-of 日期“{value}”无效，应写作 2024-12-20")
+
+
+def summary(
+    year: int = typer.Option(..., "--year", help="报告年度：整改的是该年度报告查摆的问题，如 2023"),
+    out: Path = typer.Option(..., "--out", help="输出文件夹（不存在则创建）"),
+    township: list[str] = typer.Option(None, "--township", help="只生成该乡镇（可多次指定），默认全部"),
+    as_of: str = typer.Option(None, "--as-of", help="统计截止日期，如 2024-12-20，默认今天"),
+    formats: str = typer.Option("docx,md,txt", "--format", help="乡镇材料的格式，逗号分隔：docx,md,txt"),
+    county: bool = typer.Option(None, "--county/--no-county",
+                                help="同时生成县级汇总（.docx/.xlsx/.html）；默认未指定 --township 时生成"),
+) -> None:
+    """生成各乡镇“问题整改情况”材料（每个乡镇每种格式一个文件）和县级汇总。"""
+    from tracker.yearend import run_year_end
+
+    fmts = [f.strip().lower().lstrip(".") for f in formats.split(",") if f.strip()]
+    try:
+        result = run_year_end(engine=get_engine(), year=year, as_of=_as_of(as_of), out_dir=out,
+                              townships=township or None, formats=fmts,
+                              county=(not township) if county is None else county)
+    except DomainError as exc:
+        fail(exc.message)
+    except OSError as exc:
+        fail(f"无法写入输出文件夹 {out}：{exc.strerror or exc}")
+    console.print(
+        f"已生成 {result['files']} 个文件到 {result['out_dir']}：{result['townships']} 个乡镇（街道），"
+        f"{year}年度查摆问题 {result['shortcomings']} 个，截至{cn_date(date.fromisoformat(result['as_of']))}已完成 {result['done']} 个，"
+        f"完成率 {result['rate']}%", highlight=False)
+    if "recurring" in result:
+        console.print(f"连续查摆的问题 {result['recurring']} 个；报告称已完成但台账未销号 {result['claimed_not_closed']} 项；"
+                      f"无对应计划的问题 {result['unlinked']} 个；逾期销号 {result['closed_late']} 项", highlight=False)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("summary")(summary)

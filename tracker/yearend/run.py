@@ -1,0 +1,120 @@
+"""Year end in one call: every township's section in each format and the county summary, into a folder."""
+from __future__ import annotations
+
+import io
+import os
+import zipfile
+from datetime import date
+from pathlib import Path
+
+from sqlalchemy.engine import Engine
+
+from tracker.errors import NotFound, ValidationFailed
+from tracker.lights import today
+from tracker.yearend import county as county_summary
+from tracker.yearend import gbt9704
+from tracker.yearend.data import TownshipYear, cross_year, load
+from tracker.yearend.section import FORMATS, Section, blocks, build, render
+from tracker.yearend.wording import percent
+
+COUNTY_PREFIX = "县级汇总"
+COUNTY_FORMATS = ("docx", "xlsx", "html")
+
+
+def section_name(township: str, year: int, fmt: str) -> str:
+    return f"{township}-{year}年度问题整改情况.{fmt}"
+
+
+def county_name(year: int, fmt: str) -> str:
+    return f"{COUNTY_PREFIX}-{year}年度问题整改情况汇总.{fmt}"
+
+
+def section_bytes(section: Section, fmt: str) -> bytes:
+    if fmt == "docx":
+        return gbt9704.from_blocks(blocks(render(section, "txt")))
+    return render(section, fmt).encode("utf-8")
+
+
+def check_formats(formats) -> tuple[str, ...]:
+    bad = [f for f in formats if f not in FORMATS]
+    if bad:
+        raise ValidationFailed(f"不支持的格式：{'、'.join(bad)}（可选 {'、'.join(FORMATS)}）")
+    return tuple(dict.fromkeys(formats))
+
+
+def load_year(engine: Engine, *, year: int, as_of: date, townships: list[str] | None = None) -> list[TownshipYear]:
+    data = load(engine, year=year, as_of=as_of, townships=townships)
+    if not data:
+        where = f"{'、'.join(townships)}的" if townships else ""
+        raise NotFound(f"没有找到{where}{year}年度报告，请先导入")
+    return data
+
+
+def county_summary_of(engine: Engine, data: list[TownshipYear], *, year: int, as_of: date,
+                      townships: list[str] | None = None) -> county_summary.CountySummary:
+    recurrences, claims = cross_year(engine, year=year, townships=townships)
+    return county_summary.summarize(data, recurrences, claims, year=year, as_of=as_of)
+
+
+def county_files(engine: Engine, data: list[TownshipYear], *, year: int, as_of: date,
+                 townships: list[str] | None = None) -> tuple[county_summary.CountySummary, dict[str, bytes]]:
+    summary = county_summary_of(engine, data, year=year, as_of=as_of, townships=townships)
+    files = {county_name(year, "docx"): county_summary.docx(summary),
+             county_name(year, "xlsx"): county_summary.xlsx(summary),
+             county_name(year, "html"): county_summary.html(summary).encode("utf-8")}
+    for key, png in summary.charts.items():
+        files[f"{COUNTY_PREFIX}-{year}年度-{county_summary.CHART_TITLES[key]}.png"] = png
+    return summary, files
+
+
+def _write(path: Path, data: bytes) -> None:
+    """All or nothing: a reader never sees a half-written file."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def run_year_end(*, engine: Engine, year: int, as_of: date | None = None, out_dir: Path | str,
+                 townships: list[str] | None = None, formats=FORMATS, county: bool = True) -> dict:
+    """Write each township's section (one file per format, named after the township) and, with
+    `county`, the county summary; returns what was written and the headline numbers."""
+    as_of = as_of or today()
+    formats = check_formats(formats)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    data = load_year(engine, year=year, as_of=as_of, townships=townships)
+    written = 0
+    totals = dict.fromkeys(("total", "done", "in_progress", "ongoing"), 0)
+    for ty in data:
+        section = build(ty, as_of)
+        for k in totals:
+            totals[k] += section.counts[k]
+        for fmt in formats:
+            _write(out / section_name(ty.name, year, fmt), section_bytes(section, fmt))
+            written += 1
+    result = {"year": year, "as_of": as_of.isoformat(), "out_dir": str(out), "townships": len(data),
+              "shortcomings": totals["total"], "done": totals["done"], "in_progress": totals["in_progress"],
+              "ongoing": totals["ongoing"],
+              "rate": percent(totals["done"], totals["total"]), "files": written}
+    if county:
+        summary, files = county_files(engine, data, year=year, as_of=as_of, townships=townships)
+        for name, blob in files.items():
+            _write(out / name, blob)
+        result |= {"files": written + len(files), "county_files": sorted(files),
+                   "recurring": summary.total.recurring, "claimed_not_closed": len(summary.claims),
+                   "unlinked": summary.total.unlinked, "closed_late": len(summary.late)}
+    return result
+
+
+def zip_all(engine: Engine, *, year: int, as_of: date) -> bytes:
+    """Every township's section in every format plus the county files, as one .zip (for the county)."""
+    data = load_year(engine, year=year, as_of=as_of)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for ty in data:
+            section = build(ty, as_of)
+            for fmt in FORMATS:
+                zf.writestr(section_name(ty.name, year, fmt), section_bytes(section, fmt))
+        for name, blob in county_files(engine, data, year=year, as_of=as_of)[1].items():
+            zf.writestr(name, blob)
+    return buf.getvalue()

@@ -1,0 +1,156 @@
+"""Year-end pages: a township sees, downloads and regenerates its own section; the county sees any
+township's, downloads all of them as one .zip, and reads the county summary.
+
+Everything is generated on request from the ledger as of the chosen date, so a download is always
+current ("regenerate" is asking again, optionally with another date).
+"""
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from urllib.parse import quote
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from jinja2 import ChoiceLoader, FileSystemLoader
+from sqlalchemy import select
+from sqlmodel import Session
+
+from tracker.errors import Forbidden, NotFound, ValidationFailed
+from tracker.lights import today
+from tracker.models import Report, Township, User
+from tracker.web.deps import CurrentUser, SessionDep
+from tracker.web.forms import optional_int
+from tracker.web.templating import env as pages_env
+from tracker.web.templating import is_county, render
+from tracker.yearend import county as county_summary
+from tracker.yearend.run import (COUNTY_FORMATS, county_name, county_summary_of, load_year, section_bytes,
+                                 section_name, zip_all)
+from tracker.yearend.section import FORMATS, blocks, build
+from tracker.yearend.section import render as render_section
+
+router = APIRouter(include_in_schema=False)
+MEDIA_TYPES = {
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "md": "text/markdown; charset=utf-8",
+    "txt": "text/plain; charset=utf-8",
+    "html": "text/html; charset=utf-8",
+    "zip": "application/zip",
+}
+
+# The pages extend the app's base.html: let the app's template environment find ours too.
+_OURS = FileSystemLoader(Path(__file__).parent / "templates")
+if _OURS not in getattr(pages_env.loader, "loaders", ()):
+    pages_env.loader = ChoiceLoader([pages_env.loader, _OURS])
+
+
+def _years(session: Session, user: User) -> list[int]:
+    q = select(Report.report_year).distinct().order_by(Report.report_year.desc())
+    if not is_county(user):
+        q = q.where(Report.township_id == user.township_id)
+    return list(session.execute(q).scalars())
+
+
+def _params(request: Request, session: Session, user: User) -> tuple[int, date]:
+    p = request.query_params
+    year = optional_int(p.get("year"), "报告年度")
+    if year is None:
+        years = _years(session, user)
+        if not years:
+            raise NotFound("还没有导入任何报告")
+        year = years[0]
+    raw = (p.get("as_of") or "").strip()
+    try:
+        as_of = date.fromisoformat(raw) if raw else today()
+    except ValueError:
+        raise ValidationFailed(f"统计截止日期应为日期（如 2024-12-20），收到“{raw}”") from None
+    return year, as_of
+
+
+def _township(request: Request, session: Session, user: User, year: int) -> str:
+    """A township user's own township; for the county the one asked for, else the first with a report."""
+    if not is_county(user):
+        own = session.execute(select(Township.name).where(Township.id == user.township_id)).scalar_one()
+        asked = (request.query_params.get("township") or "").strip()
+        if asked and asked != own:
+            raise NotFound(f"乡镇“{asked}”不存在")
+        return own
+    asked = (request.query_params.get("township") or "").strip()
+    if asked:
+        return asked
+    first = session.execute(select(Township.name).join(Report, Report.township_id == Township.id)
+                            .where(Report.report_year == year).order_by(Township.name).limit(1)).scalar()
+    if first is None:
+        raise NotFound(f"没有找到{year}年度报告，请先导入")
+    return first
+
+
+def _require_county(user: User) -> None:
+    if not is_county(user):
+        raise Forbidden("仅县级用户可以查看全县汇总")
+
+
+def _download(data: bytes, name: str, fmt: str) -> Response:
+    return Response(data, media_type=MEDIA_TYPES[fmt],
+                    headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}",
+                             "Cache-Control": "no-store"})
+
+
+def _section(request: Request, session: Session, user: User):
+    year, as_of = _params(request, session, user)
+    name = _township(request, session, user, year)
+    engine = session.get_bind()
+    return build(load_year(engine, year=year, as_of=as_of, townships=[name])[0], as_of), year, as_of
+
+
+@router.get("/yearend")
+def section_page(request: Request, session: SessionDep, user: CurrentUser):
+    section, year, as_of = _section(request, session, user)
+    townships = list(session.execute(select(Township.name).join(Report, Report.township_id == Township.id)
+                                     .where(Report.report_year == year).order_by(Township.name)).scalars()) \
+        if is_county(user) else []
+    return render(request, "yearend/page_section.html", user=user, section=section,
+                  blocks=blocks(render_section(section, "txt")), year=year, as_of=as_of, formats=FORMATS,
+                  years=_years(session, user), townships=townships)
+
+
+@router.get("/yearend/section.{fmt}")
+def section_download(request: Request, session: SessionDep, user: CurrentUser, fmt: str):
+    if fmt not in FORMATS:
+        raise NotFound(f"不支持的格式：{fmt}")
+    section, year, _ = _section(request, session, user)
+    return _download(section_bytes(section, fmt), section_name(section.township, year, fmt), fmt)
+
+
+@router.get("/yearend/all.zip")
+def all_download(request: Request, session: SessionDep, user: CurrentUser):
+    _require_county(user)
+    year, as_of = _params(request, session, user)
+    return _download(zip_all(session.get_bind(), year=year, as_of=as_of),
+                     f"{year}年度问题整改情况-全部乡镇-截至{as_of.isoformat()}.zip", "zip")
+
+
+def _county(request: Request, session: Session, user: User):
+    _require_county(user)
+    year, as_of = _params(request, session, user)
+    engine = session.get_bind()
+    return county_summary_of(engine, load_year(engine, year=year, as_of=as_of), year=year, as_of=as_of), year, as_of
+
+
+@router.get("/yearend/county")
+def county_page(request: Request, session: SessionDep, user: CurrentUser):
+    summary, year, as_of = _county(request, session, user)
+    return render(request, "yearend/page_county.html", user=user, s=summary, year=year, as_of=as_of,
+                  years=_years(session, user), charts=summary.chart_uris(), chart_titles=county_summary.CHART_TITLES,
+                  sheets=county_summary.SHEETS, formats=COUNTY_FORMATS)
+
+
+@router.get("/yearend/county.{fmt}")
+def county_download(request: Request, session: SessionDep, user: CurrentUser, fmt: str):
+    if fmt not in COUNTY_FORMATS:
+        raise NotFound(f"不支持的格式：{fmt}")
+    summary, year, _ = _county(request, session, user)
+    writer = {"docx": county_summary.docx, "xlsx": county_summary.xlsx,
+              "html": lambda s: county_summary.html(s).encode("utf-8")}[fmt]
+    return _download(writer(summary), county_name(year, fmt), fmt)
