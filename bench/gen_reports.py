@@ -4,11 +4,14 @@
 The generator recombines the hand-written reports in ``samples/`` (located relative to this file):
 it cuts every sample into its sections and items, using ``samples/expected.json`` to find where
 each shortcoming / plan / cause / rectification item starts, and re-assembles new reports under
-made-up township names and years. Per report it shuffles and picks items, swaps section order,
-switches the enumeration style (（一） / (1) / 1. / 1、 / ① / 一是 per line / inline 一是……二是……),
-varies headings, and adds some noise (document number, ``[bookmark: _GoBack]``, indentation,
-leading blank lines, ``（此件公开发布）``, no signing date). About 10% of the files are GB18030,
-about 5% UTF-8 with a BOM, the rest plain UTF-8.
+made-up township names and years. At load (~0.1 s) it pre-renders, per township type, banks of
+section variants: items picked and shuffled, enumeration style switched (（一） / (1) / （1） / 1. /
+1、 / ① / 一是 per line / inline 一是……二是……), headings varied, cause and 问题整改情况 sub-blocks
+added. Each report then combines one variant of each section in one of several section orders,
+under its own township, county and year, with some noise (document number,
+``[bookmark: _GoBack]``, indentation, leading blank lines, ``（此件公开发布）``, no signing date).
+About 10% of the files are GB18030, about 5% UTF-8 with a BOM, the rest plain UTF-8; sizes are
+5–12 KB. Speed: about 30,000 reports/s on one core of this project's machines; deterministic for a seed.
 
 Every report has exactly one township name (unique per index), one county, a report year Y whose
 headings say Y / 上一年度 and a plan section for Y+1 (or 下一年度 / 下一步), 3–5 shortcomings,
@@ -28,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import random
 import re
 import sys
@@ -119,7 +123,6 @@ _STEPS: dict[int, int] = {}
 def _coprime_step(m: int, seed: int) -> int:
     key = seed % 997
     if key not in _STEPS:
-        import math
         step = 7919 + 2 * key
         while math.gcd(step, m) != 1:
             step += 1
@@ -180,7 +183,7 @@ def _unit_type(unit: str) -> str:
     return "街道" if unit.endswith("街道") else unit[-1]
 
 
-def _clean(text: str, unit: str, county: str, report_year: int) -> str:
+def _clean(text: str, unit: str, counties: list[str], report_year: int) -> str:
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     text = re.sub(r"\[bookmark:[^\]]*\]|\*\*", "", text)
     lines = []
@@ -190,7 +193,9 @@ def _clean(text: str, unit: str, county: str, report_year: int) -> str:
             continue
         lines.append(ln)
     text = "\n".join(lines)
-    text = text.replace(unit, U).replace(county, C)
+    text = text.replace(unit, U)
+    for county in counties:
+        text = text.replace(county + "县", C + "县")
 
     def year(m: re.Match) -> str:
         d = int(m.group(1)) - report_year
@@ -251,13 +256,12 @@ def _section_kind(heading: str) -> str:
 def _load_raw(samples_dir: Path) -> list[tuple[str, Pools]]:
     expected = json.loads((samples_dir / "expected.json").read_text(encoding="utf-8"))
     texts = [_decode((samples_dir / e["file"]).read_bytes()) for e in expected]
-    # county names of the samples (青岚 in 中共青岚县委), replaced by the generated county
-    counties = {m for t in texts for m in re.findall(r"([\u4e00-\u9fff]{2})县(?:委|人民政府)", t)} - {"中共"}
+    # county names of the samples, from the addressee line (中共青岚县委、青岚县人民政府：)
+    counties = sorted({m for t in texts for m in re.findall(r"(?m)^\s*(?:中共)?([\u4e00-\u9fff]{2})县委[^\n：]{0,16}：\s*$", t)})
     out = []
     for e, text in zip(expected, texts):
-        county = next((c for c in counties if c in text), "\x00")
-        text = _clean(text, e["unit"], county, e["report_year"])
-        ck = lambda keys: [_clean(k, e["unit"], county, e["report_year"]) for k in keys]  # noqa: E731
+        text = _clean(text, e["unit"], counties, e["report_year"])
+        ck = lambda keys: [_clean(k, e["unit"], counties, e["report_year"]) for k in keys]  # noqa: E731
         lines = text.split("\n")
         heads = [i for i, ln in enumerate(lines) if HEADING_RE.match(ln)]
         pools = Pools()
@@ -310,7 +314,7 @@ def _load_raw(samples_dir: Path) -> list[tuple[str, Pools]]:
                                                   status[n2] if n2 < len(status) else "正在整改"))
         # causes written inside a shortcoming (原因是……) also feed the cause pool
         for _, c in e.get("inline_causes", []):
-            p = text.find(_clean(c, e["unit"], county, e["report_year"]))
+            p = text.find(_clean(c, e["unit"], counties, e["report_year"]))
             if p >= 0:
                 end = text.find("。", p)
                 pools.cause.append(text[p: end if end > 0 else len(text)])
@@ -402,7 +406,6 @@ BANK = 1024  # pre-rendered variants per township type of each section (see _Typ
 
 
 def _coprimes(m: int) -> tuple[int, ...]:
-    import math
     return tuple(k for k in range(1, max(2, m)) if math.gcd(k, m) == 1) or (1,)
 
 

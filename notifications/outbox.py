@@ -218,7 +218,8 @@ class OutboxEntry:
         return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in self.__dict__.items()}
 
 
-def list_outbox(session: Session, *, status: str | None = None, limit: int = 200) -> list[OutboxEntry]:
+def list_outbox(session: Session, *, status: str | None = None, limit: int = 200,
+                outbox_id: int | None = None) -> list[OutboxEntry]:
     """Newest first; failed messages carry their last error."""
     q = (select(Outbox.id, Outbox.kind, Outbox.status, func.coalesce(Township.name, "全县"), Outbox.task_id,
                 Task.title, Channel.kind, Channel.target, Outbox.attempts, Outbox.last_error, Outbox.created_at,
@@ -229,6 +230,8 @@ def list_outbox(session: Session, *, status: str | None = None, limit: int = 200
          .order_by(Outbox.id.desc()).limit(limit))
     if status:
         q = q.where(Outbox.status == status)
+    if outbox_id is not None:
+        q = q.where(Outbox.id == outbox_id)
     return [OutboxEntry(*r) for r in session.execute(q)]
 
 

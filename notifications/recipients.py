@@ -99,7 +99,8 @@ def remove_channel(session: Session, *, channel_id: int, actor: str) -> Channel:
     return channel
 
 
-def list_channels(session: Session, *, township: str | None = None) -> list[ChannelEntry]:
+def list_channels(session: Session, *, township: str | None = None,
+                  channel_id: int | None = None) -> list[ChannelEntry]:
     q = (select(Channel.id, func.coalesce(Township.name, "全县"), Channel.kind, Channel.target, Channel.role,
                 Channel.secret.is_not(None), Channel.created_at, Channel.created_by)
          .outerjoin(Township, Township.id == Channel.township_id)
@@ -107,4 +108,6 @@ def list_channels(session: Session, *, township: str | None = None) -> list[Chan
          .order_by(Channel.township_id.is_not(None), Township.name, Channel.id))
     if township:
         q = q.where(Township.name == township)
+    if channel_id is not None:
+        q = q.where(Channel.id == channel_id)
     return [ChannelEntry(*r) for r in session.execute(q)]

@@ -18,18 +18,18 @@ import os
 import socket
 import threading
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
 
 from notifications import lease
-from notifications.models import JobRun
+from notifications.models import JobRun, apscheduler_jobs
 from tracker.config import TZ, NotifySettings, get_settings
 from tracker.db import session_scope, utcnow
 
@@ -158,3 +158,18 @@ def start(engine: Engine, *, settings: NotifySettings | None = None, holder: str
     With RECTIFY_SCHEDULER=0 (flows deployed on a Prefect server instead) the handle does nothing.
     """
     return SchedulerHandle(engine, settings=settings or get_settings().notify, holder=holder).start()
+
+
+def status(engine: Engine) -> dict:
+    """The lease, each job's next run (from the job store) and its latest logged run."""
+    with engine.connect() as conn:
+        next_runs = dict(conn.execute(select(apscheduler_jobs.c.id, apscheduler_jobs.c.next_run_time)).all())
+    with session_scope(engine) as session:
+        jobs = []
+        for job_id, label in JOB_LABELS.items():
+            last = session.execute(select(JobRun).where(JobRun.job == job_id)
+                                   .order_by(JobRun.id.desc()).limit(1)).scalars().first()
+            ts = next_runs.get(job_id)
+            jobs.append({"id": job_id, "label": label, "last_run": last,
+                         "next_run": datetime.fromtimestamp(ts, timezone.utc) if ts else None})
+    return {"lease": lease.current(engine, name=LEASE_NAME), "jobs": jobs}

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import typer
 
-from tracker.cli import db, extract, ingest, ledger, serve, summary, tasks, users
+from tracker.cli import channels, db, extract, flows, ingest, ledger, outbox, serve, summary, tasks, users
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="rectify 整改事项台账")
-for module in (extract, ingest, tasks, ledger, users, serve, summary, db):
+for module in (extract, ingest, tasks, ledger, users, serve, summary, flows, channels, outbox, db):
     module.register(app)

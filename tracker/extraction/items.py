@@ -10,7 +10,7 @@ import re
 from tracker.extraction.cleaning import (CLAUSE_END, HS, SKIP, clean, first_clause, join_page_cut, skip_start,
                                          trim_end)
 from tracker.extraction.model import ExtractedItem
-from tracker.extraction.numerals import CIRCLED_CHARS, CN_NUM, to_int
+from tracker.extraction.numerals import CIRCLED_CHARS, CN_NUM, ENUM_NUMBERS
 from tracker.extraction.sections import Section
 
 # Enumeration markers; the group that matched names the family (pc: （一）, pd: (1), nd: 1. 1、,
@@ -45,8 +45,10 @@ _BARE_CAUSE_REST = ("", "是", "为", "在于")
 
 # A cause inside a shortcoming: 原因是…… / 原因在于…… / 原因：……
 _CAUSE_IN_RE = re.compile(r"原因(?:主要)?(?:是|在于|有|为)[：:]?|原因[：:]")
-# A headline: the line from its first real character up to 。；： or the line's end.
-_HEADLINE_RE = re.compile(rf"{SKIP}(?P<head>[^\n{CLAUSE_END}]*)(?P<stop>[{CLAUSE_END}])?")
+# A headline: the line from its first real character up to 。；： or the line's end; then the next
+# line's first character, to see whether a page break cut the headline (it repeats that character).
+_HEADLINE_RE = re.compile(
+    rf"{SKIP}(?P<head>[^\n{CLAUSE_END}]*)(?:(?P<stop>[{CLAUSE_END}])|\n{SKIP}(?P<next>[^\n]))?")
 
 
 def section_items(text: str, section: Section) -> list[ExtractedItem]:
@@ -121,12 +123,12 @@ def _marks(s: str, a: int, b: int) -> list[tuple[int, int]]:
     found = [(m.start("at"), m.end(), m.lastgroup, True, m[m.lastgroup]) for m in _LINE_MARK_RE.finditer(s, a, b)]
     line_starts = {f[0] for f in found}
     found.extend(f for f in _inline_marks(s, a, b) if f[0] not in line_starts)
-    found.sort(key=lambda f: f[0])
+    found.sort()  # by start (starts are distinct)
     chosen: list[tuple[int, int]] = []
     family = prev = None
     first_at_line_start = False
     for start, end, fam, at_line_start, number in found:
-        n = to_int(number)
+        n = ENUM_NUMBERS.get(number, 0)
         if family is None:
             if n == 1:
                 family, prev, first_at_line_start = fam, 1, at_line_start
@@ -163,11 +165,11 @@ def _title(s: str, start: int, end: int) -> str:
     while start < end:
         m = _HEADLINE_RE.match(s, start, end)
         title = clean(m["head"])
-        joined = join_page_cut(s, title, m.end(), end) if m["stop"] is None else None
+        joined = join_page_cut(s, title, m.end("head"), end) if title.endswith(m["next"] or "\n") else None
         title = first_clause(joined[0]) if joined else title.rstrip("，,、")
         if title:
             return title
-        start = skip_start(s, m.end(), end)  # always moves on: past the stop or the line break
+        start = skip_start(s, m.end("stop") if m["stop"] else m.end("head"), end)  # past the stop or line break
     return ""
 
 

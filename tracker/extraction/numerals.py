@@ -18,7 +18,7 @@ DATE = (rf"(?P<y>2{HS}?0{HS}?\d{HS}?\d|[〇○零OＯ一二三四五六七八九
 
 def to_int(s: str) -> int:
     """12 / 十二 / 二十五 / 二〇二四 / ③ → int (0 when it is none of these)."""
-    n = _SMALL.get(s)
+    n = ENUM_NUMBERS.get(s)
     return _parse(s) if n is None else n
 
 
@@ -42,8 +42,8 @@ def _parse(s: str) -> int:
     return n
 
 
-# Enumeration numbers (1–99, 一–九十九, ①…) are looked up, not parsed: they are most of the calls.
-_SMALL = {k: _parse(k) for k in (
+# Enumeration numbers (1–99, 一–九十九, ①…): looked up, not parsed, on the hot path.
+ENUM_NUMBERS = {k: _parse(k) for k in (
     *(str(i) for i in range(1, 100)),
     *(chr(base + i) for base, count in _CIRCLED for i in range(count)),
     *"一二三四五六七八九",

@@ -10,10 +10,14 @@ from tracker.extraction.numerals import CN_NUM, DATE, date_from, to_int
 
 # A heading starts a line: 一、 / 二． / 三.  The "\n" prefix lets the regex engine jump between
 # line starts instead of trying every position (one fast pass over the document).
-_HEADING = rf"{SKIP}(?P<num>[{CN_NUM}]{{1,3}}){HS}*[、．.]"
+# The rest of the line, and (not consumed) the next line's first character: a heading cut by a page
+# break goes on in the next line, which repeats that character.
+_HEADING = (rf"{SKIP}(?P<num>[{CN_NUM}]{{1,3}}){HS}*(?P<dot>[、．.])(?P<rest>[^\n]*)"
+            rf"(?=\n{SKIP}(?P<next>[^\n]))?")
 _HEADING_RE = re.compile(r"\n" + _HEADING)
 _HEADING_AT_START_RE = re.compile(_HEADING)
 
+_ANY_KIND_RE = re.compile("计划|安排|打算|思路|下一步|下一年度|展望|整改|原因|存在|不足|短板")
 _PLAN_RE = re.compile("计划|安排|打算|思路|下一步|下一年度|展望")
 _EARLIER_RE = re.compile("上一?年度?|上年|去年|以往|往年|前期|历年")
 _CAUSE_RE = re.compile(r"原因分析|(?:问题|不足)(?:产生)?的(?:主要)?原因|^(?:主要|产生)?原因")
@@ -21,10 +25,13 @@ _SHORTCOMING_RE = re.compile("存在|不足|短板")
 
 # Lines of the closing block: 特此报告, （此件公开发布）, signatures, the date, blank lines.
 _ORG = rf"(?:中共)?[\u4e00-\u9fff（）()]{{1,24}}?(?:人民政府|委员会|党委|党工委|工委|政府|办事处|镇委|乡委|街道|镇|乡)"
+# Names are separated by spaces (中共西里镇委  西里镇人民政府): a mandatory separator keeps the
+# regex linear on a line of many 镇 or 乡.
 _TAIL_LINE_RE = re.compile(
-    rf"{SKIP}(?:特此报告[。.！!]?|[（(]此件[^（()）\n]{{0,10}}[)）]|(?:{_ORG}{HS}*)*(?:{DATE})?){SKIP}")
+    rf"{SKIP}(?:特此报告[。.！!]?|[（(]此件[^（()）\n]{{0,10}}[)）]|(?:{_ORG}(?:{HS}+{_ORG})*{HS}*)?(?:{DATE})?){SKIP}")
 _CLOSING_RE = re.compile(rf"特此报告[。.！!]?(?:\s|{NOISE})*\Z")
 _MAX_TAIL_LINES = 12
+_MAX_TAIL_LINE = 80  # characters; a longer line is body text (unless it is only white space)
 
 
 @dataclass(slots=True)
@@ -46,6 +53,8 @@ class Tail:
 
 def classify(topic: str) -> str:
     """What a top-level heading announces; the order of the checks matters (see domain.md)."""
+    if not _ANY_KIND_RE.search(topic):  # achievements, duties: most headings
+        return "other"
     if _PLAN_RE.search(topic):
         return "plan"
     if "整改" in topic and "不足" not in topic and "原因" not in topic and (
@@ -72,19 +81,17 @@ def find_sections(text: str, end: int) -> list[Section]:
         if n <= last:
             continue
         last = n
-        head_end = m.end()
-        line_end = _line_end(text, head_end, end)
-        rest = text[head_end:line_end]
+        rest, body_start = m["rest"], m.end("rest")
         dot = rest.find("。")
         if dot >= 0:  # heading and body on one line: 三、存在的问题。一是……
-            topic, body_start = clean(rest[:dot]), head_end + dot + 1
+            topic, body_start = clean(rest[:dot]), m.start("rest") + dot + 1
         else:
             topic = clean(rest)
-            topic, body_start = join_page_cut(text, topic, line_end, end) or (topic, line_end)
+            if m["next"] and topic.endswith(m["next"]):
+                topic, body_start = join_page_cut(text, topic, body_start, end) or (topic, body_start)
         if sections:
             sections[-1].body_end = line_start
-        sections.append(Section(classify(topic), m["num"] + text[head_end - 1] + topic, topic,
-                                line_start, body_start, end))
+        sections.append(Section(classify(topic), m["num"] + m["dot"] + topic, topic, line_start, body_start, end))
     return sections
 
 
@@ -97,6 +104,8 @@ def find_tail(text: str) -> Tail:
         if pos <= 0:
             break
         line_start = text.rfind("\n", 0, pos) + 1
+        if pos - line_start > _MAX_TAIL_LINE and not text[line_start:pos].isspace():
+            break
         m = _TAIL_LINE_RE.fullmatch(text, line_start, pos)
         if not m:
             break
@@ -108,8 +117,3 @@ def find_tail(text: str) -> Tail:
     if closing:
         start = closing.start()
     return Tail(start, issued, lines)
-
-
-def _line_end(text: str, pos: int, end: int) -> int:
-    nl = text.find("\n", pos, end)
-    return end if nl < 0 else nl

@@ -10,6 +10,12 @@ from tracker import users
 from tracker.db import session_scope
 from tracker.ingest import IngestResult, ingest_file
 
+REPORTS_DIR = Path(__file__).resolve().parents[3] / "shared" / "reports"
+OWN, OTHER = "西里镇", "孝敬镇"  # the townships of the two reports tests import
+REPORTS = (REPORTS_DIR / "xili-2023.txt", REPORTS_DIR / "xiaojing-2023.txt")
+PASSWORD = "password-123"
+ADMIN, STAFF = "县管理员", "县工作人员"
+
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 # The smallest PDF readers accept: a catalog, one empty page, the xref table and trailer.
@@ -27,23 +33,23 @@ def csrf_from(html: str) -> str:
     return m.group(1)
 
 
-def login(client, name: str, password: str):
+def login(client, name: str, password: str = PASSWORD):
     """Log a TestClient in through the login form; returns the final response."""
     token = csrf_from(client.get("/login").text)
     return client.post("/login", data={"name": name, "password": password, "csrf_token": token})
 
 
-def seed(engine: Engine, reports: list[Path], *, password: str = "password-123") -> dict[str, IngestResult]:
-    """Import reports and create a county admin ("县管理员"), a county staff ("县工作人员") and one
-    township user per imported township (named after it). Returns the ingest results by township."""
+def seed(engine: Engine, reports=REPORTS, *, password: str = PASSWORD) -> dict[str, IngestResult]:
+    """Import reports and create a county admin (ADMIN), a county staff (STAFF) and one township
+    user per imported township (named after it). Returns the ingest results by township."""
     results = {}
     for path in reports:
         r = ingest_file(engine=engine, path=path, actor="测试")
         assert r.ok, r.message
         results[r.township] = r
     with session_scope(engine) as session:
-        users.create_user(session, name="县管理员", role="county_admin", password=password)
-        users.create_user(session, name="县工作人员", role="county_staff", password=password)
+        users.create_user(session, name=ADMIN, role="county_admin", password=password)
+        users.create_user(session, name=STAFF, role="county_staff", password=password)
         for township in results:
             users.create_user(session, name=township, role="township", password=password, township=township)
     return results

@@ -1,0 +1,178 @@
+"""County admin pages and API for reminders: recipients (channels) and the outbox with failures.
+
+Pages: /notifications/channels (list, add, remove), /notifications/outbox (by status, failed ones
+with their error and a retry button). API: /api/v1/channels, /api/v1/outbox. County admins
+change things; county staff may look at the outbox.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Form, Query, Request, Response
+from fastapi.responses import RedirectResponse
+from jinja2 import ChoiceLoader, FileSystemLoader
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+
+from notifications import outbox, recipients
+from notifications.models import (CHANNEL_KIND_LABELS, CHANNEL_ROLE_LABELS, MESSAGE_KIND_LABELS,
+                                  OUTBOX_STATUS_LABELS, ChannelKind, ChannelRole, OutboxStatus)
+from tracker.errors import DomainError
+from tracker.models import Role, Township, User
+from tracker.users import COUNTY_ROLES, require_role
+from tracker.web.deps import CurrentUser, SessionDep
+from tracker.web.forms import Id
+from tracker.web.templating import env, flash, render
+
+# Our page templates extend the web's base.html: add their folder to the pages' template loader.
+env.loader = ChoiceLoader([env.loader, FileSystemLoader(Path(__file__).parent / "templates" / "pages")])
+env.globals.update(CHANNEL_KIND_LABELS=CHANNEL_KIND_LABELS, CHANNEL_ROLE_LABELS=CHANNEL_ROLE_LABELS,
+                   MESSAGE_KIND_LABELS=MESSAGE_KIND_LABELS, OUTBOX_STATUS_LABELS=OUTBOX_STATUS_LABELS)
+
+router = APIRouter()
+pages = APIRouter(prefix="/notifications", include_in_schema=False)
+api = APIRouter(prefix="/api/v1", tags=["notifications"])
+OUTBOX_PAGE_LIMIT = 200
+
+
+def _admin(user: User) -> None:
+    require_role(user, Role.county_admin)
+
+
+# ---- pages -------------------------------------------------------------------------------------
+
+def _channels_page(request: Request, session, user: User, *, status_code: int = 200, error: str | None = None,
+                   form: dict | None = None):
+    townships = list(session.execute(select(Township.name).order_by(Township.name)).scalars())
+    return render(request, "notify_channels.html", user=user, status_code=status_code, error=error,
+                  form=form or {}, channels=recipients.list_channels(session), townships=townships)
+
+
+@pages.get("/channels")
+def channels_page(request: Request, session: SessionDep, user: CurrentUser):
+    _admin(user)
+    return _channels_page(request, session, user)
+
+
+@pages.post("/channels")
+def add_channel_form(request: Request, session: SessionDep, user: CurrentUser,
+                     township: Annotated[str, Form()] = "", kind: Annotated[str, Form()] = "",
+                     target: Annotated[str, Form()] = "", secret: Annotated[str, Form()] = "",
+                     role: Annotated[str, Form()] = ChannelRole.staff.value):
+    _admin(user)
+    try:
+        channel = recipients.add_channel(session, township=township or None, kind=kind, target=target,
+                                         secret=secret, role=role, actor=user.name)
+    except DomainError as exc:
+        session.rollback()
+        return _channels_page(request, session, user, status_code=exc.status_code, error=exc.message,
+                              form={"township": township, "kind": kind, "target": target, "role": role})
+    flash(request, f"已添加接收渠道（编号 {channel.id}）：{township or '全县'} {CHANNEL_KIND_LABELS[kind]} {target}")
+    return RedirectResponse("/notifications/channels", status_code=303)
+
+
+@pages.post("/channels/{channel_id}/remove")
+def remove_channel_form(request: Request, session: SessionDep, user: CurrentUser, channel_id: Id):
+    _admin(user)
+    channel = recipients.remove_channel(session, channel_id=channel_id, actor=user.name)
+    flash(request, f"已删除接收渠道 {channel.target}；其未发送的消息已标记为发送失败")
+    return RedirectResponse("/notifications/channels", status_code=303)
+
+
+@pages.get("/outbox")
+def outbox_page(request: Request, session: SessionDep, user: CurrentUser,
+                status: Annotated[str, Query()] = ""):
+    require_role(user, *COUNTY_ROLES)
+    status = status if status in OUTBOX_STATUS_LABELS else ""
+    return render(request, "notify_outbox.html", user=user, status=status, counts=outbox.outbox_counts(session),
+                  entries=outbox.list_outbox(session, status=status or None, limit=OUTBOX_PAGE_LIMIT),
+                  limit=OUTBOX_PAGE_LIMIT, can_retry=user.role == Role.county_admin)
+
+
+@pages.post("/outbox/{outbox_id}/retry")
+def retry_form(request: Request, session: SessionDep, user: CurrentUser, outbox_id: Id,
+               status: Annotated[str, Form()] = ""):
+    _admin(user)
+    outbox.retry(session, outbox_id=outbox_id)
+    flash(request, f"消息 {outbox_id} 已重新加入发送队列，将在下一次发送时投递")
+    back = f"?status={status}" if status in OUTBOX_STATUS_LABELS else ""
+    return RedirectResponse(f"/notifications/outbox{back}", status_code=303)
+
+
+# ---- API ---------------------------------------------------------------------------------------
+
+class ChannelCreate(BaseModel):
+    township: str | None = Field(None, description="乡镇名称；不填表示县级渠道")
+    kind: ChannelKind = Field(description="email / wecom / dingtalk / webhook")
+    target: str = Field(description="邮箱地址或机器人/Webhook 地址")
+    secret: str | None = Field(None, description="钉钉加签密钥或 Webhook 签名密钥")
+    role: ChannelRole = Field(ChannelRole.staff, description="staff（工作人员）或 leader（县领导，督办）")
+
+
+class ChannelPublic(BaseModel):
+    id: int
+    scope: str = Field(description="乡镇名称，县级渠道为“全县”")
+    kind: str
+    target: str
+    role: str
+    has_secret: bool
+    created_at: datetime
+    created_by: str
+
+
+class OutboxPublic(BaseModel):
+    id: int
+    kind: str
+    status: Literal["pending", "sent", "failed"]
+    township: str
+    task_id: int | None
+    task_title: str | None
+    channel_kind: str
+    target: str
+    attempts: int
+    last_error: str | None
+    created_at: datetime
+    next_attempt_at: datetime
+    sent_at: datetime | None
+    dedupe_key: str
+
+
+@api.get("/channels", response_model=list[ChannelPublic], summary="提醒接收渠道（县级管理员）")
+def list_channels(session: SessionDep, user: CurrentUser, township: str | None = None):
+    _admin(user)
+    return [e.to_json() for e in recipients.list_channels(session, township=township)]
+
+
+@api.post("/channels", response_model=ChannelPublic, status_code=201, summary="添加接收渠道（县级管理员）")
+def create_channel(session: SessionDep, user: CurrentUser, body: ChannelCreate):
+    _admin(user)
+    channel = recipients.add_channel(session, township=body.township, kind=body.kind.value, target=body.target,
+                                     secret=body.secret, role=body.role.value, actor=user.name)
+    return recipients.list_channels(session, channel_id=channel.id)[0].to_json()
+
+
+@api.delete("/channels/{channel_id}", status_code=204, summary="删除接收渠道（县级管理员）")
+def delete_channel(session: SessionDep, user: CurrentUser, channel_id: Id):
+    _admin(user)
+    recipients.remove_channel(session, channel_id=channel_id, actor=user.name)
+    return Response(status_code=204)
+
+
+@api.get("/outbox", response_model=list[OutboxPublic], summary="提醒发送记录（县级用户）")
+def list_outbox(session: SessionDep, user: CurrentUser, status: OutboxStatus | None = None,
+                limit: Annotated[int, Query(ge=1, le=1000)] = 200):
+    require_role(user, *COUNTY_ROLES)
+    return [e.to_json() for e in outbox.list_outbox(session, status=status.value if status else None, limit=limit)]
+
+
+@api.post("/outbox/{outbox_id}/retry", response_model=OutboxPublic, summary="重发失败的消息（县级管理员）")
+def retry_outbox(session: SessionDep, user: CurrentUser, outbox_id: Id):
+    _admin(user)
+    outbox.retry(session, outbox_id=outbox_id)
+    return outbox.list_outbox(session, outbox_id=outbox_id)[0].to_json()
+
+
+router.include_router(pages)
+router.include_router(api)
