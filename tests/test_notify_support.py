@@ -1,8 +1,9 @@
 """Helpers shared by the reminder tests (no tests here): tasks, channels, and real local servers.
 
 The recording HTTP server is a small threading http.server on 127.0.0.1 that stores every request
-and answers according to a mode: ok, a robot errcode, 500, hang (the client times out), or close
-the connection without answering; `fail_after` answers 500 once N requests were accepted.
+and answers according to a mode, per path if set in `modes`: ok, errcode (a robot's refusal),
+500, hang (the client times out), or close (drop the connection without answering);
+`fail_after` answers 500 once N requests were accepted.
 """
 from __future__ import annotations
 
@@ -80,6 +81,7 @@ def keys(engine) -> list[str]:
 @dataclass
 class Recorded:
     path: str
+    raw_query: str
     query: dict
     headers: dict
     body: bytes
@@ -95,6 +97,7 @@ class Recorder:
     requests: list[Recorded] = field(default_factory=list)
     accepted: list[Recorded] = field(default_factory=list)  # answered with success
     mode: str = "ok"  # ok | errcode | 500 | hang | close
+    modes: dict[str, str] = field(default_factory=dict)  # path → mode, overrides `mode`
     fail_after: int | None = None  # answer 500 once this many were accepted
     hang_seconds: float = 5.0
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -107,7 +110,11 @@ class Recorder:
         with self.lock:
             self.requests.clear()
             self.accepted.clear()
-            self.mode, self.fail_after = mode, fail_after
+            self.modes.clear()
+            self.mode, self.fail_after, self.hang_seconds = mode, fail_after, 5.0
+
+    def accepted_keys(self) -> list[str]:
+        return [r.json()["key"] for r in self.accepted]
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -120,14 +127,15 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self):
         body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
         parts = urlsplit(self.path)
-        got = Recorded(parts.path, parse_qs(parts.query), {k.lower(): v for k, v in self.headers.items()}, body)
+        got = Recorded(parts.path, parts.query, parse_qs(parts.query),
+                       {k.lower(): v for k, v in self.headers.items()}, body)
         rec = self.rec
         with rec.lock:
             rec.requests.append(got)
-            mode = rec.mode
+            mode = rec.modes.get(parts.path, rec.mode)
             if rec.fail_after is not None and len(rec.accepted) >= rec.fail_after:
                 mode = "500"
-            if mode in ("ok", "robot"):
+            if mode == "ok":
                 rec.accepted.append(got)
         if mode == "hang":
             time.sleep(rec.hang_seconds)

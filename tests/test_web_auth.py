@@ -9,13 +9,30 @@ from tracker import users
 from tracker.db import session_scope
 from tracker.models import Task
 from tracker.web.app import SESSION_COOKIE, create_app
-from tracker.web.testing import ADMIN, OWN, PASSWORD, csrf_from, login, seed
+from tracker.web.testing import ADMIN, OWN, PASSWORD, csrf_from, login, seed, web_env
+
+
+@pytest.fixture(scope="module")
+def web(tmp_path_factory):
+    with web_env(tmp_path_factory.mktemp("web")) as engine:
+        seed(engine)
+        yield create_app(engine=engine), engine
 
 
 @pytest.fixture
-def client(engine, cli_env):
-    seed(engine)
-    return TestClient(create_app(engine=engine))
+def engine(web):
+    return web[1]
+
+
+@pytest.fixture
+def client(web):
+    return TestClient(web[0])
+
+
+def _new_township_user(engine, name: str) -> str:
+    with session_scope(engine) as s:
+        users.create_user(s, name=name, role="township", password=PASSWORD, township=OWN)
+    return name
 
 
 def _task_versions(engine) -> list[int]:
@@ -52,7 +69,7 @@ def test_every_form_carries_the_session_csrf_token(client):
 def test_unsafe_request_without_or_with_wrong_csrf_is_refused_and_changes_nothing(client, engine):
     login(client, ADMIN)
     before = _task_versions(engine)
-    form = {"version": "1", "owner_unit": "司法所", "owner_person": "张三", "deadline": "2030-06-30",
+    form = {"version": str(before[0]), "owner_unit": "司法所", "owner_person": "张三", "deadline": "2030-06-30",
             "category": "限期整改"}
     for extra in ({}, {"csrf_token": "forged"}):
         r = client.post("/tasks/1/assign", data=form | extra, follow_redirects=False)
@@ -69,13 +86,15 @@ def test_api_with_cookie_needs_csrf_header_but_bearer_token_does_not(client, eng
             "category": "限期整改"}
     assert client.post("/api/v1/tasks/assign", json=body).status_code == 403
     token = csrf_from(client.get("/tasks").text)
-    assert client.post("/api/v1/tasks/assign", json=body, headers={"X-CSRF-Token": token}).status_code == 200
+    r = client.post("/api/v1/tasks/assign", json=body | {"owner_unit": "综治办"}, headers={"X-CSRF-Token": token})
+    assert r.status_code == 200
+    version = r.json()[0]["version"]
     with session_scope(engine) as s:
         api_token = users.issue_token(s, name=ADMIN)
     bare = TestClient(client.app)
     r = bare.post("/api/v1/tasks/assign", json=body | {"owner_person": "李四"},
                   headers={"Authorization": f"Bearer {api_token}"})
-    assert r.status_code == 200 and r.json()[0]["version"] == 3
+    assert r.status_code == 200 and r.json()[0]["version"] == version + 1
 
 
 def test_login_form_itself_needs_csrf(client):
@@ -84,13 +103,14 @@ def test_login_form_itself_needs_csrf(client):
     assert client.get("/tasks", follow_redirects=False).status_code == 303  # still not logged in
 
 
-def test_lockout_after_repeated_failures_is_shown_and_holds_even_for_the_right_password(client):
+def test_lockout_after_repeated_failures_is_shown_and_holds_even_for_the_right_password(client, engine):
+    name = _new_township_user(engine, "锁定测试")
     for _ in range(users.MAX_FAILURES - 1):
-        r = login(client, OWN, "wrong-password")
+        r = login(client, name, "wrong-password")
         assert r.status_code == 403 and "用户名或密码错误" in r.text
-    r = login(client, OWN, "wrong-password")
+    r = login(client, name, "wrong-password")
     assert r.status_code == 403 and "登录失败次数过多" in r.text and "已锁定" in r.text
-    r = login(client, OWN, PASSWORD)
+    r = login(client, name, PASSWORD)
     assert r.status_code == 403 and "已锁定" in r.text
     assert client.get("/tasks", follow_redirects=False).status_code == 303
 
@@ -114,9 +134,11 @@ def test_logout_ends_the_session(client):
 
 
 def test_deactivated_user_loses_session_and_token(client, engine):
-    login(client, OWN)
+    name = _new_township_user(engine, "停用测试")
+    login(client, name)
+    assert client.get("/tasks", follow_redirects=False).status_code == 200
     with session_scope(engine) as s:
-        token = users.issue_token(s, name=OWN)
-        users.set_active(s, name=OWN, active=False)
+        token = users.issue_token(s, name=name)
+        users.set_active(s, name=name, active=False)
     assert client.get("/tasks", follow_redirects=False).status_code == 303
     assert TestClient(client.app).get("/api/v1/tasks", headers={"Authorization": f"Bearer {token}"}).status_code == 401

@@ -118,8 +118,19 @@ def task_filters(*, actor: User | None, as_of: date, township: str | None = None
     return conds
 
 
-def ledger_select(*, as_of: date, conds: list, order: str = "light"):
-    """The ledger's rows for `conds`, in `order`: light = red, yellow, green, then the rest; then deadline."""
+def _with_joins(stmt):
+    return (stmt.join(Township, Task.township_id == Township.id)
+            .join(Report, Task.report_id == Report.id)
+            .join(Item, Task.item_id == Item.id))
+
+
+def ledger_select(*, as_of: date, conds: list, order: str = "light", page: int | None = None,
+                  per_page: int | None = None):
+    """The ledger's rows for `conds`, in `order`: light = red, yellow, green, then the rest; then deadline.
+
+    With `page`, the page's task ids are picked first (on the task table alone unless the order needs
+    the joins), so the joins and the per-row subqueries run for that one page only.
+    """
     light = light_sql(as_of)
     latest_note = (select(Progress.note).where(Progress.task_id == Task.id)
                    .order_by(Progress.at.desc(), Progress.id.desc()).limit(1).scalar_subquery())
@@ -127,19 +138,19 @@ def ledger_select(*, as_of: date, conds: list, order: str = "light"):
     orders = {
         "light": (case((light == RED, 0), (light == YELLOW, 1), (light == GREEN, 2), else_=3), Task.deadline, Task.id),
         "deadline": (Task.deadline, Task.id),
-        "township": (Township.name, Report.report_year, Task.kind.desc(), Item.start),
+        "township": (Township.name, Report.report_year, Task.kind.desc(), Item.start, Task.id),
     }
     if order not in orders:
         raise ValidationFailed(f"排序方式“{order}”无效，应为 {'、'.join(ORDERS)}")
-    return (select(Task.id, Township.name, Report.report_year, Task.kind, Task.title, Task.status, Task.deadline,
-                   Task.category, Task.owner_unit, Task.owner_person, Task.version, Item.start, Item.end,
-                   light.label("light"), latest_note.label("latest_note"), evidence_count.label("evidence_count"),
-                   Task.description, Task.progress_percent)
-            .join(Township, Task.township_id == Township.id)
-            .join(Report, Task.report_id == Report.id)
-            .join(Item, Task.item_id == Item.id)
-            .where(*conds)
-            .order_by(*orders[order]))
+    keys = orders[order]
+    if page is not None:
+        ids = select(Task.id).where(*conds).order_by(*keys).offset((page - 1) * per_page).limit(per_page)
+        conds = [Task.id.in_(_with_joins(ids) if order == "township" else ids)]
+    return _with_joins(select(Task.id, Township.name, Report.report_year, Task.kind, Task.title, Task.status,
+                              Task.deadline, Task.category, Task.owner_unit, Task.owner_person, Task.version,
+                              Item.start, Item.end, light.label("light"), latest_note.label("latest_note"),
+                              evidence_count.label("evidence_count"), Task.description, Task.progress_percent)
+                       ).where(*conds).order_by(*keys)
 
 
 def query_tasks(session: Session, *, actor: User | None, township: str | None = None, year: int | None = None,
@@ -153,5 +164,5 @@ def query_tasks(session: Session, *, actor: User | None, township: str | None = 
     conds = task_filters(actor=actor, as_of=as_of, township=township, county=county, year=year, kind=kind,
                          status=status, light=light, owner=owner, q=q, theme=theme)
     total = session.execute(select(func.count()).select_from(Task).where(*conds)).scalar_one()
-    stmt = ledger_select(as_of=as_of, conds=conds, order=order).offset((page - 1) * per_page).limit(per_page)
+    stmt = ledger_select(as_of=as_of, conds=conds, order=order, page=page, per_page=per_page)
     return Page([TaskRow(*r) for r in session.execute(stmt)], total, page, per_page)

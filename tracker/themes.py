@@ -83,3 +83,8 @@ def theme_counts(session: Session, *, township_id: int | None = None, report_yea
         q = q.where(Task.kind == kind)
     found = dict(session.execute(q).all())
     return {t: found.get(t, 0) for t in THEMES}
+
+
+def theme_condition(theme: str):
+    """A WHERE clause on Task for the ledger's theme filter."""
+    return Task.id.in_(select(TaskTheme.task_id).where(TaskTheme.theme == theme))

@@ -42,11 +42,10 @@ def send(target: Target, message: Message, *, client: httpx.Client, settings: No
     sender(target, message, client=client, settings=settings)
 
 
-def post_json(client: httpx.Client, url: str, content: bytes, *, headers: dict | None = None,
-              params: dict | None = None) -> httpx.Response:
+def post_json(client: httpx.Client, url: str, content: bytes, *, headers: dict | None = None) -> httpx.Response:
     """POST a JSON body; any transport failure or non-2xx answer becomes a DeliveryError."""
     try:
-        response = client.post(url, content=content, params=params,
+        response = client.post(url, content=content,
                                headers={"Content-Type": "application/json; charset=utf-8", **(headers or {})})
     except httpx.TimeoutException as exc:
         raise DeliveryError(f"请求超时（{client.timeout.read or client.timeout.connect} 秒）：{url}") from exc

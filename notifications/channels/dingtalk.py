@@ -27,9 +27,10 @@ def body(message: Message) -> dict:
 
 
 def send(target: Target, message: Message, *, client: httpx.Client, settings: NotifySettings) -> None:
-    params = None
+    url = httpx.URL(target.target)
     if target.secret:
         ts = int(time.time() * 1000)
-        params = {"timestamp": str(ts), "sign": sign(target.secret, ts)}
+        # merged: the robot's URL already carries access_token
+        url = url.copy_merge_params({"timestamp": str(ts), "sign": sign(target.secret, ts)})
     content = json.dumps(body(message), ensure_ascii=False).encode()
-    robot_result(post_json(client, target.target, content, params=params), "钉钉")
+    robot_result(post_json(client, str(url), content), "钉钉")

@@ -5,11 +5,14 @@ from datetime import date
 from pathlib import Path
 
 import typer
+from rich.table import Table
 
 from tracker.cli.common import console, fail
 from tracker.db import get_engine
 from tracker.errors import DomainError
 from tracker.textfmt import cn_date
+
+SHOWN = 20
 
 
 def _as_of(value: str | None) -> date | None:
@@ -49,6 +52,22 @@ def summary(
     if "recurring" in result:
         console.print(f"连续查摆的问题 {result['recurring']} 个；报告称已完成但台账未销号 {result['claimed_not_closed']} 项；"
                       f"无对应计划的问题 {result['unlinked']} 个；逾期销号 {result['closed_late']} 项", highlight=False)
+        _table("连续查摆的问题", ("乡镇", "问题", "此前查摆的问题", "标注"), result["recurrences"])
+        _table("报告称已完成但台账未销号", ("乡镇", "报告中的整改情况", "台账中的问题", "台账状态"), result["claims"])
+
+
+def _table(title: str, header: tuple[str, ...], rows: list[list]) -> None:
+    """At most SHOWN rows on screen; the county .xlsx has them all."""
+    if not rows:
+        return
+    table = Table(title=f"{title}（{len(rows)} 项）", show_lines=True)
+    for col in header:
+        table.add_column(col)
+    for row in rows[:SHOWN]:
+        table.add_row(*(str(v) for v in row))
+    console.print(table)
+    if len(rows) > SHOWN:
+        console.print(f"……另有 {len(rows) - SHOWN} 项，见县级汇总 .xlsx", highlight=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -26,10 +26,12 @@ def clean(s: str) -> str:
     parts = s.split()
     if len(parts) <= 1:
         return parts[0] if parts else ""
-    out = parts[0]
-    for part in parts[1:]:  # words, not characters: a handful per title
-        out += part if out[-1] > "\x7f" or part[0] > "\x7f" else " " + part
-    return out
+    out = [parts[0]]
+    for prev, part in zip(parts, parts[1:]):  # words, not characters: a handful per title
+        if prev[-1] <= "\x7f" and part[0] <= "\x7f":
+            out.append(" ")
+        out.append(part)
+    return "".join(out)
 
 
 def first_clause(s: str) -> str:

@@ -64,7 +64,9 @@ def decode_text(raw: bytes, name: str) -> str:
         if len(raw.translate(None, _TEXT_BYTES)) > _CONTROL_LIMIT or b"\x00" in raw:
             raise ExtractionError(f"文件 {name} 不是文本文件（含有二进制内容），无法读取")
         try:
-            text = raw.decode("utf-8-sig")
+            text = raw.decode("utf-8")  # then drop the BOM: faster than the "utf-8-sig" codec
+            if text.startswith("\ufeff"):
+                text = text[1:]
         except UnicodeDecodeError:
             text = _decode_or_fail(raw, "gb18030", name)
     if not text or text.isspace():  # isspace: no copy of the text, unlike strip()

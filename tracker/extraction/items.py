@@ -21,12 +21,14 @@ _MARK = (rf"(?:[（(]{HS}*(?P<pc>[{CN_NUM}]{{1,3}}){HS}*[)）]"
          rf"|(?P<ci>[{CIRCLED_CHARS}])"
          rf"|(?P<sh>[{CN_NUM}]{{1,3}})是"
          rf"|第(?P<di>[{CN_NUM}]{{1,3}})[，,、：:])")
-_LINE_MARK_RE = re.compile(rf"\n{SKIP}(?P<at>){_MARK}")
+_MARK_FIRST = f"[（(\\d{CIRCLED_CHARS}{CN_NUM}第]"  # what a marker can start with: fail fast on other lines
+_LINE_MARK_RE = re.compile(rf"\n{SKIP}(?P<at>)(?={_MARK_FIRST}){_MARK}")
 # 一是……二是…… and 第一，……第二，…… also run inside a paragraph, but only after punctuation or
 # space (统一是, 第一责任人 are words). They are found from their rare 是/第 with str.find, about
 # ten times faster than a regex that has to try every position.
 _INLINE_DI_RE = re.compile(rf"第(?P<di>[{CN_NUM}]{{1,3}})[，,、：:]")
 _INLINE_AFTER = "。；;：:，,！？!? \t\r\n\u3000*]"
+_INLINE_FAMILIES = ("sh", "di")
 
 # Sub-block leads at a paragraph start: 存在的问题主要有： / 主要原因是： / 问题整改情况：, or the same
 # words as a sub-heading: （一）存在的问题 / （二）原因分析 / （三）上一年度问题整改情况。
@@ -120,15 +122,19 @@ def _segment_spans(s: str, a: int, b: int, single_ok: bool) -> list[tuple[int, i
 
 def _marks(s: str, a: int, b: int) -> list[tuple[int, int]]:
     """(start, end) of the section's list markers: the family of the first marker numbered 1, in sequence."""
-    found = [(m.start("at"), m.end(), m.lastgroup, True, m[m.lastgroup]) for m in _LINE_MARK_RE.finditer(s, a, b)]
-    line_starts = {f[0] for f in found}
-    found.extend(f for f in _inline_marks(s, a, b) if f[0] not in line_starts)
-    found.sort()  # by start (starts are distinct)
+    found = [(m.start("at"), m.end(), m.lastgroup, True, ENUM_NUMBERS.get(m[m.lastgroup], 0))
+             for m in _LINE_MARK_RE.finditer(s, a, b)]
+    first = next((f for f in found if f[4] == 1), None)
+    # Inline 一是…… matters before the first numbered line, or all along when the lines are 一是 lines.
+    inline_end = b if first is None or first[2] in _INLINE_FAMILIES else first[0]
+    if inline_end > a:
+        line_starts = {f[0] for f in found}
+        found.extend(f for f in _inline_marks(s, a, inline_end) if f[0] not in line_starts)
+        found.sort()  # by start (starts are distinct)
     chosen: list[tuple[int, int]] = []
     family = prev = None
     first_at_line_start = False
-    for start, end, fam, at_line_start, number in found:
-        n = ENUM_NUMBERS.get(number, 0)
+    for start, end, fam, at_line_start, n in found:
         if family is None:
             if n == 1:
                 family, prev, first_at_line_start = fam, 1, at_line_start
@@ -140,7 +146,8 @@ def _marks(s: str, a: int, b: int) -> list[tuple[int, int]]:
     return chosen
 
 
-def _inline_marks(s: str, a: int, b: int) -> list[tuple[int, int, str, bool, str]]:
+def _inline_marks(s: str, a: int, b: int) -> list[tuple[int, int, str, bool, int]]:
+    """(start, end, family, False, number) of 一是 / 第一， markers inside paragraphs."""
     out = []
     pos = s.find("是", a, b)
     while pos >= 0:
@@ -148,13 +155,13 @@ def _inline_marks(s: str, a: int, b: int) -> list[tuple[int, int, str, bool, str
         while start > a and pos - start < 3 and s[start - 1] in CN_NUM:  # at most 3 numerals: 十二是
             start -= 1
         if start < pos and s[start - 1] in _INLINE_AFTER:
-            out.append((start, pos + 1, "sh", False, s[start:pos]))
+            out.append((start, pos + 1, "sh", False, ENUM_NUMBERS.get(s[start:pos], 0)))
         pos = s.find("是", pos + 1, b)
     pos = s.find("第", a, b)
     while pos >= 0:
         m = _INLINE_DI_RE.match(s, pos, b)
         if m and s[pos - 1] in _INLINE_AFTER:
-            out.append((pos, m.end(), "di", False, m["di"]))
+            out.append((pos, m.end(), "di", False, ENUM_NUMBERS.get(m["di"], 0)))
         pos = s.find("第", pos + 1, b)
     return out
 
@@ -165,7 +172,8 @@ def _title(s: str, start: int, end: int) -> str:
     while start < end:
         m = _HEADLINE_RE.match(s, start, end)
         title = clean(m["head"])
-        joined = join_page_cut(s, title, m.end("head"), end) if title.endswith(m["next"] or "\n") else None
+        cut = m["next"] is not None and title.endswith(m["next"])
+        joined = join_page_cut(s, title, m.end("head"), end) if cut else None
         title = first_clause(joined[0]) if joined else title.rstrip("，,、")
         if title:
             return title
@@ -174,13 +182,19 @@ def _title(s: str, start: int, end: int) -> str:
 
 
 def _causes(s: str, start: int, end: int) -> list[str]:
-    """原因是…… inside the shortcoming or in a paragraph of its own right after it."""
-    causes = []
+    """原因是…… inside the shortcoming or in a paragraph of its own right after it; each cause runs
+    to the next one or to its paragraph's end."""
     if s.find("原因", start, end) < 0:  # most have none; skip setting up the regex scan
-        return causes
-    for m in _CAUSE_IN_RE.finditer(s, start, end):
-        para_end = s.find("\n", m.end(), end)
-        cause = clean(s[m.end():end if para_end < 0 else para_end]).rstrip("。；;，,")
+        return []
+    matches = list(_CAUSE_IN_RE.finditer(s, start, end))
+    causes = []
+    para_end = -1
+    for i, m in enumerate(matches):
+        if para_end < m.end():  # found once per paragraph, not once per cause
+            para_end = s.find("\n", m.end(), end)
+            para_end = end if para_end < 0 else para_end
+        stop = min(para_end, matches[i + 1].start()) if i + 1 < len(matches) else para_end
+        cause = clean(s[m.end():stop]).rstrip("。；;，,")
         if cause:
             causes.append(cause)
     return causes

@@ -20,21 +20,19 @@ _COUNTY = rf"[{_HAN}]{{2,6}}?(?:自治县|县|区|市|旗)"
 _UNIT_ORG_RE = re.compile(
     rf"(?<![{_HAN}])(?:中共)?(?P<county>{_COUNTY})?(?!关于|现将)(?P<unit>{_TOWN})"
     rf"(?=人民政府|办事处|党委|党工委|工委|工作委员会|委员会|委)")
-# A title line: 西大沟镇2024年度法治政府建设工作总结
+# A title line (no sentence punctuation, unlike 现将石桥镇2023年度……报告如下：): 西大沟镇2024年度法治政府建设工作总结
 _UNIT_TITLE_RE = re.compile(
-    rf"(?:^|\n){SKIP}(?P<county>{_COUNTY})?(?P<unit>{_TOWN}){HS}*(?=2{HS}?0|二[〇○零]|关于|法治|\n|\Z)")
+    rf"(?![^\n]*[，。：:；]){SKIP}(?P<county>{_COUNTY})?(?P<unit>{_TOWN}){HS}*(?=2{HS}?0|二[〇○零]|关于|法治|\Z)")
 _UNIT_BODY_RE = re.compile(rf"现将(?![我本全该])(?P<unit>{_TOWN})")
-# The addressee: 中共博爱县委、博爱县人民政府：
-_ADDRESSEE_RE = re.compile(rf"(?:^|\n){SKIP}(?P<line>[^\n]{{2,60}}?){HS}*[：:]{HS}*(?=\n|\Z)")
+# The addressee (a line ending in a colon): 中共博爱县委、博爱县人民政府：
 _ADDRESSEE_COUNTY_RE = re.compile(rf"(?<![{_HAN}])(?:中共)?(?P<county>[{_HAN}]{{1,6}}?(?:自治县|县|区|市|旗))(?=委|人民政府|政府)")
 # 石政 [2023] 105号 / 西政〔2024〕3号, alone on its line
 _DOC_NUMBER_RE = re.compile(
-    rf"(?:^|\n){SKIP}(?P<dn>[{_HAN}]{{1,10}}{HS}*[〔\[【［(（]{HS}*\d{{4}}{HS}*[〕\]】］)）]{HS}*(?:第{HS}*)?\d{{1,5}}{HS}*号)"
-    rf"{SKIP}(?=\n|\Z)")
+    rf"{SKIP}(?P<dn>[{_HAN}]{{1,10}}{HS}*[〔\[【［(（]{HS}*\d{{4}}{HS}*[〕\]】］)）]{HS}*(?:第{HS}*)?\d{{1,5}}{HS}*号){SKIP}")
 _YEAR = rf"(?P<y>2{HS}?0{HS}?\d{HS}?\d)"
 _REPORT_YEAR_RE = re.compile(rf"{_YEAR}{HS}*年{HS}*度")
 _YEAR_RE = re.compile(rf"{_YEAR}{HS}*年")
-_SHORT_LINE = 80  # longer header lines are the opening paragraph
+_SHORT_LINE = 80  # longer header lines are the opening paragraph: names are looked for elsewhere
 
 
 @dataclass(slots=True)
@@ -49,27 +47,37 @@ class Meta:
 def read_meta(text: str, header_end: int, sections: list[Section], tail_lines: list[str],
               issued_on: datetime.date | None) -> Meta:
     header = text[:header_end]
-    short = "\n".join(line for line in header.split("\n") if len(line) <= _SHORT_LINE)
-    unit, unit_county = _unit(header, short, tail_lines)
+    lines = [line for line in header.split("\n") if 0 < len(line) <= _SHORT_LINE]
+    unit, unit_county = _unit(header, lines, tail_lines)
     report_year, plan_year = _years(header, sections, issued_on)
-    dn = _DOC_NUMBER_RE.search(short)
-    return Meta(unit, _county(short) or unit_county, report_year, plan_year, dn["dn"].strip() if dn else None)
+    dn = _first(_DOC_NUMBER_RE.fullmatch, lines)
+    return Meta(unit, _county(lines) or unit_county, report_year, plan_year, dn["dn"].strip() if dn else None)
 
 
-def _unit(header: str, short: str, tail_lines: list[str]) -> tuple[str | None, str | None]:
+def _unit(header: str, lines: list[str], tail_lines: list[str]) -> tuple[str | None, str | None]:
     """The township as written (西里镇, not 中共西里镇委); the county when written before it."""
-    m = (_UNIT_ORG_RE.search(short) or _UNIT_TITLE_RE.search(short)
-         or next(filter(None, map(_UNIT_ORG_RE.search, tail_lines)), None) or _UNIT_BODY_RE.search(header))
+    m = (_first(_UNIT_ORG_RE.search, lines) or _first(_UNIT_TITLE_RE.match, lines)
+         or _first(_UNIT_ORG_RE.search, tail_lines) or _UNIT_BODY_RE.search(header))
     if m is None:
         return None, None
     return m["unit"], m.groupdict().get("county")
 
 
-def _county(short: str) -> str | None:
-    for m in _ADDRESSEE_RE.finditer(short):
-        c = _ADDRESSEE_COUNTY_RE.search(m["line"])
-        if c:
-            return c["county"]
+def _county(lines: list[str]) -> str | None:
+    for line in lines:
+        if line.rstrip().endswith(("：", ":")):
+            m = _ADDRESSEE_COUNTY_RE.search(line)
+            if m:
+                return m["county"]
+    return None
+
+
+def _first(find, lines: list[str]) -> re.Match | None:
+    """The first line's match (the header's and closing lines are a handful)."""
+    for line in lines:
+        m = find(line)
+        if m:
+            return m
     return None
 
 

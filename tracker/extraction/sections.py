@@ -104,14 +104,16 @@ def find_tail(text: str) -> Tail:
         if pos <= 0:
             break
         line_start = text.rfind("\n", 0, pos) + 1
-        if pos - line_start > _MAX_TAIL_LINE and not text[line_start:pos].isspace():
-            break
-        m = _TAIL_LINE_RE.fullmatch(text, line_start, pos)
-        if not m:
-            break
-        if issued is None and m["y"]:
-            issued = date_from(m)
-        lines.append(text[line_start:pos])
+        line = text[line_start:pos]
+        if line and not line.isspace():
+            if len(line) > _MAX_TAIL_LINE:
+                break
+            m = _TAIL_LINE_RE.fullmatch(line)
+            if not m:
+                break
+            if issued is None and m["y"]:
+                issued = date_from(m)
+        lines.append(line)
         start, pos = line_start, line_start - 1
     closing = _CLOSING_RE.search(text, max(0, start - 200), start)  # "……建设。特此报告。" on one line
     if closing:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import secrets
+from types import SimpleNamespace
 from collections.abc import Iterator
 from typing import Annotated
 
@@ -52,7 +53,8 @@ def _current_user(request: Request, session: SessionDep) -> User:
         user = session.get(User, uid) if isinstance(uid, int) else None
     if user is None or not user.active:
         raise LoginRequired()
-    request.state.user = user  # error pages still show the navigation
+    # Error pages show the navigation after the session rolled back (which expires `user`): keep a copy.
+    request.state.user = SimpleNamespace(id=user.id, name=user.name, role=user.role, township_id=user.township_id)
     return user
 
 

@@ -1,13 +1,19 @@
 """Helpers for tests that drive the web app over HTTP (TestClient or a live server)."""
 from __future__ import annotations
 
+import os
 import re
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy.engine import Engine
 
-from tracker import users
-from tracker.db import session_scope
+from tracker import config, db, users
+from tracker.db import make_engine, session_scope, upgrade
 from tracker.ingest import IngestResult, ingest_file
 
 REPORTS_DIR = Path(__file__).resolve().parents[3] / "shared" / "reports"
@@ -53,3 +59,49 @@ def seed(engine: Engine, reports=REPORTS, *, password: str = PASSWORD) -> dict[s
         for township in results:
             users.create_user(session, name=township, role="township", password=password, township=township)
     return results
+
+
+@contextmanager
+def web_env(data_dir: Path, database_url: str | None = None) -> Iterator[Engine]:
+    """Settings pointed at `data_dir` and a migrated database (by default a new SQLite file in it)."""
+    url = database_url or f"sqlite:///{data_dir / 'rectify.db'}"
+    saved = {k: os.environ.get(k) for k in ("RECTIFY_DATA_DIR", "RECTIFY_DATABASE_URL")}
+    os.environ.update(RECTIFY_DATA_DIR=str(data_dir), RECTIFY_DATABASE_URL=url)
+    config.get_settings.cache_clear()
+    db._engine_for.cache_clear()
+    engine = make_engine(url)
+    try:
+        upgrade(engine)
+        yield engine
+    finally:
+        engine.dispose()
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        config.get_settings.cache_clear()
+        db._engine_for.cache_clear()
+
+
+@contextmanager
+def live_server(app) -> Iterator[str]:
+    """Serve `app` with uvicorn in a background thread on a free port; yields its base URL."""
+    import uvicorn
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the test web server did not start")
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        sock.close()

@@ -33,8 +33,8 @@ class TaskFacts:
     category: str | None
     deadline: date
     owner: str
-    percent: int | None
-    stage_done_year: int | None
+    percent: int | None  # the latest percent posted by the as-of date
+    stage_done_year: int | None  # 长期坚持: the last year marked 阶段性完成 by the as-of date
     closed_on: date | None  # closed on or before the as-of date, in local time
     state: str
     light: str | None
@@ -102,16 +102,14 @@ def load(engine: Engine, *, year: int, as_of: date, townships: list[str] | None 
         tasks: dict[int, TaskFacts] = {}
         for r in conn.execute(
                 select(Task.id, Task.item_id, Task.report_id, Task.kind, Task.title, Task.description, Task.status,
-                       Task.category, Task.deadline, Task.owner_unit, Task.owner_person, Task.progress_percent,
-                       Task.stage_done_year, Task.closed_at, Task.submitted_at, light_sql(as_of).label("light"),
+                       Task.category, Task.deadline, Task.owner_unit, Task.owner_person, Task.closed_at, Task.submitted_at, light_sql(as_of).label("light"),
                        TaskTheme.theme)
                 .join(Item, Item.id == Task.item_id).outerjoin(TaskTheme, TaskTheme.task_id == Task.id)
                 .where(Task.id.in_(select(scope.c.id))).order_by(Task.report_id, Item.start)):
             closed_on = r.closed_at.astimezone(TZ).date() if r.closed_at and r.closed_at < end else None
             submitted = r.submitted_at is not None and r.submitted_at < end
             t = TaskFacts(r.id, r.item_id, r.kind, r.title, r.description, r.status, r.category, r.deadline,
-                          " ".join(x for x in (r.owner_unit, r.owner_person) if x), r.progress_percent,
-                          r.stage_done_year, closed_on, _state(r.status, r.category, closed_on, submitted),
+                          " ".join(x for x in (r.owner_unit, r.owner_person) if x), None, None, closed_on, _state(r.status, r.category, closed_on, submitted),
                           _light(r.light, closed_on, r.deadline, as_of),
                           r.theme or OTHER)
             tasks[t.id] = t
@@ -123,22 +121,27 @@ def load(engine: Engine, *, year: int, as_of: date, townships: list[str] | None 
 
 def _facts(conn, tasks: dict[int, TaskFacts], scope, end: datetime) -> None:
     in_scope = select(scope.c.id)
-    for task_id, note in conn.execute(select(Progress.task_id, Progress.note)
-                                      .where(Progress.task_id.in_(in_scope), Progress.at < end)
-                                      .order_by(Progress.task_id, Progress.at, Progress.id)):
+    for task_id, note, pct in conn.execute(select(Progress.task_id, Progress.note, Progress.percent)
+                                           .where(Progress.task_id.in_(in_scope), Progress.at < end)
+                                           .order_by(Progress.task_id, Progress.at, Progress.id)):
         tasks[task_id].notes.append(note)
+        if pct is not None:
+            tasks[task_id].percent = pct
     for task_id, n in conn.execute(select(Evidence.task_id, func.count())
                                    .where(Evidence.task_id.in_(in_scope), Evidence.uploaded_at < end)
                                    .group_by(Evidence.task_id)):
         tasks[task_id].evidence = n
     # The latest review decision: a 退回 not followed by a new submission leaves its reason standing.
     last: dict[int, tuple[str, str | None]] = {}
-    for task_id, action, reason in conn.execute(
-            select(AuditEvent.entity_id, AuditEvent.action, AuditEvent.reason)
+    for task_id, action, reason, after in conn.execute(
+            select(AuditEvent.entity_id, AuditEvent.action, AuditEvent.reason, AuditEvent.after)
             .where(AuditEvent.entity == "task", AuditEvent.entity_id.in_(in_scope),
-                   AuditEvent.action.in_(("submit", "reject", "verify")), AuditEvent.at < end)
+                   AuditEvent.action.in_(("submit", "reject", "verify", "stage_done")), AuditEvent.at < end)
             .order_by(AuditEvent.entity_id, AuditEvent.at, AuditEvent.id)):
-        last[task_id] = (action, reason)
+        if action == "stage_done":
+            tasks[task_id].stage_done_year = (after or {}).get("stage_done_year")
+        else:
+            last[task_id] = (action, reason)
     for task_id, (action, reason) in last.items():
         if action == "reject" and tasks[task_id].state in (OPEN, ONGOING):
             tasks[task_id].reject_reason = reason

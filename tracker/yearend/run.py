@@ -102,7 +102,9 @@ def run_year_end(*, engine: Engine, year: int, as_of: date | None = None, out_di
             _write(out / name, blob)
         result |= {"files": written + len(files), "county_files": sorted(files),
                    "recurring": summary.total.recurring, "claimed_not_closed": len(summary.claims),
-                   "unlinked": summary.total.unlinked, "closed_late": len(summary.late)}
+                   "unlinked": summary.total.unlinked, "closed_late": len(summary.late),
+                   "recurrences": [county_summary.recurrence_cells(r) for r in summary.recurrences],
+                   "claims": [county_summary.claim_cells(c) for c in summary.claims]}
     return result
 
 

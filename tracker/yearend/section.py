@@ -17,7 +17,8 @@ from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, S
 from tracker.config import get_settings
 from tracker.textfmt import cn_date
 from tracker.yearend.data import DONE, ONGOING, OPEN, REVIEW, TaskFacts, TownshipYear
-from tracker.yearend.wording import cn_by, cn_month, measures, ordinal, percent, problem_phrase, quoted, unit_word
+from tracker.yearend.wording import (QUOTED, cn_by, cn_month, measures, ordinal, percent, problem_phrase, quoted,
+                                    unit_word)
 
 TEXT_FORMATS = ("txt", "md")
 FORMATS = ("docx", "md", "txt")
@@ -90,7 +91,7 @@ def state_phrase(t: TaskFacts, as_of: date) -> str:
         parts = ["长期坚持", stage]
     else:
         progress = f"进度{t.percent}%" if t.percent and t.percent < 100 else ""
-        reason = f"原因：{t.reject_reason.strip().rstrip('。')}" if t.reject_reason else ""
+        reason = f"审核未通过，原因：{t.reject_reason.strip().rstrip('。')}" if t.reject_reason else ""
         target = (f"计划{cn_by(t.deadline)}前完成" if t.deadline >= as_of
                   else f"原定{cn_by(t.deadline)}前完成，已超期")
         parts = ["正在整改", progress, reason, target]
@@ -110,7 +111,7 @@ def plans_paragraph(ty: TownshipYear) -> str:
     c = counts(ty.plans)
     head = f"{ty.plan_year}年计划的{c['total']}项工作"
     if c["done"] == c["total"]:
-        return f"{head}已全部完成。"
+        return f"{head}已{'' if c['total'] == 1 else '全部'}完成。"
     if c["in_progress"] == c["total"]:
         return f"{head}均在推进中，尚未完成。"
     if c["done"] == 0:
@@ -118,7 +119,8 @@ def plans_paragraph(ty: TownshipYear) -> str:
     text = f"{head}中，{_tally(c, done='已完成', doing='正在推进')}。"
     unfinished = [t.title for t in ty.plans if t.state in (OPEN, REVIEW)]
     if unfinished:
-        text += f"其中，{quoted(unfinished)}{len(unfinished)}项工作尚未完成，将结合{ty.plan_year + 1}年工作继续推进。"
+        named = quoted(unfinished) + (f"{len(unfinished)}项工作" if len(unfinished) > QUOTED else "")
+        text += f"其中，{named}尚未完成，将结合{ty.plan_year + 1}年工作继续推进。"
     return text
 
 

@@ -73,7 +73,10 @@ def measures(notes: list[str]) -> str:
     return "；".join(clauses)
 
 
-def quoted(titles: list[str], limit: int = 3) -> str:
-    """“甲”“乙”“丙”等 — at most `limit` titles named."""
-    shown = "".join(f"“{problem_phrase(t)}”" for t in titles[:limit])
-    return shown + ("等" if len(titles) > limit else "")
+QUOTED = 3  # titles named in a list before it ends in 等
+
+
+def quoted(titles: list[str]) -> str:
+    """“甲”“乙”“丙”等 — at most QUOTED titles named."""
+    shown = "".join(f"“{problem_phrase(t)}”" for t in titles[:QUOTED])
+    return shown + ("等" if len(titles) > QUOTED else "")

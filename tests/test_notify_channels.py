@@ -1,0 +1,214 @@
+"""Each channel against a real local server: SMTP (aiosmtpd, plain/STARTTLS/SSL) and HTTP robots/webhooks.
+
+Bodies are checked exactly, the DingTalk and webhook signatures are recomputed here, and the
+failure modes (HTTP 500, robot errcode, a hanging server, a dropped connection) become errors
+on the outbox row while the other channels still deliver.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import socket
+import ssl
+import time
+from datetime import date, datetime, timedelta, timezone
+from email import message_from_bytes, policy
+from urllib.parse import quote_plus
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from notifications.outbox import deliver
+from tests.test_notify_support import (add_channel, add_task, notify_settings, outbox_rows, recorder,  # noqa: F401
+                                       recorder_server)
+from tracker.db import session_scope
+
+AS_OF = date(2024, 6, 23)  # 7 days before the task's 2024-06-30 deadline
+RECENT = datetime(2024, 6, 20, tzinfo=timezone.utc)  # progress posted lately: no stale reminder
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Inbox:
+    def __init__(self):
+        self.messages = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append((envelope.rcpt_tos, envelope.content))
+        return "250 OK"
+
+
+@pytest.fixture(scope="module")
+def tls_cert(tmp_path_factory):
+    """A self-signed certificate for 127.0.0.1, trusted by this test through SSL_CERT_FILE."""
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.now(timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - timedelta(days=1))
+            .not_valid_after(now + timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+            .sign(key, hashes.SHA256()))
+    d = tmp_path_factory.mktemp("tls")
+    (d / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (d / "key.pem").write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                  serialization.NoEncryption()))
+    return d / "cert.pem", d / "key.pem"
+
+
+@pytest.fixture
+def smtp_server(request, tls_cert, monkeypatch):
+    """An aiosmtpd server; param: none | starttls | ssl."""
+    security = getattr(request, "param", "none")
+    inbox = Inbox()
+    cert, key = tls_cert
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    port = free_port()
+    kwargs = {"tls_context": context, "require_starttls": True} if security == "starttls" else \
+        {"ssl_context": context} if security == "ssl" else {}
+    controller = Controller(inbox, hostname="127.0.0.1", port=port, **kwargs)
+    if security == "ssl":
+        monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # the controller's own readiness probe trusts it too
+    controller.start()
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+    yield inbox, notify_settings(smtp_host="127.0.0.1", smtp_port=port, smtp_security=security,
+                                 smtp_from="rectify@county.gov.cn", base_url="http://rectify.local")
+    controller.stop()
+
+
+def _due_task_with(engine, **channel):
+    with session_scope(engine) as s:
+        task = add_task(s, title="行政执法公示不规范", deadline=date(2024, 6, 30), last_progress_at=RECENT)
+        add_channel(s, **channel)
+    from notifications.reminders import enqueue_reminders
+
+    enqueue_reminders(engine=engine, as_of=AS_OF)
+    return task
+
+
+@pytest.mark.parametrize("smtp_server", ["none", "starttls", "ssl"], indirect=True)
+def test_email_exact_message(engine, smtp_server):
+    inbox, settings = smtp_server
+    task = _due_task_with(engine, kind="email", target="sfs@xili.gov.cn")
+    result = deliver(engine=engine, settings=settings)
+    assert result.as_dict() == {"sent": 1, "retrying": 0, "failed": 0}
+    [(rcpt, raw)] = inbox.messages
+    assert rcpt == ["sfs@xili.gov.cn"]
+    msg = message_from_bytes(raw, policy=policy.default)
+    assert msg["Subject"] == "【整改到期提醒】西里镇：行政执法公示不规范（2024年6月30日到期）"
+    assert msg["To"] == "sfs@xili.gov.cn"
+    assert msg["From"] == "rectify@county.gov.cn"
+    assert msg.get_content().strip() == (
+        "西里镇：整改事项“行政执法公示不规范”还有 7 天到期。\n\n"
+        "整改时限：2024年6月30日（当前黄灯）\n\n"
+        "责任单位/责任人：司法所 张三\n\n"
+        f"请抓紧推进整改，并在系统中填报进展、上传佐证材料。查看任务：http://rectify.local/tasks/{task.id}")
+    [row] = outbox_rows(engine)
+    assert row.status == "sent" and row.attempts == 1 and row.sent_at is not None
+
+
+def test_email_refused_when_server_down(engine):
+    _due_task_with(engine, kind="email", target="sfs@xili.gov.cn")
+    result = deliver(engine=engine, settings=notify_settings(smtp_port=free_port()))
+    assert result.as_dict() == {"sent": 0, "retrying": 1, "failed": 0}
+    [row] = outbox_rows(engine)
+    assert row.status == "pending" and row.attempts == 1 and "无法通过 127.0.0.1" in row.last_error
+
+
+def test_webhook_exact_body_and_signature(engine, recorder):
+    task = _due_task_with(engine, kind="webhook", target=recorder.url("/hook"), secret="s3cret")
+    assert deliver(engine=engine, settings=notify_settings(base_url="http://rectify.local")).sent == 1
+    [req] = recorder.requests
+    row = outbox_rows(engine)[0]
+    expected = {
+        "key": row.dedupe_key,
+        "subject": "【整改到期提醒】西里镇：行政执法公示不规范（2024年6月30日到期）",
+        "text": ("西里镇：整改事项“行政执法公示不规范”还有 7 天到期。\n\n整改时限：2024年6月30日（当前黄灯）\n\n"
+                 "责任单位/责任人：司法所 张三\n\n"
+                 f"请抓紧推进整改，并在系统中填报进展、上传佐证材料。查看任务：http://rectify.local/tasks/{task.id}"),
+        "kind": "due_soon", "kind_label": "到期提醒", "township": "西里镇", "as_of": "2024-06-23",
+        "task": {"id": task.id, "title": "行政执法公示不规范", "deadline": "2024-06-30", "status": "整改中",
+                 "light": "yellow", "url": f"http://rectify.local/tasks/{task.id}"},
+    }
+    assert req.json() == expected
+    assert row.dedupe_key == f"due:{task.id}:2024-06-30:7:{row.channel_id}"
+    assert req.headers["x-rectify-delivery"] == row.dedupe_key
+    signature = "sha256=" + hmac.new(b"s3cret", req.body, hashlib.sha256).hexdigest()
+    assert req.headers["x-rectify-signature"] == signature
+
+
+def test_wecom_markdown(engine, recorder):
+    task = _due_task_with(engine, kind="wecom", target=recorder.url("/cgi-bin/webhook/send"))
+    assert deliver(engine=engine, settings=notify_settings(base_url="http://rectify.local")).sent == 1
+    [req] = recorder.requests
+    assert req.json() == {"msgtype": "markdown", "markdown": {"content": (
+        "### 【整改到期提醒】西里镇：行政执法公示不规范（2024年6月30日到期）\n\n"
+        "西里镇：整改事项“**行政执法公示不规范**”还有 7 天到期。\n\n"
+        "整改时限：2024年6月30日（当前**黄灯**）\n\n责任单位/责任人：司法所 张三\n\n"
+        f"请抓紧推进整改，并在系统中填报进展、上传佐证材料。[查看任务](http://rectify.local/tasks/{task.id})")}}
+    assert "x-rectify-signature" not in req.headers
+
+
+def test_dingtalk_signature(engine, recorder):
+    _due_task_with(engine, kind="dingtalk", target=recorder.url("/robot/send?access_token=abc"), secret="SEC123")
+    before = int(time.time() * 1000)
+    assert deliver(engine=engine, settings=notify_settings()).sent == 1
+    [req] = recorder.requests
+    assert req.path == "/robot/send" and req.query["access_token"] == ["abc"]
+    ts = req.query["timestamp"][0]
+    assert before <= int(ts) <= int(time.time() * 1000)
+    expected = base64.b64encode(hmac.new(b"SEC123", f"{ts}\nSEC123".encode(), hashlib.sha256).digest()).decode()
+    assert f"sign={quote_plus(expected)}" in req.raw_query.split("&")  # url-encoded on the wire
+    body = req.json()
+    assert body == {"msgtype": "markdown", "markdown": {
+        "title": "【整改到期提醒】西里镇：行政执法公示不规范（2024年6月30日到期）",
+        "text": body["markdown"]["text"]}}
+    assert body["markdown"]["text"].startswith("### 【整改到期提醒】西里镇：行政执法公示不规范（2024年6月30日到期）\n\n")
+
+
+def test_dingtalk_without_secret_is_unsigned(engine, recorder):
+    _due_task_with(engine, kind="dingtalk", target=recorder.url("/robot/send?access_token=abc"))
+    assert deliver(engine=engine, settings=notify_settings()).sent == 1
+    assert set(recorder.requests[0].query) == {"access_token"}
+
+
+@pytest.mark.parametrize("mode, error", [
+    ("errcode", "钉钉返回错误 310000：sign not match"),
+    ("500", "HTTP 500：{\"error\": \"boom\"}"),
+    ("hang", "请求超时（1.0 秒）"),
+    ("close", "请求失败"),
+])
+def test_failure_is_recorded_and_other_channels_still_deliver(engine, recorder, mode, error):
+    with session_scope(engine) as s:
+        broken_task = add_task(s, deadline=date(2024, 6, 30), last_progress_at=RECENT)
+        fine_task = add_task(s, township_name="松岭镇", deadline=date(2024, 6, 30), last_progress_at=RECENT)
+        add_channel(s, kind="dingtalk", target=recorder.url("/broken"))
+        add_channel(s, township_name="松岭镇", kind="webhook", target=recorder.url("/fine"))
+    from notifications.reminders import enqueue_reminders
+
+    enqueue_reminders(engine=engine, as_of=AS_OF)
+    recorder.modes["/broken"] = mode
+    recorder.hang_seconds = 3
+    # one worker: the broken channel is tried first (lower id) and must not stop the other
+    result = deliver(engine=engine, settings=notify_settings(timeout=1.0, concurrency=1))
+    assert result.as_dict() == {"sent": 1, "retrying": 1, "failed": 0}
+    rows = {o.task_id: o for o in outbox_rows(engine)}
+    assert rows[fine_task.id].status == "sent"
+    assert [r.path for r in recorder.accepted] == ["/fine"]
+    broken = rows[broken_task.id]
+    assert broken.status == "pending" and broken.attempts == 1 and error in broken.last_error
+    assert broken.next_attempt_at > datetime.now(timezone.utc) + timedelta(seconds=50)  # backoff 60 s

@@ -1,0 +1,267 @@
+"""The permission matrix, generated from the app's route table.
+
+Every route (pages and API) × every role (county admin, county staff, a township user) × a target
+object of the user's own township and of another one. Township users never read or change another
+township's data (403 or 404 and the database untouched, never 200 or a redirect to success);
+county staff cannot manage users. RULES maps each route to its rule: a route without one fails.
+"""
+from __future__ import annotations
+
+import io
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import pytest
+from fastapi.testclient import TestClient
+from openpyxl import Workbook
+from sqlalchemy import func, select
+from fastapi.routing import iter_route_contexts
+from starlette.routing import Mount
+
+from tracker import lifecycle, users
+from tracker.db import session_scope
+from tracker.models import AuditEvent, Evidence, Progress, Report, Task, Township, User
+from tracker.web import review
+from tracker.web.app import create_app
+from tracker.web.testing import (ADMIN, MINIMAL_PDF, OTHER, OWN, PASSWORD, REPORTS, STAFF, csrf_from, login, seed,
+                                 web_env)
+
+PUBLIC, ANY, COUNTY, ADMIN_ONLY, TOWNSHIP = "public", "any", "county", "admin", "township"
+WHO = {PUBLIC: {"county_admin", "county_staff", "township"}, ANY: {"county_admin", "county_staff", "township"},
+       COUNTY: {"county_admin", "county_staff"}, ADMIN_ONLY: {"county_admin"}, TOWNSHIP: {"township"}}
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@dataclass
+class Target:
+    """One township's objects that the routes' path parameters and bodies refer to."""
+
+    engine: object
+    township: str
+    task_id: int
+    report_id: int
+    evidence_id: int
+    user_id: int
+    titles: list[str] = field(default_factory=list)
+
+    def version(self) -> int:
+        with session_scope(self.engine) as s:
+            return s.get(Task, self.task_id).version
+
+    def token(self) -> str:
+        return review.stage(filename="xili-2023.txt", data=REPORTS[0].read_bytes(), uploaded_by=ADMIN).token
+
+
+def _pdf(t):
+    return [("files", ("证明.pdf", MINIMAL_PDF, "application/pdf"))]
+
+
+def _sheet(t: Target) -> bytes:
+    wb = Workbook()
+    wb.active.append(["任务编号", "版本", "类型", "责任单位", "责任人", "整改时限"])
+    wb.active.append([t.task_id, t.version(), "限期整改", "司法所", "王五", "2031-03-31"])
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def _assignment(t: Target) -> dict:
+    return {"owner_unit": "司法所", "owner_person": "王五", "deadline": "2031-03-31", "category": "限期整改"}
+
+
+def _review_form(token: str) -> dict:
+    items = review.load(token).extraction.items
+    return {"kind": [it.kind for it in items], "title": [it.title for it in items], "action": "apply"}
+
+
+@dataclass(frozen=True)
+class Rule:
+    who: str
+    scoped: bool = False  # the path or body names one township's object
+    request: Callable[[Target], dict] = lambda t: {}
+
+
+RULES: dict[tuple[str, str], Rule] = {
+    # framework and static
+    ("GET", "/openapi.json"): Rule(PUBLIC),
+    ("GET", "/api/docs"): Rule(PUBLIC),
+    ("GET", "/docs/oauth2-redirect"): Rule(PUBLIC),
+    ("GET", "/static"): Rule(PUBLIC),
+    # pages
+    ("GET", "/"): Rule(ANY),
+    ("GET", "/login"): Rule(PUBLIC),
+    ("POST", "/login"): Rule(PUBLIC),
+    ("POST", "/logout"): Rule(ANY),
+    ("GET", "/dashboard"): Rule(ANY),
+    ("GET", "/tasks"): Rule(ANY),
+    ("GET", "/tasks/export.xlsx"): Rule(ANY),
+    ("GET", "/tasks/import"): Rule(COUNTY),
+    ("POST", "/tasks/import"): Rule(COUNTY, True, lambda t: {"files": {"file": ("台账.xlsx", _sheet(t), XLSX)}}),
+    ("POST", "/tasks/assign"): Rule(COUNTY, True, lambda t: {"data": _assignment(t) | {
+        "task": f"{t.task_id}:{t.version()}"}}),
+    ("GET", "/tasks/{task_id}"): Rule(ANY, True),
+    ("POST", "/tasks/{task_id}/assign"): Rule(COUNTY, True, lambda t: {"data": _assignment(t) | {
+        "version": t.version()}}),
+    ("POST", "/tasks/{task_id}/progress"): Rule(TOWNSHIP, True, lambda t: {
+        "data": {"version": t.version(), "note": "已召开专题会议"}, "files": _pdf(t)}),
+    ("POST", "/tasks/{task_id}/submit"): Rule(TOWNSHIP, True, lambda t: {"data": {"version": t.version()}}),
+    ("POST", "/tasks/{task_id}/verify"): Rule(COUNTY, True, lambda t: {"data": {
+        "version": t.version(), "decision": "reject", "reject_reason": "佐证材料不全"}}),
+    ("POST", "/tasks/{task_id}/stage-done"): Rule(COUNTY, True, lambda t: {"data": {
+        "version": t.version(), "year": 2024}}),
+    ("GET", "/evidence/{evidence_id}"): Rule(ANY, True),
+    ("GET", "/reports"): Rule(ANY),
+    ("POST", "/reports/upload"): Rule(COUNTY, False, lambda t: {"files": [
+        ("files", ("xili-2023.txt", REPORTS[0].read_bytes(), "text/plain"))]}),
+    ("GET", "/reports/review/{token}"): Rule(COUNTY),
+    ("POST", "/reports/review/{token}"): Rule(COUNTY),  # body built from the staged upload
+    ("POST", "/reports/review/{token}/discard"): Rule(COUNTY),
+    ("GET", "/reports/{report_id}"): Rule(ANY, True),
+    ("GET", "/users"): Rule(ADMIN_ONLY),
+    ("POST", "/users"): Rule(ADMIN_ONLY, False, lambda t: {"data": {
+        "name": f"新用户{uuid.uuid4().hex[:6]}", "role": "county_staff", "password": PASSWORD}}),
+    ("POST", "/users/{user_id}/active"): Rule(ADMIN_ONLY, False, lambda t: {"data": {"active": "true"}}),
+    ("POST", "/users/{user_id}/password"): Rule(ADMIN_ONLY, False, lambda t: {"data": {"password": "new-pass-456"}}),
+    ("POST", "/users/{user_id}/token"): Rule(ADMIN_ONLY),
+    # API
+    ("GET", "/api/v1/tasks"): Rule(ANY),
+    ("GET", "/api/v1/tasks/{task_id}"): Rule(ANY, True),
+    ("POST", "/api/v1/tasks/assign"): Rule(COUNTY, True, lambda t: {"json": _assignment(t) | {
+        "task_ids": [t.task_id], "versions": {str(t.task_id): t.version()}}}),
+    ("POST", "/api/v1/tasks/{task_id}/progress"): Rule(TOWNSHIP, True, lambda t: {
+        "data": {"version": t.version(), "note": "已整改"}, "files": _pdf(t)}),
+    ("POST", "/api/v1/tasks/{task_id}/submit"): Rule(TOWNSHIP, True, lambda t: {"json": {"version": t.version()}}),
+    ("POST", "/api/v1/tasks/{task_id}/verify"): Rule(COUNTY, True, lambda t: {"json": {
+        "version": t.version(), "reject_reason": "佐证材料不全"}}),
+    ("GET", "/api/v1/tasks/{task_id}/journal"): Rule(ANY, True),
+    ("GET", "/api/v1/evidence/{evidence_id}"): Rule(ANY, True),
+    ("GET", "/api/v1/reports"): Rule(ANY),
+    ("POST", "/api/v1/reports"): Rule(COUNTY, False, lambda t: {"files": [
+        ("files", ("xili-2023.txt", REPORTS[0].read_bytes(), "text/plain"))]}),
+    ("GET", "/api/v1/users"): Rule(ADMIN_ONLY),
+    ("POST", "/api/v1/users"): Rule(ADMIN_ONLY, False, lambda t: {"json": {
+        "name": f"新用户{uuid.uuid4().hex[:6]}", "role": "county_staff", "password": PASSWORD}}),
+    ("PATCH", "/api/v1/users/{user_id}"): Rule(ADMIN_ONLY, False, lambda t: {"json": {"active": True}}),
+}
+
+
+def route_keys(app) -> set[tuple[str, str]]:
+    """(method, path) of every route, included routers flattened; a mount counts as GET."""
+    keys = set()
+    for ctx in iter_route_contexts(app.routes):
+        if isinstance(ctx.original_route, Mount):
+            keys.add(("GET", ctx.path))
+        else:
+            keys |= {(m, ctx.path) for m in ctx.methods - {"HEAD"}}
+    return keys
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    """Two townships, each with a task in progress that has evidence, and a spare user to manage."""
+    with web_env(tmp_path_factory.mktemp("perm")) as engine:
+        seeded = seed(engine)
+        targets = {}
+        with session_scope(engine) as s:
+            admin = users.get_user(s, name=ADMIN)
+            for township, result in seeded.items():
+                task_id = s.execute(select(Task.id).where(Task.report_id == result.report_id)
+                                    .order_by(Task.id)).scalars().first()
+                lifecycle.assign(s, actor=admin, task_ids=[task_id], owner_unit="司法所", owner_person="张三",
+                                 deadline=lifecycle.date(2031, 6, 30), category="长期坚持")
+                lifecycle.post_progress(s, actor=users.get_user(s, name=township), task_id=task_id, version=None,
+                                        note="已建立台账", files=[("会议纪要.pdf", MINIMAL_PDF)])
+                spare = users.create_user(s, name=f"{township}备用", role="township", password=PASSWORD,
+                                          township=township)
+                titles = list(s.execute(select(Task.title).where(Task.report_id == result.report_id)).scalars())
+                targets[township] = Target(
+                    engine, township, task_id, result.report_id,
+                    s.execute(select(Evidence.id).where(Evidence.task_id == task_id)).scalar_one(), spare.id, titles)
+        yield create_app(engine=engine), engine, targets
+
+
+def _fingerprint(engine) -> tuple:
+    """Everything a request could change, in a few numbers."""
+    with session_scope(engine) as s:
+        count = lambda model: s.execute(select(func.count()).select_from(model)).scalar_one()  # noqa: E731
+        return (count(AuditEvent), count(Progress), count(Evidence), count(Report), count(Township),
+                s.execute(select(func.sum(Task.version))).scalar_one(),
+                tuple(s.execute(select(User.name, User.active, User.password_hash, User.token_hash, User.failed_logins)
+                                .order_by(User.id)).all()),
+                len(review.list_pending()))
+
+
+def test_every_route_has_a_rule(world):
+    app = world[0]
+    keys = route_keys(app)
+    missing = sorted(keys - RULES.keys())
+    assert not missing, f"routes without a permission rule in RULES (add one): {missing}"
+    stale = sorted(RULES.keys() - keys)
+    assert not stale, f"rules for routes that no longer exist: {stale}"
+
+
+def _path(path: str, target: Target) -> str:
+    if path == "/static":
+        return "/static/app.css"
+    if "{token}" in path:
+        path = path.replace("{token}", target.token())
+    return path.format(task_id=target.task_id, report_id=target.report_id, evidence_id=target.evidence_id,
+                       user_id=target.user_id)
+
+
+def _request_kwargs(key, rule: Rule, target: Target, url: str) -> dict:
+    kwargs = rule.request(target)
+    if key == ("POST", "/reports/review/{token}"):
+        kwargs = {"data": _review_form(url.rsplit("/", 1)[1])}
+    if key in (("GET", "/tasks"), ("GET", "/api/v1/tasks"), ("GET", "/dashboard"), ("GET", "/tasks/export.xlsx")):
+        kwargs = {"params": {"township": target.township}}
+    return kwargs
+
+
+ROLES = (("county_admin", ADMIN), ("county_staff", STAFF), ("township", OWN))
+
+
+@pytest.mark.parametrize("role,name", ROLES, ids=[r for r, _ in ROLES])
+def test_permission_matrix(world, role, name):
+    app, engine, targets = world
+    keys = route_keys(app)
+    assert keys <= RULES.keys(), f"routes without a permission rule: {sorted(keys - RULES.keys())}"
+    client = TestClient(app, raise_server_exceptions=False)
+    login(client, name)
+    csrf = csrf_from(client.get("/login").text)
+    other_titles = targets[OTHER].titles
+    failures = []
+    # logging in again or out changes the session: those go last
+    order = sorted(keys, key=lambda k: (k[1] in ("/login", "/logout"), k[1] == "/logout", k))
+    for key in order:
+        method, path = key
+        rule = RULES[key]
+        for target in (targets[OWN], targets[OTHER]):
+            url = _path(path, target)
+            kwargs = _request_kwargs(key, rule, target, url)
+            if key == ("POST", "/login"):
+                kwargs = {"data": {"name": name, "password": PASSWORD, "csrf_token": csrf}}
+            allowed = role in WHO[rule.who] and (not rule.scoped or role != "township" or target.township == OWN)
+            before = None if allowed else _fingerprint(engine)
+            r = client.request(method, url, headers={"X-CSRF-Token": csrf}, follow_redirects=False, **kwargs)
+            where = f"{role} {method} {url} (target {target.township}) → {r.status_code}"
+            if r.status_code >= 500:
+                failures.append(f"{where}: server error")
+            elif allowed:
+                to_login = r.status_code in (302, 303, 307) and r.headers["location"].startswith("/login")
+                if (r.status_code in (401, 403, 404) or to_login) and key != ("POST", "/logout"):
+                    failures.append(f"{where}: should be allowed; {r.text[:200]}")
+                if role == "township" and target.township == OTHER and r.status_code == 200 and \
+                        r.headers.get("content-type", "").startswith(("text/html", "application/json")):
+                    leaked = [t for t in other_titles if t in r.text]
+                    if leaked:
+                        failures.append(f"{where}: shows another township's tasks {leaked[:2]}")
+            else:
+                if r.status_code not in (403, 404):
+                    failures.append(f"{where}: should be refused with 403/404; {r.text[:200]}")
+                if _fingerprint(engine) != before:
+                    failures.append(f"{where}: a refused request changed the database or uploads")
+            if key == ("POST", "/login"):
+                csrf = csrf_from(client.get("/login").text)  # a new session at every login
+    assert not failures, "\n".join(failures)

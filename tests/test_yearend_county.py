@@ -1,0 +1,115 @@
+"""The county summary (.xlsx, .docx, .html) and `rectify summary`, over the golden ledger plus
+青石镇's 2024 report, which repeats one problem and claims another was done."""
+from __future__ import annotations
+
+import hashlib
+
+import docx
+import openpyxl
+import pytest
+from typer.testing import CliRunner
+
+from tests.test_yearend_section import AS_OF, QINGSHI_2023, at, build_ledger, ingest_text
+from tracker.cli import app
+from tracker.extraction import extract_text
+from tracker.ingest import ingest_extraction
+from tracker.yearend import charts
+from tracker.yearend.run import county_name, run_year_end, section_name
+
+QINGSHI_2024 = QINGSHI_2023.replace("2023年度", "2024年度").replace("2024年推进", "2025年推进").replace(
+    "2024年1月10日", "2025年1月10日").replace(
+    """（一）法律顾问作用发挥不充分。镇政府聘请的法律顾问主要参与合同审查，参与重大行政决策前期论证较少。
+（二）行政执法规范化水平不高。执法文书制作、证据收集固定等方面还不够规范。
+（三）普法宣传针对性不强。对青少年、外出务工人员等重点群体的分类普法不够。
+（四）干部学法用法的自觉性有待增强。少数干部学法停留在会前学法，运用法治思维解决问题的能力还不强。
+（五）政务公开不够及时。部分惠民资金发放信息公开滞后。
+""", """（一）行政执法规范程度仍有差距。执法文书制作不够规范，执法案卷归档不及时。
+（二）矛盾纠纷源头化解能力不足。村级调解组织排查预警不够及时。
+问题整改情况：
+一是针对普法宣传针对性不强的问题，制定分众化普法清单，该问题已完成整改。
+二是针对法律顾问作用发挥不充分的问题，建立法律顾问履职台账，已整改到位。
+""")
+
+
+@pytest.fixture
+def ledger(engine, cli_env):
+    build_ledger(engine)
+    with at(1, 20, 2025):
+        ingest_text(engine, QINGSHI_2024, "青石镇-2024.txt")
+    return engine
+
+
+def test_county_files_hold_the_table_late_items_recurrence_and_claims(ledger, tmp_path):
+    out = tmp_path / "out"
+    result = run_year_end(engine=ledger, year=2023, as_of=AS_OF, out_dir=out)
+    assert (result["recurring"], result["claimed_not_closed"], result["closed_late"]) == (1, 1, 1)
+    wb = openpyxl.load_workbook(out / county_name(2023, "xlsx"), read_only=True)
+    assert wb.sheetnames == ["乡镇汇总", "逾期销号", "连续查摆", "称已完成未销号", "主题分布"]
+    rows = {r[0]: r for r in wb["乡镇汇总"].iter_rows(min_row=2, values_only=True)}
+    #          问题 已完成 正在整改 长期坚持 完成率 计划 计划已完成 红灯 …
+    assert rows["青石镇"][:8] == ("青石镇", 5, 1, 3, 1, "20%", 3, 1)
+    assert rows["北湖街道"][:8] == ("北湖街道", 2, 2, 0, 0, "100%", 1, 1)
+    assert rows["合计"][:6] == ("合计", 7, 3, 3, 1, "43%")
+    assert rows["青石镇"][8] == 1  # 普法宣传, past its 30 November deadline: red
+    late = list(wb["逾期销号"].iter_rows(min_row=2, values_only=True))
+    assert late == [("青石镇", "计划", "充分发挥法律顾问作用", "2024年6月30日", "2024年7月10日", 10)]
+    [rec] = list(wb["连续查摆"].iter_rows(min_row=2, values_only=True))
+    assert rec == ("青石镇", "2024年度：行政执法规范程度仍有差距", "2023年度：行政执法规范化水平不高", "连续两年查摆")
+    # 法律顾问 is closed, so only the 普法宣传 claim disagrees with the ledger
+    [claim] = list(wb["称已完成未销号"].iter_rows(min_row=2, values_only=True))
+    assert claim[0] == "青石镇" and claim[2:] == ("普法宣传针对性不强", "整改中")
+    themes = dict(wb["主题分布"].iter_rows(min_row=2, values_only=True))
+    assert sum(themes.values()) == 7 and themes["法律顾问"] == 1
+
+    html = (out / county_name(2023, "html")).read_text(encoding="utf-8")
+    assert "全县2个乡镇（街道）2023年度报告共查摆问题7个，已完成整改3个" in html
+    assert "报告称已完成整改但台账尚未销号的1项" in html
+
+    doc = docx.Document(out / county_name(2023, "docx"))
+    assert doc.paragraphs[0].text == "2023年度法治政府建设报告问题整改情况汇总"
+    assert len(doc.tables) == 4 and doc.tables[0].rows[1].cells[0].text == "北湖街道"
+    assert len(doc.inline_shapes) == (2 if charts.cjk_font() else 0)
+
+
+def test_charts_are_png_with_a_cjk_font_or_left_out_with_a_reason(ledger, tmp_path):
+    out = tmp_path / "out"
+    result = run_year_end(engine=ledger, year=2023, as_of=AS_OF, out_dir=out, formats=("md",))
+    pngs = [n for n in result["county_files"] if n.endswith(".png")]
+    if charts.cjk_font() is None:
+        assert pngs == [] and charts.NO_FONT in (out / county_name(2023, "html")).read_text(encoding="utf-8")
+    else:
+        assert len(pngs) == 2 and all((out / n).read_bytes().startswith(b"\x89PNG") for n in pngs)
+
+
+def test_cli_writes_one_file_per_township_and_format_plus_county_files(ledger, tmp_path):
+    out = tmp_path / "out"
+    r = CliRunner().invoke(app, ["summary", "--year", "2023", "--as-of", "2024-12-20", "--out", str(out),
+                                 "--format", "md,txt"])
+    assert r.exit_code == 0, r.output
+    assert "截至2024年12月20日" in r.output.replace("\n", "")
+    names = {p.name for p in out.iterdir()}
+    assert {section_name(t, 2023, f) for t in ("青石镇", "北湖街道") for f in ("md", "txt")} <= names
+    assert county_name(2023, "xlsx") in names and not any(n.endswith(".docx") and "青石镇" in n for n in names)
+
+    one = tmp_path / "one"
+    r = CliRunner().invoke(app, ["summary", "--year", "2023", "--township", "北湖街道", "--out", str(one)])
+    assert r.exit_code == 0, r.output
+    assert sorted(p.name for p in one.iterdir()) == sorted(section_name("北湖街道", 2023, f)
+                                                            for f in ("docx", "md", "txt"))
+    for args, message in ((["--year", "2021"], "没有找到2021年度报告"), (["--year", "2023", "--format", "pdf"], "pdf"),
+                          (["--year", "2023", "--as-of", "2024-13-01"], "2024-13-01")):
+        r = CliRunner().invoke(app, ["summary", *args, "--out", str(tmp_path / "bad")])
+        assert r.exit_code == 1 and message in r.output
+
+
+def test_summary_counts_exclude_withdrawn_tasks(ledger, tmp_path):
+    """Replacing 青石镇's 2023 report without 政务公开 withdraws that task: it leaves the counts."""
+    with at(2, 1, 2025):
+        text = QINGSHI_2023.replace("（五）政务公开不够及时。部分惠民资金发放信息公开滞后。\n", "")
+        r = ingest_extraction(engine=ledger, extraction=extract_text(text, source_name="青石镇-2023-修订.txt"),
+                              sha256=hashlib.sha256(text.encode()).hexdigest(), actor="测试", replace=True)
+        assert r.outcome == "replaced"
+    out = tmp_path / "out"
+    run_year_end(engine=ledger, year=2023, as_of=AS_OF, out_dir=out, formats=("txt",), county=False)
+    text = (out / section_name("青石镇", 2023, "txt")).read_text(encoding="utf-8")
+    assert "查摆的4个方面问题" in text and "政务公开" not in text and "五是" not in text
