@@ -85,8 +85,6 @@ class Rule:
 RULES: dict[tuple[str, str], Rule] = {
     # framework and static
     ("GET", "/openapi.json"): Rule(PUBLIC),
-    ("GET", "/api/docs"): Rule(PUBLIC),
-    ("GET", "/docs/oauth2-redirect"): Rule(PUBLIC),
     ("GET", "/static"): Rule(PUBLIC),
     # pages
     ("GET", "/"): Rule(ANY),

@@ -52,7 +52,8 @@ def test_title_without_keyword_falls_back_to_the_body_then_to_other():
 def test_themes_are_stored_on_import_and_counted(engine, cli_env):
     ingest_file(engine=engine, path=SHARED / "reports" / "xili-2023.txt", actor="测试")
     with session_scope(engine) as s:
-        stored = dict(s.execute(select(Task.title, TaskTheme.theme).join(TaskTheme, TaskTheme.task_id == Task.id)).all())
+        stored = dict(s.execute(select(Task.title, TaskTheme.theme)
+                                .join(TaskTheme, TaskTheme.task_id == Task.id)).all())
         counts = theme_counts(s, kind="shortcoming", report_year=2023)
     assert stored["法律顾问制度落实不到位"] == "法律顾问"
     assert stored["进一步优化法治化营商环境"] == "营商环境"

@@ -11,16 +11,14 @@ from docx.oxml.ns import qn
 from docx.shared import Mm, Pt
 
 from tests.test_yearend_section import AS_OF, GOLDEN, build_ledger
-from tracker.yearend.data import load
-from tracker.yearend.section import build
-from tracker.yearend.run import section_bytes
+from tracker.yearend.run import one_section, section_bytes
 
 
 @pytest.fixture
 def document(engine, cli_env):
     build_ledger(engine)
-    [ty] = load(engine, year=2023, as_of=AS_OF, townships=["青石镇"])
-    return docx.Document(io.BytesIO(section_bytes(build(ty, AS_OF), "docx")))
+    section = one_section(engine, year=2023, as_of=AS_OF, township="青石镇")
+    return docx.Document(io.BytesIO(section_bytes(section, "docx")))
 
 
 def _east_asia_font(style) -> str | None:
@@ -64,7 +62,8 @@ def test_styles_fonts_sizes_and_exact_line_spacing(document):
 
 
 def test_paragraphs_are_the_golden_text_with_title_and_heading_styles(document):
-    golden = [line.lstrip("\u3000") for line in (GOLDEN / "yearend-qingshi.txt").read_text(encoding="utf-8").splitlines()]
+    text = (GOLDEN / "yearend-qingshi.txt").read_text(encoding="utf-8")
+    golden = [line.lstrip("\u3000") for line in text.splitlines()]
     paragraphs = document.paragraphs
     assert [p.text for p in paragraphs] == golden
     roles = [p.style.name for p in paragraphs]

@@ -40,9 +40,14 @@ HEADER_SCAN_ROWS = 10
 
 
 def export_ledger(session: Session, *, actor: User, path_or_buffer, **filters) -> int:
-    """Write the tasks `actor` may see under `filters` (those of `query_tasks`) to .xlsx; returns the row count."""
+    """Write the tasks `actor` may see under `filters` (those of `query_tasks`) to .xlsx; returns the row count.
+
+    Every matching row is written: `page` and `per_page`, if passed along with the ledger's filters, are ignored.
+    """
     as_of = filters.pop("as_of", None) or today()
     order = filters.pop("order", "township")
+    filters.pop("page", None)
+    filters.pop("per_page", None)
     conds = task_filters(actor=actor, as_of=as_of, **filters)
     wb = Workbook(write_only=True)
     ws = wb.create_sheet(SHEET)

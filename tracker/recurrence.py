@@ -169,6 +169,8 @@ def refresh_township(session: Session, *, township_id: int) -> dict[str, int]:
     """
     reports = session.execute(select(Report.id, Report.report_year).where(Report.township_id == township_id)
                               .order_by(Report.report_year)).all()
+    if len(reports) < 2:  # reports are never deleted: with one, there is nothing to match or to clear
+        return {"recurrences": 0, "claims": 0}
     report_ids = [r.id for r in reports]
     task_ids = select(Task.id).where(Task.township_id == township_id)
     session.execute(delete(Recurrence).where(or_(Recurrence.task_id.in_(task_ids),

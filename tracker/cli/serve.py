@@ -61,7 +61,7 @@ def serve(
         for name, role, township, password in rows:
             table.add_row(name, ROLE_LABELS[role], township, password)
         console.print(table)
-    console.print(f"整改事项台账：http://{host}:{port}/  （API 文档：http://{host}:{port}/api/docs）")
+    console.print(f"整改事项台账：http://{host}:{port}/  （API 说明：http://{host}:{port}/openapi.json）")
     uvicorn.run(create_app(engine=engine, start_scheduler=True), host=host, port=port, log_level="warning")
 
 

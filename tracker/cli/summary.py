@@ -47,7 +47,8 @@ def summary(
         fail(f"无法写入输出文件夹 {out}：{exc.strerror or exc}")
     console.print(
         f"已生成 {result['files']} 个文件到 {result['out_dir']}：{result['townships']} 个乡镇（街道），"
-        f"{year}年度查摆问题 {result['shortcomings']} 个，截至{cn_date(date.fromisoformat(result['as_of']))}已完成 {result['done']} 个，"
+        f"{year}年度查摆问题 {result['shortcomings']} 个，"
+        f"截至{cn_date(date.fromisoformat(result['as_of']))}已完成 {result['done']} 个，"
         f"完成率 {result['rate']}%", highlight=False)
     if "recurring" in result:
         console.print(f"连续查摆的问题 {result['recurring']} 个；报告称已完成但台账未销号 {result['claimed_not_closed']} 项；"

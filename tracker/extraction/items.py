@@ -60,12 +60,25 @@ def section_items(text: str, section: Section) -> list[ExtractedItem]:
         s, shift = text[a:b], a
     else:  # body begins mid-line (三、存在的问题。一是……): give it a paragraph start
         s, shift = "\n" + text[a:b], a - 1
-    items = []
+    items: list[ExtractedItem] = []
     for kind, start, end, single_ok in _segments(s, section.kind):
-        for start, end, title in _segment_spans(s, start, end, single_ok):
-            causes = _causes(s, start, end) if kind == "shortcoming" else []
-            items.append(ExtractedItem(kind, 0, title, s[start:end], start + shift, end + shift, causes, section.title))
+        marks = _marks(s, start, end)
+        if marks:
+            for i, (mark_start, mark_end) in enumerate(marks):
+                stop = marks[i + 1][0] if i + 1 < len(marks) else end
+                items.append(_item(s, kind, mark_start, mark_end, stop, shift, section.title))
+        elif single_ok:
+            first = skip_start(s, start, end)
+            if first < end:
+                items.append(_item(s, kind, first, first, end, shift, section.title))
     return items
+
+
+def _item(s: str, kind: str, start: int, body: int, stop: int, shift: int, section: str) -> ExtractedItem:
+    """The item from `start` to `stop` less trailing space and noise; its title from `body` on."""
+    end = trim_end(s, start, stop)
+    causes = _causes(s, start, end) if kind == "shortcoming" else []
+    return ExtractedItem(kind, 0, _title(s, body, end), s[start:end], start + shift, end + shift, causes, section)
 
 
 def _segments(s: str, kind: str) -> list[tuple[str, int, int, bool]]:
@@ -103,21 +116,6 @@ def _leads(s: str) -> list[tuple[int, int, str, bool]]:
                 continue
         kept.append(lead)
     return kept
-
-
-def _segment_spans(s: str, a: int, b: int, single_ok: bool) -> list[tuple[int, int, str]]:
-    """(start, end, title) of each item: one per list marker, else the whole segment when allowed."""
-    marks = _marks(s, a, b)
-    spans = []
-    for i, (start, mark_end) in enumerate(marks):
-        end = trim_end(s, start, marks[i + 1][0] if i + 1 < len(marks) else b)
-        spans.append((start, end, _title(s, mark_end, end)))
-    if not marks and single_ok:
-        start = skip_start(s, a, b)
-        end = trim_end(s, start, b)
-        if end > start:
-            spans.append((start, end, _title(s, start, end)))
-    return spans
 
 
 def _marks(s: str, a: int, b: int) -> list[tuple[int, int]]:

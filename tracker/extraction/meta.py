@@ -16,10 +16,11 @@ from tracker.extraction.sections import Section
 _HAN = r"\u4e00-\u9fff"
 _TOWN = rf"[{_HAN}]{{1,8}}?(?:镇|乡|街道)"
 _COUNTY = rf"[{_HAN}]{{2,6}}?(?:自治县|县|区|市|旗)"
-# 中共西里镇委 / 西里镇人民政府 / 中共北塘街道工作委员会 / 博爱县孝敬镇人民政府
-_UNIT_ORG_RE = re.compile(
-    rf"(?<![{_HAN}])(?:中共)?(?P<county>{_COUNTY})?(?!关于|现将)(?P<unit>{_TOWN})"
-    rf"(?=人民政府|办事处|党委|党工委|工委|工作委员会|委员会|委)")
+# 中共西里镇委 / 西里镇人民政府 / 中共北塘街道工作委员会 / 博爱县孝敬镇人民政府: found from the
+# end of the name (a fast scan), then the name read from the run of Han characters before it.
+_ORG_END_RE = re.compile(r"(?:镇|乡|街道)(?=人民政府|办事处|党委|党工委|工委|工作委员会|委员会|委)")
+_ORG_NAME_RE = re.compile(rf"(?:中共)?(?P<county>{_COUNTY})?(?!关于|现将)(?P<unit>{_TOWN})")
+_MAX_ORG_NAME = 20
 # A title line (no sentence punctuation, unlike 现将石桥镇2023年度……报告如下：): 西大沟镇2024年度法治政府建设工作总结
 _UNIT_TITLE_RE = re.compile(
     rf"(?![^\n]*[，。：:；]){SKIP}(?P<county>{_COUNTY})?(?P<unit>{_TOWN}){HS}*(?=2{HS}?0|二[〇○零]|关于|法治|\Z)")
@@ -56,11 +57,22 @@ def read_meta(text: str, header_end: int, sections: list[Section], tail_lines: l
 
 def _unit(header: str, lines: list[str], tail_lines: list[str]) -> tuple[str | None, str | None]:
     """The township as written (西里镇, not 中共西里镇委); the county when written before it."""
-    m = (_first(_UNIT_ORG_RE.search, lines) or _first(_UNIT_TITLE_RE.match, lines)
-         or _first(_UNIT_ORG_RE.search, tail_lines) or _UNIT_BODY_RE.search(header))
+    m = (_first(_org_name, lines) or _first(_UNIT_TITLE_RE.match, lines)
+         or _first(_org_name, tail_lines) or _UNIT_BODY_RE.search(header))
     if m is None:
         return None, None
     return m["unit"], m.groupdict().get("county")
+
+
+def _org_name(line: str) -> re.Match | None:
+    for end in _ORG_END_RE.finditer(line):
+        start = end.start()
+        while start > 0 and end.end() - start < _MAX_ORG_NAME and "\u4e00" <= line[start - 1] <= "\u9fff":
+            start -= 1  # back over the name's characters (a few)
+        m = _ORG_NAME_RE.fullmatch(line, start, end.end())
+        if m:
+            return m
+    return None
 
 
 def _county(lines: list[str]) -> str | None:

@@ -29,7 +29,7 @@ _ORG = rf"(?:中共)?[\u4e00-\u9fff（）()]{{1,24}}?(?:人民政府|委员会|�
 # regex linear on a line of many 镇 or 乡.
 _TAIL_LINE_RE = re.compile(
     rf"{SKIP}(?:特此报告[。.！!]?|[（(]此件[^（()）\n]{{0,10}}[)）]|(?:{_ORG}(?:{HS}+{_ORG})*{HS}*)?(?:{DATE})?){SKIP}")
-_CLOSING_RE = re.compile(rf"特此报告[。.！!]?(?:\s|{NOISE})*\Z")
+_CLOSING_RE = re.compile(rf"特此报告[。.！!]?(?:\s|{NOISE})*\Z")  # matched at a found 特此报告
 _MAX_TAIL_LINES = 12
 _MAX_TAIL_LINE = 80  # characters; a longer line is body text (unless it is only white space)
 
@@ -115,7 +115,7 @@ def find_tail(text: str) -> Tail:
                 issued = date_from(m)
         lines.append(line)
         start, pos = line_start, line_start - 1
-    closing = _CLOSING_RE.search(text, max(0, start - 200), start)  # "……建设。特此报告。" on one line
-    if closing:
-        start = closing.start()
+    closing = text.rfind("特此报告", max(0, start - 200), start)  # "……建设。特此报告。" on one line
+    if closing >= 0 and _CLOSING_RE.match(text, closing, start):
+        start = closing
     return Tail(start, issued, lines)

@@ -3,9 +3,8 @@ from __future__ import annotations
 
 import os
 import secrets
-from contextlib import asynccontextmanager
 from pathlib import Path
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -39,18 +38,17 @@ def secret_key(data_dir: Path) -> str:
 
 
 def create_app(*, engine: Engine | None = None, start_scheduler: bool = False) -> FastAPI:
+    """The app on `engine` (default: the configured database).
+
+    `rectify serve` passes start_scheduler=True; the reminders' scheduler (issue 5) starts from it,
+    so tests and extra processes serve pages without scheduling anything.
+    """
     settings = get_settings()
-
-    @asynccontextmanager
-    async def lifespan(app: FastAPI):
-        # start_scheduler is for `rectify serve`: the reminders' scheduler (issue 5) starts here.
-        app.state.start_scheduler = start_scheduler
-        yield
-
-    app = FastAPI(title="rectify 整改事项台账 API", version="1", lifespan=lifespan,
-                  dependencies=[Depends(check_csrf)], docs_url="/api/docs", redoc_url=None)
+    # The interactive docs pages load their scripts from a CDN: off, to work offline; /openapi.json stays.
+    app = FastAPI(title="rectify 整改事项台账 API", version="1", dependencies=[Depends(check_csrf)],
+                  docs_url=None, redoc_url=None)
     app.state.engine = engine or get_engine()
-    app.state.settings = settings
+    app.state.start_scheduler = start_scheduler
     app.add_middleware(SessionMiddleware, secret_key=secret_key(settings.data_dir), session_cookie=SESSION_COOKIE,
                        max_age=SESSION_DAYS * 24 * 3600, same_site="lax")
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
@@ -69,8 +67,16 @@ def _error(request: Request, status: int, message: str):
     if _is_api(request):
         return JSONResponse({"detail": message}, status_code=status)
     user = getattr(request.state, "user", None)
-    back = request.headers.get("referer") or "/"
-    return render(request, "error.html", user=user, status_code=status, message=message, status=status, back=back)
+    return render(request, "error.html", user=user, status_code=status, message=message, status=status,
+                  back=_back_link(request))
+
+
+def _back_link(request: Request) -> str:
+    """Where "reload" and "back" lead: the page the request came from, if it is on this site."""
+    referer = urlsplit(request.headers.get("referer", ""))
+    if referer.netloc == request.url.netloc and referer.path.startswith("/"):
+        return referer.path + (f"?{referer.query}" if referer.query else "")
+    return "/"
 
 
 def _error_handlers(app: FastAPI) -> None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import base64
 import io
-from dataclasses import dataclass, field
+from collections import Counter
+from dataclasses import dataclass, field, fields
 from datetime import date
 
 from docx.enum.text import WD_ALIGN_PARAGRAPH
@@ -21,7 +22,7 @@ from tracker.themes import THEMES
 from tracker.yearend import charts, gbt9704
 from tracker.yearend.data import DONE, ClaimRow, RecurrenceRow, TownshipYear
 from tracker.yearend.section import counts, environment
-from tracker.yearend.wording import cn_number
+from tracker.yearend.wording import cn_number, percent
 
 TABLE_HEADER = ["乡镇（街道）", "问题数", "已完成", "正在整改", "长期坚持", "完成率", "计划数", "计划已完成",
                 "逾期（红灯）", "黄灯", "绿灯", "连续查摆", "无对应计划", "称已完成未销号"]
@@ -106,39 +107,52 @@ class CountySummary:
 CHART_TITLES = {"completion": "各乡镇（街道）问题整改完成率", "themes": "查摆问题主题分布"}
 
 
-def _row(name: str, ty_list: list[TownshipYear], claimed: int) -> TownshipRow:
-    short = [t for ty in ty_list for t in ty.shortcomings]
-    plans = [t for ty in ty_list for t in ty.plans]
-    c = counts(short)
-    both = short + plans
+def _row(ty: TownshipYear, claimed: int) -> TownshipRow:
+    c = counts(ty.shortcomings)
+    both = ty.shortcomings + ty.plans
     return TownshipRow(
-        name, c["total"], c["done"], c["in_progress"], c["ongoing"], c["rate"], len(plans),
-        sum(t.state == DONE for t in plans), sum(t.light == RED for t in both), sum(t.light == YELLOW for t in both),
-        sum(t.light == GREEN for t in both), sum(t.recurrence_years >= 2 for t in short),
-        sum(t.linked_plans == 0 for t in short), claimed)
+        ty.name, c["total"], c["done"], c["in_progress"], c["ongoing"], c["rate"], len(ty.plans),
+        sum(t.state == DONE for t in ty.plans), sum(t.light == RED for t in both),
+        sum(t.light == YELLOW for t in both), sum(t.light == GREEN for t in both),
+        sum(t.recurrence_years >= 2 for t in ty.shortcomings), sum(t.linked_plans == 0 for t in ty.shortcomings),
+        claimed)
 
 
-def summarize(data: list[TownshipYear], recurrences: list[RecurrenceRow], claims: list[ClaimRow], *,
-              year: int, as_of: date, with_charts: bool = True) -> CountySummary:
-    claimed: dict[str, int] = {}
-    for c in claims:
-        claimed[c.township] = claimed.get(c.township, 0) + 1
-    rows = [_row(ty.name, [ty], claimed.get(ty.name, 0)) for ty in data]
-    total = _row("合计", data, len(claims))
-    late = [LateRow(ty.name, KIND_LABELS[t.kind], t.title, t.deadline, t.closed_on)
-            for ty in data for t in ty.shortcomings + ty.plans if t.closed_late]
-    themes = dict.fromkeys(THEMES, 0)
-    for ty in data:
+def _total(rows: list[TownshipRow]) -> TownshipRow:
+    sums = [sum(getattr(r, f.name) for r in rows) for f in fields(TownshipRow)[1:]]
+    total = TownshipRow("合计", *sums)
+    total.rate = percent(total.done, total.total)
+    return total
+
+
+class Tally:
+    """The county summary built up township by township (chunk by chunk), so any number fits in memory."""
+
+    def __init__(self, claims: list[ClaimRow]):
+        self.claims = claims
+        self.claimed = Counter(c.township for c in claims)
+        self.rows: list[TownshipRow] = []
+        self.late: list[LateRow] = []
+        self.themes = dict.fromkeys(THEMES, 0)
+
+    def add(self, ty: TownshipYear) -> None:
+        self.rows.append(_row(ty, self.claimed[ty.name]))
+        self.late += [LateRow(ty.name, KIND_LABELS[t.kind], t.title, t.deadline, t.closed_on)
+                      for t in ty.shortcomings + ty.plans if t.closed_late]
         for t in ty.shortcomings:
-            themes[t.theme] += 1
-    summary = CountySummary(year, as_of, rows, total, late, recurrences, claims, themes)
-    if with_charts:
-        made = {"completion": charts.completion_chart([(r.name, r.rate) for r in rows if r.total]),
-                "themes": charts.theme_chart(themes)}
-        summary.charts = {k: v for k, v in made.items() if v}
-        if charts.cjk_font() is None:
-            summary.chart_note = charts.NO_FONT
-    return summary
+            self.themes[t.theme] += 1
+
+    def summary(self, recurrences: list[RecurrenceRow], *, year: int, as_of: date,
+                with_charts: bool = True) -> CountySummary:
+        s = CountySummary(year, as_of, self.rows, _total(self.rows), self.late, recurrences, self.claims,
+                          self.themes)
+        if with_charts:
+            made = {"completion": charts.completion_chart([(r.name, r.rate) for r in self.rows if r.total]),
+                    "themes": charts.theme_chart(self.themes)}
+            s.charts = {k: v for k, v in made.items() if v}
+            if charts.cjk_font() is None:
+                s.chart_note = charts.NO_FONT
+        return s
 
 
 def recurrence_cells(r: RecurrenceRow) -> list:

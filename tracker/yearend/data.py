@@ -5,7 +5,7 @@ of that day (Asia/Shanghai) does not count yet, so a section for a past date can
 """
 from __future__ import annotations
 
-from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 
@@ -22,7 +22,7 @@ from tracker.themes import OTHER, TaskTheme
 DONE, REVIEW, ONGOING, OPEN = "done", "review", "ongoing", "open"  # a task's state for the counts
 
 
-@dataclass
+@dataclass(slots=True)
 class TaskFacts:
     id: int
     item_id: int
@@ -50,7 +50,7 @@ class TaskFacts:
         return self.closed_on is not None and self.closed_on > self.deadline
 
 
-@dataclass
+@dataclass(slots=True)
 class TownshipYear:
     township_id: int
     name: str
@@ -83,44 +83,53 @@ def _light(now: str | None, closed_on: date | None, deadline: date, as_of: date)
     return now or (RED if deadline < as_of else GREEN)
 
 
-def load(engine: Engine, *, year: int, as_of: date, townships: list[str] | None = None) -> list[TownshipYear]:
-    """Every township with a report of `year`, its tasks (withdrawn ones left out) and their facts."""
+CHUNK = 1000  # townships loaded at a time: a few grouped queries each, memory bounded at any scale
+
+
+def load_chunks(engine: Engine, *, year: int, as_of: date, townships: list[str] | None = None,
+                size: int = CHUNK) -> Iterator[list[TownshipYear]]:
+    """Every township with a report of `year` (by name), `size` at a time, with its tasks (withdrawn ones
+    left out) and their facts."""
     end = day_end_utc(as_of)
-    scope = (select(Task.id).join(Report, Report.id == Task.report_id).join(Township, Township.id == Task.township_id)
-             .where(Report.report_year == year, Task.status != Status.withdrawn.value))
-    if townships:
-        scope = scope.where(Township.name.in_(townships))
-    scope = scope.subquery()
     with engine.connect() as conn:
-        out: dict[int, TownshipYear] = {}
-        for r in conn.execute(
-                select(Report.id, Report.township_id, Report.report_year, Report.plan_year, Township.name,
-                       Township.county).join(Township, Township.id == Report.township_id)
-                .where(Report.report_year == year, *([Township.name.in_(townships)] if townships else []))
-                .order_by(Township.name)):
-            out[r.id] = TownshipYear(r.township_id, r.name, r.county, r.id, r.report_year, r.plan_year)
-        tasks: dict[int, TaskFacts] = {}
-        for r in conn.execute(
-                select(Task.id, Task.item_id, Task.report_id, Task.kind, Task.title, Task.description, Task.status,
-                       Task.category, Task.deadline, Task.owner_unit, Task.owner_person, Task.closed_at, Task.submitted_at, light_sql(as_of).label("light"),
-                       TaskTheme.theme)
-                .join(Item, Item.id == Task.item_id).outerjoin(TaskTheme, TaskTheme.task_id == Task.id)
-                .where(Task.id.in_(select(scope.c.id))).order_by(Task.report_id, Item.start)):
-            closed_on = r.closed_at.astimezone(TZ).date() if r.closed_at and r.closed_at < end else None
-            submitted = r.submitted_at is not None and r.submitted_at < end
-            t = TaskFacts(r.id, r.item_id, r.kind, r.title, r.description, r.status, r.category, r.deadline,
-                          " ".join(x for x in (r.owner_unit, r.owner_person) if x), None, None, closed_on, _state(r.status, r.category, closed_on, submitted),
-                          _light(r.light, closed_on, r.deadline, as_of),
-                          r.theme or OTHER)
-            tasks[t.id] = t
-            ty = out[r.report_id]
-            (ty.shortcomings if t.kind == Kind.shortcoming else ty.plans).append(t)
-        _facts(conn, tasks, scope, end)
-    return list(out.values())
+        heads = [TownshipYear(r.township_id, r.name, r.county, r.id, r.report_year, r.plan_year)
+                 for r in conn.execute(
+                     select(Report.id, Report.township_id, Report.report_year, Report.plan_year, Township.name,
+                            Township.county).join(Township, Township.id == Report.township_id)
+                     .where(Report.report_year == year, *([Township.name.in_(townships)] if townships else []))
+                     .order_by(Township.name))]
+        for start in range(0, len(heads), size):
+            chunk = heads[start:start + size]
+            _fill(conn, {ty.report_id: ty for ty in chunk}, as_of, end)
+            yield chunk
 
 
-def _facts(conn, tasks: dict[int, TaskFacts], scope, end: datetime) -> None:
-    in_scope = select(scope.c.id)
+def load(engine: Engine, *, year: int, as_of: date, townships: list[str] | None = None) -> list[TownshipYear]:
+    return [ty for chunk in load_chunks(engine, year=year, as_of=as_of, townships=townships) for ty in chunk]
+
+
+def _fill(conn, reports: dict[int, TownshipYear], as_of: date, end: datetime) -> None:
+    in_scope = select(Task.id).where(Task.report_id.in_(list(reports)), Task.status != Status.withdrawn.value)
+    tasks: dict[int, TaskFacts] = {}
+    for r in conn.execute(
+            select(Task.id, Task.item_id, Task.report_id, Task.kind, Task.title, Task.description, Task.status,
+                   Task.category, Task.deadline, Task.owner_unit, Task.owner_person, Task.closed_at,
+                   Task.submitted_at, light_sql(as_of).label("light"), TaskTheme.theme)
+            .join(Item, Item.id == Task.item_id).outerjoin(TaskTheme, TaskTheme.task_id == Task.id)
+            .where(Task.id.in_(in_scope)).order_by(Task.report_id, Item.start)):
+        closed_on = r.closed_at.astimezone(TZ).date() if r.closed_at and r.closed_at < end else None
+        submitted = r.submitted_at is not None and r.submitted_at < end
+        t = TaskFacts(r.id, r.item_id, r.kind, r.title, r.description, r.status, r.category, r.deadline,
+                      " ".join(x for x in (r.owner_unit, r.owner_person) if x), None, None, closed_on,
+                      _state(r.status, r.category, closed_on, submitted),
+                      _light(r.light, closed_on, r.deadline, as_of), r.theme or OTHER)
+        tasks[t.id] = t
+        ty = reports[r.report_id]
+        (ty.shortcomings if t.kind == Kind.shortcoming else ty.plans).append(t)
+    _facts(conn, tasks, in_scope, end)
+
+
+def _facts(conn, tasks: dict[int, TaskFacts], in_scope, end: datetime) -> None:
     for task_id, note, pct in conn.execute(select(Progress.task_id, Progress.note, Progress.percent)
                                            .where(Progress.task_id.in_(in_scope), Progress.at < end)
                                            .order_by(Progress.task_id, Progress.at, Progress.id)):
@@ -202,7 +211,8 @@ def cross_year(engine: Engine, *, year: int, townships: list[str] | None = None
             claim_where.append(tw.c.name.in_(townships))
         claims = [ClaimRow(*r) for r in conn.execute(
             select(tw.c.name, Report.report_year, Item.text, earlier.c.title, earlier.c.status)
-            .select_from(RectificationClaim).join(Item, Item.id == RectificationClaim.item_id).join(Report, Report.id == Item.report_id)
+            .select_from(RectificationClaim).join(Item, Item.id == RectificationClaim.item_id)
+            .join(Report, Report.id == Item.report_id)
             .join(earlier, earlier.c.id == RectificationClaim.task_id).join(re_, re_.c.id == earlier.c.report_id)
             .join(tw, tw.c.id == Report.township_id).where(*claim_where)
             .order_by(tw.c.name, Report.report_year, Item.start))]

@@ -4,16 +4,19 @@ from __future__ import annotations
 import io
 import os
 import zipfile
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
+from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from tracker.errors import NotFound, ValidationFailed
 from tracker.lights import today
+from tracker.models import Report, Township
 from tracker.yearend import county as county_summary
 from tracker.yearend import gbt9704
-from tracker.yearend.data import TownshipYear, cross_year, load
+from tracker.yearend.data import RecurrenceRow, cross_year, load_chunks
 from tracker.yearend.section import FORMATS, Section, blocks, build, render
 from tracker.yearend.wording import percent
 
@@ -42,29 +45,54 @@ def check_formats(formats) -> tuple[str, ...]:
     return tuple(dict.fromkeys(formats))
 
 
-def load_year(engine: Engine, *, year: int, as_of: date, townships: list[str] | None = None) -> list[TownshipYear]:
-    data = load(engine, year=year, as_of=as_of, townships=townships)
-    if not data:
-        where = f"{'、'.join(townships)}的" if townships else ""
-        raise NotFound(f"没有找到{where}{year}年度报告，请先导入")
-    return data
+def _check_found(engine: Engine, *, year: int, townships: list[str] | None) -> None:
+    q = select(Report.id).join(Township, Township.id == Report.township_id).where(Report.report_year == year)
+    if townships:
+        q = q.where(Township.name.in_(townships))
+    with engine.connect() as conn:
+        if conn.execute(q.limit(1)).first() is None:
+            where = f"{'、'.join(townships)}的" if townships else ""
+            raise NotFound(f"没有找到{where}{year}年度报告，请先导入")
 
 
-def county_summary_of(engine: Engine, data: list[TownshipYear], *, year: int, as_of: date,
-                      townships: list[str] | None = None) -> county_summary.CountySummary:
+def sections(engine: Engine, *, year: int, as_of: date, townships: list[str] | None = None,
+             tally: county_summary.Tally | None = None) -> Iterator[Section]:
+    """Each township's section, in name order, loaded a chunk at a time; `tally` sees every township."""
+    _check_found(engine, year=year, townships=townships)
+    for chunk in load_chunks(engine, year=year, as_of=as_of, townships=townships):
+        for ty in chunk:
+            if tally is not None:
+                tally.add(ty)
+            yield build(ty, as_of)
+
+
+def one_section(engine: Engine, *, year: int, as_of: date, township: str) -> Section:
+    return next(sections(engine, year=year, as_of=as_of, townships=[township]))
+
+
+def county_tally(engine: Engine, *, year: int, townships: list[str] | None = None,
+                 ) -> tuple[county_summary.Tally, list[RecurrenceRow]]:
+    """An empty tally knowing the claims, and the recurrences: what the county summary needs besides
+    the townships themselves."""
     recurrences, claims = cross_year(engine, year=year, townships=townships)
-    return county_summary.summarize(data, recurrences, claims, year=year, as_of=as_of)
+    return county_summary.Tally(claims), recurrences
 
 
-def county_files(engine: Engine, data: list[TownshipYear], *, year: int, as_of: date,
-                 townships: list[str] | None = None) -> tuple[county_summary.CountySummary, dict[str, bytes]]:
-    summary = county_summary_of(engine, data, year=year, as_of=as_of, townships=townships)
+def county_summary_of(engine: Engine, *, year: int, as_of: date) -> county_summary.CountySummary:
+    tally, recurrences = county_tally(engine, year=year)
+    for _ in sections(engine, year=year, as_of=as_of, tally=tally):
+        pass
+    return tally.summary(recurrences, year=year, as_of=as_of)
+
+
+def county_files(summary: county_summary.CountySummary) -> dict[str, bytes]:
+    year = summary.year
     files = {county_name(year, "docx"): county_summary.docx(summary),
              county_name(year, "xlsx"): county_summary.xlsx(summary),
              county_name(year, "html"): county_summary.html(summary).encode("utf-8")}
     for key, png in summary.charts.items():
         files[f"{COUNTY_PREFIX}-{year}年度-{county_summary.CHART_TITLES[key]}.png"] = png
-    return summary, files
+    return files
 
 
 def _write(path: Path, data: bytes) -> None:
@@ -81,23 +109,24 @@ def run_year_end(*, engine: Engine, year: int, as_of: date | None = None, out_di
     as_of = as_of or today()
     formats = check_formats(formats)
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    data = load_year(engine, year=year, as_of=as_of, townships=townships)
-    written = 0
+    tally, recurrences = county_tally(engine, year=year, townships=townships) if county else (None, [])
+    written, townships_done = 0, 0
     totals = dict.fromkeys(("total", "done", "in_progress", "ongoing"), 0)
-    for ty in data:
-        section = build(ty, as_of)
+    for section in sections(engine, year=year, as_of=as_of, townships=townships, tally=tally):
+        if not townships_done:
+            out.mkdir(parents=True, exist_ok=True)
+        townships_done += 1
         for k in totals:
             totals[k] += section.counts[k]
         for fmt in formats:
-            _write(out / section_name(ty.name, year, fmt), section_bytes(section, fmt))
+            _write(out / section_name(section.township, year, fmt), section_bytes(section, fmt))
             written += 1
-    result = {"year": year, "as_of": as_of.isoformat(), "out_dir": str(out), "townships": len(data),
+    result = {"year": year, "as_of": as_of.isoformat(), "out_dir": str(out), "townships": townships_done,
               "shortcomings": totals["total"], "done": totals["done"], "in_progress": totals["in_progress"],
-              "ongoing": totals["ongoing"],
-              "rate": percent(totals["done"], totals["total"]), "files": written}
-    if county:
-        summary, files = county_files(engine, data, year=year, as_of=as_of, townships=townships)
+              "ongoing": totals["ongoing"], "rate": percent(totals["done"], totals["total"]), "files": written}
+    if tally is not None:
+        summary = tally.summary(recurrences, year=year, as_of=as_of)
+        files = county_files(summary)
         for name, blob in files.items():
             _write(out / name, blob)
         result |= {"files": written + len(files), "county_files": sorted(files),
@@ -110,13 +139,12 @@ def run_year_end(*, engine: Engine, year: int, as_of: date | None = None, out_di
 
 def zip_all(engine: Engine, *, year: int, as_of: date) -> bytes:
     """Every township's section in every format plus the county files, as one .zip (for the county)."""
-    data = load_year(engine, year=year, as_of=as_of)
+    tally, recurrences = county_tally(engine, year=year)
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-        for ty in data:
-            section = build(ty, as_of)
+        for section in sections(engine, year=year, as_of=as_of, tally=tally):
             for fmt in FORMATS:
-                zf.writestr(section_name(ty.name, year, fmt), section_bytes(section, fmt))
-        for name, blob in county_files(engine, data, year=year, as_of=as_of)[1].items():
+                zf.writestr(section_name(section.township, year, fmt), section_bytes(section, fmt))
+        for name, blob in county_files(tally.summary(recurrences, year=year, as_of=as_of)).items():
             zf.writestr(name, blob)
     return buf.getvalue()

@@ -1,8 +1,9 @@
 """A township's 问题整改情况 section: the facts put into sentences, then laid out by Jinja2 templates.
 
 The sentences are built here (they need counting and agreement rules); the templates
-(templates/yearend/*.j2, overridable by files of the same name under `settings.templates_dir`)
-decide what goes where and may rephrase around the parts.
+(templates/yearend/*.j2) decide what goes where and may rephrase around the parts. A file of the
+same name under `settings.templates_dir` (e.g. <data dir>/templates/yearend/phrases.j2) overrides
+the packaged one; templates are read once per process.
 """
 from __future__ import annotations
 
@@ -20,7 +21,6 @@ from tracker.yearend.data import DONE, ONGOING, OPEN, REVIEW, TaskFacts, Townshi
 from tracker.yearend.wording import (QUOTED, cn_by, cn_month, measures, ordinal, percent, problem_phrase, quoted,
                                     unit_word)
 
-TEXT_FORMATS = ("txt", "md")
 FORMATS = ("docx", "md", "txt")
 
 

@@ -24,9 +24,9 @@ from tracker.web.forms import optional_int
 from tracker.web.templating import env as pages_env
 from tracker.web.templating import is_county, render
 from tracker.yearend import county as county_summary
-from tracker.yearend.run import (COUNTY_FORMATS, county_name, county_summary_of, load_year, section_bytes,
+from tracker.yearend.run import (COUNTY_FORMATS, county_name, county_summary_of, one_section, section_bytes,
                                  section_name, zip_all)
-from tracker.yearend.section import FORMATS, blocks, build
+from tracker.yearend.section import FORMATS, blocks
 from tracker.yearend.section import render as render_section
 
 router = APIRouter(include_in_schema=False)
@@ -100,8 +100,7 @@ def _download(data: bytes, name: str, fmt: str) -> Response:
 def _section(request: Request, session: Session, user: User):
     year, as_of = _params(request, session, user)
     name = _township(request, session, user, year)
-    engine = session.get_bind()
-    return build(load_year(engine, year=year, as_of=as_of, townships=[name])[0], as_of), year, as_of
+    return one_section(session.get_bind(), year=year, as_of=as_of, township=name), year, as_of
 
 
 @router.get("/yearend")
@@ -134,8 +133,7 @@ def all_download(request: Request, session: SessionDep, user: CurrentUser):
 def _county(request: Request, session: Session, user: User):
     _require_county(user)
     year, as_of = _params(request, session, user)
-    engine = session.get_bind()
-    return county_summary_of(engine, load_year(engine, year=year, as_of=as_of), year=year, as_of=as_of), year, as_of
+    return county_summary_of(session.get_bind(), year=year, as_of=as_of), year, as_of
 
 
 @router.get("/yearend/county")

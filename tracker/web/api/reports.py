@@ -9,10 +9,11 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 
 from tracker import users
 from tracker.evidence import clean_filename
+from tracker.extraction.decode import MAX_BYTES as MAX_REPORT_BYTES
 from tracker.ingest import ingest_file
 from tracker.web.api.schemas import ReportImportResult, ReportPublic
 from tracker.web.deps import CurrentUser, SessionDep
-from tracker.web.pages.reports import MAX_REPORT_BYTES, visible_reports
+from tracker.web.queries import visible_reports
 
 router = APIRouter(tags=["reports"])
 

@@ -6,33 +6,21 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from tracker import users
 from tracker.errors import NotFound
 from tracker.extraction import ExtractionError
+from tracker.extraction.decode import MAX_BYTES as MAX_REPORT_BYTES
 from tracker.ingest import OUTCOME_LABELS, IngestError, ingest_extraction
-from tracker.models import Item, Report, Task, Township, User
+from tracker.models import Item, Report, Role, Task, Township, User
 from tracker.web import review
 from tracker.web.deps import CurrentUser, SessionDep
 from tracker.web.forms import Id, optional_int
+from tracker.web.queries import visible_reports
 from tracker.web.templating import flash, render
 
 router = APIRouter(prefix="/reports", include_in_schema=False)
-MAX_REPORT_BYTES = 20 * 1024 * 1024
-
-
-def visible_reports(session, user: User) -> list[dict]:
-    """Imported reports the user may see, newest year first, with their task counts."""
-    tasks = select(Task.report_id, func.count().label("n")).group_by(Task.report_id).subquery()
-    q = (select(Report.id, Township.name, Report.report_year, Report.plan_year, Report.source_name,
-                Report.imported_at, Report.imported_by, func.coalesce(tasks.c.n, 0))
-         .join(Township, Report.township_id == Township.id).outerjoin(tasks, tasks.c.report_id == Report.id)
-         .order_by(Report.report_year.desc(), Township.name))
-    if user.role == "township":
-        q = q.where(Report.township_id == user.township_id)
-    keys = ("id", "township", "report_year", "plan_year", "source_name", "imported_at", "imported_by", "tasks")
-    return [dict(zip(keys, row)) for row in session.execute(q)]
 
 
 def _county(user: User) -> None:
@@ -40,7 +28,7 @@ def _county(user: User) -> None:
 
 
 def _list_page(request: Request, session, user: User, *, status_code: int = 200, failures=()):
-    pending = review.list_pending() if user.role != "township" else []
+    pending = review.list_pending() if user.role != Role.township else []
     return render(request, "reports.html", user=user, status_code=status_code, reports=visible_reports(session, user),
                   pending=pending, failures=failures)
 

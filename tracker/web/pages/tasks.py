@@ -1,7 +1,6 @@
 """The ledger (整改台账 / 我的任务), bulk assignment and the task page with its actions."""
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
@@ -11,10 +10,10 @@ from sqlalchemy import select
 from tracker import evidence, lifecycle
 from tracker.ledger import query_tasks
 from tracker.lights import light_of, today
-from tracker.models import Category, Item, Kind, Report, Status, Township, User
+from tracker.models import Category, Item, Kind, Report, Role, Status, Township, User
+from tracker.textfmt import cn_date
 from tracker.web.deps import CurrentUser, SessionDep
 from tracker.web.forms import Id, optional_int, read_uploads, required_date
-from tracker.textfmt import cn_date
 from tracker.web.templating import flash, render
 
 router = APIRouter(include_in_schema=False)
@@ -27,16 +26,16 @@ def ledger_filters(request: Request, user: User) -> dict:
     p = request.query_params
     f = {k: (p.get(k) or "").strip() or None for k in FILTERS}
     f["year"] = optional_int(f["year"], "年度")
-    if user.role == "township":
+    if user.role == Role.township:
         f["township"] = None  # always their own; query_tasks scopes it
     return f
 
 
 def filter_options(session, user: User) -> dict:
-    townships = [] if user.role == "township" else list(
+    townships = [] if user.role == Role.township else list(
         session.execute(select(Township.name).order_by(Township.name)).scalars())
     year_q = select(Report.report_year).distinct().order_by(Report.report_year.desc())
-    if user.role == "township":
+    if user.role == Role.township:
         year_q = year_q.where(Report.township_id == user.township_id)
     return {"townships": townships, "years": list(session.execute(year_q).scalars()),
             "kinds": (Kind.shortcoming.value, Kind.plan.value), "statuses": [s.value for s in Status],

@@ -10,8 +10,8 @@ from sqlalchemy import select
 from tracker import users
 from tracker.errors import DomainError, NotFound
 from tracker.models import Role, Township, User
-from tracker.web.forms import Id
 from tracker.web.deps import CurrentUser, SessionDep
+from tracker.web.forms import Id
 from tracker.web.templating import flash, render
 
 router = APIRouter(prefix="/users", include_in_schema=False)

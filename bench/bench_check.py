@@ -1,0 +1,184 @@
+"""check_progress over 2,000,000 tasks (38,000 townships) on SQLite and PostgreSQL, against its floor.
+
+The floor is the bare SQL the check runs: its statements, captured from a run, replayed through the
+driver with their parameters (no Python, no ORM, no flow). Measured for:
+  first   the first check ever on this ledger: every reminder owed is queued (a backfill)
+  daily   the next day's check: mostly dedupe hits, a day's worth of new reminders
+Each side runs from the same database state (the outbox is put back between runs). Targets: the
+flow body ≤ 10 s and ≤ 2 × its floor. One webhook channel per township plus one county leader
+channel receive the reminders. Prints JSON lines, then a summary; exit 1 if a target is missed.
+
+    python bench/bench_check.py [--db sqlite,postgresql] [--townships 38000] [--tasks 2000000] [--keep]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("RECTIFY_DATA_DIR", str(ROOT / "var" / "bench"))
+
+from sqlalchemy import create_engine, event, func, select, text  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+
+from bench.seed import seed  # noqa: E402
+from notifications.models import Channel, Outbox  # noqa: E402
+from tracker.db import make_engine, upgrade  # noqa: E402
+from tracker.models import Task  # noqa: E402
+from workflows.flows import check_progress  # noqa: E402
+
+PG_ADMIN = os.environ.get("RECTIFY_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+AS_OF = date(2024, 9, 1)  # inside the seeded deadlines (2024–2025): every kind of reminder occurs
+TARGET_S, TARGET_RATIO = 10.0, 2.0
+
+
+def emit(record: dict) -> None:
+    print(json.dumps({"bench": "check"} | record, ensure_ascii=False), flush=True)
+
+
+def database(db: str, townships: int, tasks: int, keep: bool) -> tuple[str, callable]:
+    if db == "sqlite":
+        path = ROOT / "var" / "bench" / f"check-{townships}-{tasks}.db"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        drop = lambda: [p.unlink() for p in path.parent.glob(path.name + "*")]  # noqa: E731
+        if not keep:
+            drop()
+        return f"sqlite:///{path}", (lambda: None) if keep else drop
+    name = f"rectify_bench_check_{townships}_{tasks}"
+    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+
+    def drop():
+        with admin.connect() as c:
+            c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+    with admin.connect() as c:
+        exists = c.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).scalar()
+        if exists and not keep:
+            drop()
+        if not exists or not keep:
+            c.execute(text(f'CREATE DATABASE "{name}"'))
+    return make_url(PG_ADMIN).set(database=name).render_as_string(hide_password=False), (lambda: None) if keep else drop
+
+
+def prepare(engine, townships: int, tasks: int) -> None:
+    with engine.connect() as c:
+        seeded = c.execute(select(func.count()).select_from(Task)).scalar()
+    if not seeded:
+        t0 = time.perf_counter()
+        seed(engine, townships=townships, tasks=tasks)
+        emit({"db": engine.dialect.name, "step": "seed", "tasks": tasks, "seconds": round(time.perf_counter() - t0, 1)})
+    with engine.begin() as c:
+        if not c.execute(select(func.count()).select_from(Channel)).scalar():
+            c.execute(text("INSERT INTO channel (township_id, kind, target, role, active, created_at, created_by) "
+                           "SELECT id, 'webhook', 'http://127.0.0.1:9/t' || id, 'staff', :t, :now, 'bench' FROM township"),
+                      {"t": True, "now": "2024-01-01 00:00:00"})
+            c.execute(text("INSERT INTO channel (township_id, kind, target, role, active, created_at, created_by) "
+                           "VALUES (NULL, 'webhook', 'http://127.0.0.1:9/leader', 'leader', :t, :now, 'bench')"),
+                      {"t": True, "now": "2024-01-01 00:00:00"})
+    reset(engine, keep_before=None)
+    with engine.begin() as c:  # as a maintained database would be (PostgreSQL's autovacuum does this itself)
+        c.exec_driver_sql("ANALYZE")
+
+
+def reset(engine, *, keep_before: date | None) -> None:
+    """Put the outbox back: empty, or as it was before the check of `keep_before`."""
+    with engine.begin() as c:
+        if keep_before is None:
+            c.execute(text("DELETE FROM outbox"))
+        else:
+            c.execute(Outbox.__table__.delete().where(Outbox.__table__.c.as_of >= keep_before))
+        c.execute(text("DELETE FROM notifycursor"))
+
+
+class Capture:
+    """Every statement the engine sends, with its parameters, while active."""
+
+    def __init__(self, engine):
+        self.engine, self.statements, self.active = engine, [], False
+        event.listen(engine, "before_cursor_execute", self._record)
+
+    def _record(self, conn, cursor, statement, parameters, context, executemany):
+        if self.active:
+            self.statements.append((statement, parameters, executemany))
+
+    def run(self, fn):
+        self.statements, self.active = [], True
+        try:
+            t0 = time.perf_counter()
+            result = fn()
+            return result, time.perf_counter() - t0
+        finally:
+            self.active = False
+
+
+def floor(engine, statements) -> float:
+    """The captured statements through the bare DBAPI cursor, in one transaction."""
+    raw = engine.raw_connection()
+    try:
+        cur = raw.cursor()
+        t0 = time.perf_counter()
+        for statement, params, many in statements:
+            (cur.executemany if many else cur.execute)(statement, params)
+            if cur.description is not None:
+                cur.fetchall()
+        raw.commit()
+        return time.perf_counter() - t0
+    finally:
+        raw.close()
+
+
+def measure(engine, capture: Capture, as_of: date, phase: str) -> dict:
+    """Flow body vs floor, both from the outbox state before the check of `as_of`."""
+    summary, warm = capture.run(lambda: check_progress.fn(as_of=as_of, engine=engine))  # also captures the SQL
+    statements = capture.statements
+    reset(engine, keep_before=as_of)
+    floor_s = floor(engine, statements)
+    reset(engine, keep_before=as_of)
+    summary, flow_s = capture.run(lambda: check_progress.fn(as_of=as_of, engine=engine))
+    record = {"db": engine.dialect.name, "phase": phase, "as_of": as_of.isoformat(), "flow_s": round(flow_s, 2),
+              "floor_s": round(floor_s, 2), "ratio": round(flow_s / floor_s, 2), "first_call_s": round(warm, 2),
+              "statements": len(statements), "queued": summary["queued"], "lights": summary["totals"],
+              "townships": len(summary["townships"])}
+    emit(record)
+    return record
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--db", default="sqlite,postgresql")
+    ap.add_argument("--townships", type=int, default=38000)
+    ap.add_argument("--tasks", type=int, default=2_000_000)
+    ap.add_argument("--keep", action="store_true", help="keep the seeded databases for the next run")
+    args = ap.parse_args()
+    results = []
+    for db in args.db.split(","):
+        url, cleanup = database(db, args.townships, args.tasks, args.keep)
+        engine = make_engine(url)
+        try:
+            upgrade(engine)
+            prepare(engine, args.townships, args.tasks)
+            capture = Capture(engine)
+            results.append(measure(engine, capture, AS_OF, "first"))
+            results.append(measure(engine, capture, AS_OF + timedelta(days=1), "daily"))
+        finally:
+            engine.dispose()
+            cleanup()
+    print()
+    ok = True
+    for r in results:
+        hit = r["flow_s"] <= TARGET_S and r["ratio"] <= TARGET_RATIO
+        ok &= hit
+        print(f"check_progress {r['db']:<10} {r['phase']:<5} flow {r['flow_s']:6.2f} s  floor {r['floor_s']:6.2f} s  "
+              f"ratio {r['ratio']:4.2f}  queued {sum(r['queued'].values()):>9,}  "
+              f"{'ok' if hit else 'MISSED'} (≤ {TARGET_S:.0f} s, ≤ {TARGET_RATIO:.0f}×)")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
