@@ -23,9 +23,9 @@ browser:
 	  { apt-get update -qq && apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null; } \
 	  || echo "chromium or fonts-wqy-microhei could not be installed: browser tests will skip"
 
+# The app with sample data on the embedded default: SQLite in var/, one process, one scheduler.
 run: deps
-	$(BIN)/rectify ingest samples
-	$(BIN)/rectify tasks list
+	$(BIN)/rectify serve --host 127.0.0.1 --port 8000
 
 test: deps browser
 	$(BIN)/pytest -n 2 --dist loadgroup

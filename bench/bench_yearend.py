@@ -38,11 +38,13 @@ def run_one(url: str, out: Path, townships: int, tasks: int, docx_runs: int) -> 
     t0 = time.perf_counter()
     counts = seed(engine, townships=townships, tasks=tasks)
     seeded = time.perf_counter() - t0
+    rss_seed = peak_rss_mb()
 
     t0 = time.perf_counter()
     result = run_year_end(engine=engine, year=2023, as_of=AS_OF, out_dir=out / "sections", formats=("md", "txt"),
                           county=False)
     sections = time.perf_counter() - t0
+    rss_sections = peak_rss_mb()
 
     t0 = time.perf_counter()
     files = county_files(county_summary_of(engine, year=2023, as_of=AS_OF))
@@ -60,7 +62,11 @@ def run_one(url: str, out: Path, townships: int, tasks: int, docx_runs: int) -> 
             "county_bytes": {k.rsplit(".", 1)[1]: len(v) for k, v in files.items()},
             "docx_one_median_ms": round(statistics.median(one) * 1000, 1),
             "docx_one_max_ms": round(max(one) * 1000, 1),
-            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}
+            "peak_rss_after_seed_mb": rss_seed, "peak_rss_after_sections_mb": rss_sections, "peak_rss_mb": peak_rss_mb()}
+
+
+def peak_rss_mb() -> int:
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 
 
 def main() -> None:

@@ -1,10 +1,17 @@
-"""Which reminders are owed on a day, found and queued set-based: one INSERT … SELECT per rule.
+"""Which reminders are owed on a day, found and queued set-based: INSERT … SELECT … ON CONFLICT DO NOTHING.
 
 Every rule is "crossed a threshold and not yet reminded for it", never "deadline == today + N":
 the dedupe key names the threshold (or the repeat period's index) and the outbox's unique
 constraint skips what was queued before. So a check run twice queues nothing new, and a check
 after days of downtime still queues what is owed, once (the tightest threshold only: skipping from
 8 days to 2 days before the deadline yields the 7-day reminder, not the 30-day one).
+
+Work per check: the first check (or one for a day before the last checked day) examines every
+open task. Later checks examine only what can owe something new since the last completed check
+(recorded in the same transaction as its reminders): thresholds crossed after its day, tasks
+changed since (every task change is journaled, see tracker.audit), and channels added since.
+The rest was queued by that check already; the keys keep both ways exact, the window keeps a
+daily check over two million tasks to the few thousand that crossed something.
 
 Who is reminded:
 - 整改中 tasks only. 待分派 tasks have no owner yet: the county's weekly digest counts them instead.
@@ -20,9 +27,10 @@ Deadline-based keys include the deadline: a moved deadline starts its reminders 
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import BigInteger, Date, Integer, String, and_, case, cast, func, literal, null, select
+from sqlalchemy import BigInteger, Date, Integer, String, and_, case, cast, exists, func, literal, null, or_, select
 from sqlalchemy.engine import Connection, Engine
 
 from notifications.models import Channel, MessageKind, NotifyCursor, OutboxStatus
@@ -35,7 +43,8 @@ from tracker.models import AuditEvent, Status, Task
 REMIND_STATUS = Status.in_progress.value
 SENT_BACK_ACTION = "reject"  # tracker.lifecycle's journal action for 退回
 SENT_BACK_LOOKBACK = timedelta(days=3)  # a first scan of an old journal does not replay history
-SETTLE = timedelta(minutes=10)  # journal rows older than this are committed: the cursor may pass them
+SETTLE = timedelta(minutes=10)  # journal rows older than this are committed: a cursor may pass them
+CURSOR = NotifyCursor.__table__
 
 
 class _Sql:
@@ -45,7 +54,7 @@ class _Sql:
         self.pg = dialect == "postgresql"
 
     def iso(self, col):
-        return func.to_char(col, "YYYY-MM-DD") if self.pg else cast(col, String)
+        return func.to_char(col, "YYYY-MM-DD") if self.pg else col
 
     def days_after(self, day: date, col):
         """Whole days from the date column `col` to `day`."""
@@ -60,20 +69,28 @@ class _Sql:
         return cast(func.strftime("%s", col), BigInteger)
 
 
+@dataclass(frozen=True)
+class Window:
+    """What can owe a new reminder since the last completed check."""
+
+    day: date  # that check's day: thresholds crossed after it
+    journal: int  # journal read up to: tasks changed after it
+    since: datetime  # channels activated after it
+
+
 def _key(*parts):
     """'due:' || task.id || ':' || … as one SQL string expression."""
     expr = literal(f"{parts[0]}:")
     for i, p in enumerate(parts[1:]):
-        expr = expr + (p if isinstance(p, str) else cast(p, String))
+        expr = expr + cast(p, String)
         if i < len(parts) - 2:
             expr = expr + literal(":")
     return expr
 
 
-def _rows(key, kind: str, channel_id, *, township_id, task_id, event_id=None, threshold=None, as_of: date,
-          now: datetime):
-    """The select list in REMINDER_COLUMNS order."""
-    return (key, channel_id, literal(kind), township_id, task_id,
+def _rows(key, kind: str, *, task_id, event_id=None, threshold=None, as_of: date, now: datetime):
+    """The select list in outbox.REMINDER_COLUMNS order."""
+    return (key, Channel.id, literal(kind), Task.township_id, task_id,
             event_id if event_id is not None else cast(null(), Integer),
             threshold if threshold is not None else cast(null(), Integer), literal(as_of, Date),
             literal(OutboxStatus.pending.value), literal(0), literal(now, UTCDateTime), literal(now, UTCDateTime))
@@ -87,94 +104,127 @@ def _county_channels():
     return and_(Channel.township_id.is_(None), Channel.active.is_(True))
 
 
+class _Check:
+    def __init__(self, conn: Connection, as_of: date, ns: NotifySettings, stale_days: int, now: datetime,
+                 window: Window | None):
+        self.conn, self.as_of, self.ns, self.stale_days, self.now, self.window = conn, as_of, ns, stale_days, now, window
+        self.sql = _Sql(conn.dialect.name)
+        if window is not None:
+            self.changed = select(AuditEvent.entity_id).where(AuditEvent.id > window.journal, AuditEvent.entity == "task")
+            self.fresh = select(Channel.id).where(Channel.activated_at >= window.since)
+            self.any_changed = conn.execute(select(exists(self.changed))).scalar()
+            self.any_fresh = conn.execute(select(exists(self.fresh))).scalar()
+
+    def queue(self, query, crossed) -> int:
+        """All of `query`, or within the window: what crossed, what changed, what is new."""
+        if self.window is None:
+            return enqueue_select(self.conn, query)
+        n = enqueue_select(self.conn, query.where(crossed))
+        if self.any_changed:
+            n += enqueue_select(self.conn, query.where(Task.id.in_(self.changed)))
+        if self.any_fresh:
+            n += enqueue_select(self.conn, query.where(Channel.id.in_(self.fresh)))
+        return n
+
+    def due_soon(self) -> int:
+        if not self.ns.due_days:
+            return 0
+        as_of, sql = self.as_of, self.sql
+        *tighter, widest = sorted(self.ns.due_days)
+        # the tightest threshold the deadline is within: the one reminder owed now
+        n = case(*[(Task.deadline <= as_of + timedelta(days=d), literal(d)) for d in tighter], else_=literal(widest))
+        query = (select(*_rows(_key("due", Task.id, sql.iso(Task.deadline), n, Channel.id), MessageKind.due_soon,
+                               task_id=Task.id, threshold=n, as_of=as_of, now=self.now))
+                 .select_from(Task).join(Channel, _township_channels())
+                 .where(Task.status == REMIND_STATUS, Task.deadline >= as_of,
+                        Task.deadline <= as_of + timedelta(days=widest)))
+        last = self.window.day if self.window else None
+        crossed = last and or_(*[(Task.deadline > last + timedelta(days=d)) & (Task.deadline <= as_of + timedelta(days=d))
+                                 for d in self.ns.due_days])
+        return self.queue(query, crossed)
+
+    def overdue(self) -> int:
+        as_of, sql, every = self.as_of, self.sql, self.ns.overdue_repeat_days
+        period = (sql.days_after(as_of, Task.deadline) - 1) // every  # 0 on days 1..7, 1 on 8..14, …
+        query = (select(*_rows(_key("overdue", Task.id, sql.iso(Task.deadline), period, Channel.id),
+                               MessageKind.overdue, task_id=Task.id, threshold=period, as_of=as_of, now=self.now))
+                 .select_from(Task).join(Channel, _township_channels())
+                 .where(Task.status == REMIND_STATUS, Task.deadline < as_of))
+        crossed = None
+        if self.window:
+            last = self.window.day
+            crossed = (Task.deadline >= last) | (period != (sql.days_after(last, Task.deadline) - 1) // every)
+        return self.queue(query, crossed)
+
+    def escalation(self) -> int:
+        as_of, sql, after = self.as_of, self.sql, timedelta(days=self.ns.escalate_days)
+        crossed = self.window and Task.deadline >= self.window.day - after
+        total = 0
+        for channels in (_township_channels(), _county_channels()):
+            query = (select(*_rows(_key("esc", Task.id, sql.iso(Task.deadline), Channel.id), MessageKind.escalation,
+                                   task_id=Task.id, as_of=as_of, now=self.now))
+                     .select_from(Task).join(Channel, channels)
+                     .where(Task.status == REMIND_STATUS, Task.deadline < as_of - after))
+            total += self.queue(query, crossed)
+        return total
+
+    def stale(self) -> int:
+        as_of, sql, span = self.as_of, self.sql, self.stale_days * 86400
+        activity = func.coalesce(Task.last_progress_at, Task.assigned_at, Task.created_at)
+
+        def period(day: date):  # whole stale spans from the activity to the start of `day`
+            return (literal(int(_day_start_utc(day).timestamp())) - sql.epoch(activity)) // span
+
+        query = (select(*_rows(_key("stale", Task.id, sql.epoch(activity), period(as_of), Channel.id),
+                               MessageKind.stale, task_id=Task.id, threshold=period(as_of), as_of=as_of, now=self.now))
+                 .select_from(Task).join(Channel, _township_channels())
+                 .where(Task.status == REMIND_STATUS, Task.deadline >= as_of,
+                        activity < _day_start_utc(as_of) - timedelta(days=self.stale_days)))  # the yellow light's rule
+        crossed = self.window and period(as_of) == 1
+        return self.queue(query, crossed)
+
+
 def enqueue_reminders(*, engine: Engine, as_of: date, settings: NotifySettings | None = None,
-                      stale_days: int | None = None, now: datetime | None = None) -> dict[str, int]:
-    """Queue every task reminder owed on `as_of`; returns how many new ones per kind."""
+                      stale_days: int | None = None, now: datetime | None = None, full: bool = False) -> dict[str, int]:
+    """Queue every task reminder owed on `as_of`; returns how many new ones per kind.
+
+    `full` examines every open task even when an earlier check allows a window (same result, slower).
+    """
     ns = settings or get_settings().notify
-    stale_days = stale_days or get_settings().stale_days
     now = now or utcnow()
     with engine.begin() as conn:
-        sql = _Sql(conn.dialect.name)
-        return {
-            MessageKind.due_soon.value: _due_soon(conn, sql, as_of, ns, now),
-            MessageKind.overdue.value: _overdue(conn, sql, as_of, ns, now),
-            MessageKind.escalation.value: _escalation(conn, sql, as_of, ns, now),
-            MessageKind.stale.value: _stale(conn, sql, as_of, stale_days, now),
-        }
+        last = conn.execute(select(CURSOR).where(CURSOR.c.name == "check")).first()
+        usable = last is not None and last.as_of is not None and last.as_of <= as_of
+        window = Window(last.as_of, last.position, last.since) if usable and not full else None
+        check = _Check(conn, as_of, ns, stale_days or get_settings().stale_days, now, window)
+        counts = {MessageKind.due_soon.value: check.due_soon(), MessageKind.overdue.value: check.overdue(),
+                  MessageKind.escalation.value: check.escalation(), MessageKind.stale.value: check.stale()}
+        if last is None or last.as_of is None or as_of >= last.as_of:
+            _advance(conn, "check", last.position if last else 0, now, as_of=as_of, since=now - SETTLE)
+    return counts
 
 
-def _due_soon(conn: Connection, sql: _Sql, as_of: date, ns: NotifySettings, now: datetime) -> int:
-    if not ns.due_days:
-        return 0
-    *tighter, widest = sorted(ns.due_days)
-    # the tightest threshold the deadline is within: the one reminder owed now
-    n = case(*[(Task.deadline <= as_of + timedelta(days=d), literal(d)) for d in tighter], else_=literal(widest))
-    query = (select(*_rows(_key("due", Task.id, sql.iso(Task.deadline), n, Channel.id), MessageKind.due_soon,
-                           Channel.id, township_id=Task.township_id, task_id=Task.id, threshold=n, as_of=as_of, now=now))
-             .select_from(Task).join(Channel, _township_channels())
-             .where(Task.status == REMIND_STATUS, Task.deadline >= as_of,
-                    Task.deadline <= as_of + timedelta(days=widest)))
-    return enqueue_select(conn, query)
-
-
-def _overdue(conn: Connection, sql: _Sql, as_of: date, ns: NotifySettings, now: datetime) -> int:
-    period = (sql.days_after(as_of, Task.deadline) - 1) // ns.overdue_repeat_days  # 0 on days 1..7, 1 on 8..14, …
-    query = (select(*_rows(_key("overdue", Task.id, sql.iso(Task.deadline), period, Channel.id), MessageKind.overdue,
-                           Channel.id, township_id=Task.township_id, task_id=Task.id, threshold=period, as_of=as_of,
-                           now=now))
-             .select_from(Task).join(Channel, _township_channels())
-             .where(Task.status == REMIND_STATUS, Task.deadline < as_of))
-    return enqueue_select(conn, query)
-
-
-def _escalation(conn: Connection, sql: _Sql, as_of: date, ns: NotifySettings, now: datetime) -> int:
-    total = 0
-    for channels in (_township_channels(), _county_channels()):
-        query = (select(*_rows(_key("esc", Task.id, sql.iso(Task.deadline), Channel.id), MessageKind.escalation,
-                               Channel.id, township_id=Task.township_id, task_id=Task.id, as_of=as_of, now=now))
-                 .select_from(Task).join(Channel, channels)
-                 .where(Task.status == REMIND_STATUS, Task.deadline < as_of - timedelta(days=ns.escalate_days)))
-        total += enqueue_select(conn, query)
-    return total
-
-
-def _stale(conn: Connection, sql: _Sql, as_of: date, stale_days: int, now: datetime) -> int:
-    activity = func.coalesce(Task.last_progress_at, Task.assigned_at, Task.created_at)
-    day_start = _day_start_utc(as_of)
-    period = (literal(int(day_start.timestamp())) - sql.epoch(activity)) // (stale_days * 86400)
-    query = (select(*_rows(_key("stale", Task.id, sql.epoch(activity), period, Channel.id), MessageKind.stale,
-                           Channel.id, township_id=Task.township_id, task_id=Task.id, threshold=period, as_of=as_of,
-                           now=now))
-             .select_from(Task).join(Channel, _township_channels())
-             .where(Task.status == REMIND_STATUS, Task.deadline >= as_of,
-                    activity < day_start - timedelta(days=stale_days)))  # the yellow light's rule
-    return enqueue_select(conn, query)
+def _advance(conn: Connection, name: str, position: int, now: datetime, **values) -> None:
+    """Move cursor `name` past the journal entries old enough to be committed, and set `values`."""
+    settled = conn.execute(select(func.max(AuditEvent.id))
+                           .where(AuditEvent.id > position, AuditEvent.at < now - SETTLE)).scalar()
+    row = {"position": settled or position, **values}
+    conn.execute(dialect_insert(conn, CURSOR).values(name=name, **row)
+                 .on_conflict_do_update(index_elements=["name"], set_=row))
 
 
 def enqueue_sent_back(*, engine: Engine, as_of: date, now: datetime | None = None) -> int:
     """Queue a 退回 notice for every new `reject` journal entry (read from a cursor, not the whole journal)."""
     now = now or utcnow()
     with engine.begin() as conn:
-        cursor = conn.execute(select(NotifyCursor.position).where(NotifyCursor.name == "sent_back")).scalar()
-        position = cursor or 0
-        query = (select(*_rows(_key("back", AuditEvent.id, Channel.id), MessageKind.sent_back, Channel.id,
-                               township_id=Task.township_id, task_id=Task.id, event_id=AuditEvent.id, as_of=as_of,
-                               now=now))
+        position = conn.execute(select(CURSOR.c.position).where(CURSOR.c.name == "sent_back")).scalar() or 0
+        query = (select(*_rows(_key("back", AuditEvent.id, Channel.id), MessageKind.sent_back, task_id=Task.id,
+                               event_id=AuditEvent.id, as_of=as_of, now=now))
                  .select_from(AuditEvent)
                  .join(Task, Task.id == AuditEvent.entity_id)
                  .join(Channel, _township_channels())
                  .where(AuditEvent.id > position, AuditEvent.entity == "task",
                         AuditEvent.action == SENT_BACK_ACTION, AuditEvent.at >= now - SENT_BACK_LOOKBACK))
         queued = enqueue_select(conn, query)
-        # Move past entries old enough to be committed; newer ones are read again (their keys dedupe).
-        settled = conn.execute(select(func.max(AuditEvent.id))
-                               .where(AuditEvent.id > position, AuditEvent.at < now - SETTLE)).scalar()
-        if settled is not None:
-            table = NotifyCursor.__table__
-            if cursor is None:
-                conn.execute(dialect_insert(conn, table).values(name="sent_back", position=settled)
-                             .on_conflict_do_nothing(index_elements=["name"]))
-            else:
-                conn.execute(table.update().where(table.c.name == "sent_back", table.c.position == position)
-                             .values(position=settled))
+        _advance(conn, "sent_back", position, now)  # newer entries are read again: their keys dedupe
     return queued

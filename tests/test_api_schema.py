@@ -7,6 +7,8 @@ Each operation is driven through its Hypothesis strategy: schemathesis' pytest f
 """
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
@@ -26,7 +28,7 @@ def seeded(tmp_path_factory):
         seed(engine)
         with session_scope(engine) as s:  # some history and evidence for the generated ids to hit
             lifecycle.assign(s, actor=users.get_user(s, name=ADMIN), task_ids=[1, 2, 3], owner_unit="司法所",
-                             owner_person="张三", deadline=lifecycle.date(2031, 6, 30), category="长期坚持")
+                             owner_person="张三", deadline=date(2031, 6, 30), category="长期坚持")
             lifecycle.post_progress(s, actor=users.get_user(s, name=OWN), task_id=1, version=None, note="进展",
                                     files=[("纪要.pdf", MINIMAL_PDF)], submit=True)
         yield engine, schemathesis.openapi.from_asgi("/openapi.json", create_app(engine=engine))

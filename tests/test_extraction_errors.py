@@ -32,6 +32,7 @@ BAD_FILES = [
     ("截图.txt", PNG, "PNG 图片"),
     ("乱码.txt", RANDOM, "二进制"),
     ("无零字节.txt", bytes(range(0x80, 0x100)) * 8, "编码无法识别"),
+    ("控制字符.txt", bytes(range(1, 0x100)) * 16, "二进制"),
     ("假文档.docx", "这不是一个压缩包".encode(), "不是有效的 Word 文档"),
     ("图片改名.docx", PNG, "PNG 图片"),
     ("压缩包.docx", _zip({"readme.txt": b"hello"}), "word/document.xml"),

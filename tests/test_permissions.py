@@ -11,6 +11,7 @@ import io
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 
 import pytest
 from fastapi.testclient import TestClient
@@ -167,7 +168,7 @@ def world(tmp_path_factory):
                 task_id = s.execute(select(Task.id).where(Task.report_id == result.report_id)
                                     .order_by(Task.id)).scalars().first()
                 lifecycle.assign(s, actor=admin, task_ids=[task_id], owner_unit="司法所", owner_person="张三",
-                                 deadline=lifecycle.date(2031, 6, 30), category="长期坚持")
+                                 deadline=date(2031, 6, 30), category="长期坚持")
                 lifecycle.post_progress(s, actor=users.get_user(s, name=township), task_id=task_id, version=None,
                                         note="已建立台账", files=[("会议纪要.pdf", MINIMAL_PDF)])
                 spare = users.create_user(s, name=f"{township}备用", role="township", password=PASSWORD,

@@ -142,3 +142,15 @@ def test_deactivated_user_loses_session_and_token(client, engine):
         users.set_active(s, name=name, active=False)
     assert client.get("/tasks", follow_redirects=False).status_code == 303
     assert TestClient(client.app).get("/api/v1/tasks", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+
+
+def test_other_modules_add_navigation_links_by_role(client, monkeypatch):
+    from tracker.web import templating
+
+    monkeypatch.setattr(templating, "NAV_LINKS", [])
+    monkeypatch.setitem(templating.env.globals, "NAV_LINKS", templating.NAV_LINKS)
+    templating.add_nav_link("/yearend", "年终总结", roles=("county_admin", "township"))
+    templating.add_nav_link("/notifications/outbox", "提醒记录", roles=("county_staff",))
+    login(client, ADMIN)
+    nav = client.get("/tasks").text.split('<nav class="nav">', 1)[1].split("</nav>", 1)[0]
+    assert 'href="/yearend"' in nav and "年终总结" in nav and "/notifications/outbox" not in nav

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import zipfile
+from datetime import date
 
 import pytest
 from fastapi.testclient import TestClient
@@ -34,7 +35,7 @@ def web(tmp_path_factory):
         seed(engine)
         with session_scope(engine) as s:
             lifecycle.assign(s, actor=users.get_user(s, name=ADMIN), task_ids=[1, 2], owner_unit="司法所",
-                             owner_person="张三", deadline=lifecycle.date(2031, 6, 30), category="限期整改")
+                             owner_person="张三", deadline=date(2031, 6, 30), category="限期整改")
         app = create_app(engine=engine)
         township = TestClient(app)
         login(township, OWN)

@@ -8,10 +8,10 @@ shortcomings. Scored against the `links` of the gold reports by tests/test_linki
 """
 from __future__ import annotations
 
-from sqlalchemy import UniqueConstraint, delete, insert, select
+from sqlalchemy import UniqueConstraint, delete, insert
 from sqlmodel import Field, Session, SQLModel
 
-from tracker.models import Item, Kind
+from tracker.models import Kind
 from tracker.recurrence import Profile, similarity
 from tracker.themes import classify
 
@@ -51,16 +51,14 @@ def link(shortcomings: list[tuple[str, str]], plans: list[tuple[str, str]]) -> l
     return links
 
 
-def link_report(session: Session, *, report_id: int) -> int:
-    """Recompute the links of one report (after import or re-import); returns how many were made."""
-    items = session.execute(select(Item.id, Item.kind, Item.title, Item.text)
-                            .where(Item.report_id == report_id, Item.removed_at.is_(None))
-                            .order_by(Item.start)).all()
+def link_report(session: Session, *, report_id: int, items: list) -> int:
+    """Recompute the links of one report from its current items (rows with id, kind, title, text, in
+    document order), replacing those of a previous import; returns how many were made."""
     short = [it for it in items if it.kind == Kind.shortcoming]
     plans = [it for it in items if it.kind == Kind.plan]
     session.execute(delete(ItemLink).where(ItemLink.report_id == report_id))
     rows = [dict(report_id=report_id, shortcoming_item_id=short[i].id, plan_item_id=plans[j].id, score=score)
             for i, j, score in link([(s.title, s.text) for s in short], [(p.title, p.text) for p in plans])]
     if rows:
-        session.execute(insert(ItemLink), rows)
+        session.execute(insert(ItemLink.__table__), rows)
     return len(rows)

@@ -60,13 +60,13 @@ class TaskTheme(SQLModel, table=True):
     theme: str = Field(max_length=16, index=True)
 
 
-def assign_themes(session: Session, *, report_id: int) -> dict[int, str]:
-    """Classify every task of the report (titles may have changed on re-import); returns {task id: theme}."""
-    rows = session.execute(select(Task.id, Task.title, Task.description).where(Task.report_id == report_id)).all()
-    themes = {tid: classify(title, text) for tid, title, text in rows}
+def assign_themes(session: Session, *, report_id: int, tasks: list[tuple[int, str, str]]) -> dict[int, str]:
+    """Classify the report's tasks, given as (id, title, text), replacing what a previous import stored
+    (titles may have changed); returns {task id: theme}."""
+    themes = {tid: classify(title, text) for tid, title, text in tasks}
     session.execute(delete(TaskTheme).where(TaskTheme.task_id.in_(select(Task.id).where(Task.report_id == report_id))))
     if themes:
-        session.execute(insert(TaskTheme), [{"task_id": t, "theme": th} for t, th in themes.items()])
+        session.execute(insert(TaskTheme.__table__), [{"task_id": t, "theme": th} for t, th in themes.items()])
     return themes
 
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0005_notifications
 Revises: 0001
-Create Date: 2026-11-23 11:17:55.185200
+Create Date: 2026-11-23 11:47:06.206968
 """
 from alembic import op
 import sqlalchemy as sa
@@ -43,34 +43,13 @@ def upgrade() -> None:
     op.create_table('notifycursor',
     sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
     sa.Column('position', sa.Integer(), nullable=False),
+    sa.Column('as_of', sa.Date(), nullable=True),
+    sa.Column('since', tracker.db.UTCDateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('name')
     )
-    op.create_table('schedulerlease',
-    sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
-    sa.Column('holder', sqlmodel.sql.sqltypes.AutoString(length=128), nullable=False),
-    sa.Column('expires_at', tracker.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('acquired_at', tracker.db.UTCDateTime(timezone=True), nullable=False),
-    sa.PrimaryKeyConstraint('name')
-    )
-    op.create_table('channel',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('township_id', sa.Integer(), nullable=True),
-    sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
-    sa.Column('target', sqlmodel.sql.sqltypes.AutoString(length=512), nullable=False),
-    sa.Column('secret', sqlmodel.sql.sqltypes.AutoString(length=255), nullable=True),
-    sa.Column('role', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
-    sa.Column('active', sa.Boolean(), nullable=False),
-    sa.Column('created_at', tracker.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('created_by', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-    sa.ForeignKeyConstraint(['township_id'], ['township.id'], ),
-    sa.PrimaryKeyConstraint('id')
-    )
-    with op.batch_alter_table('channel', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_channel_township_id'), ['township_id'], unique=False)
-
     op.create_table('outbox',
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('dedupe_key', sqlmodel.sql.sqltypes.AutoString(length=191), nullable=False),
+    sa.Column('dedupe_key', sa.String(length=191).with_variant(sa.String(length=191, collation='C'), 'postgresql'), nullable=False),
     sa.Column('channel_id', sa.Integer(), nullable=False),
     sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
     sa.Column('township_id', sa.Integer(), nullable=True),
@@ -87,30 +66,48 @@ def upgrade() -> None:
     sa.Column('last_error', sa.Text(), nullable=True),
     sa.Column('created_at', tracker.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('sent_at', tracker.db.UTCDateTime(timezone=True), nullable=True),
-    sa.ForeignKeyConstraint(['channel_id'], ['channel.id'], ),
-    sa.ForeignKeyConstraint(['event_id'], ['auditevent.id'], ),
-    sa.ForeignKeyConstraint(['task_id'], ['task.id'], ),
-    sa.ForeignKeyConstraint(['township_id'], ['township.id'], ),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('dedupe_key')
     )
     with op.batch_alter_table('outbox', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_outbox_channel_id'), ['channel_id'], unique=False)
         batch_op.create_index('ix_outbox_status_next', ['status', 'next_attempt_at'], unique=False)
+
+    op.create_table('schedulerlease',
+    sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+    sa.Column('holder', sqlmodel.sql.sqltypes.AutoString(length=128), nullable=False),
+    sa.Column('expires_at', tracker.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('acquired_at', tracker.db.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('name')
+    )
+    op.create_table('channel',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('township_id', sa.Integer(), nullable=True),
+    sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('target', sqlmodel.sql.sqltypes.AutoString(length=512), nullable=False),
+    sa.Column('secret', sqlmodel.sql.sqltypes.AutoString(length=255), nullable=True),
+    sa.Column('role', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('active', sa.Boolean(), nullable=False),
+    sa.Column('activated_at', tracker.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', tracker.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_by', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.ForeignKeyConstraint(['township_id'], ['township.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('channel', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_channel_township_id'), ['township_id'], unique=False)
 
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('outbox', schema=None) as batch_op:
-        batch_op.drop_index('ix_outbox_status_next')
-        batch_op.drop_index(batch_op.f('ix_outbox_channel_id'))
-
-    op.drop_table('outbox')
     with op.batch_alter_table('channel', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_channel_township_id'))
 
     op.drop_table('channel')
     op.drop_table('schedulerlease')
+    with op.batch_alter_table('outbox', schema=None) as batch_op:
+        batch_op.drop_index('ix_outbox_status_next')
+
+    op.drop_table('outbox')
     op.drop_table('notifycursor')
     with op.batch_alter_table('jobrun', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_jobrun_job'))

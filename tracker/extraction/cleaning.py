@@ -42,7 +42,7 @@ def first_clause(s: str) -> str:
 
 def skip_start(text: str, start: int, end: int) -> int:
     """First position in [start, end) that is neither white space nor noise (end if none)."""
-    return min(_LEAD_SKIP_RE.match(text, start, end).end(), end)
+    return _LEAD_SKIP_RE.match(text, start, end).end()
 
 
 def trim_end(text: str, start: int, end: int) -> int:

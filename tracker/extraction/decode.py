@@ -61,13 +61,16 @@ def decode_text(raw: bytes, name: str) -> str:
         for magic, what in _MAGIC:
             if raw.startswith(magic):
                 raise ExtractionError(f"文件 {name} 不是文本文件：它实际上是{what}，请提供 .txt 或 .docx 格式的报告")
-        if len(raw.translate(None, _TEXT_BYTES)) > _CONTROL_LIMIT or b"\x00" in raw:
-            raise ExtractionError(f"文件 {name} 不是文本文件（含有二进制内容），无法读取")
+        if b"\x00" in raw:
+            raise ExtractionError(_binary(name))
         try:
             text = raw.decode("utf-8")  # then drop the BOM: faster than the "utf-8-sig" codec
             if text.startswith("\ufeff"):
                 text = text[1:]
         except UnicodeDecodeError:
+            # GB18030 decodes most byte strings: junk is told from text by its control bytes.
+            if len(raw.translate(None, _TEXT_BYTES)) > _CONTROL_LIMIT:
+                raise ExtractionError(_binary(name)) from None
             text = _decode_or_fail(raw, "gb18030", name)
     if not text or text.isspace():  # isspace: no copy of the text, unlike strip()
         raise ExtractionError(f"文件 {name} 只有空白，没有可读取的内容")
@@ -100,6 +103,10 @@ def decode_docx(raw: bytes, name: str) -> str:
     if not text or text.isspace():
         raise ExtractionError(f"文件 {name} 没有文字内容")
     return text
+
+
+def _binary(name: str) -> str:
+    return f"文件 {name} 不是文本文件（含有二进制内容），无法读取"
 
 
 def _decode_or_fail(raw: bytes, encoding: str, name: str) -> str:

@@ -29,6 +29,7 @@ _LINE_MARK_RE = re.compile(rf"\n{SKIP}(?P<at>)(?={_MARK_FIRST}){_MARK}")
 _INLINE_DI_RE = re.compile(rf"第(?P<di>[{CN_NUM}]{{1,3}})[，,、：:]")
 _INLINE_AFTER = "。；;：:，,！？!? \t\r\n\u3000*]"
 _INLINE_FAMILIES = ("sh", "di")
+_NUMERALS_BEFORE_RE = re.compile(rf"[{CN_NUM}]+\Z")
 
 # Sub-block leads at a paragraph start: 存在的问题主要有： / 主要原因是： / 问题整改情况：, or the same
 # words as a sub-heading: （一）存在的问题 / （二）原因分析 / （三）上一年度问题整改情况。
@@ -76,9 +77,12 @@ def section_items(text: str, section: Section) -> list[ExtractedItem]:
 
 def _item(s: str, kind: str, start: int, body: int, stop: int, shift: int, section: str) -> ExtractedItem:
     """The item from `start` to `stop` less trailing space and noise; its title from `body` on."""
-    end = trim_end(s, start, stop)
+    text = s[start:stop].rstrip()
+    if text[-1:] in ("]", "*"):  # trailing [bookmark: …] or ** too
+        text = s[start:trim_end(s, start, stop)]
+    end = start + len(text)
     causes = _causes(s, start, end) if kind == "shortcoming" else []
-    return ExtractedItem(kind, 0, _title(s, body, end), s[start:end], start + shift, end + shift, causes, section)
+    return ExtractedItem(kind, 0, _title(s, body, end), text, start + shift, end + shift, causes, section)
 
 
 def _segments(s: str, kind: str) -> list[tuple[str, int, int, bool]]:
@@ -149,11 +153,10 @@ def _inline_marks(s: str, a: int, b: int) -> list[tuple[int, int, str, bool, int
     out = []
     pos = s.find("是", a, b)
     while pos >= 0:
-        start = pos
-        while start > a and pos - start < 3 and s[start - 1] in CN_NUM:  # at most 3 numerals: 十二是
-            start -= 1
-        if start < pos and s[start - 1] in _INLINE_AFTER:
-            out.append((start, pos + 1, "sh", False, ENUM_NUMBERS.get(s[start:pos], 0)))
+        if pos > a and s[pos - 1] in CN_NUM:
+            start = _NUMERALS_BEFORE_RE.search(s, max(a, pos - 3), pos).start()  # up to 3: 十二是
+            if s[start - 1] in _INLINE_AFTER:
+                out.append((start, pos + 1, "sh", False, ENUM_NUMBERS.get(s[start:pos], 0)))
         pos = s.find("是", pos + 1, b)
     pos = s.find("第", a, b)
     while pos >= 0:

@@ -20,6 +20,7 @@ _COUNTY = rf"[{_HAN}]{{2,6}}?(?:自治县|县|区|市|旗)"
 # end of the name (a fast scan), then the name read from the run of Han characters before it.
 _ORG_END_RE = re.compile(r"(?:镇|乡|街道)(?=人民政府|办事处|党委|党工委|工委|工作委员会|委员会|委)")
 _ORG_NAME_RE = re.compile(rf"(?:中共)?(?P<county>{_COUNTY})?(?!关于|现将)(?P<unit>{_TOWN})")
+_HAN_RUN_RE = re.compile(rf"[{_HAN}]+\Z")
 _MAX_ORG_NAME = 20
 # A title line (no sentence punctuation, unlike 现将石桥镇2023年度……报告如下：): 西大沟镇2024年度法治政府建设工作总结
 _UNIT_TITLE_RE = re.compile(
@@ -66,10 +67,9 @@ def _unit(header: str, lines: list[str], tail_lines: list[str]) -> tuple[str | N
 
 def _org_name(line: str) -> re.Match | None:
     for end in _ORG_END_RE.finditer(line):
-        start = end.start()
-        while start > 0 and end.end() - start < _MAX_ORG_NAME and "\u4e00" <= line[start - 1] <= "\u9fff":
-            start -= 1  # back over the name's characters (a few)
-        m = _ORG_NAME_RE.fullmatch(line, start, end.end())
+        stop = end.end()
+        run = _HAN_RUN_RE.search(line, max(0, stop - _MAX_ORG_NAME), stop)  # the name's characters
+        m = _ORG_NAME_RE.fullmatch(line, run.start(), stop)
         if m:
             return m
     return None

@@ -32,6 +32,7 @@ _TAIL_LINE_RE = re.compile(
 _CLOSING_RE = re.compile(rf"特此报告[。.！!]?(?:\s|{NOISE})*\Z")  # matched at a found 特此报告
 _MAX_TAIL_LINES = 12
 _MAX_TAIL_LINE = 80  # characters; a longer line is body text (unless it is only white space)
+_TAIL_LAST = set("府会委处道镇乡日告。.！!）)")  # how closing lines end: a cheap test before the regex
 
 
 @dataclass(slots=True)
@@ -106,7 +107,7 @@ def find_tail(text: str) -> Tail:
         line_start = text.rfind("\n", 0, pos) + 1
         line = text[line_start:pos]
         if line and not line.isspace():
-            if len(line) > _MAX_TAIL_LINE:
+            if len(line) > _MAX_TAIL_LINE or line.rstrip(" \t\r\u3000*]")[-1:] not in _TAIL_LAST:
                 break
             m = _TAIL_LINE_RE.fullmatch(line)
             if not m:

@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import secrets
-from types import SimpleNamespace
 from collections.abc import Iterator
+from types import SimpleNamespace
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -22,7 +22,7 @@ class LoginRequired(Exception):
 
 
 class CsrfFailed(Exception):
-    pass
+    """An unsafe request on a session cookie without the session's CSRF token: answered 403."""
 
 
 def _session(request: Request) -> Iterator[Session]:

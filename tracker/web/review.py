@@ -93,7 +93,12 @@ def discard(token: str) -> None:
 
 
 def list_pending() -> list[Pending]:
-    found = [load(p.stem) for p in _dir().glob("*.json") if _TOKEN.match(p.stem)] if _dir().is_dir() else []
+    found = []
+    for path in _dir().glob("*.json") if _dir().is_dir() else ():
+        try:
+            found.append(load(path.stem))
+        except NotFound:  # confirmed or discarded meanwhile
+            continue
     return sorted(found, key=lambda p: p.uploaded_at)
 
 
@@ -107,6 +112,8 @@ def apply_edits(ex: Extraction, *, kinds: list[str], titles: list[str], drop: se
     """
     if len(kinds) != len(ex.items) or len(titles) != len(ex.items):
         raise ValidationFailed("审核表单与待导入的条目数量不一致，请刷新页面后重试")
+    if report_year is not None and not 2000 <= report_year <= 2100:
+        raise ValidationFailed(f"报告年度 {report_year} 无效，应在 2000 到 2100 之间")
     kept: list[ExtractedItem] = []
     absorb = False
     for i, it in enumerate(ex.items):

@@ -28,6 +28,17 @@ def light_badge(light: str | None) -> Markup:
 
 
 env.filters["light_badge"] = light_badge
+# Links other modules' pages add to the navigation bar: (path, label, roles that see it).
+NAV_LINKS: list[tuple[str, str, tuple[str, ...]]] = []
+env.globals["NAV_LINKS"] = NAV_LINKS
+
+
+def add_nav_link(path: str, label: str, *, roles: tuple[str, ...]) -> None:
+    """Show a link to `path` in every page's navigation bar, for users with one of `roles`."""
+    if (path, label, roles) not in NAV_LINKS:
+        NAV_LINKS.append((path, label, tuple(roles)))
+
+
 env.globals["LIGHT_LABELS"] = LIGHT_LABELS
 env.globals["KIND_LABELS"] = KIND_LABELS
 env.globals["ROLE_LABELS"] = ROLE_LABELS
