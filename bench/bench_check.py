@@ -28,7 +28,7 @@ from sqlalchemy import create_engine, event, func, select, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from bench.seed import seed  # noqa: E402
-from notifications.models import Channel, Outbox  # noqa: E402
+from notifications.models import Channel, NotifyCursor, Outbox  # noqa: E402
 from tracker.db import make_engine, upgrade  # noqa: E402
 from tracker.models import Task  # noqa: E402
 from workflows.flows import check_progress  # noqa: E402
@@ -75,25 +75,31 @@ def prepare(engine, townships: int, tasks: int) -> None:
         emit({"db": engine.dialect.name, "step": "seed", "tasks": tasks, "seconds": round(time.perf_counter() - t0, 1)})
     with engine.begin() as c:
         if not c.execute(select(func.count()).select_from(Channel)).scalar():
-            c.execute(text("INSERT INTO channel (township_id, kind, target, role, active, created_at, created_by) "
-                           "SELECT id, 'webhook', 'http://127.0.0.1:9/t' || id, 'staff', :t, :now, 'bench' FROM township"),
+            c.execute(text("INSERT INTO channel (township_id, kind, target, role, active, activated_at, created_at, created_by) "
+                           "SELECT id, 'webhook', 'http://127.0.0.1:9/t' || id, 'staff', :t, :now, :now, 'bench' FROM township"),
                       {"t": True, "now": "2024-01-01 00:00:00"})
-            c.execute(text("INSERT INTO channel (township_id, kind, target, role, active, created_at, created_by) "
-                           "VALUES (NULL, 'webhook', 'http://127.0.0.1:9/leader', 'leader', :t, :now, 'bench')"),
+            c.execute(text("INSERT INTO channel (township_id, kind, target, role, active, activated_at, created_at, created_by) "
+                           "VALUES (NULL, 'webhook', 'http://127.0.0.1:9/leader', 'leader', :t, :now, :now, 'bench')"),
                       {"t": True, "now": "2024-01-01 00:00:00"})
-    reset(engine, keep_before=None)
+    with engine.begin() as c:  # a first check: nothing queued or checked yet
+        c.execute(text("DELETE FROM outbox"))
+        c.execute(text("DELETE FROM notifycursor"))
     with engine.begin() as c:  # as a maintained database would be (PostgreSQL's autovacuum does this itself)
         c.exec_driver_sql("ANALYZE")
 
 
-def reset(engine, *, keep_before: date | None) -> None:
-    """Put the outbox back: empty, or as it was before the check of `keep_before`."""
+def snapshot(engine) -> list[dict]:
+    with engine.connect() as c:
+        return [dict(r._mapping) for r in c.execute(select(NotifyCursor.__table__))]
+
+
+def reset(engine, *, before: date, cursors: list[dict]) -> None:
+    """Put the outbox and the check's cursor back as they were before the check of `before`."""
     with engine.begin() as c:
-        if keep_before is None:
-            c.execute(text("DELETE FROM outbox"))
-        else:
-            c.execute(Outbox.__table__.delete().where(Outbox.__table__.c.as_of >= keep_before))
-        c.execute(text("DELETE FROM notifycursor"))
+        c.execute(Outbox.__table__.delete().where(Outbox.__table__.c.as_of >= before))
+        c.execute(NotifyCursor.__table__.delete())
+        if cursors:
+            c.execute(NotifyCursor.__table__.insert(), cursors)
 
 
 class Capture:
@@ -134,12 +140,13 @@ def floor(engine, statements) -> float:
 
 
 def measure(engine, capture: Capture, as_of: date, phase: str) -> dict:
-    """Flow body vs floor, both from the outbox state before the check of `as_of`."""
+    """Flow body vs floor, both from the state before the check of `as_of`."""
+    cursors = snapshot(engine)
     summary, warm = capture.run(lambda: check_progress.fn(as_of=as_of, engine=engine))  # also captures the SQL
     statements = capture.statements
-    reset(engine, keep_before=as_of)
+    reset(engine, before=as_of, cursors=cursors)
     floor_s = floor(engine, statements)
-    reset(engine, keep_before=as_of)
+    reset(engine, before=as_of, cursors=cursors)
     summary, flow_s = capture.run(lambda: check_progress.fn(as_of=as_of, engine=engine))
     record = {"db": engine.dialect.name, "phase": phase, "as_of": as_of.isoformat(), "flow_s": round(flow_s, 2),
               "floor_s": round(floor_s, 2), "ratio": round(flow_s / floor_s, 2), "first_call_s": round(warm, 2),

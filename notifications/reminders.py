@@ -180,7 +180,7 @@ class _Check:
                  .select_from(Task).join(Channel, _township_channels())
                  .where(Task.status == REMIND_STATUS, Task.deadline >= as_of,
                         activity < _day_start_utc(as_of) - timedelta(days=self.stale_days)))  # the yellow light's rule
-        crossed = self.window and period(as_of) == 1
+        crossed = self.window and period(as_of) != period(self.window.day)
         return self.queue(query, crossed)
 
 

@@ -100,7 +100,8 @@ def test_cli_exits_non_zero_with_the_message_on_stderr(tmp_path, name, data, rea
 
 def test_cli_report_without_shortcomings_or_plan_gives_warnings_not_an_error(tmp_path):
     path = tmp_path / "只有成效.txt"
-    path.write_text("南坪乡2023年度法治政府建设工作总结\n一、主要举措和成效\n（一）开展普法。全年12场。\n", encoding="utf-8")
+    path.write_text("南坪乡2023年度法治政府建设工作总结\n一、主要举措和成效\n（一）开展普法。全年12场。\n",
+                    encoding="utf-8")
     result = runner.invoke(app, ["extract", str(path), "--format", "json"])
     assert result.exit_code == 0, result.stderr
     out = json.loads(result.stdout)

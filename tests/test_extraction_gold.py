@@ -56,7 +56,8 @@ def as_gb18030(text: str, path: Path) -> Path:
 def test_scorer_on_the_real_reports():
     total = score(GOLDS)
     n = int(total["grounded"].split("/")[1])
-    assert (total["f1"], total["meta"], total["grounded"]) == ("1.000", f"{4 * len(GOLDS)}/{4 * len(GOLDS)}", f"{n}/{n}")
+    meta = f"{4 * len(GOLDS)}/{4 * len(GOLDS)}"  # unit, report_year, plan_year, issued_on per report
+    assert (total["f1"], total["meta"], total["grounded"]) == ("1.000", meta, f"{n}/{n}")
     assert n > 0
 
 
@@ -64,8 +65,8 @@ def test_scorer_on_the_real_reports():
 def test_scorer_on_converted_copies(tmp_path, convert, suffix):
     copies = [convert(report_text(g), tmp_path / f"{g.name.removesuffix('.gold.json')}{suffix}") for g in GOLDS]
     with ThreadPoolExecutor(max_workers=len(GOLDS)) as pool:  # each run waits on a subprocess
-        totals = list(pool.map(lambda pair: score([pair[0]], pair[1]), zip(GOLDS, copies)))
-    for gold, total in zip(GOLDS, totals):
+        totals = list(pool.map(lambda pair: score([pair[0]], pair[1]), zip(GOLDS, copies, strict=True)))
+    for gold, total in zip(GOLDS, totals, strict=True):
         assert (total["f1"], total["meta"]) == ("1.000", "4/4"), gold.name
         if suffix == ".txt":  # the scorer checks offsets against .txt sources only
             done, items = total["grounded"].split("/")

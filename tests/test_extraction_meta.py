@@ -25,7 +25,8 @@ def meta(header: str, tail: str = "") -> dict:
     ("石桥乡2023年度法治政府建设工作总结\n", "石桥乡", None),
     ("  **新乡镇2023年度法治政府建设工作总结**\n", "新乡镇", None),
     ("博爱县石桥镇人民政府\n关于2023年度法治政府建设的报告\n", "石桥镇", "博爱县"),
-    ("关于2023年度法治政府建设工作的报告\n县委、县政府：\n现将石桥镇2023年度法治政府建设情况报告如下：\n", "石桥镇", None),
+    ("关于2023年度法治政府建设工作的报告\n县委、县政府：\n现将石桥镇2023年度法治政府建设情况报告如下：\n",
+     "石桥镇", None),
 ])
 def test_unit_as_written_and_county_when_named(header, unit, county):
     got = meta(header)
@@ -64,7 +65,8 @@ def test_document_number(line, expected):
 
 
 def test_no_document_number():
-    assert meta("石桥镇2023年度法治政府建设工作总结\n依据《石政〔2023〕5号》文件要求，现报告如下。\n")["doc_number"] is None
+    header = "石桥镇2023年度法治政府建设工作总结\n依据《石政〔2023〕5号》文件要求，现报告如下。\n"
+    assert meta(header)["doc_number"] is None
 
 
 @pytest.mark.parametrize("header, report_year, plan_year", [
@@ -90,6 +92,7 @@ def test_to_dict_has_exactly_the_contract_shape():
     assert list(d) == ["unit", "county", "report_year", "plan_year", "issued_on", "doc_number", "warnings", "items"]
     assert d["issued_on"] == "2024-01-05"
     assert list(d["items"][0]) == ["kind", "seq", "title", "text", "start", "end", "causes", "section"]
-    assert d["items"][0] == {"kind": "shortcoming", "seq": 1, "title": "宣传不深入", "text": "（一）宣传不深入。形式单一。",
-                             "start": ex.items[0].start, "end": ex.items[0].end, "causes": [], "section": "二、存在的问题"}
+    assert d["items"][0] == {
+        "kind": "shortcoming", "seq": 1, "title": "宣传不深入", "text": "（一）宣传不深入。形式单一。",
+        "start": ex.items[0].start, "end": ex.items[0].end, "causes": [], "section": "二、存在的问题"}
     assert ex.source_name == "s.txt" and ex.text.startswith("石桥镇")

@@ -11,7 +11,8 @@ from tracker.extraction import extract_file, extract_text
 FIXTURES = Path(__file__).parent / "fixtures" / "extraction"
 NUMS = "一二三四五六七八九"
 
-HEADER = "中共柳塘镇委员会  柳塘镇人民政府\n关于2023年度法治政府建设工作的报告\n县委、县政府：\n现将有关情况报告如下：\n"
+HEADER = ("中共柳塘镇委员会  柳塘镇人民政府\n关于2023年度法治政府建设工作的报告\n"
+          "县委、县政府：\n现将有关情况报告如下：\n")
 TAIL = "特此报告。\n柳塘镇人民政府\n2024年1月10日\n"
 ACHIEVEMENTS = ("{n}、推进法治政府建设的主要举措和成效\n"
                 "（一）强化学法。一是开展会前学法10次；二是对督查反馈的问题立行立改，整改完成率100%。\n"
@@ -56,7 +57,7 @@ def test_a_plain_report_gives_its_shortcomings_and_plans_numbered_per_kind():
 
 @pytest.mark.parametrize("heading", [
     "存在的不足和原因", "存在问题", "存在的问题", "存在的不足、原因和问题整改情况",
-    "上一年度推进法治政府建设存在的不足和原因",
+    "上一年度推进法治政府建设存在的不足和原因", "存在的问题和原因分析", "问题与不足",
 ])
 def test_shortcoming_headings(heading):
     ex = extract(build(ACHIEVEMENTS, SHORTCOMINGS.replace("存在的不足和原因", heading), PLANS))
@@ -113,7 +114,8 @@ MARKERS = [("（{}）", "一二三"), ("({})", "123"), ("（{}）", "123"), ("{}
 def test_enumeration_markers(marker, numbers, body_on_next_line):
     titles = ["调解员培训不足", "案卷归档滞后", "宣传栏更新不及时"]
     sep = "\n" if body_on_next_line else "。"
-    points = "".join(f"{marker.format(n)}{t}{sep}这一点需要改进，涉及多个村。\n" for n, t in zip(numbers, titles))
+    points = "".join(f"{marker.format(n)}{t}{sep}这一点需要改进，涉及多个村。\n"
+                     for n, t in zip(numbers, titles, strict=True))
     ex = extract(build(ACHIEVEMENTS, "{n}、存在的问题\n" + points, PLANS))
     assert kinds_titles(ex)[:3] == [("shortcoming", t) for t in titles]
     assert all(it.text.endswith("涉及多个村。") for it in ex.items[:3])
@@ -181,6 +183,16 @@ def test_sub_headings_introduce_sub_blocks_too():
     ]
 
 
+def test_shortcomings_and_next_steps_in_one_section():
+    section = ("{n}、存在的问题及下一步工作打算\n（一）存在的问题\n1.案件办理周期偏长。\n2.法律顾问参与不足。\n"
+               "（二）下一步工作打算\n1.压缩办案周期。\n2.建立顾问列席制度。\n")
+    ex = extract(build(ACHIEVEMENTS, section))
+    assert kinds_titles(ex) == [("shortcoming", "案件办理周期偏长"), ("shortcoming", "法律顾问参与不足"),
+                                ("plan", "压缩办案周期"), ("plan", "建立顾问列席制度")]
+    assert (ex.report_year, ex.plan_year) == (2023, 2024)
+    assert ex.warnings == []
+
+
 def test_causes_inside_or_right_after_a_shortcoming_belong_to_it():
     section = ("{n}、存在的不足和原因\n"
                "（一）执法记录仪配备不足。全镇仅有2台，原因是专项经费没有列入预算。\n"
@@ -206,8 +218,8 @@ def test_a_bare_cause_paragraph_between_numbered_points_is_not_a_sub_block():
 
 
 def test_achievements_lists_are_never_items_even_when_they_mention_rectification():
-    text = build(ACHIEVEMENTS.replace("规范执法。", "抓好问题整改。一是对上一年度存在的问题逐项整改；二是建立台账。\n（三）规范执法。"),
-                 SHORTCOMINGS, PLANS)
+    rectified = "抓好问题整改。一是对上一年度存在的问题逐项整改；二是建立台账。\n（三）规范执法。"
+    text = build(ACHIEVEMENTS.replace("规范执法。", rectified), SHORTCOMINGS, PLANS)
     ex = extract(text)
     assert kinds_titles(ex) == EXPECTED
     assert all("强化学法" not in it.text and "整改完成率" not in it.text for it in ex.items)
@@ -218,6 +230,13 @@ def test_a_rectification_section_of_its_own():
     ex = extract(build(ACHIEVEMENTS, SHORTCOMINGS, section, PLANS))
     assert [k for k, _ in kinds_titles(ex)] == ["shortcoming", "shortcoming", "rectification", "rectification",
                                                 "plan", "plan"]
+
+
+@pytest.mark.parametrize("heading", ["原因分析", "存在问题的原因", "产生问题的主要原因"])
+def test_a_cause_section_of_its_own(heading):
+    section = f"{{n}}、{heading}\n一是学法氛围不浓；二是专业人员偏少。\n"
+    ex = extract(build(ACHIEVEMENTS, SHORTCOMINGS, section, PLANS))
+    assert kinds_titles(ex)[2:4] == [("cause", "学法氛围不浓"), ("cause", "专业人员偏少")]
 
 
 def test_noisy_converted_report():

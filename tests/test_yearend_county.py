@@ -14,6 +14,7 @@ from tracker.cli import app
 from tracker.extraction import extract_text
 from tracker.ingest import ingest_extraction
 from tracker.yearend import charts
+from tracker.yearend import county as county_summary
 from tracker.yearend.run import county_name, run_year_end, section_name
 
 QINGSHI_2024 = QINGSHI_2023.replace("2023年度", "2024年度").replace("2024年推进", "2025年推进").replace(
@@ -67,7 +68,8 @@ def test_county_files_hold_the_table_late_items_recurrence_and_claims(ledger, tm
 
     doc = docx.Document(out / county_name(2023, "docx"))
     assert doc.paragraphs[0].text == "2023年度法治政府建设报告问题整改情况汇总"
-    assert len(doc.tables) == 4 and doc.tables[0].rows[1].cells[0].text == "北湖街道"
+    assert len(doc.tables) == 4
+    assert [r.cells[0].text for r in doc.tables[0].rows] == ["乡镇（街道）", "合计", "北湖街道", "青石镇"]
     assert len(doc.inline_shapes) == (2 if charts.cjk_font() else 0)
 
 
@@ -113,3 +115,15 @@ def test_summary_counts_exclude_withdrawn_tasks(ledger, tmp_path):
     run_year_end(engine=ledger, year=2023, as_of=AS_OF, out_dir=out, formats=("txt",), county=False)
     text = (out / section_name("青石镇", 2023, "txt")).read_text(encoding="utf-8")
     assert "查摆的4个方面问题" in text and "政务公开" not in text and "五是" not in text
+
+
+def test_long_tables_are_cut_for_reading_and_left_whole_in_the_xlsx(ledger, tmp_path, monkeypatch):
+    monkeypatch.setattr(county_summary, "READING_ROWS", 2)
+    out = tmp_path / "out"
+    run_year_end(engine=ledger, year=2023, as_of=AS_OF, out_dir=out, formats=("md",))
+    doc = docx.Document(out / county_name(2023, "docx"))
+    assert [r.cells[0].text for r in doc.tables[0].rows] == ["乡镇（街道）", "合计", "北湖街道"]
+    assert any(p.text == "（另有1行未列出，完整内容见同名 .xlsx 文件。）" for p in doc.paragraphs)
+    assert "另有1行未列出" in (out / county_name(2023, "html")).read_text(encoding="utf-8")
+    sheet = openpyxl.load_workbook(out / county_name(2023, "xlsx"), read_only=True)["乡镇汇总"]
+    assert [r[0] for r in sheet.iter_rows(min_row=2, values_only=True)] == ["合计", "北湖街道", "青石镇"]

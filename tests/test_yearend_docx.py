@@ -72,3 +72,10 @@ def test_paragraphs_are_the_golden_text_with_title_and_heading_styles(document):
     assert all(r == "Normal" for r in roles[1:] if r != "Heading 1")
     # no run overrides the styles: the document is restyled in Word by editing its styles
     assert all(run.font.name is None and run.font.size is None for p in paragraphs for run in p.runs)
+
+
+def test_control_characters_from_converted_reports_do_not_break_the_docx():
+    from tracker.yearend.gbt9704 import from_blocks
+
+    doc = docx.Document(io.BytesIO(from_blocks([("title", "青石镇\x07问题整改情况"), ("body", "一是\x0b针对……")])))
+    assert [p.text for p in doc.paragraphs] == ["青石镇问题整改情况", "一是针对……"]

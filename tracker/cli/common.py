@@ -20,7 +20,8 @@ def default_actor() -> str:
 
 
 def fail(message: str, code: int = 1) -> None:
-    err_console.print(f"[red]错误：[/red]{message}", highlight=False)
+    # markup off: messages quote file names and report text that may contain [brackets]
+    err_console.print(f"错误：{message}", markup=False, highlight=False, style="red")
     raise typer.Exit(code)
 
 

@@ -27,7 +27,7 @@ def clean(s: str) -> str:
     if len(parts) <= 1:
         return parts[0] if parts else ""
     out = [parts[0]]
-    for prev, part in zip(parts, parts[1:]):  # words, not characters: a handful per title
+    for prev, part in zip(parts, parts[1:], strict=False):  # words, not characters: a handful per title
         if prev[-1] <= "\x7f" and part[0] <= "\x7f":
             out.append(" ")
         out.append(part)

@@ -45,7 +45,8 @@ def read_document(path: Path) -> str:
     if st.st_size == 0:
         raise ExtractionError(f"文件 {name} 是空文件，没有可读取的内容")
     if st.st_size > MAX_BYTES:  # checked before reading: never load a huge file
-        raise ExtractionError(f"文件 {name} 大小为 {st.st_size / 1048576:.1f} MB，超过 20 MB 的上限，不像是一份年度报告")
+        raise ExtractionError(
+            f"文件 {name} 大小为 {st.st_size / 1048576:.1f} MB，超过 20 MB 的上限，不像是一份年度报告")
     try:
         raw = path.read_bytes()
     except OSError as exc:

@@ -31,19 +31,20 @@ _INLINE_AFTER = "。；;：:，,！？!? \t\r\n\u3000*]"
 _INLINE_FAMILIES = ("sh", "di")
 _NUMERALS_BEFORE_RE = re.compile(rf"[{CN_NUM}]+\Z")
 
-# Sub-block leads at a paragraph start: 存在的问题主要有： / 主要原因是： / 问题整改情况：, or the same
-# words as a sub-heading: （一）存在的问题 / （二）原因分析 / （三）上一年度问题整改情况。
+# Sub-block leads at a paragraph start: 存在的问题主要有： / 主要原因是： / 问题整改情况： / 下一步打算：,
+# or the same words as a sub-heading: （一）存在的问题 / （二）原因分析 / （三）上一年度问题整改情况。
 _RECT = (r"(?:对|针对)?(?:上一?年度?|上年|去年|以往|往年|前期|历年)?(?:存在的?)?(?:问题|不足)?的?"
          r"整改(?:落实|工作)?(?:情况|进展|成效)")
 _CAUSE = r"(?:存在|产生)?(?:(?:上述|这些)?(?:问题|不足))?的?(?:主要)?原因"
 _PROBLEM = r"(?:目前|当前|仍然|还)?(?:存在的?|主要)(?:主要)?(?:问题|不足|短板)"
+_PLAN = r"(?:下一步|下一年度|今后|明年|20\d\d年)(?:的)?(?:工作)?(?:打算|计划|安排|思路)"
 _LEAD_MARK = rf"(?:[（(]{HS}*(?:[{CN_NUM}]{{1,3}}|\d{{1,2}}){HS}*[)）]|\d{{1,2}}{HS}*[.．、](?!\d)|[{CIRCLED_CHARS}])"
 _LEAD_RE = re.compile(
     rf"\n{SKIP}(?P<mark>{_LEAD_MARK}{HS}*)?{SKIP}"
-    rf"(?=[对针上去以往前历存问不的整产这原目当仍还主])"  # fail fast on the other lines
-    rf"(?:(?P<rectification>{_RECT})|(?P<cause>{_CAUSE})|(?P<shortcoming>{_PROBLEM}))"
+    rf"(?=[对针上去以往前历存问不的整产这原目当仍还主下今明2])"  # fail fast on the other lines
+    rf"(?:(?P<rectification>{_RECT})|(?P<cause>{_CAUSE})|(?P<shortcoming>{_PROBLEM})|(?P<plan>{_PLAN}))"
     rf"(?P<rest>[^。；;，,：:\n]{{0,12}}?){SKIP}(?P<term>[：:]|。|(?=\n)|\Z)")
-_LEAD_KINDS = ("rectification", "cause", "shortcoming")
+_LEAD_KINDS = ("rectification", "cause", "shortcoming", "plan")
 _BARE_CAUSE_REST = ("", "是", "为", "在于")
 
 # A cause inside a shortcoming: 原因是…… / 原因在于…… / 原因：……

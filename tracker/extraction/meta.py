@@ -27,7 +27,8 @@ _UNIT_TITLE_RE = re.compile(
     rf"(?![^\n]*[，。：:；]){SKIP}(?P<county>{_COUNTY})?(?P<unit>{_TOWN}){HS}*(?=2{HS}?0|二[〇○零]|关于|法治|\Z)")
 _UNIT_BODY_RE = re.compile(rf"现将(?![我本全该])(?P<unit>{_TOWN})")
 # The addressee (a line ending in a colon): 中共博爱县委、博爱县人民政府：
-_ADDRESSEE_COUNTY_RE = re.compile(rf"(?<![{_HAN}])(?:中共)?(?P<county>[{_HAN}]{{1,6}}?(?:自治县|县|区|市|旗))(?=委|人民政府|政府)")
+_ADDRESSEE_COUNTY_RE = re.compile(
+    rf"(?<![{_HAN}])(?:中共)?(?P<county>[{_HAN}]{{1,6}}?(?:自治县|县|区|市|旗))(?=委|人民政府|政府)")
 # 石政 [2023] 105号 / 西政〔2024〕3号, alone on its line
 _DOC_NUMBER_RE = re.compile(
     rf"{SKIP}(?P<dn>[{_HAN}]{{1,10}}{HS}*[〔\[【［(（]{HS}*\d{{4}}{HS}*[〕\]】］)）]{HS}*(?:第{HS}*)?\d{{1,5}}{HS}*号){SKIP}")
@@ -107,7 +108,7 @@ def _years(header: str, sections: list[Section], issued_on: datetime.date | None
             report_year = plan_year - 1
         elif issued_on is not None:  # signed early in the next year, or in the year's last weeks
             report_year = issued_on.year if issued_on.month >= 11 else issued_on.year - 1
-    if plan_year is None and plan is not None and report_year is not None:
+    if plan_year is None and report_year is not None:
         plan_year = report_year + 1
     return report_year, plan_year
 

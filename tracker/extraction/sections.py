@@ -21,10 +21,11 @@ _ANY_KIND_RE = re.compile("计划|安排|打算|思路|下一步|下一年度|�
 _PLAN_RE = re.compile("计划|安排|打算|思路|下一步|下一年度|展望")
 _EARLIER_RE = re.compile("上一?年度?|上年|去年|以往|往年|前期|历年")
 _CAUSE_RE = re.compile(r"原因分析|(?:问题|不足)(?:产生)?的(?:主要)?原因|^(?:主要|产生)?原因")
+_WITH_CAUSES_RE = re.compile("[和及与、]其?(?:主要)?原因")
 _SHORTCOMING_RE = re.compile("存在|不足|短板")
 
 # Lines of the closing block: 特此报告, （此件公开发布）, signatures, the date, blank lines.
-_ORG = rf"(?:中共)?[\u4e00-\u9fff（）()]{{1,24}}?(?:人民政府|委员会|党委|党工委|工委|政府|办事处|镇委|乡委|街道|镇|乡)"
+_ORG = r"(?:中共)?[\u4e00-\u9fff（）()]{1,24}?(?:人民政府|委员会|党委|党工委|工委|政府|办事处|镇委|乡委|街道|镇|乡)"
 # Names are separated by spaces (中共西里镇委  西里镇人民政府): a mandatory separator keeps the
 # regex linear on a line of many 镇 or 乡.
 _TAIL_LINE_RE = re.compile(
@@ -56,12 +57,12 @@ def classify(topic: str) -> str:
     """What a top-level heading announces; the order of the checks matters (see domain.md)."""
     if not _ANY_KIND_RE.search(topic):  # achievements, duties: most headings
         return "other"
-    if _PLAN_RE.search(topic):
-        return "plan"
+    if _PLAN_RE.search(topic):  # 存在的问题及下一步打算: shortcomings, the plan a sub-block
+        return "shortcoming" if _SHORTCOMING_RE.search(topic) else "plan"
     if "整改" in topic and "不足" not in topic and "原因" not in topic and (
             _EARLIER_RE.search(topic) or "存在" not in topic):
         return "rectification"
-    if _CAUSE_RE.search(topic):
+    if _CAUSE_RE.search(topic) and not _WITH_CAUSES_RE.search(topic):  # 存在的问题和原因分析: shortcomings
         return "cause"
     if _SHORTCOMING_RE.search(topic):
         return "shortcoming"

@@ -15,7 +15,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font
 
 from tracker.lights import GREEN, RED, YELLOW
-from tracker.models import KIND_LABELS, Status
+from tracker.models import KIND_LABELS
 from tracker.recurrence import recurrence_label
 from tracker.textfmt import cn_date
 from tracker.themes import THEMES
@@ -169,7 +169,7 @@ def theme_rows(summary: CountySummary) -> list[list]:
 
 
 SHEETS = (  # (title, header, rows of a summary)
-    ("乡镇汇总", TABLE_HEADER, lambda s: [r.cells() for r in s.rows] + [s.total.cells()]),
+    ("乡镇汇总", TABLE_HEADER, lambda s: [s.total.cells()] + [r.cells() for r in s.rows]),
     ("逾期销号", ["乡镇（街道）", "类型", "问题/计划", "整改时限", "销号日期", "逾期天数"],
      lambda s: [r.cells() for r in s.late]),
     ("连续查摆", ["乡镇（街道）", "问题", "此前查摆的问题", "标注"], lambda s: [recurrence_cells(r) for r in s.recurrences]),
@@ -177,6 +177,18 @@ SHEETS = (  # (title, header, rows of a summary)
      lambda s: [claim_cells(c) for c in s.claims]),
     ("主题分布", ["主题", "问题数"], theme_rows),
 )
+
+
+READING_ROWS = 500  # rows a table in the .docx or on the page shows; the .xlsx has them all
+
+
+def for_reading(rows: list[list]) -> tuple[list[list], int]:
+    """The rows a reader gets in the document or on the page, and how many are left to the .xlsx."""
+    return rows[:READING_ROWS], max(0, len(rows) - READING_ROWS)
+
+
+def left_out(hidden: int) -> str:
+    return f"（另有{hidden}行未列出，完整内容见同名 .xlsx 文件。）"
 
 
 def xlsx(summary: CountySummary) -> bytes:
@@ -190,7 +202,7 @@ def xlsx(summary: CountySummary) -> bytes:
             ws.column_dimensions[col].width = 40 if title in ("逾期销号", "连续查摆", "称已完成未销号") else 10
         ws.append([_header_cell(ws, h, bold) for h in header])
         for row in rows(summary):
-            ws.append(row)
+            ws.append([gbt9704.xml_safe(v) if isinstance(v, str) else v for v in row])
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
@@ -209,11 +221,13 @@ def docx(summary: CountySummary) -> bytes:
     doc.add_paragraph(summary.overview)
     for n, (title, header, rows) in enumerate(SHEETS[:4], 1):
         doc.add_paragraph(f"{cn_number(n)}、{title}", style=gbt9704.HEADING_STYLE)
-        body = rows(summary)
+        body, hidden = for_reading(rows(summary))
         if body:
             gbt9704.add_table(doc, header, body)
         else:
             doc.add_paragraph("无。")
+        if hidden:
+            doc.add_paragraph(left_out(hidden))
     doc.add_paragraph(f"{cn_number(len(SHEETS[:4]) + 1)}、图表", style=gbt9704.HEADING_STYLE)
     for key, png in summary.charts.items():
         # an exactly spaced line would crop the picture to one line's height: single spacing here
@@ -226,7 +240,12 @@ def docx(summary: CountySummary) -> bytes:
     return gbt9704.to_bytes(doc)
 
 
+def page_context(summary: CountySummary) -> dict:
+    """What yearend/county_body.html.j2 needs: the standalone file and the web page render the same."""
+    return {"s": summary, "charts": summary.chart_uris(), "chart_titles": CHART_TITLES, "sheets": SHEETS,
+            "reading": for_reading, "left_out": left_out}
+
+
 def html(summary: CountySummary) -> str:
     """A standalone page (charts inline), the same body the web app shows."""
-    return environment().get_template("yearend/county.html.j2").render(
-        s=summary, charts=summary.chart_uris(), chart_titles=CHART_TITLES, sheets=SHEETS, closed=Status.closed.value)
+    return environment().get_template("yearend/county.html.j2").render(**page_context(summary))

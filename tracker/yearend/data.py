@@ -1,4 +1,6 @@
-"""The ledger as year end needs it, loaded set-based: a handful of grouped queries for all townships.
+"""The ledger as year end needs it, loaded set-based: seven grouped queries per chunk of 1,000
+townships (tasks, progress notes, evidence counts, review events, recurrences, links; plus one for the
+list of reports), never one per township.
 
 The picture is taken as of a date: work closed, progress posted and evidence uploaded after the end
 of that day (Asia/Shanghai) does not count yet, so a section for a past date can be regenerated.

@@ -9,6 +9,7 @@ on a page; page numbers — 1 — in 宋体 四号 at the foot. Fonts are named 
 from __future__ import annotations
 
 import io
+import re
 from copy import deepcopy
 from functools import lru_cache
 
@@ -28,6 +29,14 @@ LINE_SPACING = Pt(28.95)
 LINE_PITCH_TWIPS = 579  # 28.95 pt in twentieths of a point, for the document grid
 MARGINS = {"top_margin": Mm(37), "bottom_margin": Mm(35), "left_margin": Mm(28), "right_margin": Mm(26)}
 TITLE_STYLE, HEADING_STYLE, TABLE_STYLE, CELL_STYLE = "Title", "Heading 1", "Table Grid", "表格文字"
+
+
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def xml_safe(value) -> str:
+    """Text as Word and Excel accept it: control characters left over from converted reports dropped."""
+    return "" if value is None else _NOT_XML.sub("", str(value))
 
 
 def set_fonts(rpr_owner, name: str) -> None:
@@ -137,7 +146,7 @@ def from_blocks(blocks: list[tuple[str, str]]) -> bytes:
     doc = new_document()
     styles = {"title": TITLE_STYLE, "heading": HEADING_STYLE, "body": None}
     for role, text in blocks:
-        doc.add_paragraph(text, style=styles[role])
+        doc.add_paragraph(xml_safe(text), style=styles[role])
     return to_bytes(doc)
 
 
@@ -164,5 +173,5 @@ def add_table(doc: DocumentObject, header: list[str], rows: list[list]) -> None:
     for values in rows:
         tr = deepcopy(prepared)
         for t, value in zip(tr.iter(qn("w:t")), values):
-            t.text = "" if value is None else str(value)
+            t.text = xml_safe(value)
         tbl.append(tr)

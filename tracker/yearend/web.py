@@ -139,9 +139,8 @@ def _county(request: Request, session: Session, user: User):
 @router.get("/yearend/county")
 def county_page(request: Request, session: SessionDep, user: CurrentUser):
     summary, year, as_of = _county(request, session, user)
-    return render(request, "yearend/page_county.html", user=user, s=summary, year=year, as_of=as_of,
-                  years=_years(session, user), charts=summary.chart_uris(), chart_titles=county_summary.CHART_TITLES,
-                  sheets=county_summary.SHEETS, formats=COUNTY_FORMATS)
+    return render(request, "yearend/page_county.html", user=user, year=year, as_of=as_of,
+                  years=_years(session, user), formats=COUNTY_FORMATS, **county_summary.page_context(summary))
 
 
 @router.get("/yearend/county.{fmt}")
