@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import datetime, timedelta
+from functools import cache
 
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
@@ -22,8 +23,14 @@ LOCKOUT = timedelta(minutes=15)
 COUNTY_ROLES = (Role.county_admin.value, Role.county_staff.value)
 
 _hasher = PasswordHash((Argon2Hasher(),))
-# Verified against when the user does not exist, so a wrong name costs as much time as a wrong password.
-_DUMMY_HASH = _hasher.hash("rectify-timing-equaliser")
+
+
+@cache
+def _dummy_hash() -> str:
+    """Verified against when the user does not exist, so a wrong name costs as much as a wrong password.
+
+    Made on first use: hashing at import would slow every CLI start by ~0.1 s."""
+    return _hasher.hash("rectify-timing-equaliser")
 
 
 def _check_password(password: str) -> None:
@@ -83,7 +90,7 @@ def authenticate(session: Session, *, name: str, password: str, now: datetime | 
     now = now or utcnow()
     user = _by_name(session, name)
     if user is None:
-        _hasher.verify(password, _DUMMY_HASH)
+        _hasher.verify(password, _dummy_hash())
         raise Forbidden("用户名或密码错误")
     if user.locked_until is not None and user.locked_until > now:
         raise Forbidden(_locked_message(user.locked_until))

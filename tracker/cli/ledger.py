@@ -5,7 +5,6 @@ from pathlib import Path
 
 import typer
 
-from tracker import excel
 from tracker.cli.common import console, err_console
 from tracker.cli.users import acting_as
 
@@ -34,6 +33,8 @@ def export_cmd(
     tmp = out.with_name(f".{out.name}.tmp")  # a failed export leaves no half-written sheet behind
     try:
         with acting_as(actor) as (session, user):
+            from tracker import excel  # openpyxl costs 0.15 s of every CLI start otherwise
+
             n = excel.export_ledger(session, actor=user, path_or_buffer=tmp, township=township, county=county,
                                     year=year, kind=kind, status=status, light=light, owner=owner, q=q, theme=theme)
         tmp.replace(out)
@@ -49,6 +50,8 @@ def import_cmd(
 ) -> None:
     """导入编辑过的台账：按行批量分派（责任单位、责任人、整改时限、类型）；有误的行列出原因、不导入。"""
     with acting_as(actor) as (session, user):
+        from tracker import excel
+
         report = excel.import_assignments(session, actor=user, source=source)
     console.print(report.summary(), highlight=False)
     for err in report.errors:
