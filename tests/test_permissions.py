@@ -142,7 +142,15 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/api/v1/users"): Rule(ADMIN_ONLY, False, lambda t: {"json": {
         "name": f"新用户{uuid.uuid4().hex[:6]}", "role": "county_staff", "password": PASSWORD}}),
     ("PATCH", "/api/v1/users/{user_id}"): Rule(ADMIN_ONLY, False, lambda t: {"json": {"active": True}}),
+    # year end: a township sees only its own section; the county summary is for county users
+    ("GET", "/yearend"): Rule(ANY, True),
+    ("GET", "/yearend/section.{fmt}"): Rule(ANY, True),
+    ("GET", "/yearend/all.zip"): Rule(COUNTY),
+    ("GET", "/yearend/county"): Rule(COUNTY),
+    ("GET", "/yearend/county.{fmt}"): Rule(COUNTY),
 }
+TOWNSHIP_PARAM = {("GET", "/tasks"), ("GET", "/api/v1/tasks"), ("GET", "/dashboard"), ("GET", "/tasks/export.xlsx"),
+                  ("GET", "/yearend"), ("GET", "/yearend/section.{fmt}")}
 
 
 def route_keys(app) -> set[tuple[str, str]]:
@@ -206,14 +214,14 @@ def _path(path: str, target: Target) -> str:
     if "{token}" in path:
         path = path.replace("{token}", target.token())
     return path.format(task_id=target.task_id, report_id=target.report_id, evidence_id=target.evidence_id,
-                       user_id=target.user_id)
+                       user_id=target.user_id, fmt="docx" if "yearend/section" in path else "xlsx")
 
 
 def _request_kwargs(key, rule: Rule, target: Target, url: str) -> dict:
     kwargs = rule.request(target)
     if key == ("POST", "/reports/review/{token}"):
         kwargs = {"data": _review_form(url.rsplit("/", 1)[1])}
-    if key in (("GET", "/tasks"), ("GET", "/api/v1/tasks"), ("GET", "/dashboard"), ("GET", "/tasks/export.xlsx")):
+    if key in TOWNSHIP_PARAM:
         kwargs = {"params": {"township": target.township}}
     return kwargs
 

@@ -21,6 +21,7 @@ from tracker.web import api, pages
 from tracker.web.deps import CsrfFailed, LoginRequired, check_csrf
 from tracker.web.templating import render
 from tracker.web.validation import validation_message
+from tracker.yearend import web as yearend_web
 
 SESSION_COOKIE = "rectify_session"
 SESSION_DAYS = 7
@@ -55,6 +56,7 @@ def create_app(*, engine: Engine | None = None, start_scheduler: bool = False) -
     app.include_router(api.router)
     for router in pages.routers:
         app.include_router(router)
+    app.include_router(yearend_web.router)
     _error_handlers(app)
     return app
 

@@ -22,7 +22,7 @@ from tracker.models import Report, Township, User
 from tracker.web.deps import CurrentUser, SessionDep
 from tracker.web.forms import optional_int
 from tracker.web.templating import env as pages_env
-from tracker.web.templating import is_county, render
+from tracker.web.templating import add_nav_link, is_county, render
 from tracker.yearend import county as county_summary
 from tracker.yearend.run import (COUNTY_FORMATS, county_name, county_summary_of, one_section, section_bytes,
                                  section_name, zip_all)
@@ -30,6 +30,7 @@ from tracker.yearend.section import FORMATS, blocks
 from tracker.yearend.section import render as render_section
 
 router = APIRouter(include_in_schema=False)
+add_nav_link("/yearend", "年终材料", roles=("county_admin", "county_staff", "township"))
 MEDIA_TYPES = {
     "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",

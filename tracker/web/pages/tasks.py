@@ -15,10 +15,12 @@ from tracker.textfmt import cn_date
 from tracker.web.deps import CurrentUser, SessionDep
 from tracker.web.forms import Id, optional_int, read_uploads, required_date
 from tracker.web.templating import flash, render
+from tracker.themes import THEMES, theme_counts
+from tracker.yearend.insights import task_insights
 
 router = APIRouter(include_in_schema=False)
 PER_PAGE = 50
-FILTERS = ("township", "year", "kind", "status", "light", "owner", "q")
+FILTERS = ("township", "year", "kind", "status", "light", "owner", "q", "theme")
 
 
 def ledger_filters(request: Request, user: User) -> dict:
@@ -39,7 +41,7 @@ def filter_options(session, user: User) -> dict:
         year_q = year_q.where(Report.township_id == user.township_id)
     return {"townships": townships, "years": list(session.execute(year_q).scalars()),
             "kinds": (Kind.shortcoming.value, Kind.plan.value), "statuses": [s.value for s in Status],
-            "categories": [c.value for c in Category]}
+            "categories": [c.value for c in Category], "themes": THEMES}
 
 
 @router.get("/tasks")
@@ -47,8 +49,12 @@ def ledger(request: Request, session: SessionDep, user: CurrentUser):
     filters = ledger_filters(request, user)
     page_no = optional_int(request.query_params.get("page"), "页码") or 1
     page = query_tasks(session, actor=user, **filters, page=page_no, per_page=PER_PAGE, order="light")
+    township_id = user.township_id if user.role == Role.township else (
+        session.execute(select(Township.id).where(Township.name == filters["township"])).scalar()
+        if filters["township"] else None)
+    counts = theme_counts(session, township_id=township_id, report_year=filters["year"], kind=filters["kind"])
     return render(request, "tasks.html", user=user, page=page, filters=filters, options=filter_options(session, user),
-                  query=request.url.query)
+                  theme_counts=counts, query=request.url.query)
 
 
 def _selected(values: list[str]) -> dict[int, int]:
@@ -84,7 +90,8 @@ def task_page(request: Request, session: SessionDep, user: CurrentUser, task_id:
         journal=list(reversed(lifecycle.journal(session, actor=user, task_id=task_id))),
         progress=lifecycle.list_progress(session, actor=user, task_id=task_id),
         evidence=lifecycle.list_evidence(session, actor=user, task_id=task_id),
-        categories=[c.value for c in Category], this_year=today().year)
+        categories=[c.value for c in Category], this_year=today().year,
+        insights=task_insights(session, task_id=task_id))
 
 
 def _back(task_id: int) -> RedirectResponse:
