@@ -1,7 +1,7 @@
 """Message text: Jinja2 templates in Chinese, overridable by same-named files in the data dir.
 
-A template renders the subject on its first line and the body below; it is rendered twice, as
-plain text (email, webhook) and as markdown (group robots).
+A template renders the subject on its first line and the body below, as plain text (email,
+webhook) or, with `markdown` true, as markdown (group robots).
 """
 from __future__ import annotations
 
@@ -32,12 +32,12 @@ def _environment(override_dir: str) -> Environment:
     return env
 
 
-def render(kind: str, context: dict, *, templates_dir: Path) -> tuple[str, str, str]:
-    """(subject, plain text body, markdown) of one message."""
+def render(kind: str, context: dict, *, markdown: bool, templates_dir: Path) -> tuple[str, str]:
+    """(subject, body) of one message; a markdown body starts with the subject as its heading."""
     template = _environment(str(templates_dir)).get_template(f"messages/{kind}.j2")
-    subject, _, text = template.render(context, markdown=False).strip().partition("\n")
-    _, _, md = template.render(context, markdown=True).strip().partition("\n")
-    return subject.strip(), text.strip(), f"### {subject.strip()}\n\n{md.strip()}"
+    subject, _, body = template.render(context, markdown=markdown).strip().partition("\n")
+    subject, body = subject.strip(), body.strip()
+    return subject, f"### {subject}\n\n{body}" if markdown else body
 
 
 @dataclass
@@ -73,7 +73,7 @@ def _task_context(task: Task, as_of: date, settings: NotifySettings) -> dict:
     }
 
 
-def build(row: Row, *, settings: NotifySettings, templates_dir: Path) -> Message:
+def build(row: Row, *, markdown: bool, settings: NotifySettings, templates_dir: Path) -> Message:
     ob = row.outbox
     context = {
         "kind": ob.kind, "kind_label": MESSAGE_KIND_LABELS.get(ob.kind, ob.kind),
@@ -90,5 +90,5 @@ def build(row: Row, *, settings: NotifySettings, templates_dir: Path) -> Message
                         "status": row.task.status, "light": context["light_code"], "url": context["url"]}
     if ob.payload:
         data["payload"] = ob.payload
-    subject, text, markdown = render(ob.kind, context, templates_dir=templates_dir)
-    return Message(key=ob.dedupe_key, subject=subject, text=text, markdown=markdown, data=data)
+    subject, body = render(ob.kind, context, markdown=markdown, templates_dir=templates_dir)
+    return Message(key=ob.dedupe_key, subject=subject, body=body, data=data)

@@ -22,7 +22,7 @@ from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
 
-from notifications.channels import DeliveryError, Target, send
+from notifications.channels import MARKDOWN_KINDS, DeliveryError, Target, send
 from notifications.messages import Row, build
 from notifications.models import Channel, Outbox, OutboxStatus
 from tracker.config import NotifySettings, get_settings
@@ -131,28 +131,35 @@ def _deliver_channel(engine: Engine, channel: Channel, rows: list[Row], *, token
                      client: httpx.Client, settings: NotifySettings, templates_dir: Path) -> DeliveryResult:
     result = DeliveryResult()
     target = Target(channel.kind, channel.target, channel.secret)
-    for i, row in enumerate(rows):
-        try:
-            message = build(row, settings=settings, templates_dir=templates_dir)
-        except Exception as exc:  # a broken (overridden) template fails this message, not the channel
-            result.add(_fail(engine, [row], token, f"消息模板出错：{type(exc).__name__}: {exc}", now, settings))
-            continue
-        try:
-            send(target, message, client=client, settings=settings)
-        except DeliveryError as exc:
-            # The channel is down: the rest of its messages share the failure instead of each waiting a timeout.
-            result.add(_fail(engine, rows[i:], token, str(exc), now, settings))
-            break
-        _mark_sent(engine, row.outbox.id, token)
-        result.sent += 1
+    with engine.connect() as conn:  # one connection for the channel's batch: a mark is one UPDATE and a commit
+        for i, row in enumerate(rows):
+            try:
+                message = build(row, markdown=channel.kind in MARKDOWN_KINDS, settings=settings,
+                                templates_dir=templates_dir)
+            except Exception as exc:  # a broken (overridden) template fails this message, not the channel
+                result.add(_fail(conn, [row], token, f"消息模板出错：{type(exc).__name__}: {exc}", now, settings))
+                continue
+            try:
+                send(target, message, client=client, settings=settings)
+            except DeliveryError as exc:
+                # The channel is down: the rest of its messages share the failure instead of each waiting a timeout.
+                result.add(_fail(conn, rows[i:], token, str(exc), now, settings))
+                break
+            _mark_sent(conn, row.outbox.id, token)
+            result.sent += 1
     return result
 
 
-def _mark_sent(engine: Engine, outbox_id: int, token: str) -> None:
-    with engine.begin() as conn:
-        conn.execute(update(OUTBOX).where(OUTBOX.c.id == outbox_id, OUTBOX.c.claim == token).values(
-            status=OutboxStatus.sent.value, sent_at=utcnow(), attempts=OUTBOX.c.attempts + 1, claim=None,
-            claimed_until=None, last_error=None))
+# Built once: a mark is on the path of every message.
+MARK_SENT = (update(OUTBOX).where(OUTBOX.c.id == bindparam("oid"), OUTBOX.c.claim == bindparam("token"))
+             .values(status=OutboxStatus.sent.value, sent_at=bindparam("at"), attempts=OUTBOX.c.attempts + 1,
+                     claim=None, claimed_until=None, last_error=None))
+
+
+def _mark_sent(conn: Connection, outbox_id: int, token: str) -> None:
+    """Right after the channel accepted, in its own transaction."""
+    conn.execute(MARK_SENT, {"oid": outbox_id, "token": token, "at": utcnow()})
+    conn.commit()
 
 
 def retry_delay(settings: NotifySettings, attempts: int) -> timedelta:
@@ -160,7 +167,7 @@ def retry_delay(settings: NotifySettings, attempts: int) -> timedelta:
     return timedelta(seconds=settings.backoff_seconds * 2 ** (attempts - 1))
 
 
-def _fail(engine: Engine, rows: list[Row], token: str, error: str, now: datetime,
+def _fail(conn: Connection, rows: list[Row], token: str, error: str, now: datetime,
           settings: NotifySettings) -> DeliveryResult:
     result = DeliveryResult()
     params = []
@@ -175,8 +182,8 @@ def _fail(engine: Engine, rows: list[Row], token: str, error: str, now: datetime
     stmt = (update(OUTBOX).where(OUTBOX.c.id == bindparam("oid"), OUTBOX.c.claim == token)
             .values(attempts=bindparam("n"), status=bindparam("st"), next_attempt_at=bindparam("nxt"),
                     last_error=error[:2000], claim=None, claimed_until=None))
-    with engine.begin() as conn:
-        conn.execute(stmt, params)
+    conn.execute(stmt, params)
+    conn.commit()
     return result
 
 

@@ -126,6 +126,7 @@ class Recorder:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out as two writes: no 40 ms delayed-ACK stall
     rec: Recorder
 
     def log_message(self, *args):  # quiet

@@ -171,10 +171,10 @@ def test_sent_back_notice_text(engine, tmp_path):
     with Session(engine) as s:
         ob = s.execute(select(Outbox)).scalar_one()
         msg = build(Row(ob, s.get(Township, ob.township_id), s.get(Task, ob.task_id), s.get(AuditEvent, ob.event_id)),
-                    settings=notify_settings(base_url="http://h"), templates_dir=tmp_path)
+                    markdown=False, settings=notify_settings(base_url="http://h"), templates_dir=tmp_path)
     assert msg.subject == "【整改退回通知】西里镇：行政执法公示不规范"
-    assert "已被县管理员退回" in msg.text and "退回原因：佐证材料不全，缺会议纪要" in msg.text
-    assert f"http://h/tasks/{task.id}" in msg.text and "2024年6月30日" in msg.text
+    assert "已被县管理员退回" in msg.body and "退回原因：佐证材料不全，缺会议纪要" in msg.body
+    assert f"http://h/tasks/{task.id}" in msg.body and "2024年6月30日" in msg.body
 
 
 def test_weekly_digest_once_per_iso_week(engine):

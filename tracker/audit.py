@@ -27,9 +27,12 @@ def record(session: Session, *, actor: str, action: str, entity: str, entity_id:
                                before=before, after=after, reason=reason)])
 
 
+_ADD = insert(AuditEvent)  # built once: ingest writes events for every report
+
+
 def record_many(session: Session, events: list[dict]) -> None:
     """Insert many events in one statement (ingest writes thousands)."""
     if events:
         now = utcnow()
-        session.connection().execute(insert(AuditEvent), [{"at": now, "before": None, "after": None, "reason": None} | e
-                                             for e in events])
+        session.connection().execute(_ADD, [{"at": now, "before": None, "after": None, "reason": None} | e
+                                            for e in events])

@@ -1,15 +1,16 @@
-"""Import reports into the ledger: one transaction per report, idempotent by content hash."""
+"""Import reports into the ledger: each report whole or not at all, idempotent by content hash."""
 from __future__ import annotations
 
 import hashlib
 import re
 from collections.abc import Callable, Iterable, Iterator
+from itertools import islice
 from dataclasses import dataclass, field
 from datetime import date
 from difflib import SequenceMatcher
 from pathlib import Path
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
@@ -19,7 +20,7 @@ from tracker.db import session_scope, utcnow
 from tracker.extraction import Extraction, ExtractedItem, ExtractionError, read_document, extract_text
 from tracker.models import Item, Report, Status, Task, Township, TRACKED_KINDS
 from tracker.textfmt import cn_date
-from tracker.yearend.analysis import analyze_report
+from tracker.yearend.analysis import AnalysisItem, analyze_report
 
 SUPPORTED = {".txt", ".docx"}
 TASK_AUDIT_FIELDS = ("title", "kind", "status", "deadline", "version")
@@ -57,71 +58,126 @@ def iter_report_files(paths: Iterable[Path]) -> Iterator[Path]:
             yield p
 
 
+BATCH = 50  # reports per transaction in ingest_paths: a commit per report costs more than the report
+
+
+@dataclass
+class _Prepared:
+    """A file read and extracted, ready to be stored."""
+
+    path: str
+    sha256: str
+    extraction: Extraction
+
+
 def ingest_paths(*, engine: Engine, paths: Iterable[Path], actor: str, replace: bool = False,
                  on_result: Callable[[IngestResult], None] | None = None) -> list[IngestResult]:
+    """Import every report file, BATCH per transaction with a savepoint per report.
+
+    A report that fails rolls back to its savepoint only. `on_result` sees each result once its batch
+    is committed, so what it was told is what the database holds; an unexpected error (database gone,
+    disk full) rolls back the current batch and propagates.
+    """
     results = []
-    for path in iter_report_files(paths):
-        result = ingest_file(engine=engine, path=path, actor=actor, replace=replace)
-        results.append(result)
-        if on_result:
-            on_result(result)
+    files = iter(iter_report_files(paths))
+    while batch := list(islice(files, BATCH)):
+        for result in _ingest_batch(engine, [_prepare(p) for p in batch], actor=actor, replace=replace):
+            results.append(result)
+            if on_result:
+                on_result(result)
     return results
 
 
 def ingest_file(*, engine: Engine, path: Path, actor: str, replace: bool = False) -> IngestResult:
+    return _ingest_batch(engine, [_prepare(path)], actor=actor, replace=replace)[0]
+
+
+def ingest_extraction(*, engine: Engine, extraction: Extraction, sha256: str, actor: str,
+                      replace: bool = False) -> IngestResult:
+    """Store one extracted report whole, or nothing (IngestError). Used by the web upload after review."""
+    with session_scope(engine) as session:
+        _begin_write(session)
+        return _store(session, extraction, sha256, actor, replace)
+
+
+def _prepare(path: Path) -> _Prepared | IngestResult:
+    """Read, hash and extract one file, or the failed result saying why not."""
     name = path.name
     try:
         raw = path.read_bytes() if path.is_file() else None
         if raw is None:
             raise IngestError(f"文件 {name} 不存在或不是文件")
-        sha = hashlib.sha256(raw).hexdigest()
-        with session_scope(engine) as session:
-            dup = _duplicate(session, sha, name)
-            if dup:
-                return dup
-        extraction = extract_text(read_document(path), source_name=name)
-        return ingest_extraction(engine=engine, extraction=extraction, sha256=sha, actor=actor, replace=replace)
+        # Extraction (~0.2 ms) costs less than a separate duplicate query; _store checks first thing.
+        return _Prepared(str(path), hashlib.sha256(raw).hexdigest(), extract_text(read_document(path), source_name=name))
     except (ExtractionError, IngestError) as exc:
         return IngestResult(str(path), "failed", str(exc))
     except OSError as exc:
         return IngestResult(str(path), "failed", f"文件 {name} 无法读取：{exc.strerror or exc}")
 
 
-def ingest_extraction(*, engine: Engine, extraction: Extraction, sha256: str, actor: str,
-                      replace: bool = False) -> IngestResult:
-    """Store one extracted report whole, or nothing. Also used by the web upload after review."""
-    name = extraction.source_name
-    _check_complete(extraction)
+def _ingest_batch(engine: Engine, batch: list[_Prepared | IngestResult], *, actor: str,
+                  replace: bool) -> list[IngestResult]:
+    results = []
+    with session_scope(engine) as session:
+        _begin_write(session)
+        for p in batch:
+            if isinstance(p, IngestResult):
+                results.append(p)
+                continue
+            try:
+                results.append(_store(session, p.extraction, p.sha256, actor, replace))
+            except IngestError as exc:
+                results.append(IngestResult(p.path, "failed", str(exc)))
+    return results
+
+
+def _begin_write(session: Session) -> None:
+    """Open the write transaction. SQLite: BEGIN IMMEDIATE takes the write lock now, so a concurrent
+    writer makes us wait (busy_timeout) instead of failing when a read would be upgraded; and it makes
+    the per-report SAVEPOINTs nest (pysqlite starts no transaction for a SAVEPOINT, whose RELEASE
+    would then commit)."""
+    conn = session.connection()
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _store(session: Session, ex: Extraction, sha256: str, actor: str, replace: bool) -> IngestResult:
+    """One report under a savepoint of the caller's transaction: stored whole, or nothing (IngestError)."""
+    _check_complete(ex)
     try:
-        with session_scope(engine) as session:
-            dup = _duplicate(session, sha256, name)
-            if dup:
-                return dup
-            township = _township(session, extraction)
-            existing = session.connection().execute(
-                select(Report.id, Report.imported_at, Report.imported_by, Report.source_name)
-                .where(Report.township_id == township.id, Report.report_year == extraction.report_year)).first()
-            if existing is None:
-                report, counts = _insert_report(session, extraction, township, sha256, actor)
-                outcome, msg = "imported", f"{township.name}{extraction.report_year}年度报告已导入"
-            elif not replace:
-                raise IngestError(
-                    f"文件 {name}：{township.name}{extraction.report_year}年度报告已于"
-                    f"{cn_date(existing.imported_at)}由 {existing.imported_by} 导入（文件 {existing.source_name}），"
-                    f"内容不同；如需以新文件替换，请使用 --replace")
-            else:
-                report, counts = _replace_report(session, session.get(Report, existing.id), extraction, sha256,
-                                                 actor)
-                outcome, msg = "replaced", f"{township.name}{extraction.report_year}年度报告已替换"
-            analyze_report(session, report_id=report.id)  # themes, plan links, recurrence across years
-        return IngestResult(name, outcome, msg, report.id, township.name, extraction.report_year, counts)
+        with session.begin_nested():
+            return _write(session, ex, sha256, actor, replace)
     except IntegrityError:
         # A concurrent import of the same content or township-year won the race: report what is there now.
-        with session_scope(engine) as session:
-            dup = _duplicate(session, sha256, name)
+        dup = _duplicate(session, sha256, ex.source_name)
         if dup:
             return dup
-        raise IngestError(f"文件 {name}：同一乡镇同一年度的报告正在被另一处导入，请稍后重试")
+        raise IngestError(f"文件 {ex.source_name}：同一乡镇同一年度的报告正在被另一处导入，请稍后重试")
+
+
+def _write(session: Session, ex: Extraction, sha256: str, actor: str, replace: bool) -> IngestResult:
+    name = ex.source_name
+    dup = _duplicate(session, sha256, name)
+    if dup:
+        return dup
+    township_id, created = _township(session, ex)
+    existing = None if created else session.connection().execute(
+        _EXISTING, {"township_id": township_id, "year": ex.report_year}).first()
+    if existing is None:
+        report_id, counts, items = _insert_report(session, ex, township_id, sha256, actor)
+        outcome, msg = "imported", f"{ex.unit}{ex.report_year}年度报告已导入"
+    elif not replace:
+        raise IngestError(
+            f"文件 {name}：{ex.unit}{ex.report_year}年度报告已于"
+            f"{cn_date(existing.imported_at)}由 {existing.imported_by} 导入（文件 {existing.source_name}），"
+            f"内容不同；如需以新文件替换，请使用 --replace")
+    else:
+        report_id, counts, items = _replace_report(session, session.get(Report, existing.id), ex, sha256, actor)
+        outcome, msg = "replaced", f"{ex.unit}{ex.report_year}年度报告已替换"
+    # Themes, plan links, recurrence across years (a township created just now has no other year).
+    analyze_report(session, report_id=report_id, township_id=township_id, items=items,
+                   first_import=existing is None, other_years=not created)
+    return IngestResult(name, outcome, msg, report_id, ex.unit, ex.report_year, counts)
 
 
 def _check_complete(ex: Extraction) -> None:
@@ -135,10 +191,23 @@ def _check_complete(ex: Extraction) -> None:
                           + "；".join(ex.warnings))
 
 
+# Hot statements, built once: ingest runs each for every report, and building one costs more than running it.
+_DUPLICATE = (select(Report.id, Report.imported_at, Report.report_year, Report.source_name, Township.name)
+              .join(Township, Report.township_id == Township.id).where(Report.sha256 == bindparam("sha")))
+_TOWNSHIP = select(Township.id, Township.county).where(Township.name == bindparam("name"))
+_ADD_TOWNSHIP = insert(Township).returning(Township.id)
+_SET_COUNTY = update(Township).where(Township.id == bindparam("township_id")).values(county=bindparam("county"))
+_EXISTING = select(Report.id, Report.imported_at, Report.imported_by, Report.source_name).where(
+    Report.township_id == bindparam("township_id"), Report.report_year == bindparam("year"))
+_ADD_REPORT = insert(Report).returning(Report.id)
+# Rows come back in no promised order, and asking SQLAlchemy to sort them makes it insert row by row
+# on SQLite: return each row's key with its id instead.
+_ADD_ITEMS = insert(Item).returning(Item.id, Item.kind, Item.seq)
+_ADD_TASKS = insert(Task).returning(Task.id, Task.item_id)
+
+
 def _duplicate(session: Session, sha: str, name: str) -> IngestResult | None:
-    row = session.connection().execute(
-        select(Report.id, Report.imported_at, Report.report_year, Report.source_name, Township.name)
-        .join(Township, Report.township_id == Township.id).where(Report.sha256 == sha)).first()
+    row = session.connection().execute(_DUPLICATE, {"sha": sha}).first()
     if row is None:
         return None
     report_id, imported_at, year, source, township = row
@@ -147,15 +216,15 @@ def _duplicate(session: Session, sha: str, name: str) -> IngestResult | None:
                         f"本次未重复导入", report_id, township, year)
 
 
-def _township(session: Session, ex: Extraction) -> Township:
+def _township(session: Session, ex: Extraction) -> tuple[int, bool]:
+    """The id of the report's township, and whether it was created now."""
     conn = session.connection()
-    row = conn.execute(select(Township.id, Township.county).where(Township.name == ex.unit)).first()
+    row = conn.execute(_TOWNSHIP, {"name": ex.unit}).first()
     if row is None:
-        tid = conn.execute(insert(Township).returning(Township.id), [{"name": ex.unit, "county": ex.county}]).scalar_one()
-        return Township(id=tid, name=ex.unit, county=ex.county)
+        return conn.execute(_ADD_TOWNSHIP, {"name": ex.unit, "county": ex.county}).scalar_one(), True
     if row.county is None and ex.county:
-        conn.execute(update(Township).where(Township.id == row.id).values(county=ex.county))
-    return Township(id=row.id, name=ex.unit, county=row.county or ex.county)
+        conn.execute(_SET_COUNTY, {"township_id": row.id, "county": ex.county})
+    return row.id, False
 
 
 def _report_fields(ex: Extraction, sha: str, actor: str) -> dict:
@@ -169,44 +238,54 @@ def _item_row(report_id: int, it: ExtractedItem) -> dict:
                 start=it.start, end=it.end, causes=list(it.causes), section=it.section)
 
 
-def _insert_report(session, ex, township, sha, actor):
+def _analysis_items(items: list[ExtractedItem], item_ids: list[int], task_of: dict[int, int]) -> list[AnalysisItem]:
+    """The report's current items as the analysis needs them, in document order, without reading them back."""
+    return [AnalysisItem(iid, it.kind, it.title, it.text, task_of.get(iid))
+            for it, iid in sorted(zip(items, item_ids), key=lambda pair: pair[0].start)]
+
+
+def _insert_report(session, ex, township_id, sha, actor):
     # Core statements, not ORM objects: ingest of 38,000 reports is bound by per-row overhead.
-    conn = session.connection()
     fields = _report_fields(ex, sha, actor)
-    report_id = conn.execute(insert(Report).returning(Report.id), [{"township_id": township.id, **fields}]).scalar_one()
-    report = Report(id=report_id, township_id=township.id, **fields)
+    report_id = session.connection().execute(_ADD_REPORT, {"township_id": township_id, **fields}).scalar_one()
     item_ids = _insert_items(session, report_id, ex.items)
-    task_ids = _insert_tasks(session, report, township.id, list(zip(ex.items, item_ids)), actor)
+    task_of = _insert_tasks(session, report_id, township_id, fields["plan_year"], list(zip(ex.items, item_ids)),
+                            actor)
     audit.record(session, actor=actor, action="import", entity="report", entity_id=report_id,
-                 after={"source_name": ex.source_name, "sha256": sha, "township": township.name,
-                        "report_year": ex.report_year, "items": len(item_ids), "tasks": len(task_ids)})
-    return report, {"items": len(item_ids), "tasks": len(task_ids)}
+                 after={"source_name": ex.source_name, "sha256": sha, "township": ex.unit,
+                        "report_year": ex.report_year, "items": len(item_ids), "tasks": len(task_of)})
+    return report_id, {"items": len(item_ids), "tasks": len(task_of)}, _analysis_items(ex.items, item_ids, task_of)
 
 
 def _insert_items(session, report_id: int, items: list[ExtractedItem]) -> list[int]:
     if not items:
         return []
-    return list(session.connection().execute(insert(Item).returning(Item.id, sort_by_parameter_order=True),
-                                             [_item_row(report_id, it) for it in items]).scalars())
+    # (kind, seq) is unique in a report: the extractor and the review both number items per kind.
+    ids = {(kind, seq): iid for iid, kind, seq in
+           session.connection().execute(_ADD_ITEMS, [_item_row(report_id, it) for it in items])}
+    if len(ids) != len(items):
+        raise ValueError("a report's items must be numbered 1.. per kind (ExtractedItem.seq)")
+    return [ids[it.kind, it.seq] for it in items]
 
 
-def _insert_tasks(session, report: Report, township_id: int, pairs, actor: str) -> list[int]:
-    """One task per shortcoming and plan item; deadline defaults to the end of the plan year."""
+def _insert_tasks(session, report_id: int, township_id: int, plan_year: int, pairs, actor: str) -> dict[int, int]:
+    """One task per shortcoming and plan item; deadline defaults to the end of the plan year.
+
+    Returns {item id: task id}."""
     now = utcnow()
-    deadline = date(report.plan_year, 12, 31)
-    rows = [dict(township_id=township_id, report_id=report.id, item_id=item_id, kind=it.kind, title=it.title,
+    deadline = date(plan_year, 12, 31)
+    rows = [dict(township_id=township_id, report_id=report_id, item_id=item_id, kind=it.kind, title=it.title,
                  description=it.text, deadline=deadline, status=Status.unassigned.value, version=1,
                  created_at=now, updated_at=now)
             for it, item_id in pairs if it.kind in TRACKED_KINDS]
     if not rows:
-        return []
-    ids = list(session.connection().execute(insert(Task).returning(Task.id, sort_by_parameter_order=True),
-                                            rows).scalars())
+        return {}
+    task_of = {item_id: tid for tid, item_id in session.connection().execute(_ADD_TASKS, rows)}
     audit.record_many(session, [
-        dict(actor=actor, action="create", entity="task", entity_id=tid,
+        dict(actor=actor, action="create", entity="task", entity_id=task_of[row["item_id"]],
              after={k: audit.jsonable(row[k]) for k in TASK_AUDIT_FIELDS})
-        for tid, row in zip(ids, rows)])
-    return ids
+        for row in rows])
+    return task_of
 
 
 _NONWORD = re.compile(r"[\W_]+")
@@ -270,10 +349,15 @@ def _replace_report(session, report: Report, ex: Extraction, sha: str, actor: st
                                reason="重新导入的报告中已无此项"))
     new_idx = [i for i in range(len(ex.items)) if i not in pairs]
     new_ids = _insert_items(session, report.id, [ex.items[i] for i in new_idx])
-    new_tasks = _insert_tasks(session, report, report.township_id,
+    new_tasks = _insert_tasks(session, report.id, report.township_id, report.plan_year,
                               [(ex.items[i], iid) for i, iid in zip(new_idx, new_ids)], actor)
     audit.record_many(session, events)
     audit.record(session, actor=actor, action="replace", entity="report", entity_id=report.id, before=before,
                  after={"source_name": ex.source_name, "sha256": sha, "kept": len(pairs),
                         "withdrawn": len(gone), "added": len(new_tasks)})
-    return report, {"items": len(ex.items), "tasks": len(new_tasks), "kept": len(pairs), "withdrawn": len(gone)}
+    item_ids = [pairs[i] if i in pairs else None for i in range(len(ex.items))]
+    for i, iid in zip(new_idx, new_ids):
+        item_ids[i] = iid
+    task_of = {oid: tasks[oid].id for oid in pairs.values() if oid in tasks} | new_tasks
+    return (report.id, {"items": len(ex.items), "tasks": len(new_tasks), "kept": len(pairs), "withdrawn": len(gone)},
+            _analysis_items(ex.items, item_ids, task_of))

@@ -8,7 +8,7 @@ shortcomings. Scored against the `links` of the gold reports by tests/test_linki
 """
 from __future__ import annotations
 
-from sqlalchemy import UniqueConstraint, delete, insert
+from sqlalchemy import UniqueConstraint, bindparam, delete, insert
 from sqlmodel import Field, Session, SQLModel
 
 from tracker.models import Kind
@@ -51,14 +51,21 @@ def link(shortcomings: list[tuple[str, str]], plans: list[tuple[str, str]]) -> l
     return links
 
 
-def link_report(session: Session, *, report_id: int, items: list) -> int:
-    """Recompute the links of one report from its current items (rows with id, kind, title, text, in
-    document order), replacing those of a previous import; returns how many were made."""
+# Built once: ingest runs these for every report, and building a statement costs more than running it.
+_CLEAR = delete(ItemLink).where(ItemLink.report_id == bindparam("report_id"))
+_ADD = insert(ItemLink)
+
+
+def link_report(session: Session, *, report_id: int, items: list, replace: bool = True) -> int:
+    """Compute the links of one report from its current items (rows with id, kind, title, text, in
+    document order), with `replace` clearing those of a previous import; returns how many were made."""
     short = [it for it in items if it.kind == Kind.shortcoming]
     plans = [it for it in items if it.kind == Kind.plan]
-    session.execute(delete(ItemLink).where(ItemLink.report_id == report_id))
+    conn = session.connection()
+    if replace:
+        conn.execute(_CLEAR, {"report_id": report_id})
     rows = [dict(report_id=report_id, shortcoming_item_id=short[i].id, plan_item_id=plans[j].id, score=score)
             for i, j, score in link([(s.title, s.text) for s in short], [(p.title, p.text) for p in plans])]
     if rows:
-        session.execute(insert(ItemLink.__table__), rows)
+        conn.execute(_ADD, rows)
     return len(rows)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import bindparam, delete, func, insert, select
 from sqlmodel import Field, Session, SQLModel
 
 from tracker.models import Report, Status, Task
@@ -60,13 +60,23 @@ class TaskTheme(SQLModel, table=True):
     theme: str = Field(max_length=16, index=True)
 
 
-def assign_themes(session: Session, *, report_id: int, tasks: list[tuple[int, str, str]]) -> dict[int, str]:
-    """Classify the report's tasks, given as (id, title, text), replacing what a previous import stored
-    (titles may have changed); returns {task id: theme}."""
+# Built once: ingest runs these for every report, and building a statement costs more than running it.
+_CLEAR = delete(TaskTheme).where(TaskTheme.task_id.in_(select(Task.id).where(Task.report_id == bindparam("report_id"))))
+_ADD = insert(TaskTheme)
+
+
+def assign_themes(session: Session, *, report_id: int, tasks: list[tuple[int, str, str]],
+                  replace: bool = True) -> dict[int, str]:
+    """Classify the report's tasks, given as (id, title, text); returns {task id: theme}.
+
+    `replace` clears what a previous import of the report stored (titles may have changed).
+    """
     themes = {tid: classify(title, text) for tid, title, text in tasks}
-    session.execute(delete(TaskTheme).where(TaskTheme.task_id.in_(select(Task.id).where(Task.report_id == report_id))))
+    conn = session.connection()
+    if replace:
+        conn.execute(_CLEAR, {"report_id": report_id})
     if themes:
-        session.execute(insert(TaskTheme.__table__), [{"task_id": t, "theme": th} for t, th in themes.items()])
+        conn.execute(_ADD, [{"task_id": t, "theme": th} for t, th in themes.items()])
     return themes
 
 

@@ -12,6 +12,9 @@ import httpx
 from tracker.config import NotifySettings
 
 
+MARKDOWN_KINDS = ("wecom", "dingtalk")
+
+
 class DeliveryError(Exception):
     """The channel did not accept the message; the text says why, in Chinese."""
 
@@ -20,8 +23,7 @@ class DeliveryError(Exception):
 class Message:
     key: str  # the outbox dedupe key: receivers can drop a repeat (Message-ID, X-Rectify-Delivery)
     subject: str
-    text: str  # plain text (email)
-    markdown: str  # robots
+    body: str  # markdown for the group robots (MARKDOWN_KINDS), plain text otherwise
     data: dict = field(default_factory=dict)  # structured fields for the JSON webhook
 
 

@@ -23,7 +23,7 @@ def sign(secret: str, timestamp_ms: int) -> str:
 
 
 def body(message: Message) -> dict:
-    return {"msgtype": "markdown", "markdown": {"title": message.subject, "text": message.markdown}}
+    return {"msgtype": "markdown", "markdown": {"title": message.subject, "text": message.body}}
 
 
 def send(target: Target, message: Message, *, client: httpx.Client, settings: NotifySettings) -> None:

@@ -21,7 +21,7 @@ def build(target: Target, message: Message, settings: NotifySettings) -> EmailMe
     msg["Date"] = formatdate(localtime=True)
     # Derived from the dedupe key: a repeat after a lost acknowledgement has the same Message-ID.
     msg["Message-ID"] = f"<{hashlib.sha256(message.key.encode()).hexdigest()[:32]}@rectify>"
-    msg.set_content(message.text)
+    msg.set_content(message.body)
     return msg
 
 

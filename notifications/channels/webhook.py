@@ -19,7 +19,7 @@ def signature(secret: str, content: bytes) -> str:
 
 
 def body(message: Message) -> dict:
-    return {"key": message.key, "subject": message.subject, "text": message.text, **message.data}
+    return {"key": message.key, "subject": message.subject, "text": message.body, **message.data}
 
 
 def send(target: Target, message: Message, *, client: httpx.Client, settings: NotifySettings) -> None:

@@ -10,7 +10,7 @@ from tracker.config import NotifySettings
 
 
 def body(message: Message) -> dict:
-    return {"msgtype": "markdown", "markdown": {"content": message.markdown}}
+    return {"msgtype": "markdown", "markdown": {"content": message.body}}
 
 
 def send(target: Target, message: Message, *, client: httpx.Client, settings: NotifySettings) -> None:
