@@ -31,16 +31,14 @@ def _names(conn: Connection) -> dict[int, str]:
 
 def light_summary(*, engine: Engine, as_of: date) -> dict:
     """Open tasks per township and light, worst first: the check's result and its Prefect artifact."""
+    light = light_sql(as_of)
+    count = lambda lt: func.sum(case((light == lt, 1), else_=0))  # noqa: E731
     with engine.connect() as conn:
-        light = light_sql(as_of).label("light")
-        grouped = conn.execute(select(Task.township_id, light, func.count())
-                               .where(Task.status.in_(OPEN_STATUSES)).group_by(Task.township_id, light)).all()
-        per: dict[int, dict[str, int]] = defaultdict(lambda: dict.fromkeys(LIGHTS, 0))
-        for township_id, lt, n in grouped:
-            per[township_id][lt] = n
+        grouped = conn.execute(select(Task.township_id, count(RED), count(YELLOW), func.count())
+                               .where(Task.status.in_(OPEN_STATUSES)).group_by(Task.township_id)).all()
         names = _names(conn)
-    rows = sorted(({"township": names[tid], **counts} for tid, counts in per.items()),
-                  key=lambda r: (-r[RED], -r[YELLOW], r["township"]))
+    rows = sorted(({"township": names[tid], RED: red, YELLOW: yellow, GREEN: n - red - yellow}
+                   for tid, red, yellow, n in grouped), key=lambda r: (-r[RED], -r[YELLOW], r["township"]))
     totals = {lt: sum(r[lt] for r in rows) for lt in LIGHTS}
     return {"as_of": as_of.isoformat(), "totals": totals, "townships": rows}
 

@@ -30,7 +30,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import BigInteger, Date, Integer, String, and_, case, cast, exists, func, literal, null, or_, select
+from sqlalchemy import (BigInteger, Date, Integer, String, and_, case, cast, exists, func, literal, literal_column,
+                        null, or_, select)
 from sqlalchemy.engine import Connection, Engine
 
 from notifications.models import Channel, MessageKind, NotifyCursor, OutboxStatus
@@ -66,7 +67,13 @@ class _Sql:
         """Whole seconds since 1970 of a UTC timestamp column."""
         if self.pg:
             return cast(func.floor(func.date_part("epoch", col)), BigInteger)
-        return cast(func.strftime("%s", col), BigInteger)
+        return cast(func.unixepoch(col), BigInteger)
+
+    def scanned(self, col):
+        """`col` in a condition SQLite must not answer from an index: it would fetch most of the table
+        row by row in index order, several times slower than reading it through (PostgreSQL's planner
+        weighs this itself)."""
+        return col if self.pg else literal_column(f"+{col.table.name}.{col.name}", col.type)
 
 
 @dataclass(frozen=True)
@@ -150,11 +157,20 @@ class _Check:
                                MessageKind.overdue, task_id=Task.id, threshold=period, as_of=as_of, now=self.now))
                  .select_from(Task).join(Channel, _township_channels())
                  .where(Task.status == REMIND_STATUS, Task.deadline < as_of))
-        crossed = None
-        if self.window:
-            last = self.window.day
-            crossed = (Task.deadline >= last) | (period != (sql.days_after(last, Task.deadline) - 1) // every)
-        return self.queue(query, crossed)
+        return self.queue(query, self.window and self._overdue_crossed())
+
+    def _overdue_crossed(self):
+        """A period starts on deadline + 1 + k × every: the deadlines with a start in (last day, as_of],
+        listed (an index lookup each) rather than computed per overdue task."""
+        gap, every = (self.as_of - self.window.day).days, self.ns.overdue_repeat_days
+        if gap >= every:
+            return literal(True)
+        oldest = self.conn.execute(select(func.min(Task.deadline)).where(Task.status == REMIND_STATUS)).scalar()
+        if oldest is None:
+            return literal(False)
+        weeks = (self.as_of - oldest).days // every + 1
+        return Task.deadline.in_([self.as_of - timedelta(days=1 + j + every * k)
+                                  for k in range(weeks) for j in range(gap)])
 
     def escalation(self) -> int:
         as_of, sql, after = self.as_of, self.sql, timedelta(days=self.ns.escalate_days)
@@ -178,7 +194,7 @@ class _Check:
         query = (select(*_rows(_key("stale", Task.id, sql.epoch(activity), period(as_of), Channel.id),
                                MessageKind.stale, task_id=Task.id, threshold=period(as_of), as_of=as_of, now=self.now))
                  .select_from(Task).join(Channel, _township_channels())
-                 .where(Task.status == REMIND_STATUS, Task.deadline >= as_of,
+                 .where(Task.status == REMIND_STATUS, sql.scanned(Task.deadline) >= as_of,
                         activity < _day_start_utc(as_of) - timedelta(days=self.stale_days)))  # the yellow light's rule
         crossed = self.window and period(as_of) != period(self.window.day)
         return self.queue(query, crossed)

@@ -4,8 +4,8 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Callable, Iterable, Iterator
-from itertools import islice
 from dataclasses import dataclass, field
+from itertools import islice
 from datetime import date
 from difflib import SequenceMatcher
 from pathlib import Path
