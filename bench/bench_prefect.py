@@ -5,6 +5,9 @@ check_progress on a small ledger (2,000 tasks) is run N times each way; medians 
   ephemeral   a real flow run with no PREFECT_API_URL: Prefect starts a temporary local server
               (its start-up, paid once per process, is reported separately)
   server      a real flow run against `prefect server start` (PostgreSQL-backed) at PREFECT_API_URL
+  no-beat     the same with flow-run heartbeats off: Prefect 3.8's heartbeat thread sleeps in 1 s
+              steps and every run joins it at its end, which is most of a run's overhead (heartbeats
+              only serve crash detection; they cannot be switched off by environment variable)
 Prints JSON lines, then a summary. No target: this is the number behind "the daily check calls the
 body directly unless a Prefect server is configured".
 
@@ -97,7 +100,7 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=15)
     args = ap.parse_args()
-    from prefect.settings import PREFECT_API_URL, temporary_settings
+    from prefect.settings import PREFECT_API_URL, PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 
     engine = get_engine()
     seed(engine, townships=100, tasks=2000)
@@ -118,10 +121,13 @@ def main() -> int:
         with temporary_settings({PREFECT_API_URL: api}):
             check_progress(as_of=AS_OF)  # warm the client
             served = timed(lambda: check_progress(as_of=AS_OF), args.runs)
+            with temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+                unbeaten = timed(lambda: check_progress(as_of=AS_OF), args.runs)
     finally:
         stop()
     emit({"mode": "server", "runs": args.runs, "server_start_s": round(server_start, 2),
           "median_s": round(statistics.median(served), 4)})
+    emit({"mode": "no-beat", "runs": args.runs, "median_s": round(statistics.median(unbeaten), 4)})
 
     base = statistics.median(direct)
     print()
@@ -131,6 +137,8 @@ def main() -> int:
           f"{startup:.1f} s)")
     print(f"as a flow, prefect server (PostgreSQL) median {statistics.median(served) * 1000:8.1f} ms  "
           f"(+{(statistics.median(served) - base) * 1000:.0f} ms per run; server start-up {server_start:.1f} s)")
+    print(f"  the same, flow-run heartbeats off    median {statistics.median(unbeaten) * 1000:8.1f} ms  "
+          f"(+{(statistics.median(unbeaten) - base) * 1000:.0f} ms per run)")
     return 0
 
 
