@@ -10,6 +10,7 @@ get the dedupe key (Message-ID, X-Rectify-Delivery) to drop such a repeat.
 """
 from __future__ import annotations
 
+import time
 import uuid
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
@@ -84,12 +85,14 @@ def deliver(*, engine: Engine, now: datetime | None = None, settings: NotifySett
     now = now or utcnow()
     token = uuid.uuid4().hex
     result = DeliveryResult()
+    # Stop sending well before the claims lapse: past that, another deliverer may take the same rows.
+    stop_at = time.monotonic() + CLAIM.total_seconds() * 0.8
     with httpx.Client(timeout=ns.timeout, limits=httpx.Limits(max_connections=ns.concurrency * 2)) as client, \
             ThreadPoolExecutor(max_workers=ns.concurrency, thread_name_prefix="deliver") as pool:
-        while ids := _claim(engine, token, now):
+        while time.monotonic() < stop_at and (ids := _claim(engine, token, now)):
             channels, groups = _load(engine, ids)
             futures = [pool.submit(_deliver_channel, engine, channels[cid], rows, token=token, now=now, client=client,
-                                   settings=ns, templates_dir=tdir)
+                                   settings=ns, templates_dir=tdir, stop_at=stop_at)
                        for cid, rows in groups.items()]
             for f in futures:
                 result.add(f.result())
@@ -128,11 +131,15 @@ def _load(engine: Engine, ids: list[int]) -> tuple[dict[int, Channel], dict[int,
 
 
 def _deliver_channel(engine: Engine, channel: Channel, rows: list[Row], *, token: str, now: datetime,
-                     client: httpx.Client, settings: NotifySettings, templates_dir: Path) -> DeliveryResult:
+                     client: httpx.Client, settings: NotifySettings, templates_dir: Path,
+                     stop_at: float) -> DeliveryResult:
     result = DeliveryResult()
     target = Target(channel.kind, channel.target, channel.secret)
     with engine.connect() as conn:  # one connection for the channel's batch: a mark is one UPDATE and a commit
         for i, row in enumerate(rows):
+            if time.monotonic() > stop_at:  # a slow channel: the rest waits for the next run, unclaimed
+                _release(conn, rows[i:], token)
+                break
             try:
                 message = build(row, markdown=channel.kind in MARKDOWN_KINDS, settings=settings,
                                 templates_dir=templates_dir)
@@ -159,6 +166,12 @@ MARK_SENT = (update(OUTBOX).where(OUTBOX.c.id == bindparam("oid"), OUTBOX.c.clai
 def _mark_sent(conn: Connection, outbox_id: int, token: str) -> None:
     """Right after the channel accepted, in its own transaction."""
     conn.execute(MARK_SENT, {"oid": outbox_id, "token": token, "at": utcnow()})
+    conn.commit()
+
+
+def _release(conn: Connection, rows: list[Row], token: str) -> None:
+    conn.execute(update(OUTBOX).where(OUTBOX.c.id.in_([r.outbox.id for r in rows]), OUTBOX.c.claim == token)
+                 .values(claim=None, claimed_until=None))
     conn.commit()
 
 

@@ -145,9 +145,8 @@ class _Check:
                  .select_from(Task).join(Channel, _township_channels())
                  .where(Task.status == REMIND_STATUS, Task.deadline >= as_of,
                         Task.deadline <= as_of + timedelta(days=widest)))
-        last = self.window.day if self.window else None
-        crossed = last and or_(*[(Task.deadline > last + timedelta(days=d)) & (Task.deadline <= as_of + timedelta(days=d))
-                                 for d in self.ns.due_days])
+        crossed = self.window and or_(*[(Task.deadline > self.window.day + timedelta(days=d))
+                                        & (Task.deadline <= as_of + timedelta(days=d)) for d in self.ns.due_days])
         return self.queue(query, crossed)
 
     def overdue(self) -> int:

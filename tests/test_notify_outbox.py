@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
@@ -58,6 +59,28 @@ def test_crashed_deliverer_claims_expire_then_deliver_once(engine, recorder):
     # the crashed run holds its claims: another run sends nothing yet
     assert deliver(engine=engine, settings=notify_settings(), now=now + timedelta(minutes=1)).sent == 0
     assert deliver(engine=engine, settings=notify_settings(), now=now + timedelta(minutes=11)).sent == len(expected)
+    assert sorted(recorder.accepted_keys()) == expected
+
+
+def test_a_run_stops_before_its_claims_lapse_and_leaves_the_rest_unclaimed(engine, recorder, monkeypatch):
+    from notifications import outbox
+
+    expected = _queue(engine, recorder, per_township=2)
+    monkeypatch.setattr(outbox, "CLAIM", timedelta(seconds=0.5))
+    slow_send = outbox.send
+
+    def send(*args, **kwargs):  # a slow channel: each message takes longer than the claim budget allows
+        time.sleep(0.5)
+        slow_send(*args, **kwargs)
+
+    monkeypatch.setattr(outbox, "send", send)
+    result = deliver(engine=engine, settings=notify_settings(concurrency=1))
+    assert 1 <= result.sent < len(expected)
+    waiting = [o for o in outbox_rows(engine) if o.status == "pending"]
+    assert len(waiting) == len(expected) - result.sent
+    assert all(o.claim is None and o.attempts == 0 for o in waiting)
+    monkeypatch.undo()
+    assert deliver(engine=engine, settings=notify_settings()).sent == len(waiting)
     assert sorted(recorder.accepted_keys()) == expected
 
 
