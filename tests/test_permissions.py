@@ -11,7 +11,7 @@ import io
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, timezone
 
 import pytest
 from fastapi.testclient import TestClient
@@ -20,6 +20,9 @@ from sqlalchemy import func, select
 from fastapi.routing import iter_route_contexts
 from starlette.routing import Mount
 
+from notifications import recipients
+from notifications.models import Outbox
+from notifications.outbox import enqueue_rows
 from tracker import lifecycle, users
 from tracker.db import session_scope
 from tracker.models import AuditEvent, Evidence, Progress, Report, Task, Township, User
@@ -45,6 +48,8 @@ class Target:
     evidence_id: int
     user_id: int
     titles: list[str] = field(default_factory=list)
+    channel_ids: tuple[int, int] = (0, 0)  # one removed through the page, one through the API
+    outbox_id: int = 0
 
     def version(self) -> int:
         with session_scope(self.engine) as s:
@@ -69,6 +74,10 @@ def _sheet(t: Target) -> bytes:
 
 def _assignment(t: Target) -> dict:
     return {"owner_unit": "司法所", "owner_person": "王五", "deadline": "2031-03-31", "category": "限期整改"}
+
+
+def _channel(t: Target) -> dict:
+    return {"township": t.township, "kind": "webhook", "target": f"http://127.0.0.1:9/{uuid.uuid4().hex}"}
 
 
 def _review_form(token: str) -> dict:
@@ -148,6 +157,17 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/yearend/all.zip"): Rule(COUNTY),
     ("GET", "/yearend/county"): Rule(COUNTY),
     ("GET", "/yearend/county.{fmt}"): Rule(COUNTY),
+    # reminders: recipients are managed by the county admin; county users read the outbox
+    ("GET", "/notifications/channels"): Rule(ADMIN_ONLY),
+    ("POST", "/notifications/channels"): Rule(ADMIN_ONLY, False, lambda t: {"data": _channel(t)}),
+    ("POST", "/notifications/channels/{channel_id}/remove"): Rule(ADMIN_ONLY),
+    ("GET", "/notifications/outbox"): Rule(COUNTY),
+    ("POST", "/notifications/outbox/{outbox_id}/retry"): Rule(ADMIN_ONLY),
+    ("GET", "/api/v1/channels"): Rule(ADMIN_ONLY),
+    ("POST", "/api/v1/channels"): Rule(ADMIN_ONLY, False, lambda t: {"json": _channel(t)}),
+    ("DELETE", "/api/v1/channels/{channel_id}"): Rule(ADMIN_ONLY),
+    ("GET", "/api/v1/outbox"): Rule(COUNTY),
+    ("POST", "/api/v1/outbox/{outbox_id}/retry"): Rule(ADMIN_ONLY),
 }
 TOWNSHIP_PARAM = {("GET", "/tasks"), ("GET", "/api/v1/tasks"), ("GET", "/dashboard"), ("GET", "/tasks/export.xlsx"),
                   ("GET", "/yearend"), ("GET", "/yearend/section.{fmt}")}
@@ -182,9 +202,18 @@ def world(tmp_path_factory):
                 spare = users.create_user(s, name=f"{township}备用", role="township", password=PASSWORD,
                                           township=township)
                 titles = list(s.execute(select(Task.title).where(Task.report_id == result.report_id)).scalars())
+                channels = tuple(recipients.add_channel(s, township=township, kind="webhook", actor=ADMIN,
+                                                        target=f"http://127.0.0.1:9/{township}/{n}").id
+                                 for n in range(2))
+                s.flush()
+                enqueue_rows(s.connection(), [dict(
+                    dedupe_key=f"perm:{township}", channel_id=channels[0], kind="overdue",
+                    township_id=s.get(Task, task_id).township_id, task_id=task_id, as_of=date(2024, 6, 1), status="failed",
+                    attempts=5, next_attempt_at=datetime.now(timezone.utc), created_at=datetime.now(timezone.utc))])
                 targets[township] = Target(
                     engine, township, task_id, result.report_id,
-                    s.execute(select(Evidence.id).where(Evidence.task_id == task_id)).scalar_one(), spare.id, titles)
+                    s.execute(select(Evidence.id).where(Evidence.task_id == task_id)).scalar_one(), spare.id, titles,
+                    channels, s.execute(select(Outbox.id).where(Outbox.task_id == task_id)).scalar_one())
         yield create_app(engine=engine), engine, targets
 
 
@@ -213,8 +242,9 @@ def _path(path: str, target: Target) -> str:
         return "/static/app.css"
     if "{token}" in path:
         path = path.replace("{token}", target.token())
+    channel = target.channel_ids[path.startswith("/api/")]
     return path.format(task_id=target.task_id, report_id=target.report_id, evidence_id=target.evidence_id,
-                       user_id=target.user_id, fmt="docx" if "yearend/section" in path else "xlsx")
+                       user_id=target.user_id, channel_id=channel, outbox_id=target.outbox_id, fmt="docx" if "yearend/section" in path else "xlsx")
 
 
 def _request_kwargs(key, rule: Rule, target: Target, url: str) -> dict:

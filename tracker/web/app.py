@@ -6,6 +6,8 @@ import secrets
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
+from contextlib import asynccontextmanager
+
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
@@ -22,6 +24,7 @@ from tracker.web.deps import CsrfFailed, LoginRequired, check_csrf
 from tracker.web.templating import render
 from tracker.web.validation import validation_message
 from tracker.yearend import web as yearend_web
+from notifications import web as notifications_web
 
 SESSION_COOKIE = "rectify_session"
 SESSION_DAYS = 7
@@ -45,10 +48,26 @@ def create_app(*, engine: Engine | None = None, start_scheduler: bool = False) -
     so tests and extra processes serve pages without scheduling anything.
     """
     settings = get_settings()
+    engine = engine or get_engine()
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI):
+        # Every serving process competes for the scheduler lease; only its holder schedules and sends.
+        handle = None
+        if start_scheduler:
+            from notifications import scheduler
+
+            handle = scheduler.start(engine)
+        try:
+            yield
+        finally:
+            if handle is not None:
+                handle.shutdown()
+
     # The interactive docs pages load their scripts from a CDN: off, to work offline; /openapi.json stays.
     app = FastAPI(title="rectify 整改事项台账 API", version="1", dependencies=[Depends(check_csrf)],
-                  docs_url=None, redoc_url=None)
-    app.state.engine = engine or get_engine()
+                  docs_url=None, redoc_url=None, lifespan=lifespan)
+    app.state.engine = engine
     app.state.start_scheduler = start_scheduler
     app.add_middleware(SessionMiddleware, secret_key=secret_key(settings.data_dir), session_cookie=SESSION_COOKIE,
                        max_age=SESSION_DAYS * 24 * 3600, same_site="lax")
@@ -57,6 +76,7 @@ def create_app(*, engine: Engine | None = None, start_scheduler: bool = False) -
     for router in pages.routers:
         app.include_router(router)
     app.include_router(yearend_web.router)
+    app.include_router(notifications_web.router)
     _error_handlers(app)
     return app
 
