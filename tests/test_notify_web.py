@@ -1,4 +1,4 @@
-"""County admin pages and API for recipients and the outbox (the router as the app will include it)."""
+"""County admin pages and API for recipients and the outbox, in the app as `rectify serve` runs it."""
 from __future__ import annotations
 
 from datetime import date
@@ -6,7 +6,6 @@ from datetime import date
 import pytest
 from fastapi.testclient import TestClient
 
-from notifications import web
 from notifications.outbox import deliver
 from notifications.reminders import enqueue_reminders
 from tests.test_notify_support import notify_settings, outbox_rows
@@ -23,7 +22,6 @@ def site(tmp_path_factory):
     with web_env(tmp_path_factory.mktemp("notify-web")) as engine:
         seed(engine)
         app = create_app(engine=engine)
-        app.include_router(web.router)
         with session_scope(engine) as s:
             tokens = {n: users.issue_token(s, name=n) for n in (ADMIN, STAFF, OWN)}
         api = {n: TestClient(app, headers={"Authorization": f"Bearer {t}"}) for n, t in tokens.items()}
