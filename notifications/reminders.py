@@ -38,7 +38,7 @@ from notifications.models import Channel, MessageKind, NotifyCursor, OutboxStatu
 from notifications.outbox import dialect_insert, enqueue_select
 from tracker.config import NotifySettings, get_settings
 from tracker.db import UTCDateTime, utcnow
-from tracker.lights import _day_start_utc
+from tracker.lights import day_start_utc
 from tracker.models import AuditEvent, Status, Task
 
 REMIND_STATUS = Status.in_progress.value
@@ -188,13 +188,13 @@ class _Check:
         activity = func.coalesce(Task.last_progress_at, Task.assigned_at, Task.created_at)
 
         def period(day: date):  # whole stale spans from the activity to the start of `day`
-            return (literal(int(_day_start_utc(day).timestamp())) - sql.epoch(activity)) // span
+            return (literal(int(day_start_utc(day).timestamp())) - sql.epoch(activity)) // span
 
         query = (select(*_rows(_key("stale", Task.id, sql.epoch(activity), period(as_of), Channel.id),
                                MessageKind.stale, task_id=Task.id, threshold=period(as_of), as_of=as_of, now=self.now))
                  .select_from(Task).join(Channel, _township_channels())
                  .where(Task.status == REMIND_STATUS, sql.scanned(Task.deadline) >= as_of,
-                        activity < _day_start_utc(as_of) - timedelta(days=self.stale_days)))  # the yellow light's rule
+                        activity < day_start_utc(as_of) - timedelta(days=self.stale_days)))  # the yellow light's rule
         crossed = self.window and period(as_of) != period(self.window.day)
         return self.queue(query, crossed)
 

@@ -18,7 +18,7 @@ LIGHT_LABELS = {RED: "红灯", YELLOW: "黄灯", GREEN: "绿灯"}
 OPEN_STATUSES = (Status.unassigned.value, Status.in_progress.value, Status.pending_review.value)
 
 
-def _day_start_utc(day: date) -> datetime:
+def day_start_utc(day: date) -> datetime:
     return datetime.combine(day, time.min, TZ).astimezone(timezone.utc)
 
 
@@ -31,7 +31,7 @@ def light_of(task: Task, as_of: date, *, yellow_days: int | None = None, stale_d
     if task.deadline < as_of:
         return RED
     activity = task.last_progress_at or task.assigned_at or task.created_at
-    if task.deadline <= as_of + timedelta(days=yellow_days) or activity < _day_start_utc(as_of - timedelta(days=stale_days)):
+    if task.deadline <= as_of + timedelta(days=yellow_days) or activity < day_start_utc(as_of - timedelta(days=stale_days)):
         return YELLOW
     return GREEN
 
@@ -46,7 +46,7 @@ def light_sql(as_of: date, *, yellow_days: int | None = None, stale_days: int | 
         (Task.status.not_in(OPEN_STATUSES), literal(None)),
         (Task.deadline < as_of, literal(RED)),
         ((Task.deadline <= as_of + timedelta(days=yellow_days))
-         | (activity < _day_start_utc(as_of - timedelta(days=stale_days))), literal(YELLOW)),
+         | (activity < day_start_utc(as_of - timedelta(days=stale_days))), literal(YELLOW)),
         else_=literal(GREEN),
     )
 
