@@ -24,16 +24,14 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("RECTIFY_DATA_DIR", str(ROOT / "var" / "bench"))
 
-from sqlalchemy import create_engine, event, func, select, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+from sqlalchemy import event, func, select, text  # noqa: E402
 
-from bench.seed import seed  # noqa: E402
+from bench.seed import bench_database, seed  # noqa: E402
 from notifications.models import Channel, NotifyCursor, Outbox  # noqa: E402
 from tracker.db import make_engine, upgrade  # noqa: E402
 from tracker.models import Task  # noqa: E402
 from workflows.flows import check_progress  # noqa: E402
 
-PG_ADMIN = os.environ.get("RECTIFY_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 AS_OF = date(2024, 9, 1)  # inside the seeded deadlines (2024–2025): every kind of reminder occurs
 TARGET_S, TARGET_RATIO = 10.0, 2.0
 
@@ -43,27 +41,7 @@ def emit(record: dict) -> None:
 
 
 def database(db: str, townships: int, tasks: int, keep: bool) -> tuple[str, callable]:
-    if db == "sqlite":
-        path = ROOT / "var" / "bench" / f"check-{townships}-{tasks}.db"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        drop = lambda: [p.unlink() for p in path.parent.glob(path.name + "*")]  # noqa: E731
-        if not keep:
-            drop()
-        return f"sqlite:///{path}", (lambda: None) if keep else drop
-    name = f"rectify_bench_check_{townships}_{tasks}"
-    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-
-    def drop():
-        with admin.connect() as c:
-            c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-    with admin.connect() as c:
-        exists = c.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).scalar()
-        if exists and not keep:
-            drop()
-        if not exists or not keep:
-            c.execute(text(f'CREATE DATABASE "{name}"'))
-    return make_url(PG_ADMIN).set(database=name).render_as_string(hide_password=False), (lambda: None) if keep else drop
+    return bench_database("check", db, townships, tasks, keep)
 
 
 def prepare(engine, townships: int, tasks: int) -> None:

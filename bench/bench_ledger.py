@@ -21,7 +21,6 @@ import argparse
 import io
 import json
 import math
-import os
 import statistics
 import sys
 import time
@@ -31,11 +30,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import create_engine, func, select, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+from sqlalchemy import func, select  # noqa: E402
 from sqlmodel import Session  # noqa: E402
 
-from bench.seed import seed  # noqa: E402
+from bench.seed import bench_database, seed  # noqa: E402
 from tracker import users  # noqa: E402
 from tracker.dashboard import dashboard  # noqa: E402
 from tracker.db import make_engine, upgrade  # noqa: E402
@@ -44,7 +42,6 @@ from tracker.excel import export_ledger  # noqa: E402
 from tracker.ledger import query_tasks  # noqa: E402
 from tracker.models import Task, Township  # noqa: E402
 
-PG_ADMIN = os.environ.get("RECTIFY_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 AS_OF = date(2024, 9, 1)  # inside the seeded deadlines (2024–2025): every light occurs
 SAMPLES = 10  # townships (and their counties) measured
 TARGETS_MS = {"township_task_list": 100, "county_dashboard": 100, "county_export": 1000}
@@ -56,28 +53,7 @@ def emit(record: dict) -> None:
 
 
 def database(db: str, townships: int, tasks: int, keep: bool) -> tuple[str, callable]:
-    """The database's URL (created empty unless kept from an earlier --keep run) and its cleanup."""
-    if db == "sqlite":
-        path = ROOT / "var" / "bench" / f"ledger-{townships}-{tasks}.db"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        drop = lambda: [p.unlink() for p in path.parent.glob(path.name + "*")]  # noqa: E731
-        if not keep:
-            drop()
-        return f"sqlite:///{path}", (lambda: None) if keep else drop
-    name = f"rectify_bench_ledger_{townships}_{tasks}"
-    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-
-    def drop():
-        with admin.connect() as c:
-            c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-    with admin.connect() as c:
-        exists = c.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).scalar()
-        if exists and not keep:
-            drop()
-        if not exists or not keep:
-            c.execute(text(f'CREATE DATABASE "{name}"'))
-    return make_url(PG_ADMIN).set(database=name).render_as_string(hide_password=False), (lambda: None) if keep else drop
+    return bench_database("ledger", db, townships, tasks, keep)
 
 
 def user(engine, name: str, role: str, township: str | None = None):

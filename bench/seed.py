@@ -14,18 +14,22 @@ moved past them so later inserts work.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import text
-from sqlalchemy.engine import Engine
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import Engine, make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tracker.models import Item, Task  # noqa: E402  (after the path setup, for `python bench/seed.py`)
+
+ROOT = Path(__file__).resolve().parents[1]
+PG_ADMIN = os.environ.get("RECTIFY_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 
 TOWNSHIPS_PER_COUNTY = 6
 TITLES = ("法律顾问作用发挥不充分", "行政执法规范化水平不高", "普法宣传针对性不强", "干部学法用法的自觉性有待增强",
@@ -169,6 +173,31 @@ def seed(engine: Engine, *, townships: int = 38000, tasks: int = 2_000_000, seed
         conn.execute(text("ANALYZE"))
         conn.commit()
     return counts
+
+
+def bench_database(purpose: str, db: str, townships: int, tasks: int, keep: bool) -> tuple[str, callable]:
+    """A benchmark database's URL (created empty unless kept from an earlier --keep run) and its cleanup."""
+    if db == "sqlite":
+        path = ROOT / "var" / "bench" / f"{purpose}-{townships}-{tasks}.db"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        drop = lambda: [p.unlink() for p in path.parent.glob(path.name + "*")]  # noqa: E731
+        if not keep:
+            drop()
+        return f"sqlite:///{path}", (lambda: None) if keep else drop
+    name = f"rectify_bench_{purpose}_{townships}_{tasks}"
+    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+
+    def drop():
+        with admin.connect() as c:
+            c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+    with admin.connect() as c:
+        exists = c.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).scalar()
+        if exists and not keep:
+            drop()
+        if not exists or not keep:
+            c.execute(text(f'CREATE DATABASE "{name}"'))
+    return make_url(PG_ADMIN).set(database=name).render_as_string(hide_password=False), (lambda: None) if keep else drop
 
 
 def main(argv: list[str] | None = None) -> int:
