@@ -113,11 +113,7 @@ def run(db: str, args) -> list[dict]:
         results = []
         for op, (fn, args_list, rounds) in ops.items():
             ms = sorted(timed(engine, fn, args_list, rounds))
-            target = TARGETS_MS.get(op)
-            median = statistics.median(ms)
-            rec = {"db": db, "op": op, "median_ms": round(median, 1), "p90_ms": round(ms[math.ceil(len(ms) * 0.9) - 1], 1),
-                   "runs": len(ms), "target_ms": target, "ok": None if target is None else median <= target,
-                   "tasks": args.tasks, "townships": args.townships}
+            rec = timing_record(db, op, ms, TARGETS_MS.get(op), args)
             if op.startswith("county"):
                 rec["tasks_per_county"] = round(statistics.mean(per_county))
             emit(rec)
@@ -128,19 +124,32 @@ def run(db: str, args) -> list[dict]:
         cleanup()
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def timing_record(db: str, op: str, ms: list[float], target: float | None, args) -> dict:
+    """One operation's sorted timings as the JSON record all read benchmarks print."""
+    median = statistics.median(ms)
+    return {"db": db, "op": op, "median_ms": round(median, 1), "p90_ms": round(ms[math.ceil(len(ms) * 0.9) - 1], 1),
+            "runs": len(ms), "target_ms": target, "ok": None if target is None else median <= target,
+            "tasks": args.tasks, "townships": args.townships}
+
+
+def cli(run, title: str, argv: list[str] | None) -> int:
+    """Arguments, runs per database and the summary shared by the read benchmarks."""
+    ap = argparse.ArgumentParser()
     ap.add_argument("--db", default="sqlite,postgresql")
     ap.add_argument("--townships", type=int, default=38000)
     ap.add_argument("--tasks", type=int, default=2_000_000)
     ap.add_argument("--keep", action="store_true", help="keep the seeded databases and reuse them next time")
     args = ap.parse_args(argv)
     results = [r for db in args.db.split(",") for r in run(db.strip(), args)]
-    print(f"\n台账读取性能（{args.tasks:,} 项任务，{args.townships:,} 个乡镇，中位数）")
+    print(f"\n{title}（{args.tasks:,} 项任务，{args.townships:,} 个乡镇，中位数）")
     for r in results:
         verdict = "" if r["target_ms"] is None else ("  达标" if r["ok"] else "  未达标") + f"（目标 ≤ {r['target_ms']} ms）"
-        print(f"  {r['db']:<10} {r['op']:<20} {r['median_ms']:>9.1f} ms  p90 {r['p90_ms']:>9.1f} ms{verdict}")
+        print(f"  {r['db']:<10} {r['op']:<22} {r['median_ms']:>9.1f} ms  p90 {r['p90_ms']:>9.1f} ms{verdict}")
     return 0 if all(r["ok"] is not False for r in results) else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    return cli(run, "台账读取性能", argv)
 
 
 if __name__ == "__main__":

@@ -12,11 +12,8 @@ Reuses bench_ledger's databases (`--keep` shares them) and seeding. Prints JSON 
 """
 from __future__ import annotations
 
-import argparse
 import json
-import math
 import os
-import statistics
 import sys
 import tempfile
 import time
@@ -31,7 +28,7 @@ from fastapi.testclient import TestClient  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 from sqlmodel import Session  # noqa: E402
 
-from bench.bench_ledger import SAMPLES, database, user  # noqa: E402
+from bench.bench_ledger import SAMPLES, cli, database, timing_record, user  # noqa: E402
 from bench.seed import seed  # noqa: E402
 from tracker import users  # noqa: E402
 from tracker.db import make_engine, upgrade  # noqa: E402
@@ -98,11 +95,7 @@ def run(db: str, args) -> list[dict]:
         results = []
         for op, calls in ops.items():
             ms = sorted(timed(calls))
-            target = TARGETS_MS.get(op)
-            median = statistics.median(ms)
-            rec = {"db": db, "op": op, "median_ms": round(median, 1), "p90_ms": round(ms[math.ceil(len(ms) * 0.9) - 1], 1),
-                   "runs": len(ms), "target_ms": target, "ok": None if target is None else median <= target,
-                   "tasks": args.tasks, "townships": args.townships}
+            rec = timing_record(db, op, ms, TARGETS_MS.get(op), args)
             emit(rec)
             results.append(rec)
         return results
@@ -112,18 +105,7 @@ def run(db: str, args) -> list[dict]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--db", default="sqlite,postgresql")
-    ap.add_argument("--townships", type=int, default=38000)
-    ap.add_argument("--tasks", type=int, default=2_000_000)
-    ap.add_argument("--keep", action="store_true", help="keep the seeded databases and reuse them next time")
-    args = ap.parse_args(argv)
-    results = [r for db in args.db.split(",") for r in run(db.strip(), args)]
-    print(f"\n网页端到端读取性能（{args.tasks:,} 项任务，{args.townships:,} 个乡镇，中位数）")
-    for r in results:
-        verdict = "" if r["target_ms"] is None else ("  达标" if r["ok"] else "  未达标") + f"（目标 ≤ {r['target_ms']} ms）"
-        print(f"  {r['db']:<10} {r['op']:<22} {r['median_ms']:>9.1f} ms  p90 {r['p90_ms']:>9.1f} ms{verdict}")
-    return 0 if all(r["ok"] is not False for r in results) else 1
+    return cli(run, "网页端到端读取性能", argv)
 
 
 if __name__ == "__main__":
