@@ -17,7 +17,7 @@ from schemathesis import GenerationMode
 from tracker import lifecycle, users
 from tracker.db import session_scope
 from tracker.web.app import create_app
-from tracker.web.testing import ADMIN, MINIMAL_PDF, OWN, seed, web_env
+from tests.web_helpers import ADMIN, MINIMAL_PDF, OWN, seed, web_env
 
 EXAMPLES = 12
 

@@ -15,7 +15,7 @@ import pytest
 from tracker import users
 from tracker.db import session_scope
 from tracker.web.app import create_app
-from tracker.web.testing import ADMIN, MINIMAL_PDF, OWN, PASSWORD, REPORTS, live_server, web_env
+from tests.web_helpers import ADMIN, MINIMAL_PDF, OWN, PASSWORD, REPORTS, live_server, web_env
 
 CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = Path(__file__).resolve().parents[1] / "test-output" / "screenshots"

@@ -12,7 +12,7 @@ from tests.test_notify_support import notify_settings, outbox_rows
 from tracker import users
 from tracker.db import session_scope
 from tracker.web.app import create_app
-from tracker.web.testing import ADMIN, OWN, STAFF, csrf_from, login, seed, web_env
+from tests.web_helpers import ADMIN, OWN, STAFF, csrf_from, login, seed, web_env
 
 DEAD_URL = "http://127.0.0.1:9/hook"  # nothing listens on the discard port: connection refused
 

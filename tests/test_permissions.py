@@ -28,7 +28,7 @@ from tracker.db import session_scope
 from tracker.models import AuditEvent, Evidence, Progress, Report, Task, Township, User
 from tracker.web import review
 from tracker.web.app import create_app
-from tracker.web.testing import (ADMIN, MINIMAL_PDF, OTHER, OWN, PASSWORD, REPORTS, STAFF, csrf_from, login, seed,
+from tests.web_helpers import (ADMIN, MINIMAL_PDF, OTHER, OWN, PASSWORD, REPORTS, STAFF, csrf_from, login, seed,
                                  web_env)
 
 PUBLIC, ANY, COUNTY, ADMIN_ONLY, TOWNSHIP = "public", "any", "county", "admin", "township"

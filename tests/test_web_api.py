@@ -7,7 +7,7 @@ from fastapi.testclient import TestClient
 from tracker import users
 from tracker.db import session_scope
 from tracker.web.app import create_app
-from tracker.web.testing import ADMIN, MINIMAL_PDF, OTHER, OWN, STAFF, seed, web_env
+from tests.web_helpers import ADMIN, MINIMAL_PDF, OTHER, OWN, STAFF, seed, web_env
 
 REQUIRED = {"id", "township", "report_year", "kind", "title", "status", "deadline", "version", "owner_unit",
             "owner_person", "category", "light"}

@@ -9,7 +9,7 @@ from tracker import users
 from tracker.db import session_scope
 from tracker.models import Task
 from tracker.web.app import SESSION_COOKIE, create_app
-from tracker.web.testing import ADMIN, OWN, PASSWORD, csrf_from, login, seed, web_env
+from tests.web_helpers import ADMIN, OWN, PASSWORD, csrf_from, login, seed, web_env
 
 
 @pytest.fixture(scope="module")

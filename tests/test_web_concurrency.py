@@ -13,7 +13,7 @@ from tracker import users
 from tracker.db import session_scope
 from tracker.models import AuditEvent, Task
 from tracker.web.app import create_app
-from tracker.web.testing import ADMIN, STAFF, csrf_from, live_server, login, seed
+from tests.web_helpers import ADMIN, STAFF, csrf_from, live_server, login, seed
 
 
 @pytest.fixture

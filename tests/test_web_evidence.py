@@ -17,7 +17,7 @@ from tracker.db import session_scope
 from tracker.evidence import MAX_BYTES
 from tracker.models import Evidence, Progress, Task
 from tracker.web.app import create_app
-from tracker.web.testing import ADMIN, MINIMAL_PDF, OWN, csrf_from, login, seed, web_env
+from tests.web_helpers import ADMIN, MINIMAL_PDF, OWN, csrf_from, login, seed, web_env
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from tracker.db import session_scope
 from tracker.models import Report, Task, Township
 from tracker.web.app import create_app
-from tracker.web.testing import ADMIN, login, seed, web_env
+from tests.web_helpers import ADMIN, login, seed, web_env
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"
 

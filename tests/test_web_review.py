@@ -13,7 +13,7 @@ from tracker.extraction import extract_text, read_document
 from tracker.models import Item, Report, Task
 from tracker.web import review
 from tracker.web.app import create_app
-from tracker.web.testing import ADMIN, REPORTS, csrf_from, login, seed, web_env
+from tests.web_helpers import ADMIN, REPORTS, csrf_from, login, seed, web_env
 
 XILI = REPORTS[0]
 

@@ -11,7 +11,7 @@ from notifications import lease
 from notifications.scheduler import JOB_LABELS, LEASE_NAME
 from tracker.db import utcnow
 from tracker.web.app import create_app
-from tracker.web.testing import web_env
+from tests.web_helpers import web_env
 
 
 def _wait(cond, seconds: float = 10.0) -> None:

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from tracker.cli import app as cli
 from tracker.db import session_scope
 from tracker.models import Report, User
-from tracker.web.testing import login, web_env
+from tests.web_helpers import login, web_env
 
 
 @pytest.fixture

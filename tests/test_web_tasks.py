@@ -15,7 +15,7 @@ from tracker.lights import today
 from tracker.models import Task, Township
 from tracker.web.app import create_app
 from tracker.web.pages import tasks as task_pages
-from tracker.web.testing import ADMIN, MINIMAL_PDF, OTHER, OWN, csrf_from, login, seed, web_env
+from tests.web_helpers import ADMIN, MINIMAL_PDF, OTHER, OWN, csrf_from, login, seed, web_env
 
 
 @pytest.fixture(scope="module")

@@ -23,7 +23,7 @@ from tracker.extraction import extract_text
 from tracker.ingest import ingest_extraction
 from tracker.ledger import list_tasks
 from tracker.models import Township, User
-from tracker.web.testing import MINIMAL_PDF
+from tests.web_helpers import MINIMAL_PDF
 from tracker.yearend.run import run_year_end, section_name
 from tracker.yearend.wording import cn_by, cn_number, ordinal, percent, problem_phrase, unit_word
 

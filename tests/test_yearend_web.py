@@ -17,7 +17,7 @@ from tests.test_yearend_section import GOLDEN, build_ledger
 from tracker import users
 from tracker.db import session_scope
 from tracker.web.app import create_app
-from tracker.web.testing import PASSWORD, live_server, login
+from tests.web_helpers import PASSWORD, live_server, login
 from tracker.yearend.run import county_name, section_name
 from tracker.yearend.web import router
 

@@ -16,7 +16,7 @@ from tracker import config, db, users
 from tracker.db import make_engine, session_scope, upgrade
 from tracker.ingest import IngestResult, ingest_file
 
-REPORTS_DIR = Path(__file__).resolve().parents[3] / "shared" / "reports"
+REPORTS_DIR = Path(__file__).resolve().parents[2] / "shared" / "reports"
 OWN, OTHER = "西里镇", "孝敬镇"  # the townships of the two reports tests import
 REPORTS = (REPORTS_DIR / "xili-2023.txt", REPORTS_DIR / "xiaojing-2023.txt")
 PASSWORD = "password-123"
