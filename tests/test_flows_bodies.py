@@ -75,6 +75,13 @@ def test_year_end_flow_writes_to_the_data_dir(engine, cli_env):
     assert any(out.iterdir())
 
 
+def test_scheduled_year_end_defaults_to_the_previous_report_year(engine, cli_env):
+    flows.ingest_reports.fn(paths=[str(ROOT / "samples")], engine=engine)
+    result = flows.year_end_summary.fn(as_of=date(2024, 12, 1), engine=engine)  # as the 1 December job calls it
+    assert result["year"] == 2023
+    assert any(p.name.startswith("鹤鸣镇-2023") for p in (cli_env / "data" / "yearend" / "2023").iterdir())
+
+
 def test_run_calls_the_body_without_a_server(engine, monkeypatch):
     monkeypatch.delenv("PREFECT_API_URL", raising=False)
     _ledger(engine)

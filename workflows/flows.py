@@ -110,11 +110,14 @@ def weekly_digest(as_of: date | None = None, engine: Any = None) -> dict[str, in
 
 @flow(name="year_end_summary")
 def year_end_summary(year: int | None = None, as_of: date | None = None, engine: Any = None):
-    """Each township's 问题整改情况 section and the county table for `year` (default: this year)."""
-    from tracker.yearend import run_year_end  # written alongside; imported when the flow runs
+    """Each township's 问题整改情况 section and the county table for the problems of report `year`.
+
+    Default: the year before `as_of` — on 1 December 2024 townships write about the problems of
+    their 2023 report (filed early 2024), for the report they will file early 2025."""
+    from tracker.yearend import run_year_end  # at run time: python-docx and matplotlib load only when needed
 
     as_of = as_of or today()
-    year = year or as_of.year
+    year = year or as_of.year - 1
     out_dir = get_settings().data_dir / "yearend" / str(year)
     return run_year_end(engine=engine or get_engine(), year=year, as_of=as_of, out_dir=out_dir)
 
