@@ -79,17 +79,23 @@ def timed(engine, fn, args_list: list, rounds: int) -> list[float]:
     return out
 
 
-def run(db: str, args) -> list[dict]:
+def seeded_engine(db: str, args, emit) -> tuple:
+    """The benchmark database, migrated and seeded (unless kept seeded from an earlier --keep run)."""
     url, cleanup = database(db, args.townships, args.tasks, args.keep)
     engine = make_engine(url)
+    upgrade(engine)
+    with Session(engine) as s:
+        seeded = s.execute(select(func.count()).select_from(Task)).scalar()
+    if not seeded:
+        t0 = time.perf_counter()
+        counts = seed(engine, townships=args.townships, tasks=args.tasks)
+        emit({"db": db, "op": "seed", "seconds": round(time.perf_counter() - t0, 1)} | counts)
+    return engine, cleanup
+
+
+def run(db: str, args) -> list[dict]:
+    engine, cleanup = seeded_engine(db, args, emit)
     try:
-        upgrade(engine)
-        with Session(engine) as s:
-            seeded = s.execute(select(func.count()).select_from(Task)).scalar()
-        if not seeded:
-            t0 = time.perf_counter()
-            counts = seed(engine, townships=args.townships, tasks=args.tasks)
-            emit({"db": db, "op": "seed", "seconds": round(time.perf_counter() - t0, 1)} | counts)
         step = max(1, args.townships // SAMPLES)
         with Session(engine) as s:
             sample = s.execute(select(Township.name, Township.county)

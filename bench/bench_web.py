@@ -28,10 +28,8 @@ from fastapi.testclient import TestClient  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 from sqlmodel import Session  # noqa: E402
 
-from bench.bench_ledger import SAMPLES, cli, database, timing_record, user  # noqa: E402
-from bench.seed import seed  # noqa: E402
+from bench.bench_ledger import SAMPLES, cli, seeded_engine, timing_record, user  # noqa: E402
 from tracker import users  # noqa: E402
-from tracker.db import make_engine, upgrade  # noqa: E402
 from tracker.models import Task, Township  # noqa: E402
 from tracker.web.app import create_app  # noqa: E402
 
@@ -63,16 +61,8 @@ def timed(calls: list) -> list[float]:
 
 
 def run(db: str, args) -> list[dict]:
-    url, cleanup = database(db, args.townships, args.tasks, args.keep)
-    engine = make_engine(url)
+    engine, cleanup = seeded_engine(db, args, emit)
     try:
-        upgrade(engine)
-        with Session(engine) as s:
-            seeded = s.execute(select(func.count()).select_from(Task)).scalar()
-        if not seeded:
-            t0 = time.perf_counter()
-            counts = seed(engine, townships=args.townships, tasks=args.tasks)
-            emit({"db": db, "op": "seed", "seconds": round(time.perf_counter() - t0, 1)} | counts)
         step = max(1, args.townships // SAMPLES)
         with Session(engine) as s:
             sample = s.execute(select(Township.name, Township.county, func.min(Task.id)).join(Task)
