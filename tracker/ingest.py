@@ -18,11 +18,12 @@ from sqlmodel import Session
 from tracker import audit
 from tracker.db import session_scope, utcnow
 from tracker.extraction import Extraction, ExtractedItem, ExtractionError, read_document, extract_text
+from tracker.extraction.decode import SUPPORTED as READABLE
 from tracker.models import Item, Report, Status, Task, Township, TRACKED_KINDS
 from tracker.textfmt import cn_date
 from tracker.yearend.analysis import AnalysisItem, analyze_report
 
-SUPPORTED = {".txt", ".docx"}
+SUPPORTED = set(READABLE)
 TASK_AUDIT_FIELDS = ("title", "kind", "status", "deadline", "version")
 
 

@@ -1,16 +1,33 @@
-"""Reading a report file into text: .txt (UTF-8, GB18030, UTF-16 with BOM) or .docx."""
+"""Reading a report file into text: the checks every file gets, then the reader for its format.
+
+.txt is decoded here (UTF-8, GB18030, UTF-16 with BOM); each other format has its own module
+(word.py, pdf.py, webpage.py), imported only when such a file comes, so `rectify extract` on a
+.txt stays quick to start.
+"""
 from __future__ import annotations
 
-import io
+import importlib
 import stat
-import zipfile
 from pathlib import Path
 
 from tracker.extraction.model import ExtractionError
 
 MAX_BYTES = 20 * 1024 * 1024
 MAX_UNZIPPED = 200 * 1024 * 1024  # a .docx that inflates beyond this is not a report
-SUPPORTED = (".txt", ".docx")
+# suffix → (module, function): every reader takes (raw bytes, file name) and returns the document text.
+READERS = {
+    ".txt": ("tracker.extraction.decode", "decode_text"),
+    ".docx": ("tracker.extraction.word", "decode_docx"),
+    ".doc": ("tracker.extraction.word", "decode_legacy_word"),
+    ".wps": ("tracker.extraction.word", "decode_legacy_word"),
+    ".pdf": ("tracker.extraction.pdf", "decode_pdf"),
+    ".html": ("tracker.extraction.webpage", "decode_html"),
+    ".htm": ("tracker.extraction.webpage", "decode_html"),
+    ".mhtml": ("tracker.extraction.webpage", "decode_mhtml"),
+    ".mht": ("tracker.extraction.webpage", "decode_mhtml"),
+}
+SUPPORTED = tuple(READERS)
+SUPPORTED_TEXT = "、".join(SUPPORTED)  # for messages
 
 _MAGIC = (
     (b"\x89PNG", "PNG 图片"),
@@ -27,7 +44,7 @@ _CONTROL_LIMIT = 8  # a few stray control bytes happen in converted files
 
 
 def read_document(path: Path) -> str:
-    """The document's text: .txt decoded (BOM dropped), .docx paragraphs joined by "\\n"."""
+    """The document's text, the string every offset of the extraction points into."""
     path = Path(path)
     name = path.name
     try:
@@ -39,9 +56,8 @@ def read_document(path: Path) -> str:
     if not stat.S_ISREG(st.st_mode):
         raise ExtractionError(f"{name} 不是文件，无法读取")
     suffix = path.suffix.lower()
-    if suffix not in SUPPORTED:
-        hint = "，请用 Word/WPS 另存为 .docx" if suffix in (".doc", ".wps", ".pdf") else ""
-        raise ExtractionError(f"文件 {name} 的格式（{suffix or '无扩展名'}）不受支持，只能读取 .txt 或 .docx{hint}")
+    if suffix not in READERS:
+        raise ExtractionError(f"文件 {name} 的格式（{suffix or '无扩展名'}）不受支持，可以读取的格式：{SUPPORTED_TEXT}")
     if st.st_size == 0:
         raise ExtractionError(f"文件 {name} 是空文件，没有可读取的内容")
     if st.st_size > MAX_BYTES:  # checked before reading: never load a huge file
@@ -51,7 +67,16 @@ def read_document(path: Path) -> str:
         raw = path.read_bytes()
     except OSError as exc:
         raise ExtractionError(f"文件 {name} 无法读取：{exc.strerror or exc}") from None
-    return decode_docx(raw, name) if suffix == ".docx" else decode_text(raw, name)
+    return decode_bytes(raw, name)
+
+
+def decode_bytes(raw: bytes, name: str) -> str:
+    """The document text of a file's bytes, by the suffix of its name."""
+    suffix = Path(name).suffix.lower()
+    if suffix not in READERS:
+        raise ExtractionError(f"文件 {name} 的格式（{suffix or '无扩展名'}）不受支持，可以读取的格式：{SUPPORTED_TEXT}")
+    module, function = READERS[suffix]
+    return getattr(importlib.import_module(module), function)(raw, name)
 
 
 def decode_text(raw: bytes, name: str) -> str:
@@ -75,34 +100,6 @@ def decode_text(raw: bytes, name: str) -> str:
             text = _decode_or_fail(raw, "gb18030", name)
     if not text or text.isspace():  # isspace: no copy of the text, unlike strip()
         raise ExtractionError(f"文件 {name} 只有空白，没有可读取的内容")
-    return text
-
-
-def decode_docx(raw: bytes, name: str) -> str:
-    """Bytes of a .docx → its body paragraphs' text joined by "\\n"."""
-    if not raw:
-        raise ExtractionError(f"文件 {name} 是空文件，没有可读取的内容")
-    buf = io.BytesIO(raw)
-    if not zipfile.is_zipfile(buf):
-        what = next((w for magic, w in _MAGIC if raw.startswith(magic)), None)
-        reason = f"它实际上是{what}" if what else "内容不是 zip 格式，可能已损坏或只是改了扩展名"
-        raise ExtractionError(f"文件 {name} 不是有效的 Word 文档（.docx）：{reason}")
-    try:
-        with zipfile.ZipFile(buf) as zf:
-            if "word/document.xml" not in zf.namelist():
-                raise ExtractionError(f"文件 {name} 不是有效的 Word 文档（.docx）：压缩包里没有 word/document.xml")
-            if sum(info.file_size for info in zf.infolist()) > MAX_UNZIPPED:
-                raise ExtractionError(f"文件 {name} 解压后超过 200 MB，不像是一份年度报告")
-        import docx  # only .docx needs it; keeps `rectify extract` on .txt quick to start
-
-        document = docx.Document(io.BytesIO(raw))
-    except ExtractionError:
-        raise
-    except Exception as exc:  # python-docx/lxml/zipfile raise many kinds on a damaged package
-        raise ExtractionError(f"文件 {name} 不是有效的 Word 文档（.docx），无法打开：{exc}") from None
-    text = "\n".join(p.text for p in document.paragraphs)
-    if not text or text.isspace():
-        raise ExtractionError(f"文件 {name} 没有文字内容")
     return text
 
 

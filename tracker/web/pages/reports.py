@@ -12,6 +12,7 @@ from tracker import users
 from tracker.errors import NotFound
 from tracker.extraction import ExtractionError
 from tracker.extraction.decode import MAX_BYTES as MAX_REPORT_BYTES
+from tracker.extraction.decode import SUPPORTED as REPORT_SUFFIXES
 from tracker.ingest import OUTCOME_LABELS, IngestError, ingest_extraction
 from tracker.models import Item, Report, Role, Task, Township, User
 from tracker.web import review
@@ -30,7 +31,7 @@ def _county(user: User) -> None:
 def _list_page(request: Request, session, user: User, *, status_code: int = 200, failures=()):
     pending = review.list_pending() if user.role != Role.township else []
     return render(request, "reports.html", user=user, status_code=status_code, reports=visible_reports(session, user),
-                  pending=pending, failures=failures)
+                  pending=pending, failures=failures, report_accept=",".join(REPORT_SUFFIXES))
 
 
 @router.get("")
