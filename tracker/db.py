@@ -101,18 +101,49 @@ def current_heads(engine: Engine) -> set[str]:
         return set(MigrationContext.configure(conn).get_current_heads())
 
 
-def upgrade(engine: Engine, target: str = "heads") -> None:
-    """Bring the schema up to date; a no-op (one cheap query) when it already is."""
+# Key of the PostgreSQL advisory lock held while migrating (any constant; "rect" in ASCII).
+MIGRATION_LOCK_KEY = 0x72656374
+
+
+@contextmanager
+def _migration_lock(engine: Engine) -> Iterator[None]:
+    """On PostgreSQL, one migrating process at a time: the others wait, then find the schema current.
+
+    A session-level advisory lock on its own autocommit connection, so it spans Alembic's transaction
+    and is released even if that fails (or with the connection, if the process dies). SQLite has one
+    writer at a time already.
+    """
+    if engine.dialect.name != "postgresql":
+        yield
+        return
+    from sqlalchemy import text
+
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+        try:
+            yield
+        finally:
+            conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK_KEY})
+
+
+def upgrade(engine: Engine, target: str = "head") -> None:
+    """Bring the schema up to date; a no-op (one cheap query) when it already is.
+
+    Safe for several processes starting together on one PostgreSQL database: the upgrade runs under
+    an advisory lock and Alembic re-reads the version table once it holds it.
+    """
     from alembic import command
     from alembic.script import ScriptDirectory
 
     cfg = alembic_config(engine)
-    if target == "heads" and current_heads(engine) == set(ScriptDirectory.from_config(cfg).get_heads()):
+    if target == "head" and current_heads(engine) == {ScriptDirectory.from_config(cfg).get_current_head()}:
         return
-    command.upgrade(cfg, target)
+    with _migration_lock(engine):
+        command.upgrade(cfg, target)
 
 
 def downgrade(engine: Engine, target: str = "base") -> None:
     from alembic import command
 
-    command.downgrade(alembic_config(engine), target)
+    with _migration_lock(engine):
+        command.downgrade(alembic_config(engine), target)

@@ -10,7 +10,7 @@ db_app = typer.Typer(no_args_is_help=True, help="数据库结构迁移")
 
 
 @db_app.command("upgrade")
-def upgrade_cmd(target: str = typer.Argument("heads", help="目标版本，默认最新")) -> None:
+def upgrade_cmd(target: str = typer.Argument("head", help="目标版本，默认最新")) -> None:
     """升级数据库结构到最新版本。"""
     engine = make_engine(get_settings().database_url)
     upgrade(engine, target)

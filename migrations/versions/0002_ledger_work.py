@@ -1,12 +1,12 @@
 """ledger at work: indexes for the county's views
 
-Revision ID: 0004_ledger_work
+Revision ID: 0002
 Revises: 0001
 Create Date: 2026-11-23
 """
 from alembic import op
 
-revision = "0004_ledger_work"
+revision = "0002"
 down_revision = "0001"
 branch_labels = None
 depends_on = None

@@ -1,7 +1,7 @@
 """year end: task themes, plan-to-shortcoming links, recurrences across years, rectification claims
 
-Revision ID: 0006_yearend
-Revises: 0001
+Revision ID: 0004
+Revises: 0003
 Create Date: 2026-11-23
 """
 from alembic import op
@@ -9,8 +9,8 @@ import sqlalchemy as sa
 import sqlmodel
 
 
-revision = '0006_yearend'
-down_revision = '0001'
+revision = "0004"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 

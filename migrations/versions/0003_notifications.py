@@ -1,7 +1,7 @@
 """notifications: channels, outbox, scheduler lease and run log, job store
 
-Revision ID: 0005_notifications
-Revises: 0001
+Revision ID: 0003
+Revises: 0002
 Create Date: 2026-11-23 11:47:06.206968
 """
 from alembic import op
@@ -10,8 +10,8 @@ import sqlmodel
 import tracker.db
 
 
-revision = '0005_notifications'
-down_revision = '0001'
+revision = "0003"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 
