@@ -36,7 +36,9 @@ WORK = Path(tempfile.mkdtemp(prefix="bench-prefect-"))
 os.environ.update(RECTIFY_DATA_DIR=str(WORK), RECTIFY_DATABASE_URL=f"sqlite:///{WORK / 'rectify.db'}")
 os.environ.pop("PREFECT_API_URL", None)
 
-import workflows  # noqa: E402,F401  (Prefect's quiet settings before Prefect loads)
+import workflows  # noqa: E402
+
+workflows.configure_prefect()  # Prefect's quiet settings before Prefect loads
 import httpx  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402

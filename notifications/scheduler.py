@@ -59,6 +59,9 @@ def run_job(name: str) -> None:
         session.add(run)
     values = {}
     try:
+        from workflows import configure_prefect
+
+        configure_prefect()  # before Prefect loads
         from workflows.flows import run as run_flow
 
         values = {"status": "ok", "summary": _brief(run_flow(name, engine=engine))}

@@ -12,7 +12,6 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Form, Query, Request, Response
 from fastapi.responses import RedirectResponse
-from jinja2 import ChoiceLoader, FileSystemLoader
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
@@ -24,19 +23,22 @@ from tracker.models import Role, Township, User
 from tracker.users import COUNTY_ROLES, require_role
 from tracker.web.deps import CurrentUser, SessionDep
 from tracker.web.forms import Id
-from tracker.web.templating import add_nav_link, env, flash, render
-
-# Our page templates extend the web's base.html: add their folder to the pages' template loader.
-env.loader = ChoiceLoader([env.loader, FileSystemLoader(Path(__file__).parent / "templates" / "pages")])
-env.globals.update(CHANNEL_KIND_LABELS=CHANNEL_KIND_LABELS, CHANNEL_ROLE_LABELS=CHANNEL_ROLE_LABELS,
-                   MESSAGE_KIND_LABELS=MESSAGE_KIND_LABELS, OUTBOX_STATUS_LABELS=OUTBOX_STATUS_LABELS)
+from tracker.web.templating import add_nav_link, add_template_folder, env, flash, render
 
 router = APIRouter()
-add_nav_link("/notifications/outbox", "提醒记录", roles=COUNTY_ROLES)
-add_nav_link("/notifications/channels", "提醒渠道", roles=(Role.county_admin.value,))
 pages = APIRouter(prefix="/notifications", include_in_schema=False)
 api = APIRouter(prefix="/api/v1", tags=["notifications"])
 OUTBOX_PAGE_LIMIT = 200
+
+
+def setup_pages() -> None:
+    """Called by the app factory: our page templates (they extend the web's base.html), their
+    vocabulary and the navigation links."""
+    add_template_folder(Path(__file__).parent / "templates" / "pages")
+    env.globals.update(CHANNEL_KIND_LABELS=CHANNEL_KIND_LABELS, CHANNEL_ROLE_LABELS=CHANNEL_ROLE_LABELS,
+                       MESSAGE_KIND_LABELS=MESSAGE_KIND_LABELS, OUTBOX_STATUS_LABELS=OUTBOX_STATUS_LABELS)
+    add_nav_link("/notifications/outbox", "提醒记录", roles=COUNTY_ROLES)
+    add_nav_link("/notifications/channels", "提醒渠道", roles=(Role.county_admin.value,))
 
 
 def _admin(user: User) -> None:

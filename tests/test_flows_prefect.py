@@ -7,12 +7,14 @@ import time
 import pytest
 
 from tests.test_flows_bodies import AS_OF, _ledger
-from workflows import flows
+from workflows import configure_prefect, flows
 
 
 @pytest.fixture(scope="session")
 def prefect_server():
     from prefect.testing.utilities import prefect_test_harness
+
+    configure_prefect()  # quiet, offline defaults, as the CLI sets them
 
     with prefect_test_harness(server_startup_timeout=120):
         yield

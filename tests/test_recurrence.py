@@ -14,7 +14,7 @@ from tracker.ingest import ingest_extraction
 from tracker.models import Kind, Report, Task
 from tracker.recurrence import Recurrence, claim_of, match, recurrence_label
 from tracker.yearend.data import cross_year, load
-from tracker.yearend.insights import task_insights
+from tracker.insights import task_insights
 
 HEAD = """中共云岭镇委员会 云岭镇人民政府
 关于{year}年度法治政府建设工作情况的报告

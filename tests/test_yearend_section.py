@@ -25,7 +25,7 @@ from tracker.ledger import list_tasks
 from tracker.models import Township, User
 from tests.web_helpers import MINIMAL_PDF
 from tracker.yearend.run import run_year_end, section_name
-from tracker.yearend.wording import cn_by, cn_number, ordinal, percent, problem_phrase, unit_word
+from tracker.textfmt import cn_by, cn_number, ordinal, percent, problem_phrase, unit_word
 
 GOLDEN = Path(__file__).parent / "golden"
 AS_OF = date(2024, 12, 20)

@@ -21,7 +21,7 @@ from tracker.extraction import Extraction, ExtractedItem, ExtractionError, read_
 from tracker.extraction.decode import SUPPORTED as READABLE
 from tracker.models import Item, Report, Status, Task, Township, TRACKED_KINDS
 from tracker.textfmt import cn_date
-from tracker.yearend.analysis import AnalysisItem, analyze_report
+from tracker.analysis import AnalysisItem, analyze_report
 
 SUPPORTED = set(READABLE)
 TASK_AUDIT_FIELDS = ("title", "kind", "status", "deadline", "version")

@@ -17,7 +17,7 @@ from sqlmodel import Field, Session, SQLModel
 
 from tracker.models import Item, Kind, Report, Status, Task
 from tracker.themes import classify
-from tracker.yearend.wording import cn_number
+from tracker.textfmt import cn_number
 
 # Every pair of adjacent word characters, found in one C-level pass (the lookahead lets pairs overlap).
 _BIGRAM = re.compile(r"(?=([\u4e00-\u9fffA-Za-z0-9]{2}))")

@@ -1,8 +1,10 @@
 """Prefect 3 flows over the reminder and ledger services.
 
-Importing this package sets Prefect's quiet, offline defaults (home in the data dir, no
-analytics, no logging to the API) before `workflows.flows` imports Prefect; Prefect reads its
-settings once at import, so a settings context already loaded is refreshed.
+Importing this package changes nothing. Entry points (the CLI, the embedded scheduler, benchmarks)
+call `configure_prefect()` before they import `workflows.flows`: it sets Prefect's quiet, offline
+defaults (home in the data dir, no analytics, no logging to the API) where the environment does
+not set them. Prefect reads its settings once at import, so a settings context already loaded is
+refreshed. A Prefect worker running a deployment keeps its own environment.
 """
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from tracker.config import get_settings
 
 
 def configure_prefect() -> None:
+    """Prefect's defaults for this installation (idempotent; explicit settings win)."""
     home = get_settings().data_dir / "prefect"
     home.mkdir(parents=True, exist_ok=True)
     defaults = {
@@ -30,5 +33,3 @@ def configure_prefect() -> None:
     if "prefect.context" in sys.modules:
         sys.modules["prefect.context"].refresh_global_settings_context()
 
-
-configure_prefect()

@@ -6,7 +6,6 @@ The embedded APScheduler is then switched off (RECTIFY_SCHEDULER=0).
 """
 from __future__ import annotations
 
-import workflows  # noqa: F401  (Prefect's settings before Prefect loads)
 from prefect import deploy as prefect_deploy
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.actions import WorkPoolCreate

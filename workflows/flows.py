@@ -16,7 +16,6 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import workflows  # noqa: F401  (Prefect's settings before Prefect loads)
 from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
@@ -114,7 +113,7 @@ def year_end_summary(year: int | None = None, as_of: date | None = None, engine:
 
     Default: the year before `as_of` — on 1 December 2024 townships write about the problems of
     their 2023 report (filed early 2024), for the report they will file early 2025."""
-    from tracker.yearend import run_year_end  # at run time: python-docx and matplotlib load only when needed
+    from tracker.yearend.run import run_year_end  # at run time: python-docx and matplotlib load only when needed
 
     as_of = as_of or today()
     year = year or as_of.year - 1

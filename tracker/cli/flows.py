@@ -36,7 +36,9 @@ def _as_of(value: str | None) -> date | None:
 
 
 def _run(name: str, **params):
-    import workflows  # noqa: F401  (Prefect's quiet, offline settings before Prefect loads)
+    from workflows import configure_prefect
+
+    configure_prefect()  # Prefect's quiet, offline settings before Prefect loads
     from workflows.flows import run
 
     return run(name, engine=get_engine(), **params)
@@ -91,7 +93,9 @@ def deploy(work_pool: str = typer.Option("rectify", "--work-pool", help="Prefect
     if not os.environ.get("PREFECT_API_URL"):
         fail("未设置 PREFECT_API_URL：请先启动 Prefect 服务器（prefect server start），"
              "并设置 PREFECT_API_URL=http://主机:4200/api")
-    import workflows  # noqa: F401
+    from workflows import configure_prefect
+
+    configure_prefect()
     from workflows.deployment import deploy as create
 
     for name, schedule in create(work_pool=work_pool):

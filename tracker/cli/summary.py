@@ -34,7 +34,7 @@ def summary(
                                 help="同时生成县级汇总（.docx/.xlsx/.html）；默认未指定 --township 时生成"),
 ) -> None:
     """生成各乡镇“问题整改情况”材料（每个乡镇每种格式一个文件）和县级汇总。"""
-    from tracker.yearend import run_year_end
+    from tracker.yearend.run import run_year_end
 
     fmts = [f.strip().lower().lstrip(".") for f in formats.split(",") if f.strip()]
     try:

@@ -75,8 +75,9 @@ def create_app(*, engine: Engine | None = None, start_scheduler: bool = False) -
     app.include_router(api.router)
     for router in pages.routers:
         app.include_router(router)
-    app.include_router(yearend_web.router)
-    app.include_router(notifications_web.router)
+    for area in (yearend_web, notifications_web):  # their pages extend ours: templates, nav links
+        area.setup_pages()
+        app.include_router(area.router)
     _error_handlers(app)
     return app
 

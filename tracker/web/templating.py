@@ -6,6 +6,7 @@ from urllib.parse import urlencode
 
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
+from jinja2 import ChoiceLoader, FileSystemLoader
 from markupsafe import Markup, escape
 
 from tracker.lights import LIGHT_LABELS
@@ -34,9 +35,18 @@ env.globals["NAV_LINKS"] = NAV_LINKS
 
 
 def add_nav_link(path: str, label: str, *, roles: tuple[str, ...]) -> None:
-    """Show a link to `path` in every page's navigation bar, for users with one of `roles`."""
-    if (path, label, roles) not in NAV_LINKS:
+    """Show a link to `path` in every page's navigation bar, for users with one of `roles`.
+
+    Called by the app factory (through each area's `setup_pages`), never at import."""
+    if (path, label, tuple(roles)) not in NAV_LINKS:
         NAV_LINKS.append((path, label, tuple(roles)))
+
+
+def add_template_folder(folder: Path) -> None:
+    """Let the pages' environment find templates in `folder` too (they extend this package's base.html)."""
+    loaders = list(getattr(env.loader, "loaders", [env.loader]))
+    if not any(isinstance(l, FileSystemLoader) and l.searchpath == [str(folder)] for l in loaders):
+        env.loader = ChoiceLoader([*loaders, FileSystemLoader(folder)])
 
 
 env.globals["LIGHT_LABELS"] = LIGHT_LABELS

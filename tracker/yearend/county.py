@@ -17,12 +17,11 @@ from openpyxl.styles import Alignment, Font
 from tracker.lights import GREEN, RED, YELLOW
 from tracker.models import KIND_LABELS
 from tracker.recurrence import recurrence_label
-from tracker.textfmt import cn_date
+from tracker.textfmt import cn_date, cn_number, percent
 from tracker.themes import THEMES
 from tracker.yearend import charts, gbt9704
 from tracker.yearend.data import DONE, ClaimRow, RecurrenceRow, TownshipYear
 from tracker.yearend.section import counts, environment
-from tracker.yearend.wording import cn_number, percent
 
 TABLE_HEADER = ["乡镇（街道）", "问题数", "已完成", "正在整改", "长期坚持", "完成率", "计划数", "计划已完成",
                 "逾期（红灯）", "黄灯", "绿灯", "连续查摆", "无对应计划", "称已完成未销号"]

@@ -18,7 +18,7 @@ from tracker.yearend import county as county_summary
 from tracker.yearend import gbt9704
 from tracker.yearend.data import RecurrenceRow, cross_year, load_chunks
 from tracker.yearend.section import FORMATS, Section, blocks, build, render
-from tracker.yearend.wording import percent
+from tracker.textfmt import percent
 
 COUNTY_PREFIX = "县级汇总"
 COUNTY_FORMATS = ("docx", "xlsx", "html")

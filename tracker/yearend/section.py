@@ -16,10 +16,9 @@ from pathlib import Path
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, StrictUndefined, select_autoescape
 
 from tracker.config import get_settings
-from tracker.textfmt import cn_date
+from tracker.textfmt import (QUOTED, cn_by, cn_date, cn_month, measures, ordinal, percent, problem_phrase, quoted,
+                             unit_word)
 from tracker.yearend.data import DONE, ONGOING, OPEN, REVIEW, TaskFacts, TownshipYear
-from tracker.yearend.wording import (QUOTED, cn_by, cn_month, measures, ordinal, percent, problem_phrase, quoted,
-                                    unit_word)
 
 FORMATS = ("docx", "md", "txt")
 

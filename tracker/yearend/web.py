@@ -12,7 +12,6 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from jinja2 import ChoiceLoader, FileSystemLoader
 from sqlalchemy import select
 from sqlmodel import Session
 
@@ -21,8 +20,7 @@ from tracker.lights import today
 from tracker.models import Report, Township, User
 from tracker.web.deps import CurrentUser, SessionDep
 from tracker.web.forms import optional_int
-from tracker.web.templating import env as pages_env
-from tracker.web.templating import add_nav_link, is_county, render
+from tracker.web.templating import add_nav_link, add_template_folder, is_county, render
 from tracker.yearend import county as county_summary
 from tracker.yearend.run import (COUNTY_FORMATS, county_name, county_summary_of, one_section, section_bytes,
                                  section_name, zip_all)
@@ -30,7 +28,6 @@ from tracker.yearend.section import FORMATS, blocks
 from tracker.yearend.section import render as render_section
 
 router = APIRouter(include_in_schema=False)
-add_nav_link("/yearend", "年终材料", roles=("county_admin", "county_staff", "township"))
 MEDIA_TYPES = {
     "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -40,10 +37,12 @@ MEDIA_TYPES = {
     "zip": "application/zip",
 }
 
-# The pages extend the app's base.html: let the app's template environment find ours too.
-_OURS = FileSystemLoader(Path(__file__).parent / "templates")
-if _OURS not in getattr(pages_env.loader, "loaders", ()):
-    pages_env.loader = ChoiceLoader([pages_env.loader, _OURS])
+
+
+def setup_pages() -> None:
+    """Called by the app factory: our page templates (they extend the app's base.html) and the nav link."""
+    add_template_folder(Path(__file__).parent / "templates")
+    add_nav_link("/yearend", "年终材料", roles=("county_admin", "county_staff", "township"))
 
 
 def _years(session: Session, user: User) -> list[int]:

@@ -16,7 +16,7 @@ from tracker.web.deps import CurrentUser, SessionDep
 from tracker.web.forms import Id, optional_int, read_uploads, required_date
 from tracker.web.templating import flash, render
 from tracker.themes import THEMES, theme_counts
-from tracker.yearend.insights import task_insights
+from tracker.insights import task_insights
 
 router = APIRouter(include_in_schema=False)
 PER_PAGE = 50

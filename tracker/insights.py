@@ -1,5 +1,5 @@
-"""What the task page shows from year-end analysis: theme, the plans answering a shortcoming (or the
-shortcomings a plan answers), the same problem in other years, and what later reports claimed.
+"""What the task page shows from the import analysis: the theme, the plans answering a shortcoming (or
+the shortcomings a plan answers), the same problem in other years, and what later reports claimed.
 
 The caller has already checked the actor may see the task; everything here stays in its township.
 """

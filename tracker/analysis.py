@@ -1,4 +1,5 @@
-"""What ingest asks once a report's items and tasks are in: themes, links, recurrences and claims."""
+"""The import analysis: what ingest asks once a report's items and tasks are in (themes, plan links,
+recurrences and claims), in the import's transaction. The year-end package reads its results."""
 from __future__ import annotations
 
 from typing import NamedTuple
