@@ -34,6 +34,12 @@ def clean(s: str) -> str:
     return "".join(out)
 
 
+def describe(s: str) -> str:
+    """An item's text as a task description: each paragraph cleaned (furniture blanked to spaces and
+    joined line breaks disappear with the spaces beside CJK), empty lines dropped."""
+    return "\n".join(line for line in map(clean, s.split("\n")) if line)
+
+
 def first_clause(s: str) -> str:
     """Up to the first 。；： (or the whole string), cleaned, without trailing commas."""
     m = _CLAUSE_END_RE.search(s)

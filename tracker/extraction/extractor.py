@@ -1,13 +1,21 @@
 """extract_text / extract_file: a report's text → Extraction."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from tracker.extraction.decode import read_document
 from tracker.extraction.items import section_items
 from tracker.extraction.meta import Meta, read_meta
 from tracker.extraction.model import KINDS, ExtractedItem, Extraction
+from tracker.extraction.numerals import date_from
 from tracker.extraction.sections import Section, find_sections, find_tail
+from tracker.extraction.views import make_views
+from tracker.textfmt import cn_date
+
+# A web page's publication date (发布时间：2024-01-08): not a signing date, only its stand-in.
+_PUBLISHED_RE = re.compile(r"(?:发布时间|发布日期|发文日期|成文日期)[:：]?[^\S\n]*"
+                           r"(?P<y>20\d\d)[-年/.](?P<m>\d{1,2})[-月/.](?P<d>\d{1,2})")
 
 
 def extract_file(path: Path) -> Extraction:
@@ -17,24 +25,32 @@ def extract_file(path: Path) -> Extraction:
 
 def extract_text(text: str, *, source_name: str = "") -> Extraction:
     """Never raises on a str: what cannot be found is left None/empty and explained in `warnings`."""
-    tail = find_tail(text)
-    sections = find_sections(text, tail.start)
-    meta = read_meta(text, sections[0].start if sections else tail.start, sections, tail.lines, tail.issued_on)
+    views = make_views(text)
+    m, shown = views.match, views.display
+    tail = find_tail(m)
+    sections = find_sections(m, tail.start, shown)
+    meta = read_meta(m, sections[0].start if sections else tail.start, sections, tail.lines, tail.issued_on, shown)
     empty = []
     items: list[ExtractedItem] = []
     for sec in sections:
         if sec.kind != "other":
-            found = section_items(text, sec)
+            found = section_items(m, sec, shown, text)
             if not found:
                 empty.append(f"“{sec.title}”部分没有识别出任何条目")
             items.extend(found)
+    issued_on = tail.issued_on
     warnings = _warnings(sections, {it.kind for it in items}, meta) + empty
+    if issued_on is None:
+        published = _PUBLISHED_RE.search(m)
+        issued_on = date_from(published) if published else None
+        if issued_on:
+            warnings.append(f"未找到落款日期，已用网页上的发布时间（{cn_date(issued_on)}）代替，请核对")
     items.sort(key=lambda it: it.start)  # already in order: sections and lists run forward
     seqs = dict.fromkeys(KINDS, 0)
     for it in items:
         seqs[it.kind] += 1
         it.seq = seqs[it.kind]
-    return Extraction(meta.unit, meta.county, meta.report_year, meta.plan_year, tail.issued_on, meta.doc_number,
+    return Extraction(meta.unit, meta.county, meta.report_year, meta.plan_year, issued_on, meta.doc_number,
                       warnings, items, text, source_name)
 
 

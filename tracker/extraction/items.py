@@ -6,9 +6,10 @@ and the line-start regexes can jump from one to the next.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
-from tracker.extraction.cleaning import (CLAUSE_END, HS, SKIP, clean, first_clause, join_page_cut, skip_start,
-                                         trim_end)
+from tracker.extraction.cleaning import (CLAUSE_END, HS, SKIP, clean, describe, first_clause, join_page_cut,
+                                         skip_start, trim_end)
 from tracker.extraction.model import ExtractedItem
 from tracker.extraction.numerals import CIRCLED_CHARS, CN_NUM, ENUM_NUMBERS
 from tracker.extraction.sections import Section
@@ -36,8 +37,9 @@ _NUMERALS_BEFORE_RE = re.compile(rf"[{CN_NUM}]+\Z")
 _RECT = (r"(?:对|针对)?(?:上一?年度?|上年|去年|以往|往年|前期|历年)?(?:存在的?)?(?:问题|不足)?的?"
          r"整改(?:落实|工作)?(?:情况|进展|成效)")
 _CAUSE = r"(?:存在|产生)?(?:(?:上述|这些)?(?:问题|不足))?的?(?:主要)?原因"
-_PROBLEM = r"(?:目前|当前|仍然|还)?(?:存在的?|主要)(?:主要)?(?:问题|不足|短板)"
-_PLAN = r"(?:下一步|下一年度|今后|明年|20\d\d年)(?:的)?(?:工作)?(?:打算|计划|安排|思路)"
+_PROBLEM = r"(?:目前|当前|仍然|还)?(?:存在的?|主要)(?:主要)?(?:问题|不足|短板|差距|薄弱环节|困难)"
+_PLAN = (r"(?:下一步|下步|下一年度|今后|明年|20\d\d年)(?:的)?(?:主要)?(?:工作)?"
+         r"(?:打算|计划|安排|思路|重点|举措|方向)")
 _LEAD_MARK = rf"(?:[（(]{HS}*(?:[{CN_NUM}]{{1,3}}|\d{{1,2}}){HS}*[)）]|\d{{1,2}}{HS}*[.．、](?!\d)|[{CIRCLED_CHARS}])"
 _LEAD_RE = re.compile(
     rf"\n{SKIP}(?P<mark>{_LEAD_MARK}{HS}*)?{SKIP}"
@@ -55,35 +57,52 @@ _HEADLINE_RE = re.compile(
     rf"{SKIP}(?P<head>[^\n{CLAUSE_END}]*)(?:(?P<stop>[{CLAUSE_END}])|\n{SKIP}(?P<next>[^\n]))?")
 
 
-def section_items(text: str, section: Section) -> list[ExtractedItem]:
-    """The section's items in order, `seq` left 0 for the caller to number per kind."""
+def section_items(text: str, section: Section, display: str | None = None,
+                  original: str | None = None) -> list[ExtractedItem]:
+    """The section's items in order, `seq` left 0 for the caller to number per kind.
+
+    Markers are searched in `text`; titles, causes and descriptions are read from `display`, and
+    each item's text from `original` (all three the same length; both default to `text`)."""
     a, b = section.body_start, section.body_end
     if a < len(text) and text[a] == "\n":
-        s, shift = text[a:b], a
+        lo, shift, lead = a, a, ""
     else:  # body begins mid-line (三、存在的问题。一是……): give it a paragraph start
-        s, shift = "\n" + text[a:b], a - 1
+        lo, shift, lead = a, a - 1, "\n"
+    s = lead + text[lo:b]
+    views = _Slices(s, s if display is None else lead + display[lo:b], s if original is None else lead + original[lo:b])
     items: list[ExtractedItem] = []
     for kind, start, end, single_ok in _segments(s, section.kind):
         marks = _marks(s, start, end)
         if marks:
             for i, (mark_start, mark_end) in enumerate(marks):
                 stop = marks[i + 1][0] if i + 1 < len(marks) else end
-                items.append(_item(s, kind, mark_start, mark_end, stop, shift, section.title))
+                items.append(_item(views, kind, mark_start, mark_end, stop, shift, section.title))
         elif single_ok:
             first = skip_start(s, start, end)
             if first < end:
-                items.append(_item(s, kind, first, first, end, shift, section.title))
+                items.append(_item(views, kind, first, first, end, shift, section.title))
     return items
 
 
-def _item(s: str, kind: str, start: int, body: int, stop: int, shift: int, section: str) -> ExtractedItem:
+@dataclass(slots=True)
+class _Slices:
+    """A section body as searched, as displayed and as written."""
+    match: str
+    display: str
+    original: str
+
+
+def _item(v: _Slices, kind: str, start: int, body: int, stop: int, shift: int, section: str) -> ExtractedItem:
     """The item from `start` to `stop` less trailing space and noise; its title from `body` on."""
-    text = s[start:stop].rstrip()
-    if text[-1:] in ("]", "*"):  # trailing [bookmark: …] or ** too
-        text = s[start:trim_end(s, start, stop)]
-    end = start + len(text)
-    causes = _causes(s, start, end) if kind == "shortcoming" else []
-    return ExtractedItem(kind, 0, _title(s, body, end), text, start + shift, end + shift, causes, section)
+    s = v.match
+    end = start + len(s[start:stop].rstrip())
+    if s[end - 1:end] in ("]", "*"):  # trailing [bookmark: …] or ** too
+        end = trim_end(s, start, stop)
+    causes = _causes(v.display, start, end) if kind == "shortcoming" else []
+    text = v.original[start:end]
+    description = text if v.display is v.original else describe(v.display[start:end])
+    return ExtractedItem(kind, 0, _title(v.display, body, end), text, start + shift, end + shift, causes, section,
+                         description)
 
 
 def _segments(s: str, kind: str) -> list[tuple[str, int, int, bool]]:

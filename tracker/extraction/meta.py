@@ -47,23 +47,58 @@ class Meta:
     doc_number: str | None
 
 
-def read_meta(text: str, header_end: int, sections: list[Section], tail_lines: list[str],
-              issued_on: datetime.date | None) -> Meta:
+def read_meta(text: str, header_end: int, sections: list[Section], tail_lines: list[tuple[int, int]],
+              issued_on: datetime.date | None, display: str | None = None) -> Meta:
+    """Searched in `text`; names and the document number are read, as written, from `display`
+    (the same length; default `text`)."""
+    display = text if display is None else display
     header = text[:header_end]
-    lines = [line for line in header.split("\n") if 0 < len(line) <= _SHORT_LINE]
-    unit, unit_county = _unit(header, lines, tail_lines)
+    spans, pos = [], 0
+    for line in header.split("\n"):
+        if 0 < len(line) <= _SHORT_LINE:
+            spans.append((pos, pos + len(line)))
+        pos += len(line) + 1
+    lines = _Lines(text, display, spans)
+    unit, unit_county = _unit(header, display, lines, _Lines(text, display, tail_lines))
     report_year, plan_year = _years(header, sections, issued_on)
-    dn = _first(_DOC_NUMBER_RE.fullmatch, lines)
-    return Meta(unit, _county(lines) or unit_county, report_year, plan_year, dn["dn"].strip() if dn else None)
+    dn = lines.first(_DOC_NUMBER_RE.fullmatch)
+    return Meta(unit, _county(lines) or unit_county, report_year, plan_year, dn.shown("dn").strip() if dn else None)
 
 
-def _unit(header: str, lines: list[str], tail_lines: list[str]) -> tuple[str | None, str | None]:
+@dataclass(slots=True)
+class _Found:
+    """A match in a searched line, read back from the same place of the displayed line."""
+    m: re.Match
+    shown_line: str
+
+    def shown(self, group: str) -> str | None:
+        return self.shown_line[self.m.start(group):self.m.end(group)] if self.m[group] is not None else None
+
+
+class _Lines:
+    """Lines of the searched text with their displayed twins (same spans)."""
+
+    def __init__(self, text: str, display: str, spans: list[tuple[int, int]]):
+        self.pairs = [(text[a:b], display[a:b]) for a, b in spans]
+
+    def first(self, find) -> _Found | None:
+        """The first line's match (the header's and closing lines are a handful)."""
+        for line, shown in self.pairs:
+            m = find(line)
+            if m:
+                return _Found(m, shown)
+        return None
+
+
+def _unit(header: str, display: str, lines: _Lines, tail_lines: _Lines) -> tuple[str | None, str | None]:
     """The township as written (西里镇, not 中共西里镇委); the county when written before it."""
-    m = (_first(_org_name, lines) or _first(_UNIT_TITLE_RE.match, lines)
-         or _first(_org_name, tail_lines) or _UNIT_BODY_RE.search(header))
-    if m is None:
+    found = lines.first(_org_name) or lines.first(_UNIT_TITLE_RE.match) or tail_lines.first(_org_name)
+    if found is None:
+        m = _UNIT_BODY_RE.search(header)
+        found = _Found(m, display) if m else None
+    if found is None:
         return None, None
-    return m["unit"], m.groupdict().get("county")
+    return found.shown("unit"), found.shown("county") if "county" in found.m.re.groupindex else None
 
 
 def _org_name(line: str) -> re.Match | None:
@@ -76,21 +111,12 @@ def _org_name(line: str) -> re.Match | None:
     return None
 
 
-def _county(lines: list[str]) -> str | None:
-    for line in lines:
+def _county(lines: _Lines) -> str | None:
+    for line, shown in lines.pairs:
         if line.rstrip().endswith(("：", ":")):
             m = _ADDRESSEE_COUNTY_RE.search(line)
             if m:
-                return m["county"]
-    return None
-
-
-def _first(find, lines: list[str]) -> re.Match | None:
-    """The first line's match (the header's and closing lines are a handful)."""
-    for line in lines:
-        m = find(line)
-        if m:
-            return m
+                return shown[m.start("county"):m.end("county")]
     return None
 
 

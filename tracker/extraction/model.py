@@ -21,10 +21,19 @@ class ExtractedItem:
     end: int
     causes: list[str] = field(default_factory=list)
     section: str = ""  # the top-level heading it sits under
+    # The text as a task shows it: without page furniture and hard line breaks (None: the text itself).
+    description: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.description is None:
+            self.description = self.text
 
     def to_dict(self) -> dict:
-        return {"kind": self.kind, "seq": self.seq, "title": self.title, "text": self.text,
-                "start": self.start, "end": self.end, "causes": list(self.causes), "section": self.section}
+        out = {"kind": self.kind, "seq": self.seq, "title": self.title, "text": self.text,
+               "start": self.start, "end": self.end, "causes": list(self.causes), "section": self.section}
+        if self.description != self.text:  # only text that came with furniture or hard line breaks
+            out["description"] = self.description
+        return out
 
 
 @dataclass
