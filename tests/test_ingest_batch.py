@@ -10,9 +10,7 @@ from sqlmodel import Session
 from tests.conftest import SHARED
 from tracker import ingest
 from tracker.ingest import IngestError, ingest_paths
-from tracker.linking import ItemLink
-from tracker.models import AuditEvent, Item, Report, Task, Township
-from tracker.themes import TaskTheme
+from tracker.models import AuditEvent, Item, ItemLink, Report, Task, TaskTheme, Township
 
 REPORTS = SHARED / "reports"
 NAMES = ("xiaojing-2023.txt", "xidagou-2024.txt", "xili-2023.txt")  # ingest order: sorted by name

@@ -11,8 +11,8 @@ from tracker import lifecycle
 from tracker.db import session_scope
 from tracker.extraction import extract_text
 from tracker.ingest import ingest_extraction
-from tracker.models import Kind, Report, Task
-from tracker.recurrence import Recurrence, claim_of, match, recurrence_label
+from tracker.models import Kind, Recurrence, Report, Task
+from tracker.recurrence import claim_of, match, recurrence_label
 from tracker.yearend.data import cross_year, load
 from tracker.insights import task_insights
 

@@ -7,8 +7,8 @@ from sqlalchemy import select
 from tests.conftest import SHARED
 from tracker.db import session_scope
 from tracker.ingest import ingest_file
-from tracker.models import Task
-from tracker.themes import OTHER, RULES, THEMES, TaskTheme, classify, theme_counts
+from tracker.models import Task, TaskTheme
+from tracker.themes import OTHER, RULES, THEMES, classify, theme_counts
 
 EXAMPLES = {
     "第一责任人": ["党政主要负责人履行第一责任人职责的压力传导不够", "压紧压实法治建设责任清单", "全力强化组织保障"],

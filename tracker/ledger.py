@@ -5,16 +5,12 @@ from dataclasses import asdict, dataclass
 from datetime import date
 from math import ceil
 
-from sqlalchemy import Index, case, func, or_, select
+from sqlalchemy import case, func, or_, select
 from sqlmodel import Session
 
 from tracker.errors import ValidationFailed
 from tracker.lights import GREEN, RED, YELLOW, light_sql, today
-from tracker.models import Evidence, Item, Progress, Report, Role, Task, Township, User
-from tracker.themes import TaskTheme
-
-# Serves the county's views (dashboard, export, ledger of one county); created by migration 0004_ledger_work.
-Index("ix_township_county", Township.county)
+from tracker.models import Evidence, Item, Progress, Report, Role, Task, TaskTheme, Township, User
 
 ORDERS = ("light", "deadline", "township")
 MAX_PER_PAGE = 500

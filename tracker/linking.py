@@ -8,26 +8,16 @@ shortcomings. Scored against the `links` of the gold reports by tests/test_linki
 """
 from __future__ import annotations
 
-from sqlalchemy import UniqueConstraint, bindparam, delete, insert
-from sqlmodel import Field, Session, SQLModel
+from sqlalchemy import bindparam, delete, insert
+from sqlmodel import Session
 
-from tracker.models import Kind
+from tracker.models import ItemLink, Kind
 from tracker.recurrence import Profile, similarity
 from tracker.themes import classify
 
 THRESHOLD = 0.1
 THEME_BONUS = 0.1  # same theme: the texts need share less wording
 TITLE_WEIGHT = 0.3  # a plan's title names an action; its body says which problem it treats
-
-
-class ItemLink(SQLModel, table=True):
-    __table_args__ = (UniqueConstraint("shortcoming_item_id", "plan_item_id", name="uq_itemlink_pair"),)
-
-    id: int | None = Field(default=None, primary_key=True)
-    report_id: int = Field(foreign_key="report.id", index=True)
-    shortcoming_item_id: int = Field(foreign_key="item.id")  # indexed by the unique pair
-    plan_item_id: int = Field(foreign_key="item.id", index=True)
-    score: float
 
 
 def link_scores(shortcomings: list[tuple[str, str]], plans: list[tuple[str, str]]) -> list[list[float]]:

@@ -170,3 +170,59 @@ class AuditEvent(SQLModel, table=True):
     before: Optional[dict] = Field(default=None, sa_type=JSON)
     after: Optional[dict] = Field(default=None, sa_type=JSON)
     reason: Optional[str] = Field(default=None, sa_type=Text)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Import analysis: themes, plan ↔ shortcoming links, recurrences across years, rectification claims.
+# Written in the import's transaction; the rules that fill them live in tracker/themes.py,
+# tracker/linking.py and tracker/recurrence.py.
+# ---------------------------------------------------------------------------------------------------
+
+# Serves the county's views (dashboard, export, ledger of one county); created by migration 0002.
+Index("ix_township_county", Township.county)
+
+
+class TaskTheme(SQLModel, table=True):
+    """The theme of a task (shortcoming or plan), kept beside the task and refreshed on (re)import."""
+
+    task_id: int = Field(foreign_key="task.id", primary_key=True)
+    theme: str = Field(max_length=16, index=True)
+
+
+class ItemLink(SQLModel, table=True):
+    """A plan item of a report that answers one of its shortcomings (tracker/linking.py)."""
+
+    __table_args__ = (UniqueConstraint("shortcoming_item_id", "plan_item_id", name="uq_itemlink_pair"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    report_id: int = Field(foreign_key="report.id", index=True)
+    shortcoming_item_id: int = Field(foreign_key="item.id")  # indexed by the unique pair
+    plan_item_id: int = Field(foreign_key="item.id", index=True)
+    score: float
+
+
+class Recurrence(SQLModel, table=True):
+    """`task_id` (a shortcoming of year N) repeats `earlier_task_id` (year N-1); `years` in a row so far."""
+
+    __table_args__ = (UniqueConstraint("task_id", "earlier_task_id", name="uq_recurrence_pair"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    task_id: int = Field(foreign_key="task.id")  # indexed by the unique pair
+    earlier_task_id: int = Field(foreign_key="task.id", index=True)
+    score: float
+    years: int
+
+
+class RectificationClaim(SQLModel, table=True):
+    """What a report's 问题整改情况 item says about one of last year's problems.
+
+    `claim` is done / in_progress / ongoing / unclear. "The report says done, the ledger does not"
+    is `claim == 'done'` while the task is not 已销号; it is checked at read time
+    (`tracker.recurrence.mismatch_sql`) because the ledger moves on after the report was imported.
+    """
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    item_id: int = Field(foreign_key="item.id", unique=True)
+    task_id: Optional[int] = Field(default=None, foreign_key="task.id", index=True)
+    score: float = 0.0
+    claim: str = Field(max_length=16)

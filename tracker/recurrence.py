@@ -12,10 +12,10 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
-from sqlalchemy import UniqueConstraint, bindparam, delete, insert, or_, select
-from sqlmodel import Field, Session, SQLModel
+from sqlalchemy import bindparam, delete, insert, or_, select
+from sqlmodel import Session
 
-from tracker.models import Item, Kind, Report, Status, Task
+from tracker.models import Item, Kind, RectificationClaim, Recurrence, Report, Status, Task
 from tracker.themes import classify
 from tracker.textfmt import cn_number
 
@@ -117,33 +117,6 @@ def claimed_problem(title: str, text: str) -> str:
     """The problem a rectification item names (针对……的问题), else its title."""
     m = _PROBLEM.search(text) or _PROBLEM.search(title)
     return m.group(1) if m else title
-
-
-class Recurrence(SQLModel, table=True):
-    """`task_id` (a shortcoming of year N) repeats `earlier_task_id` (year N-1); `years` in a row so far."""
-
-    __table_args__ = (UniqueConstraint("task_id", "earlier_task_id", name="uq_recurrence_pair"),)
-
-    id: int | None = Field(default=None, primary_key=True)
-    task_id: int = Field(foreign_key="task.id")  # indexed by the unique pair
-    earlier_task_id: int = Field(foreign_key="task.id", index=True)
-    score: float
-    years: int
-
-
-class RectificationClaim(SQLModel, table=True):
-    """What a report's 问题整改情况 item says about one of last year's problems.
-
-    `claim` is done / in_progress / ongoing / unclear. "The report says done, the ledger does not"
-    is `claim == 'done'` while the task is not 已销号; it is checked at read time (`mismatch_sql`)
-    because the ledger moves on after the report was imported.
-    """
-
-    id: int | None = Field(default=None, primary_key=True)
-    item_id: int = Field(foreign_key="item.id", unique=True)
-    task_id: int | None = Field(default=None, foreign_key="task.id", index=True)
-    score: float = 0.0
-    claim: str = Field(max_length=16)
 
 
 def mismatch_sql():

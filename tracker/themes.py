@@ -13,9 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import bindparam, delete, func, insert, select
-from sqlmodel import Field, Session, SQLModel
+from sqlmodel import Session
 
-from tracker.models import Report, Status, Task
+from tracker.models import Report, Status, Task, TaskTheme
 
 
 @dataclass(frozen=True)
@@ -51,13 +51,6 @@ def classify(title: str, text: str = "") -> str:
         if hits > best_hits:
             best, best_hits = rule.theme, hits
     return best
-
-
-class TaskTheme(SQLModel, table=True):
-    """The theme of a task (shortcoming or plan), kept beside the task and refreshed on (re)import."""
-
-    task_id: int = Field(foreign_key="task.id", primary_key=True)
-    theme: str = Field(max_length=16, index=True)
 
 
 # Built once: ingest runs these for every report, and building a statement costs more than running it.

@@ -15,11 +15,10 @@ from sqlalchemy import func, or_, select, union_all
 from sqlalchemy.engine import Engine
 
 from tracker.config import TZ
-from tracker.linking import ItemLink
 from tracker.lights import GREEN, RED, light_sql
-from tracker.models import AuditEvent, Category, Evidence, Item, Kind, Progress, Report, Status, Task, Township
-from tracker.recurrence import Recurrence, RectificationClaim
-from tracker.themes import OTHER, TaskTheme
+from tracker.models import (AuditEvent, Category, Evidence, Item, ItemLink, Kind, Progress, RectificationClaim,
+                            Recurrence, Report, Status, Task, TaskTheme, Township)
+from tracker.themes import OTHER
 
 DONE, REVIEW, ONGOING, OPEN = "done", "review", "ongoing", "open"  # a task's state for the counts
 
