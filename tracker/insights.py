@@ -10,10 +10,9 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlmodel import Session
 
-from tracker.linking import ItemLink
-from tracker.models import Item, Kind, Report, Status, Task
-from tracker.recurrence import CLAIM_LABELS, RectificationClaim, Recurrence, recurrence_label
-from tracker.themes import OTHER, TaskTheme
+from tracker.models import Item, ItemLink, Kind, RectificationClaim, Recurrence, Report, Status, Task, TaskTheme
+from tracker.recurrence import CLAIM_LABELS, recurrence_label
+from tracker.themes import OTHER
 
 
 @dataclass
