@@ -50,14 +50,14 @@ class Line:
     size: float = BODY_SIZE
 
 
-def layout(text: str) -> list[list[Line]]:
+def layout(text: str, font: str = FONT) -> list[list[Line]]:
     """The report's lines on pages of LINES_PER_PAGE lines."""
     sources = [CONVERSION_NOISE.sub("", s).strip() for s in text.split("\n")]
     lines: list[Line] = []
     title = _title_block(sources)
     for s in sources[:title]:
         if s:
-            lines.extend(Line(part, "center", size=TITLE_SIZE) for part in _wrap(s, 0, TITLE_SIZE))
+            lines.extend(Line(part, "center", size=TITLE_SIZE) for part in _wrap(s, 0, TITLE_SIZE, font))
     if title:
         lines.append(Line(""))
     signature = False
@@ -70,31 +70,34 @@ def layout(text: str) -> list[list[Line]]:
         elif first and s.endswith("：") and len(s) <= CHARS_PER_LINE:  # the salutation: 县委、县政府：
             lines.append(Line(s))
         else:
-            lines.extend(Line(part, indent=2 if i == 0 else 0) for i, part in enumerate(_wrap(s, 2, BODY_SIZE)))
+            lines.extend(Line(part, indent=2 if i == 0 else 0) for i, part in enumerate(_wrap(s, 2, BODY_SIZE, font)))
         signature = signature or s.startswith("特此报告")
         first = False
     return [lines[i:i + LINES_PER_PAGE] for i in range(0, len(lines), LINES_PER_PAGE)] or [[]]
 
 
 def report_pdf(text: str, path: Path | None = None, *, header: str | None = None,
-               page_number: str = PAGE_DASH) -> bytes:
-    """The PDF bytes (also written to `path` when given); `header` is a running header line on
-    every page, `page_number` one of PAGE_DASH, PAGE_HYPHEN, PAGE_OF (or any such format)."""
-    pages = layout(text)
+               page_number: str = PAGE_DASH, furniture_first: bool = False, font: str = FONT) -> bytes:
+    """The PDF bytes (also written to `path` when given).
+
+    `header`: a running header line on every page; `page_number`: PAGE_DASH, PAGE_HYPHEN, PAGE_OF
+    (or any such format); `furniture_first`: header and page number come before the body in the
+    content stream, as some producers write them; `font`: another registered reportlab font (an
+    embedded TrueType subset, say) instead of the standard, non-embedded STSong-Light.
+    """
+    pages = layout(text, font)
     buf = io.BytesIO()
     c = canvas.Canvas(buf, pagesize=A4, invariant=True)
     c.setTitle(header or "")
     for n, page in enumerate(pages, 1):
-        if header:
-            c.setFont(FONT, HEADER_SIZE)
-            c.drawCentredString(PAGE_W / 2, PAGE_H - 22 * mm, header)
-            c.setLineWidth(0.5)
-            c.line(LEFT, PAGE_H - 24 * mm, PAGE_W - RIGHT, PAGE_H - 24 * mm)
+        before = [("header", header)] if header else []  # top to bottom: header, body, number
+        after = [("number", page_number.format(n=n, total=len(pages)))]
+        if furniture_first:
+            before, after = before + after, []
+        _draw_furniture(c, before, font)
         for i, line in enumerate(page):
-            _draw(c, line, PAGE_H - TOP - i * LEADING - 0.88 * BODY_SIZE)
-        c.setFont(FONT, PAGE_NUMBER_SIZE)
-        c.drawCentredString(PAGE_W / 2, BOTTOM - 7 * mm - PAGE_NUMBER_SIZE,
-                            page_number.format(n=n, total=len(pages)))
+            _draw(c, line, PAGE_H - TOP - i * LEADING - 0.88 * BODY_SIZE, font)
+        _draw_furniture(c, after, font)
         c.showPage()
     c.save()
     data = buf.getvalue()
@@ -139,12 +142,24 @@ def _title_block(sources: list[str]) -> int:
     return 0
 
 
-def _wrap(s: str, indent: int, size: float) -> list[str]:
+def _draw_furniture(c: canvas.Canvas, furniture: list[tuple[str, str]], font: str) -> None:
+    for what, text in furniture:
+        if what == "header":
+            c.setFont(font, HEADER_SIZE)
+            c.drawCentredString(PAGE_W / 2, PAGE_H - 22 * mm, text)
+            c.setLineWidth(0.5)
+            c.line(LEFT, PAGE_H - 24 * mm, PAGE_W - RIGHT, PAGE_H - 24 * mm)
+        else:
+            c.setFont(font, PAGE_NUMBER_SIZE)
+            c.drawCentredString(PAGE_W / 2, BOTTOM - 7 * mm - PAGE_NUMBER_SIZE, text)
+
+
+def _wrap(s: str, indent: int, size: float, font: str) -> list[str]:
     """`s` broken into lines that fit the text block; the first line starts `indent` characters in."""
     out = []
     start, width = 0, indent * (size + CHAR_SPACE)
     for i, ch in enumerate(s):
-        advance = pdfmetrics.stringWidth(ch, FONT, size) + CHAR_SPACE
+        advance = pdfmetrics.stringWidth(ch, font, size) + CHAR_SPACE
         if width + advance > WIDTH + 0.01 and i > start and ch not in NO_LINE_START:
             out.append(s[start:i])
             start, width = i, 0.0
@@ -153,10 +168,10 @@ def _wrap(s: str, indent: int, size: float) -> list[str]:
     return out
 
 
-def _draw(c: canvas.Canvas, line: Line, y: float) -> None:
-    c.setFont(FONT, line.size)
+def _draw(c: canvas.Canvas, line: Line, y: float, font: str) -> None:
+    c.setFont(font, line.size)
     space = CHAR_SPACE if line.size == BODY_SIZE else 0
-    width = sum(pdfmetrics.stringWidth(ch, FONT, line.size) + space for ch in line.text)
+    width = sum(pdfmetrics.stringWidth(ch, font, line.size) + space for ch in line.text)
     pitch = line.size + space
     if line.align == "center":
         x = LEFT + (WIDTH - width) / 2
