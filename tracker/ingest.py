@@ -319,6 +319,24 @@ def _match_items(old: list[Item], new: list[ExtractedItem]) -> tuple[dict[int, i
     return pairs, list(free)
 
 
+def _read_tasks(session, report_id: int) -> dict:
+    """The report's tasks as read before a re-import changes them: {item id: row with the version read}."""
+    rows = session.execute(select(Task.id, Task.item_id, Task.title, Task.description, Task.status, Task.version)
+                           .where(Task.report_id == report_id))
+    return {r.item_id: r for r in rows}
+
+
+def _write_task(session, task, changes: dict, now) -> None:
+    """Write a re-import's change to a task the way lifecycle does: only if it is still at the version
+    read, bumping it. A task edited meanwhile fails the whole report (nothing overwritten, retry)."""
+    result = session.execute(
+        update(Task).where(Task.id == task.id, Task.version == task.version)
+        .values(**changes, version=task.version + 1, updated_at=now)
+        .execution_options(synchronize_session=False))
+    if result.rowcount != 1:
+        raise IngestError(f"任务 {task.id}（{task.title[:20]}）在重新导入期间被他人修改，本报告未替换，请重试")
+
+
 def _replace_report(session, report: Report, ex: Extraction, sha: str, actor: str):
     """Swap in a new file: matched items keep their task (state, history), vanished ones are withdrawn."""
     before = {"source_name": report.source_name, "sha256": report.sha256}
@@ -329,24 +347,27 @@ def _replace_report(session, report: Report, ex: Extraction, sha: str, actor: st
     now = utcnow()
     for i, oid in pairs.items():
         session.execute(update(Item).where(Item.id == oid).values(_item_row(report.id, ex.items[i])))
-    tasks = {t.item_id: t for t in session.execute(select(Task).where(Task.report_id == report.id)).scalars()}
+    tasks = _read_tasks(session, report.id)
     events = []
     for i, oid in pairs.items():
         task, it = tasks.get(oid), ex.items[i]
         if task is not None and (task.title, task.description) != (it.title, it.text):
-            snap = audit.snapshot(task, ("title", "version"))
-            task.title, task.description, task.version, task.updated_at = it.title, it.text, task.version + 1, now
-            events.append(dict(actor=actor, action="update", entity="task", entity_id=task.id, before=snap,
-                               after=audit.snapshot(task, ("title", "version")), reason="报告重新导入"))
+            _write_task(session, task, {"title": it.title, "description": it.text}, now)
+            # The journal names the title when it changed; a changed body alone shows as a new version.
+            renamed = task.title != it.title
+            events.append(dict(actor=actor, action="update", entity="task", entity_id=task.id,
+                               before=({"title": task.title} if renamed else {}) | {"version": task.version},
+                               after=({"title": it.title} if renamed else {}) | {"version": task.version + 1},
+                               reason="报告重新导入"))
     if gone:
         session.execute(update(Item).where(Item.id.in_(gone)).values(removed_at=now))
     for oid in gone:
         task = tasks.get(oid)
         if task is not None and task.status != Status.withdrawn:
-            snap = audit.snapshot(task, ("status", "version"))
-            task.status, task.version, task.updated_at = Status.withdrawn.value, task.version + 1, now
-            events.append(dict(actor=actor, action="withdraw", entity="task", entity_id=task.id, before=snap,
-                               after=audit.snapshot(task, ("status", "version")),
+            _write_task(session, task, {"status": Status.withdrawn.value}, now)
+            events.append(dict(actor=actor, action="withdraw", entity="task", entity_id=task.id,
+                               before={"status": task.status, "version": task.version},
+                               after={"status": Status.withdrawn.value, "version": task.version + 1},
                                reason="重新导入的报告中已无此项"))
     new_idx = [i for i in range(len(ex.items)) if i not in pairs]
     new_ids = _insert_items(session, report.id, [ex.items[i] for i in new_idx])
