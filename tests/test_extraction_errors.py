@@ -38,7 +38,7 @@ BAD_FILES = [
     ("压缩包.docx", _zip({"readme.txt": b"hello"}), "word/document.xml"),
     ("坏文档.docx", _zip({"[Content_Types].xml": b"<broken", "word/document.xml": b"<w:document"}),
      "不是有效的 Word 文档"),
-    ("报告.pdf", b"%PDF-1.7\n", "不受支持"),
+    ("报告.pdf", b"%PDF-1.7\n", "已损坏"),  # a PDF cut off after its header
     ("报告", "一、存在的问题".encode(), "不受支持"),
 ]
 

@@ -77,17 +77,25 @@ def layout(text: str, font: str = FONT) -> list[list[Line]]:
 
 
 def report_pdf(text: str, path: Path | None = None, *, header: str | None = None,
-               page_number: str = PAGE_DASH, furniture_first: bool = False, font: str = FONT) -> bytes:
+               page_number: str = PAGE_DASH, furniture_first: bool = False, font: str = FONT,
+               password: str | None = None, owner_password: str | None = None) -> bytes:
     """The PDF bytes (also written to `path` when given).
 
     `header`: a running header line on every page; `page_number`: PAGE_DASH, PAGE_HYPHEN, PAGE_OF
     (or any such format); `furniture_first`: header and page number come before the body in the
     content stream, as some producers write them; `font`: another registered reportlab font (an
-    embedded TrueType subset, say) instead of the standard, non-embedded STSong-Light.
+    embedded TrueType subset, say) instead of the standard, non-embedded STSong-Light;
+    `password`: needed to open it; `owner_password` alone: opens freely but forbids copying and
+    printing, as many published reports do.
     """
     pages = layout(text, font)
     buf = io.BytesIO()
-    c = canvas.Canvas(buf, pagesize=A4, invariant=True)
+    encrypt = None
+    if password is not None or owner_password is not None:
+        from reportlab.lib.pdfencrypt import StandardEncryption
+
+        encrypt = StandardEncryption(password or "", owner_password, canPrint=0, canCopy=0)
+    c = canvas.Canvas(buf, pagesize=A4, invariant=True, encrypt=encrypt)
     c.setTitle(header or "")
     for n, page in enumerate(pages, 1):
         before = [("header", header)] if header else []  # top to bottom: header, body, number
