@@ -19,7 +19,6 @@ import os
 import sys
 import time
 import uuid
-from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -141,7 +140,7 @@ def main() -> int:
                 for level in levels:
                     requeue(engine)
                     httpx.get(f"{base}/keys")  # start counting afresh
-                    settings = replace(configured, concurrency=level)
+                    settings = configured.model_copy(update={"concurrency": level})
                     t0 = time.perf_counter()
                     result = deliver(engine=engine, settings=settings)
                     seconds = time.perf_counter() - t0

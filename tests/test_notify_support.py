@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
@@ -27,8 +27,8 @@ from tracker.models import Item, Report, Status, Task, Township
 
 def notify_settings(**changes) -> NotifySettings:
     """The configured settings with test changes (short timeouts, no backoff wait unless asked)."""
-    base = replace(get_settings().notify, timeout=2.0, backoff_seconds=60, concurrency=4)
-    return replace(base, **changes)
+    return get_settings().notify.model_copy(update={"timeout": 2.0, "backoff_seconds": 60, "concurrency": 4,
+                                                    **changes})
 
 
 def township(session: Session, name: str = "西里镇") -> Township:

@@ -8,3 +8,17 @@ from tracker.cli import channels, db, extract, flows, ingest, ledger, outbox, se
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="rectify 整改事项台账")
 for module in (extract, ingest, tasks, ledger, users, serve, summary, flows, channels, outbox, db):
     module.register(app)
+
+
+@app.callback()
+def _startup() -> None:
+    # Every command first checks all settings, even those it does not use: a typo stops everything.
+    from tracker.config import ConfigError, get_settings
+    from tracker.logs import configure_logging
+
+    try:
+        get_settings()
+    except ConfigError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
+    configure_logging()
