@@ -50,6 +50,9 @@ SITES = {
                          "2025-01-10 10:12:36", 2051, "div", "www.xishan.gov.cn", "新"),
 }
 MENU = ("首页", "政务公开", "政务服务", "互动交流", "走进{county}")
+# The drop-down under each menu item (shown on hover: not in a Ctrl+A copy).
+SUBMENU = ("政府信息公开", "政策文件", "政策解读", "人事信息", "财政资金", "规划计划", "应急管理", "统计信息",
+           "法治政府建设", "建议提案办理", "重点领域信息公开", "政府工作报告")
 CRUMB = ("首页", "政务公开", "法治政府建设", "年度报告")
 
 
@@ -171,7 +174,8 @@ def _word_article(paras: list[Para]) -> tuple[str, list[str]]:
 # --- the page around it ----------------------------------------------------------------------------------
 _STYLE = """<style type="text/css">
 body{margin:0;font:14px/1.8 "Microsoft YaHei",SimSun;} .hide{display:none}
-.article-content p,.con-text p{margin:12px 0;line-height:2;font-size:16px}
+.article-content p,.con-text p{margin:12px 0;line-height:2;font-size:16px} .sub-menu{display:none}
+.main-nav li:hover .sub-menu,.nav li:hover .sub-menu{display:block}
 </style>"""
 _HEAD_SCRIPT = """<script type="text/javascript" src="/js/jquery-1.12.4.min.js"></script>
 <script type="text/javascript">
@@ -208,6 +212,11 @@ def _footer_lines(site: Site) -> list[str]:
             "建议使用1366×768分辨率，IE10以上版本浏览器浏览本站"]
 
 
+def _menu_items(menu: list[str]) -> str:
+    sub = "".join(f'<li><a href="/sub/{i}/">{t}</a></li>' for i, t in enumerate(SUBMENU))
+    return "".join(f'<li><a href="/{i}/">{m}</a><ul class="sub-menu">{sub}</ul></li>' for i, m in enumerate(menu))
+
+
 def _links(items: list[str], sep: str) -> str:
     return sep.join(f'<a href="/{i}/">{escape(t)}</a>' for i, t in enumerate(items))
 
@@ -221,7 +230,7 @@ def _semantic(site: Site, article: str, copied: list[str]) -> tuple[str, list[st
   <div class="tools"><a href="/wza/">无障碍浏览</a> | <a href="/elder/">长者模式</a></div></div>
   <div class="logo"><a href="/"><img src="/images/logo.png" alt="{site.county}人民政府"><span>{site.county}人民政府</span></a></div>
 </header>
-<nav class="main-nav"><ul>{"".join(f'<li><a href="/{i}/">{m}</a></li>' for i, m in enumerate(menu))}</ul></nav>
+<nav class="main-nav"><ul>{_menu_items(menu)}</ul></nav>
 <main class="container">
   <div class="location">当前位置：{_links(list(CRUMB), " &gt; ")}</div>
   <article class="article">
@@ -281,7 +290,7 @@ def _div(site: Site, article: str, copied: list[str]) -> tuple[str, list[str]]:
   <div class="top"><span id="today"></span><a href="#">设为首页</a> <a href="#">加入收藏</a></div>
   <div class="logo"><h1>{site.county}人民政府</h1></div>
 </div>
-<div class="nav"><ul>{"".join(f'<li><a href="/{i}/">{m}</a></li>' for i, m in enumerate(menu))}</ul></div>
+<div class="nav"><ul>{_menu_items(menu)}</ul></div>
 <div class="breadcrumb"><span>当前位置：</span>{_links(list(CRUMB), " &gt; ")}</div>
 <div class="content-wrap">
   <div class="con-title"><h2>{escape(site.title)}</h2></div>
@@ -297,20 +306,22 @@ def _div(site: Site, article: str, copied: list[str]) -> tuple[str, list[str]]:
     return html, lines
 
 
-_LAYOUTS = {"semantic": _semantic, "table": _table, "div": _div}
+LAYOUTS = {"semantic": _semantic, "table": _table, "div": _div}
 
 
-def _page(stem: str) -> tuple[str, list[str]]:
+def _page(stem: str, layout: str | None = None) -> tuple[str, list[str]]:
     site = SITES[stem]
+    layout = layout or site.layout
     paras = report_paragraphs(stem)
-    article, copied = (_word_article if site.layout == "table" else _editor_article)(paras)
-    return _LAYOUTS[site.layout](site, article, copied)
+    article, copied = (_word_article if layout == "table" else _editor_article)(paras)
+    return LAYOUTS[layout](site, article, copied)
 
 
-def page_html(stem: str, charset: str = "utf-8", declare: str = "meta") -> str:
-    """The page's source; `declare`: meta (<meta charset>), http-equiv, or none."""
+def page_html(stem: str, charset: str = "utf-8", declare: str = "meta", layout: str | None = None) -> str:
+    """The page's source; `declare`: meta (<meta charset>), http-equiv, or none; `layout`: another
+    site's layout (semantic, table, div) than the report's own."""
     site = SITES[stem]
-    body, _ = _page(stem)
+    body, _ = _page(stem, layout)
     return f"""<!DOCTYPE html>
 <html lang="zh-CN">
 <head>
@@ -332,16 +343,17 @@ def page_html(stem: str, charset: str = "utf-8", declare: str = "meta") -> str:
 """
 
 
-def page_bytes(stem: str, encoding: str = "utf-8", declare: str = "meta", bom: bool = False) -> bytes:
+def page_bytes(stem: str, encoding: str = "utf-8", declare: str = "meta", bom: bool = False,
+               layout: str | None = None) -> bytes:
     """The page saved as "网页，仅 HTML": UTF-8, or gbk/gb18030 (declared as gb2312 for gbk, as sites do)."""
     label = {"gbk": "gb2312"}.get(encoding, encoding)
-    raw = page_html(stem, label, declare).encode(encoding)
+    raw = page_html(stem, label, declare, layout).encode(encoding)
     return b"\xef\xbb\xbf" + raw if bom else raw
 
 
-def ctrl_a_copy(stem: str, newline: str = "\n") -> str:
+def ctrl_a_copy(stem: str, newline: str = "\n", layout: str | None = None) -> str:
     """The page as Ctrl+A, Ctrl+C in the browser and a paste into Notepad give it."""
-    _, lines = _page(stem)
+    _, lines = _page(stem, layout)
     return newline.join(lines) + newline
 
 

@@ -2,9 +2,9 @@
 
 The text is what a reader sees: scripts, styles, hidden elements and the site's navigation,
 header and footer are dropped; blocks become lines, table cells are separated by a tab, ASCII white
-space collapses as in a browser while full-width spaces and NBSP (paragraph indents) stay. lxml is
-imported only when a page comes (bench/measure_html_parsers.py: why lxml). Nothing the page
-references is ever fetched.
+space collapses as in a browser while full-width spaces and NBSP (paragraph indents) stay. The
+parser is selectolax's lexbor (HTML5 tree building, as the browser did; bench/measure_html_parsers.py
+compares it with lxml), imported only when a page comes. Nothing the page references is ever fetched.
 """
 from __future__ import annotations
 
@@ -36,7 +36,8 @@ _CELLS = frozenset({"td", "th"})
 # Navigation containers of government sites by class or id: 导航/菜单, 面包屑/当前位置, 页脚/版权, 分享.
 # "bottom", "foot", "position" and "location" count only as whole names (border-bottom is a style).
 _NAV_NAME_RE = re.compile(
-    r"(?:[a-z0-9]+[-_])?(?:nav|navbar|menu|breadcrumbs?|crumbs?|footer|copyright|share)\d*"
+    r"(?:[a-z0-9]+[-_]+)?(?:[a-z]*nav(?:bar|igation)?|[a-z]*menu|breadcrumbs?|crumbs?|footer|copyright|share)"
+    r"(?:\d+|[-_]+[a-z0-9_-]*)?"  # main-nav, subnav, nav2, footer-links, share-box
     r"|(?:bottom|foot|position|location|weizhi|dqwz)\d*")
 _CRUMB_TEXT_RE = re.compile(r"\s*(?:您(?:现在)?的|您?(?:当前|所在))位置")  # 当前位置：首页 > …
 _HIDDEN_STYLE_RE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
@@ -87,10 +88,7 @@ def _page_text(raw: bytes, name: str, declared: str | None) -> str:
     source = decode_page(raw, declared)
     if not _TAG_RE.search(source):
         raise ExtractionError(f"文件 {name} 不是网页（HTML）文件：内容里没有任何 HTML 标签；如果它是纯文本，请把扩展名改为 .txt")
-    try:
-        text = visible_text(source)
-    except ValueError as exc:  # lxml's parser errors derive from it
-        raise ExtractionError(f"文件 {name} 无法解析为网页：{exc}") from None
+    text = visible_text(source)
     if not text or text.isspace():
         raise ExtractionError(
             f"文件 {name} 是网页，但没有可见的文字内容（正文可能由脚本加载）：请在浏览器中打开后"
@@ -140,54 +138,52 @@ def _codec(label: str | None) -> str | None:
 
 def visible_text(source: str) -> str:
     """The visible text of an HTML document given as str."""
-    from lxml import etree  # lazily: CLI start-up on .txt reports should not pay for it
+    from selectolax.lexbor import LexborHTMLParser  # lazily: CLI start-up on .txt reports should not pay for it
 
-    parser = etree.HTMLParser(encoding="utf-8", remove_comments=True, remove_pis=True, no_network=True)
-    try:  # bytes with an explicit encoding: libxml2 then ignores the page's own <meta charset>
-        root = etree.fromstring(source.encode("utf-8", "surrogatepass"), parser)
-    except etree.XMLSyntaxError:
-        return ""  # nothing parseable, e.g. only a doctype
-    if root is None:
-        return ""
+    node = LexborHTMLParser(source).root  # HTML5 tree building: the tree the browser showed
     out = _Lines()
-    stack: list[bool] = []  # per open element: dropped?
+    opened: list[str] = []  # the elements the walk is inside, for their ends
     in_article = in_pre = 0
-    walker = etree.iterwalk(root, events=("start", "end"))
-    for event, el in walker:
-        tag = el.tag
-        if not isinstance(tag, str):  # a comment or entity the parser kept
-            if event == "end":
-                out.add(el.tail, in_pre)
-            continue
-        if event == "start":
+    while node is not None:  # depth first by sibling and parent links: no recursion, no depth limit
+        tag = node.tag
+        if tag == "-text":
+            out.add(node.text_content, in_pre)
+        elif tag[0] not in "-!_":  # not a comment or doctype
             if tag in _BLOCKS:
                 out.newline()
             elif tag in _CELLS:
                 out.tab()
             elif tag == "br":
                 out.newline(forced=True)
-            dropped = _dropped(el, tag, in_article)
-            stack.append(dropped)
-            if dropped:
-                walker.skip_subtree()  # its "end" still comes, carrying the tail
-                continue
-            in_article += tag in _ARTICLE
-            in_pre += tag == "pre"
-            out.add(el.text, in_pre)
-        else:
-            if not stack.pop():
-                in_article -= tag in _ARTICLE
-                in_pre -= tag == "pre"
+            child = node.first_child
+            lead = child.text_content if child is not None and child.tag == "-text" else None
+            if not _dropped(tag, node.attributes, lead, in_article):
+                if child is not None:
+                    opened.append(tag)
+                    in_article += tag in _ARTICLE
+                    in_pre += tag == "pre"
+                    node = child
+                    continue
+            if tag in _BLOCKS:  # its end: dropped, or empty
+                out.newline()
+        following = node.next
+        while following is None and opened:  # the last child: close its parents
+            node = node.parent
+            tag = opened.pop()
+            in_article -= tag in _ARTICLE
+            in_pre -= tag == "pre"
             if tag in _BLOCKS:
                 out.newline()
-            out.add(el.tail, in_pre)
+            following = node.next
+        node = following
     return out.text()
 
 
-def _dropped(el, tag: str, in_article: int) -> bool:
+def _dropped(tag: str, attrs: dict, lead: str | None, in_article: int) -> bool:
+    """Not part of the page's text: unseen, hidden, or the site's navigation (`lead`: the element's
+    leading text, for breadcrumbs without a class)."""
     if tag in _UNSEEN or (tag in _PAGE_PARTS and not in_article):
         return True
-    attrs = el.attrib
     if attrs:
         if "hidden" in attrs or attrs.get("role") == "navigation":
             return True
@@ -198,7 +194,7 @@ def _dropped(el, tag: str, in_article: int) -> bool:
             value = attrs.get(key)
             if value and any(_NAV_NAME_RE.fullmatch(word) for word in value.lower().split()):
                 return True
-    return bool(el.text) and _CRUMB_TEXT_RE.match(el.text) is not None
+    return lead is not None and _CRUMB_TEXT_RE.match(lead) is not None
 
 
 class _Lines:
