@@ -40,7 +40,7 @@ def decode_pdf(raw: bytes, name: str) -> str:
         finally:
             pdf.close()
     text = "\f".join(pages)
-    if sum(len(p) - sum(ch.isspace() for ch in p) for p in pages) < MIN_CHARS_PER_PAGE * len(pages):
+    if sum(len("".join(p.split())) for p in pages) < MIN_CHARS_PER_PAGE * len(pages):  # white space aside
         raise ExtractionError(
             f"文件 {name} 是扫描件（共 {len(pages)} 页，页面只是图片，几乎没有可选中的文字），无法提取内容："
             "请提供文字版（.docx、.txt 或可以选中文字的 PDF），或先用 OCR 软件识别成文字后再导入")
