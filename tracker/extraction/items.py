@@ -69,7 +69,9 @@ def section_items(text: str, section: Section, display: str | None = None,
     else:  # body begins mid-line (三、存在的问题。一是……): give it a paragraph start
         lo, shift, lead = a, a - 1, "\n"
     s = lead + text[lo:b]
-    views = _Slices(s, s if display is None else lead + display[lo:b], s if original is None else lead + original[lo:b])
+    shown = s if display is None or display is text else lead + display[lo:b]
+    written = shown if original is None or original is display else lead + original[lo:b]
+    views = _Slices(s, shown, written)
     items: list[ExtractedItem] = []
     for kind, start, end, single_ok in _segments(s, section.kind):
         marks = _marks(s, start, end)

@@ -36,7 +36,7 @@ _ORG = r"(?:中共)?[\u4e00-\u9fff（）()]{1,24}?(?:人民政府|委员会|党�
 _TAIL_LINE_RE = re.compile(
     rf"{SKIP}(?:特此报告[。.！!]?|[（(]此件[^（()）\n]{{0,10}}[)）]|(?:{_ORG}(?:{HS}+{_ORG})*{HS}*)?(?:{DATE})?){SKIP}")
 _CLOSING_RE = re.compile(rf"特此报告[。.！!]?(?:\s|{NOISE})*\Z")  # matched at a found 特此报告
-_DATE_LINE_RE = re.compile(rf"(?:\A|\n){SKIP}{DATE}{SKIP}(?=\n|\Z)")
+_DATE_LINE_RE = re.compile(rf"\n{SKIP}{DATE}{SKIP}(?=\n|\Z)")
 _SIGNED_REACH = 3000  # characters from the end where a signing date is looked for
 _ATTACHMENTS_RE = re.compile(rf"\n{SKIP}附{HS}*件{HS}*(?:[:：]|\d|[{CN_NUM}]|(?=\n))")
 _ATTACHMENTS_REACH = 800
@@ -147,6 +147,6 @@ def _signed_line_end(text: str) -> int:
     """The end of the last line that is only a date, near the end of the text; else the text's end."""
     a = max(0, len(text) - _SIGNED_REACH)
     last = None
-    for last in _DATE_LINE_RE.finditer(text, a - 1 if a else 0):
+    for last in _DATE_LINE_RE.finditer(text, a):
         pass
     return last.end() if last else len(text)

@@ -23,35 +23,40 @@ from functools import lru_cache
 # --- page furniture: whole lines, found on the folded text --------------------------------------
 _DASH = "\\-‐‑–—―－─"
 _PAGE_NUMBER = (rf"[{_DASH}]+[^\S\n]*\d{{1,4}}[^\S\n]*[{_DASH}]+"  # — 3 —  /  -3-
-                rf"|第[^\S\n]*\d{{1,4}}[^\S\n]*页(?:[^\S\n]*[,，/][^\S\n]*)?(?:共[^\S\n]*\d{{1,4}}[^\S\n]*页)?"  # 第3页 共8页
+                rf"|第[^\S\n]*\d{{1,4}}[^\S\n]*页(?:[^\S\n]*[,，/]?[^\S\n]*共[^\S\n]*\d{{1,4}}[^\S\n]*页)?"  # 第3页 共8页
                 rf"|\d{{1,4}}[^\S\n]*/[^\S\n]*\d{{1,4}}"  # 3/8
                 rf"|\d{{1,3}}")  # a bare page number
-_INFO_LABEL = "发布时间|发布日期|信息来源|来源|浏览次数|浏览量|点击数|点击量|阅读次数|访问量|字号|作者|编辑|责任编辑"
-# Lines a government web site puts around an article (Ctrl+A copies of the page carry them all).
+# Lines a government web site puts around an article (a Ctrl+A copy of the page carries them all),
+# recognised by how they begin ...
 _WEB_LINE = (
-    r"(?:【[^】\n]{1,12}】[^\S\n]*){1,6}"  # 【打印本页】【关闭窗口】, 字号：【大 中 小】 (with what follows)
+    r"(?:【[^】\n]{1,12}】[^\S\n]*){1,6}"  # 【打印本页】【关闭窗口】
     r"|(?:当前位置|您当前的位置|您现在的位置|您的位置|所在位置)[:：]?.*"
-    r"|首页(?:[^\S\n]*[>＞»/›][^\n]*)?"
-    r"|(?:发布时间|发布日期)[:：].*"
-    rf"|(?:[^\n]{{0,30}}?(?:{_INFO_LABEL})[:：]){{2}}.*"  # 发布时间：… 来源：… 浏览次数：… on one line
+    r"|首页(?:[^\S\n]*[>＞»/›].*)?"
+    r"|(?:发布时间|发布日期|字号)[:：].*"
     r"|(?:主办单位|主办|承办单位|承办|协办|运维单位|技术支持|版权所有|网站标识码|联系电话|联系地址|地址|邮编|电子邮箱)[:：].*"
-    r"|.*(?:ICP备|ICP证|公网安备|网站标识码|版权所有|Copyright|©).*"
     r"|(?:分享到|扫一扫|打印本页|关闭窗口|返回顶部|网站地图|联系我们|无障碍浏览|长者模式|智能问答)[:：]?.{0,20}"
 )
-_FURNITURE_RE = re.compile(rf"\n[^\S\n]*(?:{_PAGE_NUMBER}|{_WEB_LINE})[^\S\n]*(?=\n)")
-# Cheap test before the line scan: what furniture lines contain.
-_FURNITURE_HINT_RE = re.compile(r"[—－\-第【]|\n[^\S\n]*\d|来源|发布|主办|ICP|版权|位置|首页|分享|扫一扫|网站")
+_LINE_FIRST = f"[{_DASH}第\\d【当您所首发字主承协运技版网联地邮电分扫打关返无长智]"
+_FURNITURE_RE = re.compile(rf"\n[^\S\n]*(?={_LINE_FIRST})(?:{_PAGE_NUMBER}|{_WEB_LINE})[^\S\n]*(?=\n)")
+# ... or by what they contain anywhere: a footer's registration numbers, an info line of labels.
+_FOOTER_WORD_RE = re.compile(r"ICP备|ICP证|公网安备|网站标识码|版权所有|Copyright|©|浏览次数|点击数|阅读次数|访问量|信息来源")
+_INFO_LABEL_RE = re.compile(r"(?:发布时间|发布日期|信息来源|来源|浏览次数|浏览量|点击数|点击量|阅读次数|访问量|字号|作者|编辑)[:：]")
+# A quick look before the scan: a footer has ICP备, 网站标识码 or ©, an info line 浏览次数.
+_FOOTER_CUES = "码©览"
+_MAX_WEB_LINE = 160
 
 # --- characters folded for matching ---------------------------------------------------------------
-# Full-width ASCII forms, except the punctuation Chinese text uses as its own (（）：；，！？):
-# those the extractor's patterns already read in both widths.
-_KEEP_WIDE = "（）：；，！？"
-_FOLD = {c: chr(c - 0xFEE0) for c in range(0xFF01, 0xFF5F) if chr(c) not in _KEEP_WIDE}
+# Full-width digits, letters and the punctuation of numbers (２０２４年, １．, （１）, －３－); the
+# punctuation Chinese text uses as its own (（）：；，％…) stays: the patterns read both widths.
+_FOLD = {ord(w): chr(ord(w) - 0xFEE0) for w in "０１２３４５６７８９．－／" + "".join(
+    chr(c) for c in (*range(0xFF21, 0xFF3B), *range(0xFF41, 0xFF5B)))}
 _FOLD[0x0C] = "\n"  # a form feed (page break) starts a line
-_WIDE_RE = re.compile("[\uff01-\uff5e\f]")
+_WIDE_RE = re.compile("[" + "".join(map(chr, _FOLD)).replace("\f", "\\f").replace("－", "\\－") + "]")
+_WIDE_CUES = "\f０１２"  # a document with full-width numbers has these (years, numbering)
 # Characters that only traditional script uses, common in these reports: their presence is the
 # cue to map the document through OpenCC.
-_TRADITIONAL_HINT_RE = re.compile("[鄉鎮縣區報與實設對問題進關們為發會議這個務規範執專長鬥責據點經濟數導]")
+_TRADITIONAL_CUES = "為與發們實關"
+
 
 _SENTENCE_END = "。！？!?；;：:"
 _CLOSERS = "”’\"』」）)】"
@@ -68,11 +73,13 @@ class Views:
 
 
 def make_views(text: str) -> Views:
-    blanks = _furniture_lines(text)
+    folded = _fold(text)
+    blanks = _furniture_lines(folded, "\f" in text)
     joins = _hard_breaks(text, blanks)
-    display = _apply(text, blanks, joins) if blanks or joins else text
-    match = _fold(display)
-    return Views(text, display, match, len(blanks), len(joins))
+    if not blanks and not joins:
+        return Views(text, text, folded)
+    display = _apply(text, blanks, joins)
+    return Views(text, display, _fold(display), len(blanks), len(joins))
 
 
 def _apply(text: str, blanks: list[tuple[int, int]], joins: list[int]) -> str:
@@ -90,9 +97,10 @@ def _apply(text: str, blanks: list[tuple[int, int]], joins: list[int]) -> str:
 
 
 def _fold(s: str) -> str:
-    if _WIDE_RE.search(s):
-        s = s.translate(_FOLD)
-    if _TRADITIONAL_HINT_RE.search(s):
+    """Full-width numbers folded, traditional characters simplified (both one for one)."""
+    if any(c in s for c in _WIDE_CUES):
+        s = _WIDE_RE.sub(lambda m: _FOLD[ord(m[0])], s)
+    if any(c in s for c in _TRADITIONAL_CUES):
         s = s.translate(_traditional_map(frozenset(s)))
     return s
 
@@ -117,21 +125,27 @@ def _opencc():
 
 
 # --- furniture -----------------------------------------------------------------------------------
-def _furniture_lines(text: str) -> list[tuple[int, int]]:
-    """(start, end) of every furniture line's content: page numbers, web-site lines, and running
-    headers (a line repeated on several pages, its first appearance kept: it may be the title)."""
-    if not _FURNITURE_HINT_RE.search(text):
-        return []
-    folded = text.translate(_FOLD) if _WIDE_RE.search(text) else text
-    padded = "\n" + folded + "\n"  # every line between two "\n"
-    found = [(m.start() + 1 - 1, m.end() - 1) for m in _FURNITURE_RE.finditer(padded)]
-    found = [(a, b) for a, b in found if b > a]
-    pages = "\f" in text or sum(1 for a, b in found if _is_page_number(folded[a:b])) >= 2
-    if pages:
-        found.extend(_running_headers(folded))
-    return sorted(set(found))
+def _furniture_lines(folded: str, paged: bool) -> list[tuple[int, int]]:
+    """(start, end) of every furniture line's content in the folded text: page numbers, web-site
+    lines, and running headers (a line repeated on several pages, its first appearance kept: it
+    may be the title). `paged`: the text had form feeds."""
+    padded = "\n" + folded + "\n"  # every line between two "\n"; offsets in `padded` are one more
+    found = {(m.start(), m.end() - 1) for m in _FURNITURE_RE.finditer(padded)}
+    cued = "ICP" in folded or any(c in folded for c in _FOOTER_CUES)
+    for m in _FOOTER_WORD_RE.finditer(folded) if cued else ():
+        a = folded.rfind("\n", 0, m.start()) + 1
+        b = folded.find("\n", m.end())
+        b = len(folded) if b < 0 else b
+        line = folded[a:b]
+        if b - a <= _MAX_WEB_LINE and (m[0] not in _INFO_WORDS or len(_INFO_LABEL_RE.findall(line)) >= 2):
+            found.add((a, b))
+    found = sorted((a, b) for a, b in found if b > a)
+    if paged or sum(1 for a, b in found if _is_page_number(folded[a:b])) >= 2:
+        found = sorted(set(found) | set(_running_headers(folded)))
+    return found
 
 
+_INFO_WORDS = {"浏览次数", "点击数", "阅读次数", "访问量", "信息来源"}  # blanked only in a line of labels
 _PAGE_NUMBER_RE = re.compile(rf"[^\S\n]*(?:{_PAGE_NUMBER})[^\S\n]*")
 
 
@@ -156,8 +170,8 @@ def _running_headers(text: str) -> list[tuple[int, int]]:
 
 # --- hard line breaks ------------------------------------------------------------------------------
 def _width(line: str) -> int:
-    """Display width: CJK and full-width characters count two, others one."""
-    return sum(2 if ord(c) >= 0x2E80 else 1 for c in line)
+    """Display width: CJK and other non-ASCII characters count two, ASCII one."""
+    return 2 * len(line) - len(line.encode("ascii", "ignore"))
 
 
 def _hard_breaks(text: str, blanks: list[tuple[int, int]]) -> list[int]:
@@ -168,7 +182,7 @@ def _hard_breaks(text: str, blanks: list[tuple[int, int]]) -> list[int]:
     within two characters of the widest line; there, a line that reaches that width and does not
     end a sentence goes on in the next text line, across blank furniture and page breaks."""
     n_lines = text.count("\n") + text.count("\f")
-    if n_lines < 8 or len(text) / (n_lines + 1) > 80:  # paragraphs one per line: nothing to join
+    if n_lines < 8 or len(text) / (n_lines + 1) > 45:  # paragraphs one per line: nothing to join
         return []
     blanked = set()
     for a, b in blanks:
