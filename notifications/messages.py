@@ -13,9 +13,10 @@ from pathlib import Path
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined
 
 from notifications.channels import Message
-from notifications.models import MESSAGE_KIND_LABELS, Outbox
+from notifications.models import MessageKind, Outbox
 from tracker.config import TZ, NotifySettings
-from tracker.lights import LIGHT_LABELS, light_of
+from tracker.lights import light_of
+from tracker.vocabulary import Light, Status
 from tracker.models import AuditEvent, Task, Township
 from tracker.textfmt import cn_date
 
@@ -29,6 +30,7 @@ def _environment(override_dir: str) -> Environment:
     env = Environment(loader=loader, undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
                       autoescape=False)
     env.filters["cn_date"] = lambda v: cn_date(date.fromisoformat(v) if isinstance(v, str) else v)
+    env.globals.update(Status=Status, Light=Light)  # the words for states and lights (tracker.vocabulary)
     return env
 
 
@@ -67,7 +69,7 @@ def _task_context(task: Task, as_of: date, settings: NotifySettings) -> dict:
     return {
         "title": task.title, "task_id": task.id, "url": task_url(settings, task.id),
         "owner": " ".join(x for x in (task.owner_unit, task.owner_person) if x),
-        "deadline": cn_date(task.deadline), "light": LIGHT_LABELS.get(light, "无"), "light_code": light,
+        "deadline": cn_date(task.deadline), "light": Light.label_of(light, "无"), "light_code": light,
         "days_left": (task.deadline - as_of).days, "days_overdue": (as_of - task.deadline).days,
         "since": cn_date(activity), "days_idle": (as_of - activity.astimezone(TZ).date()).days,
     }
@@ -76,7 +78,7 @@ def _task_context(task: Task, as_of: date, settings: NotifySettings) -> dict:
 def build(row: Row, *, markdown: bool, settings: NotifySettings, templates_dir: Path) -> Message:
     ob = row.outbox
     context = {
-        "kind": ob.kind, "kind_label": MESSAGE_KIND_LABELS.get(ob.kind, ob.kind),
+        "kind": ob.kind, "kind_label": MessageKind.label_of(ob.kind),
         "township": row.township.name if row.township else "全县", "as_of": cn_date(ob.as_of),
         "escalate_days": settings.escalate_days, "base_url": settings.base_url, "url": f"{settings.base_url}/tasks",
         "reason": row.event.reason if row.event else None, "actor": row.event.actor if row.event else None,

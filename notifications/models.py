@@ -11,54 +11,40 @@ append-only), and the constraint checks more than doubled the cost of queueing a
 from __future__ import annotations
 
 from datetime import date, datetime
-from enum import StrEnum
 from typing import Any, Optional
 
 from sqlalchemy import JSON, Column, Float, Index, LargeBinary, String, Table, Text, Unicode
 from sqlmodel import Field, SQLModel
 
 from tracker.db import UTCDateTime, utcnow
+from tracker.vocabulary import Labelled
 
 
-class ChannelKind(StrEnum):
-    email = "email"
-    wecom = "wecom"
-    dingtalk = "dingtalk"
-    webhook = "webhook"
+class ChannelKind(Labelled):
+    email = "email", "电子邮件"
+    wecom = "wecom", "企业微信群机器人"
+    dingtalk = "dingtalk", "钉钉群机器人"
+    webhook = "webhook", "Webhook"
 
 
-CHANNEL_KIND_LABELS = {"email": "电子邮件", "wecom": "企业微信群机器人", "dingtalk": "钉钉群机器人",
-                       "webhook": "Webhook"}
+class ChannelRole(Labelled):
+    staff = "staff", "工作人员"  # county: digests and escalations; township: everything about its tasks
+    leader = "leader", "领导（督办）"  # county leader (督办): escalations only
 
 
-class ChannelRole(StrEnum):
-    staff = "staff"  # county: digests and escalations; township: everything about its tasks
-    leader = "leader"  # county leader (督办): escalations only
+class MessageKind(Labelled):
+    due_soon = "due_soon", "到期提醒"
+    overdue = "overdue", "逾期催办"
+    stale = "stale", "无进展提醒"
+    sent_back = "sent_back", "退回通知"
+    escalation = "escalation", "督办通知"
+    digest = "digest", "每周汇总"
 
 
-CHANNEL_ROLE_LABELS = {"staff": "工作人员", "leader": "领导（督办）"}
-
-
-class MessageKind(StrEnum):
-    due_soon = "due_soon"
-    overdue = "overdue"
-    stale = "stale"
-    sent_back = "sent_back"
-    escalation = "escalation"
-    digest = "digest"
-
-
-MESSAGE_KIND_LABELS = {"due_soon": "到期提醒", "overdue": "逾期催办", "stale": "无进展提醒", "sent_back": "退回通知",
-                       "escalation": "督办通知", "digest": "每周汇总"}
-
-
-class OutboxStatus(StrEnum):
-    pending = "pending"
-    sent = "sent"
-    failed = "failed"
-
-
-OUTBOX_STATUS_LABELS = {"pending": "待发送", "sent": "已发送", "failed": "发送失败"}
+class OutboxStatus(Labelled):
+    pending = "pending", "待发送"
+    sent = "sent", "已发送"
+    failed = "failed", "发送失败"
 
 
 def _ts(**kw) -> Any:

@@ -8,8 +8,7 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 from sqlmodel import Session
 
-from notifications.models import (CHANNEL_KIND_LABELS, CHANNEL_ROLE_LABELS, Channel, ChannelKind, ChannelRole,
-                                  Outbox, OutboxStatus)
+from notifications.models import Channel, ChannelKind, ChannelRole, Outbox, OutboxStatus
 from tracker import audit
 from tracker.errors import Conflict, NotFound, ValidationFailed
 from tracker.models import Township
@@ -36,10 +35,10 @@ class ChannelEntry:
 
 
 def _validate(kind: str, target: str, role: str, county: bool) -> None:
-    if kind not in CHANNEL_KIND_LABELS:
-        raise ValidationFailed(f"渠道类型“{kind}”无效，可选：{'、'.join(CHANNEL_KIND_LABELS)}")
-    if role not in CHANNEL_ROLE_LABELS:
-        raise ValidationFailed(f"接收人角色“{role}”无效，可选：{'、'.join(CHANNEL_ROLE_LABELS)}")
+    if kind not in ChannelKind.labels():
+        raise ValidationFailed(f"渠道类型“{kind}”无效，可选：{ChannelKind.choices()}")
+    if role not in ChannelRole.labels():
+        raise ValidationFailed(f"接收人角色“{role}”无效，可选：{ChannelRole.choices()}")
     if role == ChannelRole.leader and not county:
         raise ValidationFailed("领导（督办）渠道只能添加在县级（--county）")
     if not target:
@@ -50,7 +49,7 @@ def _validate(kind: str, target: str, role: str, county: bool) -> None:
         if not EMAIL.match(target):
             raise ValidationFailed(f"邮箱地址“{target}”格式不正确（每个渠道填写一个邮箱）")
     elif not target.startswith(("https://", "http://")):
-        raise ValidationFailed(f"{CHANNEL_KIND_LABELS[kind]}地址必须以 https:// 或 http:// 开头：{target}")
+        raise ValidationFailed(f"{ChannelKind(kind).label}地址必须以 https:// 或 http:// 开头：{target}")
 
 
 def add_channel(session: Session, *, township: str | None, kind: str, target: str, actor: str,
@@ -67,7 +66,7 @@ def add_channel(session: Session, *, township: str | None, kind: str, target: st
         Channel.township_id.is_(None) if township_id is None else Channel.township_id == township_id,
         Channel.kind == kind, Channel.target == target)).scalars().first()
     if same is not None and same.active:
-        raise Conflict(f"{township or '县级'}已有该{CHANNEL_KIND_LABELS[kind]}渠道（编号 {same.id}）")
+        raise Conflict(f"{township or '县级'}已有该{ChannelKind(kind).label}渠道（编号 {same.id}）")
     if same is not None:
         # Reactivate: its dedupe keys still hold, so reminders it already got are not sent again.
         same.active, same.secret, same.role = True, secret, role

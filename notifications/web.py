@@ -16,8 +16,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from notifications import outbox, recipients
-from notifications.models import (CHANNEL_KIND_LABELS, CHANNEL_ROLE_LABELS, MESSAGE_KIND_LABELS,
-                                  OUTBOX_STATUS_LABELS, ChannelKind, ChannelRole, OutboxStatus)
+from notifications.models import ChannelKind, ChannelRole, MessageKind, OutboxStatus
 from tracker.errors import DomainError
 from tracker.models import Role, Township, User
 from tracker.users import COUNTY_ROLES, require_role
@@ -35,8 +34,8 @@ def setup_pages() -> None:
     """Called by the app factory: our page templates (they extend the web's base.html), their
     vocabulary and the navigation links."""
     add_template_folder(Path(__file__).parent / "templates" / "pages")
-    env.globals.update(CHANNEL_KIND_LABELS=CHANNEL_KIND_LABELS, CHANNEL_ROLE_LABELS=CHANNEL_ROLE_LABELS,
-                       MESSAGE_KIND_LABELS=MESSAGE_KIND_LABELS, OUTBOX_STATUS_LABELS=OUTBOX_STATUS_LABELS)
+    env.globals.update(ChannelKind=ChannelKind, ChannelRole=ChannelRole, MessageKind=MessageKind,
+                       OutboxStatus=OutboxStatus)
     add_nav_link("/notifications/outbox", "提醒记录", roles=COUNTY_ROLES)
     add_nav_link("/notifications/channels", "提醒渠道", roles=(Role.county_admin.value,))
 
@@ -73,7 +72,7 @@ def add_channel_form(request: Request, session: SessionDep, user: CurrentUser,
         session.rollback()
         return _channels_page(request, session, user, status_code=exc.status_code, error=exc.message,
                               form={"township": township, "kind": kind, "target": target, "role": role})
-    flash(request, f"已添加接收渠道（编号 {channel.id}）：{township or '全县'} {CHANNEL_KIND_LABELS[kind]} {target}")
+    flash(request, f"已添加接收渠道（编号 {channel.id}）：{township or '全县'} {ChannelKind(kind).label} {target}")
     return RedirectResponse("/notifications/channels", status_code=303)
 
 
@@ -89,7 +88,7 @@ def remove_channel_form(request: Request, session: SessionDep, user: CurrentUser
 def outbox_page(request: Request, session: SessionDep, user: CurrentUser,
                 status: Annotated[str, Query()] = ""):
     require_role(user, *COUNTY_ROLES)
-    status = status if status in OUTBOX_STATUS_LABELS else ""
+    status = status if status in OutboxStatus.labels() else ""
     return render(request, "notify_outbox.html", user=user, status=status, counts=outbox.outbox_counts(session),
                   entries=outbox.list_outbox(session, status=status or None, limit=OUTBOX_PAGE_LIMIT),
                   limit=OUTBOX_PAGE_LIMIT, can_retry=user.role == Role.county_admin)
@@ -101,7 +100,7 @@ def retry_form(request: Request, session: SessionDep, user: CurrentUser, outbox_
     _admin(user)
     outbox.retry(session, outbox_id=outbox_id)
     flash(request, f"消息 {outbox_id} 已重新加入发送队列，将在下一次发送时投递")
-    back = f"?status={status}" if status in OUTBOX_STATUS_LABELS else ""
+    back = f"?status={status}" if status in OutboxStatus.labels() else ""
     return RedirectResponse(f"/notifications/outbox{back}", status_code=303)
 
 

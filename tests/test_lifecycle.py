@@ -165,7 +165,7 @@ def test_roles(engine, world):
 def test_assign_validates_and_is_all_or_nothing(engine, world):
     a, b = world["xili"]
     with session_scope(engine) as s:
-        with pytest.raises(ValidationFailed, match="整改类型“马上办”无效"):
+        with pytest.raises(ValidationFailed, match="整改类别“马上办”无效"):
             _assign(s, world, [a], category="马上办")
         with pytest.raises(ValidationFailed, match="责任单位不能为空"):
             lifecycle.assign(s, actor=world["county"], task_ids=[a], owner_unit=" ", owner_person="p",

@@ -1,7 +1,7 @@
 """The county's working format: export the ledger to .xlsx, import an edited sheet to bulk-assign.
 
 The export ends with 任务编号 and 版本 (hidden) so an edited sheet finds its tasks again and a row
-based on an old version does not overwrite a newer edit. 类型 holds the 整改类型 (category).
+based on an old version does not overwrite a newer edit. 类型 holds the 整改类别 (category).
 """
 from __future__ import annotations
 
@@ -24,9 +24,10 @@ from sqlmodel import Session
 from tracker import lifecycle
 from tracker.errors import Conflict, DomainError, ValidationFailed
 from tracker.ledger import TaskRow, ledger_select, task_filters
-from tracker.lights import LIGHT_LABELS, today
-from tracker.models import Kind, Task, Township, User
+from tracker.lights import today
+from tracker.models import Category, Kind, Task, Township, User
 from tracker.users import COUNTY_ROLES, can_see_township, require_role
+from tracker.vocabulary import Light
 
 SHEET = "整改台账"
 HEADERS = ("序号", "乡镇", "类型", "问题/计划", "整改措施", "责任单位", "责任人", "整改时限", "状态", "最新进展",
@@ -62,11 +63,11 @@ def export_ledger(session: Session, *, actor: User, path_or_buffer, **filters) -
         r = TaskRow(*row)
         values = (n, r.township, r.category or "", r.title, r.description if r.kind == Kind.plan else "",
                   r.owner_unit or "", r.owner_person or "", r.deadline, r.status, r.latest_note or "",
-                  r.evidence_count, LIGHT_LABELS.get(r.light, ""), r.id, r.version)
+                  r.evidence_count, Light.label_of(r.light, ""), r.id, r.version)
         ws.append([_cell(ws, v, alignment=wrap if h in WRAPPED else None,
                          number_format=DATE_FORMAT if h == "整改时限" else None)
                    for h, v in zip(HEADERS, values)])
-    categories = DataValidation(type="list", formula1=f'"{",".join(lifecycle.CATEGORIES)}"', allow_blank=True)
+    categories = DataValidation(type="list", formula1=f'"{",".join(Category.labels())}"', allow_blank=True)
     categories.add(f"C2:C{max(n + 1, 2) + 500}")  # room for the county to add rows it copies around
     ws.data_validations.append(categories)
     wb.save(path_or_buffer)
@@ -224,8 +225,8 @@ def _parse_row(n: int, get, seen: dict[int, int], report: ImportReport) -> _Row 
         problem = "责任人为空"
     elif deadline is None:
         problem = f"整改时限“{'' if raw_deadline is None else raw_deadline}”不是有效日期（如 2024-06-30 或 2024年6月30日）"
-    elif category not in lifecycle.CATEGORIES:
-        problem = f"类型“{category or ''}”无效，应为 {'、'.join(lifecycle.CATEGORIES)}"
+    elif category not in Category.labels():
+        problem = f"类型“{category or ''}”无效，应为 {Category.choices()}"
     seen.setdefault(task_id, n)
     if problem:
         report.errors.append(RowError(n, task_id, problem))

@@ -17,9 +17,10 @@ from tracker import audit
 from tracker.db import utcnow
 from tracker.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
 from tracker.evidence import check_file, clean_filename, store_evidence
-from tracker.models import KIND_LABELS, AuditEvent, Category, Evidence, Progress, Role, Status, Task, User
+from tracker.models import AuditEvent, Category, Evidence, Kind, Progress, Role, Status, Task, User
 from tracker.textfmt import cn_date
 from tracker.users import COUNTY_ROLES, can_see_township, require_role
+from tracker.vocabulary import FIELD_LABELS
 
 TOWNSHIP_ROLES = (Role.township.value,)
 # action → (roles that may do it, statuses it starts from, the verb for a refusal)
@@ -32,16 +33,10 @@ RULES = {
     "stage_done": (COUNTY_ROLES, (Status.in_progress,), "标记阶段性完成"),
 }
 AUDITED = ("status", "owner_unit", "owner_person", "deadline", "category", "progress_percent", "stage_done_year")
-FIELD_LABELS = {
-    "title": "标题", "kind": "类型", "status": "状态", "owner_unit": "责任单位", "owner_person": "责任人",
-    "deadline": "整改时限", "category": "整改类型", "progress_percent": "完成进度", "stage_done_year": "阶段性完成",
-    "progress_note": "进展说明", "evidence": "佐证材料",
-}
 ACTION_LABELS = {
     "create": "生成任务", "update": "修改", "withdraw": "撤销", "assign": "分派", "reassign": "调整分派",
     "progress": "填报进展", "submit": "提交审核", "verify": "销号", "reject": "退回", "stage_done": "阶段性完成",
 }
-CATEGORIES = tuple(c.value for c in Category)
 
 
 def available_actions(actor: User, task: Task) -> set[str]:
@@ -110,8 +105,8 @@ def _assignment(owner_unit: str, owner_person: str, deadline: date, category: st
         raise ValidationFailed("责任单位不能超过 128 个字符，责任人不能超过 64 个字符")
     if not isinstance(deadline, date):
         raise ValidationFailed("整改时限必须是日期")
-    if category not in CATEGORIES:
-        raise ValidationFailed(f"整改类型“{category}”无效，应为 {'、'.join(CATEGORIES)}")
+    if category not in Category.labels():
+        raise ValidationFailed(f"整改类别“{category}”无效，应为 {Category.choices()}")
     return {"owner_unit": unit, "owner_person": person, "deadline": deadline, "category": category}
 
 
@@ -223,7 +218,7 @@ def _display(field: str, value) -> str:
     if field == "deadline":
         return cn_date(date.fromisoformat(value))
     if field == "kind":
-        return KIND_LABELS.get(value, value)
+        return Kind.label_of(value)
     if field == "progress_percent":
         return f"{value}%"
     if field == "stage_done_year":

@@ -2,7 +2,7 @@
 
 red: an open task past its deadline; yellow: deadline within `yellow_days`, or no progress for
 `stale_days` (counted from the last progress, else from assignment, else from creation);
-green: otherwise. Closed and withdrawn tasks have no light.
+green: otherwise. Closed and withdrawn tasks have no light. The words: `tracker.vocabulary.Light`.
 """
 from __future__ import annotations
 
@@ -11,11 +11,10 @@ from datetime import date, datetime, time, timedelta, timezone
 from sqlalchemy import case, func, literal
 
 from tracker.config import TZ, get_settings
-from tracker.models import Status, Task
+from tracker.models import Task
+from tracker.vocabulary import OPEN_STATUSES, Light
 
-RED, YELLOW, GREEN = "red", "yellow", "green"
-LIGHT_LABELS = {RED: "红灯", YELLOW: "黄灯", GREEN: "绿灯"}
-OPEN_STATUSES = (Status.unassigned.value, Status.in_progress.value, Status.pending_review.value)
+RED, YELLOW, GREEN = Light.red, Light.yellow, Light.green  # labels: tracker.vocabulary.Light
 
 
 def day_start_utc(day: date) -> datetime:
@@ -44,10 +43,10 @@ def light_sql(as_of: date, *, yellow_days: int | None = None, stale_days: int | 
     activity = func.coalesce(Task.last_progress_at, Task.assigned_at, Task.created_at)
     return case(
         (Task.status.not_in(OPEN_STATUSES), literal(None)),
-        (Task.deadline < as_of, literal(RED)),
+        (Task.deadline < as_of, literal(RED.value)),
         ((Task.deadline <= as_of + timedelta(days=yellow_days))
-         | (activity < day_start_utc(as_of - timedelta(days=stale_days))), literal(YELLOW)),
-        else_=literal(GREEN),
+         | (activity < day_start_utc(as_of - timedelta(days=stale_days))), literal(YELLOW.value)),
+        else_=literal(GREEN.value),
     )
 
 

@@ -2,38 +2,13 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from enum import StrEnum
 from typing import Any, Optional
 
 from sqlalchemy import JSON, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from tracker.db import UTCDateTime, utcnow
-
-
-class Kind(StrEnum):
-    shortcoming = "shortcoming"
-    cause = "cause"
-    rectification = "rectification"
-    plan = "plan"
-
-
-KIND_LABELS = {"shortcoming": "问题", "cause": "原因", "rectification": "整改情况", "plan": "计划"}
-TRACKED_KINDS = (Kind.shortcoming, Kind.plan)  # kinds that become tasks
-
-
-class Status(StrEnum):
-    unassigned = "待分派"
-    in_progress = "整改中"
-    pending_review = "待审核"
-    closed = "已销号"
-    withdrawn = "已撤销"  # its item vanished on re-import; kept, out of the counts
-
-
-class Category(StrEnum):
-    immediate = "立行立改"
-    deadline = "限期整改"
-    ongoing = "长期坚持"
+from tracker.vocabulary import TRACKED_KINDS, Category, Kind, Role, Status  # noqa: F401  (re-exported)
 
 
 def _ts(**kw) -> Any:
@@ -107,15 +82,6 @@ class Task(SQLModel, table=True):
     submitted_at: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
     closed_at: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
     stage_done_year: Optional[int] = None  # 长期坚持: 阶段性完成 for this year, stays open
-
-
-class Role(StrEnum):
-    county_admin = "county_admin"
-    county_staff = "county_staff"
-    township = "township"
-
-
-ROLE_LABELS = {"county_admin": "县级管理员", "county_staff": "县级工作人员", "township": "乡镇用户"}
 
 
 class User(SQLModel, table=True):

@@ -15,12 +15,12 @@ from sqlmodel import Session
 from tracker.config import TZ
 from tracker.db import utcnow
 from tracker.errors import Forbidden, NotFound, ValidationFailed
-from tracker.models import ROLE_LABELS, Role, Township, User
+from tracker.models import Role, Township, User
+from tracker.vocabulary import COUNTY_ROLES
 
 MIN_PASSWORD = 8
 MAX_FAILURES = 5  # consecutive failed logins before the account locks
 LOCKOUT = timedelta(minutes=15)
-COUNTY_ROLES = (Role.county_admin.value, Role.county_staff.value)
 
 _hasher = PasswordHash((Argon2Hasher(),))
 
@@ -62,8 +62,8 @@ def create_user(session: Session, *, name: str, role: str, password: str, townsh
         raise ValidationFailed("用户名不能为空")
     if len(name) > 64:
         raise ValidationFailed("用户名不能超过 64 个字符")
-    if role not in ROLE_LABELS:
-        raise ValidationFailed(f"角色“{role}”无效，可选：{'、'.join(ROLE_LABELS)}")
+    if role not in Role.labels():
+        raise ValidationFailed(f"角色“{role}”无效，可选：{Role.choices()}")
     township_id = None
     if role == Role.township:
         if not township:

@@ -24,7 +24,8 @@ from prefect.context import FlowRunContext
 from notifications import digest, outbox, reminders
 from tracker.config import get_settings
 from tracker.db import get_engine
-from tracker.lights import LIGHT_LABELS, today
+from tracker.lights import today
+from tracker.vocabulary import Light
 
 ARTIFACT_ROWS = 100  # townships shown in the check's table artifact (the worst first)
 
@@ -82,13 +83,13 @@ def _publish(summary: dict) -> None:
     create_markdown_artifact(
         key="check-progress-summary",
         markdown=(f"### 整改进度检查（{summary['as_of']}）\n\n"
-                  + "、".join(f"{LIGHT_LABELS[k]} {v} 项" for k, v in totals.items())
+                  + "、".join(f"{Light(k).label} {v} 项" for k, v in totals.items())
                   + f"\n\n新加入发送队列的提醒：{sum(queued.values())} 条（"
                   + "，".join(f"{k} {v}" for k, v in queued.items()) + "）"),
         description="整改进度检查汇总")
     create_table_artifact(
         key="check-progress-townships",
-        table=[{"乡镇": r["township"], **{LIGHT_LABELS[k]: r[k] for k in totals}}
+        table=[{"乡镇": r["township"], **{Light(k).label: r[k] for k in totals}}
                for r in summary["townships"][:ARTIFACT_ROWS]],
         description=f"各乡镇红黄绿灯（红灯最多的前 {ARTIFACT_ROWS} 个）")
 

@@ -40,7 +40,7 @@ def add(
     role: RoleOpt = typer.Option(RoleOpt.staff, "--role", help="staff（工作人员）或 leader（县领导，只收督办）"),
 ) -> None:
     """添加接收渠道。"""
-    from notifications.models import CHANNEL_KIND_LABELS
+    from notifications.models import ChannelKind
     from notifications.recipients import add_channel
 
     if county == bool(township):
@@ -48,14 +48,14 @@ def add(
     with unit_of_work() as session:
         channel = add_channel(session, township=township, kind=kind.value, target=target, secret=secret,
                               role=role.value, actor=default_actor())
-    console.print(f"已添加接收渠道 {channel.id}：{township or '全县'} {CHANNEL_KIND_LABELS[kind.value]} {target}")
+    console.print(f"已添加接收渠道 {channel.id}：{township or '全县'} {ChannelKind(kind.value).label} {target}")
 
 
 @channels_app.command("list")
 def list_cmd(township: str = typer.Option(None, "--township", help="只看某个乡镇"),
              fmt: Fmt = typer.Option(Fmt.table, "--format")) -> None:
     """列出接收渠道。"""
-    from notifications.models import CHANNEL_KIND_LABELS, CHANNEL_ROLE_LABELS
+    from notifications.models import ChannelKind, ChannelRole
     from notifications.recipients import list_channels
 
     with unit_of_work() as session:
@@ -67,7 +67,7 @@ def list_cmd(township: str = typer.Option(None, "--township", help="只看某个
     for col in ("编号", "范围", "类型", "地址", "接收人", "签名", "添加日期"):
         table.add_column(col)
     for r in rows:
-        table.add_row(str(r.id), r.scope, CHANNEL_KIND_LABELS[r.kind], r.target, CHANNEL_ROLE_LABELS[r.role],
+        table.add_row(str(r.id), r.scope, ChannelKind(r.kind).label, r.target, ChannelRole(r.role).label,
                       "已设置" if r.has_secret else "—", cn_date(r.created_at))
     console.print(table)
 

@@ -15,7 +15,7 @@ from rich.table import Table
 
 from tracker.cli.common import console, fail, print_json
 from tracker.db import get_engine
-from tracker.lights import LIGHT_LABELS
+from tracker.vocabulary import Light
 from tracker.textfmt import cn_date, cn_datetime
 
 TOP = 20  # townships shown by `rectify check`
@@ -55,19 +55,19 @@ def check(
         return
     totals, queued = summary["totals"], summary["queued"]
     console.print(f"检查日期：{cn_date(date.fromisoformat(summary['as_of']))}　在办整改事项："
-                  + "，".join(f"{LIGHT_LABELS[k]} {v} 项" for k, v in totals.items()))
-    from notifications.models import MESSAGE_KIND_LABELS
+                  + "，".join(f"{Light(k).label} {v} 项" for k, v in totals.items()))
+    from notifications.models import MessageKind
 
     console.print(f"新加入发送队列的提醒 {sum(queued.values())} 条："
-                  + "，".join(f"{MESSAGE_KIND_LABELS[k]} {v}" for k, v in queued.items())
+                  + "，".join(f"{MessageKind(k).label} {v}" for k, v in queued.items())
                   + "（运行 rectify notify 发送）")
     rows = summary["townships"]
     if rows:
         table = Table(title=f"各乡镇红黄绿灯（共 {len(rows)} 个乡镇{f'，显示前 {TOP} 个' if len(rows) > TOP else ''}）")
-        for col in ("乡镇", *LIGHT_LABELS.values()):
+        for col in ("乡镇", *(lt.label for lt in Light)):
             table.add_column(col)
         for r in rows[:TOP]:
-            table.add_row(r["township"], *(str(r[k]) for k in LIGHT_LABELS))
+            table.add_row(r["township"], *(str(r[lt.value]) for lt in Light))
         console.print(table)
 
 

@@ -29,7 +29,7 @@ def list_cmd(status: StatusOpt = typer.Option(None, "--status", help="pending（
              limit: int = typer.Option(50, "--limit", min=1, help="最多显示条数（最新的在前）"),
              fmt: Fmt = typer.Option(Fmt.table, "--format")) -> None:
     """列出提醒消息。"""
-    from notifications.models import CHANNEL_KIND_LABELS, MESSAGE_KIND_LABELS, OUTBOX_STATUS_LABELS
+    from notifications.models import ChannelKind, MessageKind, OutboxStatus
     from notifications.outbox import list_outbox, outbox_counts
 
     with unit_of_work() as session:
@@ -38,15 +38,15 @@ def list_cmd(status: StatusOpt = typer.Option(None, "--status", help="pending（
     if fmt is Fmt.json:
         print_json([r.to_json() for r in rows])
         return
-    table = Table(title="提醒消息（" + "，".join(f"{OUTBOX_STATUS_LABELS[k]} {v}" for k, v in counts.items()) + "）")
+    table = Table(title="提醒消息（" + "，".join(f"{OutboxStatus(k).label} {v}" for k, v in counts.items()) + "）")
     for col in ("编号", "类型", "乡镇", "整改事项", "渠道", "状态", "尝试", "时间", "错误"):
         table.add_column(col)
     for r in rows:
         when = cn_datetime(r.sent_at) if r.sent_at else (
             f"下次 {cn_datetime(r.next_attempt_at)}" if r.status == "pending" else cn_datetime(r.created_at))
-        table.add_row(str(r.id), MESSAGE_KIND_LABELS.get(r.kind, r.kind), r.township, r.task_title or "—",
-                      f"{CHANNEL_KIND_LABELS.get(r.channel_kind, r.channel_kind)} {r.target}",
-                      OUTBOX_STATUS_LABELS[r.status], str(r.attempts), when, r.last_error or "")
+        table.add_row(str(r.id), MessageKind.label_of(r.kind), r.township, r.task_title or "—",
+                      f"{ChannelKind.label_of(r.channel_kind)} {r.target}",
+                      OutboxStatus(r.status).label, str(r.attempts), when, r.last_error or "")
     console.print(table)
 
 

@@ -13,7 +13,7 @@ from tracker.cli.common import console
 from tracker.config import ROOT
 from tracker.db import get_engine, session_scope
 from tracker.ingest import ingest_paths
-from tracker.models import ROLE_LABELS, Report, Role, User
+from tracker.models import Report, Role, User
 
 SAMPLES = ROOT / "samples"
 DEMO_ADMIN = "admin"
@@ -59,7 +59,7 @@ def serve(
         for col in ("用户名", "角色", "乡镇", "密码"):
             table.add_column(col)
         for name, role, township, password in rows:
-            table.add_row(name, ROLE_LABELS[role], township, password)
+            table.add_row(name, Role(role).label, township, password)
         console.print(table)
     console.print(f"整改事项台账：http://{host}:{port}/  （API 说明：http://{host}:{port}/openapi.json）")
     uvicorn.run(create_app(engine=engine, start_scheduler=True), host=host, port=port, log_level="warning")

@@ -14,8 +14,9 @@ from tracker.cli.users import acting_as
 from tracker.db import get_engine, session_scope
 from tracker.evidence import MAX_BYTES
 from tracker.ledger import list_tasks
-from tracker.lights import LIGHT_LABELS, light_of, today
-from tracker.models import KIND_LABELS, Category, Report, Township
+from tracker.lights import light_of, today
+from tracker.models import Category, Kind, Report, Township
+from tracker.vocabulary import Light
 from tracker.textfmt import cn_date, cn_datetime
 
 tasks_app = typer.Typer(no_args_is_help=True, help="整改任务")
@@ -49,7 +50,7 @@ def list_cmd(
     for col in ("编号", "乡镇", "年度", "类型", "问题/计划", "状态", "整改时限", "责任单位/责任人"):
         table.add_column(col)
     for r in rows:
-        table.add_row(str(r.id), r.township, str(r.report_year), KIND_LABELS[r.kind], r.title, r.status,
+        table.add_row(str(r.id), r.township, str(r.report_year), Kind(r.kind).label, r.title, r.status,
                       cn_date(r.deadline), r.owner)
     console.print(table)
 
@@ -69,7 +70,7 @@ def assign_cmd(
     deadline: datetime = typer.Option(..., "--deadline", formats=["%Y-%m-%d"], help="整改时限，如 2024-06-30"),
     category: CategoryOpt = typer.Option(..., "--category", help="立行立改、限期整改或长期坚持"),
 ) -> None:
-    """分派任务：责任单位、责任人、整改时限、整改类型（全部成功或全部不变）。"""
+    """分派任务：责任单位、责任人、整改时限、整改类别（全部成功或全部不变）。"""
     with acting_as(actor) as (session, user):
         tasks = lifecycle.assign(session, actor=user, task_ids=ids, owner_unit=unit, owner_person=person,
                                  deadline=deadline.date(), category=category.value)
@@ -168,9 +169,9 @@ def show_cmd(task_id: int = typer.Argument(..., help="任务编号"), actor: str
                         for e in entries],
         })
         return
-    out = [f"任务 {t.id} · {township} {year}年度 · {KIND_LABELS.get(t.kind, t.kind)}", f"标题：{t.title}",
-           f"状态：{t.status}" + (f" · 预警：{LIGHT_LABELS[light]}" if light else "") + f" · 版本 {t.version}",
-           f"整改时限：{cn_date(t.deadline)} · 整改类型：{t.category or '未定'} · "
+    out = [f"任务 {t.id} · {township} {year}年度 · {Kind.label_of(t.kind)}", f"标题：{t.title}",
+           f"状态：{t.status}" + (f" · 预警：{Light(light).label}" if light else "") + f" · 版本 {t.version}",
+           f"整改时限：{cn_date(t.deadline)} · 整改类别：{t.category or '未定'} · "
            f"责任单位/责任人：{' '.join(x for x in (t.owner_unit, t.owner_person) if x) or '未分派'}"]
     if t.progress_percent is not None:
         out.append(f"完成进度：{t.progress_percent}%")

@@ -15,7 +15,7 @@ from tracker import users
 from tracker.cli.common import console, err_console, fail, print_json
 from tracker.db import get_engine, session_scope
 from tracker.errors import DomainError
-from tracker.models import ROLE_LABELS, Township, User
+from tracker.models import Role, Township, User
 from tracker.textfmt import cn_datetime
 
 users_app = typer.Typer(no_args_is_help=True, help="用户与 API 令牌")
@@ -62,7 +62,7 @@ def add_cmd(
     with unit_of_work() as session:
         user = users.create_user(session, name=name, role=role.value, password=password, township=township)
     where = f"（{township}）" if user.township_id else ""
-    typer.echo(f"已创建用户 {user.name}：{ROLE_LABELS[user.role]}{where}")
+    typer.echo(f"已创建用户 {user.name}：{Role.label_of(user.role)}{where}")
 
 
 @users_app.command("token")
@@ -121,7 +121,7 @@ def list_cmd(fmt: Fmt = typer.Option(Fmt.table, "--format")) -> None:
     for col in ("用户名", "角色", "乡镇", "状态", "锁定至"):
         table.add_column(col)
     for u, t in rows:
-        table.add_row(u.name, ROLE_LABELS.get(u.role, u.role), t, "启用" if u.active else "停用",
+        table.add_row(u.name, Role.label_of(u.role), t, "启用" if u.active else "停用",
                       cn_datetime(u.locked_until))
     console.print(table)
 

@@ -9,8 +9,8 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import ChoiceLoader, FileSystemLoader
 from markupsafe import Markup, escape
 
-from tracker.lights import LIGHT_LABELS
-from tracker.models import KIND_LABELS, ROLE_LABELS, User
+from tracker.models import User
+from tracker.vocabulary import COUNTY_ROLES, Category, Kind, Light, Role, Status
 from tracker.textfmt import cn_date, cn_datetime
 from tracker.web.deps import CSRF_FIELD, csrf_token
 
@@ -18,14 +18,14 @@ templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 env = templates.env
 env.filters["cn_date"] = cn_date
 env.filters["cn_datetime"] = cn_datetime
-env.filters["kind_label"] = lambda kind: KIND_LABELS.get(kind, kind)
-env.filters["role_label"] = lambda role: ROLE_LABELS.get(role, role)
+env.filters["kind_label"] = Kind.label_of
+env.filters["role_label"] = Role.label_of
 
 
 def light_badge(light: str | None) -> Markup:
     if not light:
         return Markup('<span class="light light-none">—</span>')
-    return Markup(f'<span class="light light-{escape(light)}">{escape(LIGHT_LABELS[light])}</span>')
+    return Markup(f'<span class="light light-{escape(light)}">{escape(Light(light).label)}</span>')
 
 
 env.filters["light_badge"] = light_badge
@@ -49,9 +49,8 @@ def add_template_folder(folder: Path) -> None:
         env.loader = ChoiceLoader([*loaders, FileSystemLoader(folder)])
 
 
-env.globals["LIGHT_LABELS"] = LIGHT_LABELS
-env.globals["KIND_LABELS"] = KIND_LABELS
-env.globals["ROLE_LABELS"] = ROLE_LABELS
+# The vocabulary (tracker/vocabulary.py): pages compare with and show members, never spelled-out words.
+env.globals.update(Status=Status, Kind=Kind, Category=Category, Role=Role, Light=Light)
 
 
 def flash(request: Request, message: str, level: str = "ok") -> None:
@@ -67,7 +66,8 @@ def url_with(request: Request, **changes) -> str:
 
 
 def is_county(user: User | None) -> bool:
-    return user is not None and user.role in ("county_admin", "county_staff")
+    """For choosing what a page shows; what a user may do is checked by the services."""
+    return user is not None and user.role in COUNTY_ROLES
 
 
 def render(request: Request, template: str, /, *, user: User | None = None, status_code: int = 200, **context):

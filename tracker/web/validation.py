@@ -4,13 +4,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-FIELD_LABELS = {
-    "task_ids": "任务编号", "task_id": "任务编号", "owner_unit": "责任单位", "owner_person": "责任人",
-    "deadline": "整改时限", "category": "整改类别", "version": "版本号", "note": "进展说明", "percent": "完成百分比",
-    "files": "佐证材料", "file": "文件", "reject_reason": "退回理由", "name": "用户名", "password": "密码",
-    "role": "角色", "township": "乡镇", "active": "启用状态", "page": "页码", "per_page": "每页条数",
-    "year": "年度", "kind": "类型", "status": "状态", "light": "预警灯", "q": "搜索词", "owner": "责任单位/人",
-    "id": "编号", "evidence_id": "佐证材料编号", "versions": "版本号", "submit": "提交销号申请",
+from tracker.vocabulary import FIELD_LABELS
+
+# The task's fields are named as everywhere else (tracker.vocabulary); the rest are the requests' own.
+FIELD_LABELS = FIELD_LABELS | {
+    "file": "文件", "name": "用户名", "password": "密码", "role": "角色", "township": "乡镇", "active": "启用状态",
+    "page": "页码", "per_page": "每页条数", "year": "年度", "q": "搜索词", "owner": "责任单位/人", "id": "编号",
+    "evidence_id": "佐证材料编号", "submit": "提交销号申请",
 }
 
 REASONS = {

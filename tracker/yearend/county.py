@@ -15,7 +15,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font
 
 from tracker.lights import GREEN, RED, YELLOW
-from tracker.models import KIND_LABELS
+from tracker.models import Kind
 from tracker.recurrence import recurrence_label
 from tracker.textfmt import cn_date, cn_number, percent
 from tracker.themes import THEMES
@@ -136,7 +136,7 @@ class Tally:
 
     def add(self, ty: TownshipYear) -> None:
         self.rows.append(_row(ty, self.claimed[ty.name]))
-        self.late += [LateRow(ty.name, KIND_LABELS[t.kind], t.title, t.deadline, t.closed_on)
+        self.late += [LateRow(ty.name, Kind(t.kind).label, t.title, t.deadline, t.closed_on)
                       for t in ty.shortcomings + ty.plans if t.closed_late]
         for t in ty.shortcomings:
             self.themes[t.theme] += 1

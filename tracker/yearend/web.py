@@ -17,7 +17,7 @@ from sqlmodel import Session
 
 from tracker.errors import Forbidden, NotFound, ValidationFailed
 from tracker.lights import today
-from tracker.models import Report, Township, User
+from tracker.models import Report, Role, Township, User
 from tracker.web.deps import CurrentUser, SessionDep
 from tracker.web.forms import optional_int
 from tracker.web.templating import add_nav_link, add_template_folder, is_county, render
@@ -42,7 +42,7 @@ MEDIA_TYPES = {
 def setup_pages() -> None:
     """Called by the app factory: our page templates (they extend the app's base.html) and the nav link."""
     add_template_folder(Path(__file__).parent / "templates")
-    add_nav_link("/yearend", "年终材料", roles=("county_admin", "county_staff", "township"))
+    add_nav_link("/yearend", "年终材料", roles=tuple(Role))
 
 
 def _years(session: Session, user: User) -> list[int]:
