@@ -41,7 +41,8 @@ def extract_text(text: str, *, source_name: str = "") -> Extraction:
     issued_on = tail.issued_on
     warnings = _warnings(sections, {it.kind for it in items}, meta) + empty
     if issued_on is None:
-        published = _PUBLISHED_RE.search(m) if "发布" in m or "发文" in m or "成文" in m else None
+        # Searched in the text as written: the match view has the info line blanked as furniture.
+        published = _PUBLISHED_RE.search(text) if "发布" in text or "发文" in text or "成文" in text else None
         issued_on = date_from(published) if published else None
         if issued_on:
             warnings.append(f"未找到落款日期，已用网页上的发布时间（{cn_date(issued_on)}）代替，请核对")
