@@ -181,6 +181,11 @@ def test_heading_style_bound_to_a_level_by_pstyle():
     assert render(numbering, paragraphs, styles) == ["一、", "（一）", "（二）", "二、", "（一）"]
 
 
+def test_num_id_without_ilvl_is_the_first_level():
+    numbering = abstract(1, lvl(0, extra='<w:pStyle w:val="Heading1"/>'), lvl(1, text="%2)")) + num(1, 1)
+    assert render(numbering, [para(1), para(1), para(1, 1)]) == ["1.", "2.", "1)"]
+
+
 def test_default_paragraph_style_numbering():
     styles = style("Body", default=True, num_id=1)
     assert render(abstract(1, lvl()) + num(1, 1), [para(), para(0)], styles) == ["1.", ""]

@@ -148,8 +148,9 @@ class ListNumbers:
         if resolved is None:
             return ""
         key, levels, starts = resolved
-        if ilvl is None:  # a style bound to a level by the level's w:pStyle
-            ilvl = next((i for i, lv in enumerate(levels) if lv is not None and lv.style == style), 0)
+        if ilvl is None:  # a style bound to a level by the level's w:pStyle, else the first level
+            ilvl = next((i for i, lv in enumerate(levels) if lv is not None and lv.style == style), 0) \
+                if style is not None else 0
         if not 0 <= ilvl < LEVELS or levels[ilvl] is None:
             return ""
         counters = self._counters.setdefault(key, [None] * LEVELS)
