@@ -10,6 +10,7 @@ get the dedupe key (Message-ID, X-Rectify-Delivery) to drop such a repeat.
 """
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 from collections import defaultdict
@@ -32,6 +33,7 @@ from tracker.errors import InvalidTransition, NotFound
 from tracker.models import AuditEvent, Task, Township
 
 OUTBOX = Outbox.__table__
+log = logging.getLogger("rectify.delivery")
 CLAIM = timedelta(minutes=10)  # far above one batch's sends (timeouts included)
 BATCH = 500
 REMINDER_COLUMNS = ("dedupe_key", "channel_id", "kind", "township_id", "task_id", "event_id", "threshold", "as_of",
@@ -197,6 +199,11 @@ def _fail(conn: Connection, rows: list[Row], token: str, error: str, now: dateti
                     last_error=error[:2000], claim=None, claimed_until=None))
     conn.execute(stmt, params)
     conn.commit()
+    ids = [row.outbox.id for row in rows]
+    log.log(logging.ERROR if result.failed else logging.WARNING,
+            "delivery failed on channel %s for %d message(s) (outbox %s%s): %d will retry, %d gave up: %s",
+            rows[0].outbox.channel_id, len(ids), ",".join(map(str, ids[:10])), ",…" if len(ids) > 10 else "",
+            result.retrying, result.failed, error)
     return result
 
 

@@ -40,7 +40,7 @@ def _counts(engine) -> tuple[int, int]:
 def test_empty_database_gets_samples_and_demo_users_once(started):
     run, engine = started
     output, (app, kw) = run("--host", "127.0.0.1", "--port", "8123")
-    assert kw == {"host": "127.0.0.1", "port": 8123, "log_level": "warning"}
+    assert kw == {"host": "127.0.0.1", "port": 8123, "log_config": None, "log_level": "info", "access_log": True}
     accounts = dict(re.findall(r"│ (\S+)\s+│ [^│]+│ [^│]+│ (\S+)\s+│", output))
     reports, user_count = _counts(engine)
     assert reports == 8 and user_count == len(accounts) == 5 and "admin" in accounts

@@ -10,7 +10,10 @@ Called via `.fn`, a body may be given an `engine`; real runs use the configured 
 """
 from __future__ import annotations
 
+import functools
+import logging
 import os
+import time
 from collections import Counter
 from datetime import date
 from pathlib import Path
@@ -26,8 +29,43 @@ from tracker.config import get_settings
 from tracker.db import get_engine
 from tracker.lights import today
 from tracker.vocabulary import Light
+from tracker.logs import configure_logging
 
 ARTIFACT_ROWS = 100  # townships shown in the check's table artifact (the worst first)
+log = logging.getLogger("rectify.flows")
+
+
+def _counts(result) -> str:
+    """A run's result for its log line: the numbers, nested counts, list lengths; no file names or texts."""
+    if not isinstance(result, dict):
+        return ""
+    parts = []
+    for key, value in result.items():
+        if key == "as_of" or isinstance(value, (int, float)):
+            parts.append(f"{key}={value}")
+        elif isinstance(value, (list, tuple)):
+            parts.append(f"{key}={len(value)}")
+        elif isinstance(value, dict) and all(isinstance(v, (int, float)) for v in value.values()):
+            parts.append(f"{key}=(" + " ".join(f"{k}={v}" for k, v in value.items()) + ")")
+    return ", ".join(parts)
+
+
+def _logged(body):
+    """One log line per run, with its counts or its error. The body is also an entry point (a Prefect
+    worker runs it in a process of its own), hence the logging set-up."""
+    @functools.wraps(body)
+    def run(*args, **kwargs):
+        configure_logging()
+        started = time.monotonic()
+        try:
+            result = body(*args, **kwargs)
+        except Exception as exc:
+            log.error("flow %s failed after %.2f s: %s: %s", body.__name__, time.monotonic() - started,
+                      type(exc).__name__, exc)
+            raise
+        log.info("flow %s done in %.2f s: %s", body.__name__, time.monotonic() - started, _counts(result))
+        return result
+    return run
 
 
 def _in_flow_run() -> bool:
@@ -65,6 +103,7 @@ def queue_digests(engine, as_of: date) -> dict[str, int]:
 
 
 @flow(name="check_progress")
+@_logged
 def check_progress(as_of: date | None = None, engine: Any = None) -> dict:
     """Queue the reminders owed on `as_of` (default today) and count open tasks per township and light."""
     engine = engine or get_engine()
@@ -95,6 +134,7 @@ def _publish(summary: dict) -> None:
 
 
 @flow(name="send_notifications")
+@_logged
 def send_notifications(engine: Any = None) -> dict[str, int]:
     """Queue new 退回 notices, then deliver everything due in the outbox."""
     engine = engine or get_engine()
@@ -103,12 +143,14 @@ def send_notifications(engine: Any = None) -> dict[str, int]:
 
 
 @flow(name="weekly_digest")
+@_logged
 def weekly_digest(as_of: date | None = None, engine: Any = None) -> dict[str, int]:
     """Queue this ISO week's digest for every township channel and the county's staff."""
     return _step(queue_digests, engine or get_engine(), as_of or today())
 
 
 @flow(name="year_end_summary")
+@_logged
 def year_end_summary(year: int | None = None, as_of: date | None = None, engine: Any = None):
     """Each township's 问题整改情况 section and the county table for the problems of report `year`.
 
@@ -123,6 +165,7 @@ def year_end_summary(year: int | None = None, as_of: date | None = None, engine:
 
 
 @flow(name="ingest_reports")
+@_logged
 def ingest_reports(paths: list[str], replace: bool = False, actor: str = "流程:导入报告",
                    engine: Any = None) -> dict:
     """Import report files or folders into the ledger (one transaction per report)."""

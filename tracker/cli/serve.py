@@ -10,7 +10,7 @@ from sqlalchemy.engine import Engine
 
 from tracker import users
 from tracker.cli.common import console
-from tracker.config import ROOT
+from tracker.config import ROOT, get_settings
 from tracker.db import get_engine, session_scope
 from tracker.ingest import ingest_paths
 from tracker.models import Report, Role, User
@@ -62,7 +62,10 @@ def serve(
             table.add_row(name, Role(role).label, township, password)
         console.print(table)
     console.print(f"整改事项台账：http://{host}:{port}/  （API 说明：http://{host}:{port}/openapi.json）")
-    uvicorn.run(create_app(engine=engine, start_scheduler=True), host=host, port=port, log_level="warning")
+    settings = get_settings()
+    # log_config=None: uvicorn keeps the logging the CLI set up (tracker/logs.py) instead of its own
+    uvicorn.run(create_app(engine=engine, start_scheduler=True), host=host, port=port, log_config=None,
+                log_level=settings.log_level.lower(), access_log=settings.access_log)
 
 
 def register(app: typer.Typer) -> None:

@@ -1,6 +1,7 @@
 """Request dependencies: the database session, the current user, CSRF."""
 from __future__ import annotations
 
+import logging
 import secrets
 from collections.abc import Iterator
 from types import SimpleNamespace
@@ -15,6 +16,7 @@ from tracker.models import User
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
+log = logging.getLogger("rectify.auth")
 
 
 class LoginRequired(Exception):
@@ -48,6 +50,9 @@ def _current_user(request: Request, session: SessionDep) -> User:
     token = bearer_token(request)
     if token is not None:
         user = users.user_for_token(session, token=token)
+        if user is None or not user.active:  # a refused API login (the form's are logged in pages/auth.py)
+            log.warning("API token refused from %s%s", request.client.host if request.client else "?",
+                        f" (user {user.name} disabled)" if user is not None else "")
     else:
         uid = request.session.get("uid")
         user = session.get(User, uid) if isinstance(uid, int) else None

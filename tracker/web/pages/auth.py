@@ -1,6 +1,7 @@
 """Login, logout and the home redirect."""
 from __future__ import annotations
 
+import logging
 import secrets
 from typing import Annotated
 
@@ -13,6 +14,7 @@ from tracker.web.deps import CurrentUser, SessionDep, require_csrf
 from tracker.web.templating import is_county, render
 
 router = APIRouter(include_in_schema=False)
+log = logging.getLogger("rectify.auth")
 
 
 def _safe_next(target: str | None) -> str:
@@ -38,6 +40,8 @@ def login(request: Request, session: SessionDep, name: Annotated[str, Form()] = 
     try:
         user = users.authenticate(session, name=name.strip(), password=password)
     except Forbidden as exc:
+        log.warning("login refused for %r from %s: %s", name.strip(), request.client.host if request.client else "?",
+                    exc.message)
         return render(request, "login.html", status_code=exc.status_code, error=exc.message, name=name,
                       next=_safe_next(next))
     request.session.clear()  # a fresh session (and CSRF token) at every login
