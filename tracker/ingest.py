@@ -276,7 +276,7 @@ def _insert_tasks(session, report_id: int, township_id: int, plan_year: int, pai
     now = utcnow()
     deadline = date(plan_year, 12, 31)
     rows = [dict(township_id=township_id, report_id=report_id, item_id=item_id, kind=it.kind, title=it.title,
-                 description=it.text, deadline=deadline, status=Status.unassigned.value, version=1,
+                 description=it.description, deadline=deadline, status=Status.unassigned.value, version=1,
                  created_at=now, updated_at=now)
             for it, item_id in pairs if it.kind in TRACKED_KINDS]
     if not rows:
@@ -351,8 +351,8 @@ def _replace_report(session, report: Report, ex: Extraction, sha: str, actor: st
     events = []
     for i, oid in pairs.items():
         task, it = tasks.get(oid), ex.items[i]
-        if task is not None and (task.title, task.description) != (it.title, it.text):
-            _write_task(session, task, {"title": it.title, "description": it.text}, now)
+        if task is not None and (task.title, task.description) != (it.title, it.description):
+            _write_task(session, task, {"title": it.title, "description": it.description}, now)
             # The journal names the title when it changed; a changed body alone shows as a new version.
             renamed = task.title != it.title
             events.append(dict(actor=actor, action="update", entity="task", entity_id=task.id,
