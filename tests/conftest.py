@@ -1,7 +1,9 @@
 """Shared fixtures: the data layer runs on SQLite and on PostgreSQL.
 
 PostgreSQL tests use a throw-away database per test session. They skip only when no server
-answers, and fail instead when RECTIFY_REQUIRE_PG=1 (set by .ci/run).
+answers, and fail instead when RECTIFY_REQUIRE_PG=1 (set by .ci/run). Tests that read ../shared
+(the real reports, their gold files, the scorer) carry `needs_shared(...)`: they skip when it is
+missing, and fail instead under either of CI's require flags.
 """
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ from sqlalchemy.engine import make_url
 from tracker.db import make_engine, upgrade
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
+SHARED = Path(os.environ.get("RECTIFY_SHARED_DIR") or ROOT.parent / "shared")
 PG_ADMIN_URL = os.environ.get("RECTIFY_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 
 os.environ.setdefault("PREFECT_HOME", str(ROOT / "var" / "test-prefect"))
@@ -37,6 +39,32 @@ def _skip_or_fail_pg(reason: str) -> None:
     if os.environ.get("RECTIFY_REQUIRE_PG") == "1":
         pytest.fail(f"PostgreSQL required (RECTIFY_REQUIRE_PG=1) but unavailable: {reason}")
     pytest.skip(f"no PostgreSQL server answers: {reason}")
+
+
+def ci_requires() -> bool:
+    """CI (.ci/run) sets the require flags: there a missing prerequisite fails a test, never skips it."""
+    return os.environ.get("RECTIFY_REQUIRE_PG") == "1" or os.environ.get("RECTIFY_REQUIRE_BROWSER") == "1"
+
+
+def needs_shared(*patterns: str) -> pytest.MarkDecorator:
+    """Mark a test (or a module, as `pytestmark`) that reads ../shared: each glob, relative to SHARED,
+    must match a file. Otherwise the test skips, or fails when `ci_requires()`."""
+    return pytest.mark.needs_shared(*patterns)
+
+
+def pytest_configure(config) -> None:
+    config.addinivalue_line("markers", "needs_shared(*globs): reads files of ../shared (tests/conftest.py)")
+
+
+@pytest.hookimpl(tryfirst=True)  # before the skipping plugin, so an empty parameter set from SHARED fails too
+def pytest_runtest_setup(item) -> None:
+    missing = [p for m in item.iter_markers("needs_shared") for p in m.args if not any(SHARED.glob(p))]
+    if not missing:
+        return
+    reason = f"../shared is not complete here ({SHARED}): nothing matches {', '.join(missing)}"
+    if ci_requires():
+        pytest.fail(f"{reason}; required when RECTIFY_REQUIRE_PG=1 or RECTIFY_REQUIRE_BROWSER=1", pytrace=False)
+    pytest.skip(reason)
 
 
 @pytest.fixture(scope="session")

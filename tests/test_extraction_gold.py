@@ -12,17 +12,16 @@ from pathlib import Path
 import docx
 import pytest
 
+from tests.conftest import SHARED, needs_shared
 from tracker.extraction import extract_file
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 SCORER = SHARED / "eval" / "score_extraction.py"
 GOLDS = sorted((SHARED / "reports").glob("*.gold.json"))
 RECTIFY = Path(sys.executable).parent / "rectify"
 TOTAL_RE = re.compile(r"^extraction: F1=(?P<f1>[\d.]+) .*meta=(?P<meta>\d+/\d+) grounded=(?P<grounded>\d+/\d+)", re.M)
 
-pytestmark = pytest.mark.skipif(not SCORER.exists() or not GOLDS,
-                                reason=f"the shared scorer and gold reports are not here ({SHARED})")
+pytestmark = needs_shared("eval/score_extraction.py", "reports/*.gold.json")
 
 
 def score(golds: list[Path], report: Path | None = None) -> re.Match:

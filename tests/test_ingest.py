@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 from typer.testing import CliRunner
 
-from tests.conftest import SHARED
+from tests.conftest import SHARED, needs_shared
 from tracker import audit
 from tracker.cli import app
 from tracker.ingest import ingest_file, ingest_paths
@@ -18,7 +18,7 @@ from tracker.models import AuditEvent, Item, Report, Status, Task, Township
 
 REPORTS = SHARED / "reports"
 XILI = REPORTS / "xili-2023.txt"
-pytestmark = pytest.mark.skipif(not REPORTS.is_dir(), reason="../shared/reports is not beside the repo")
+pytestmark = needs_shared("reports/*.txt")
 
 
 def count(engine, model) -> int:

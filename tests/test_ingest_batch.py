@@ -3,18 +3,17 @@ from __future__ import annotations
 
 import shutil
 
-import pytest
 from sqlalchemy import func, select
 from sqlmodel import Session
 
-from tests.conftest import SHARED
+from tests.conftest import SHARED, needs_shared
 from tracker import ingest
 from tracker.ingest import IngestError, ingest_paths
 from tracker.models import AuditEvent, Item, ItemLink, Report, Task, TaskTheme, Township
 
 REPORTS = SHARED / "reports"
 NAMES = ("xiaojing-2023.txt", "xidagou-2024.txt", "xili-2023.txt")  # ingest order: sorted by name
-pytestmark = pytest.mark.skipif(not REPORTS.is_dir(), reason="../shared/reports is not beside the repo")
+pytestmark = needs_shared("reports/*.txt")
 
 
 def test_failing_middle_report_rolls_back_to_its_savepoint_only(engine, tmp_path, monkeypatch):

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from tests.conftest import SHARED
+from tests.conftest import SHARED, needs_shared
 from tracker.db import session_scope
 from tracker.ingest import ingest_file
 from tracker.models import Task, TaskTheme
@@ -49,6 +49,7 @@ def test_title_without_keyword_falls_back_to_the_body_then_to_other():
     assert classify("其他需要说明的事项") == OTHER
 
 
+@needs_shared("reports/xili-2023.txt")
 def test_themes_are_stored_on_import_and_counted(engine, cli_env):
     ingest_file(engine=engine, path=SHARED / "reports" / "xili-2023.txt", actor="测试")
     with session_scope(engine) as s:
