@@ -16,7 +16,8 @@ libxml2's default limits).
 - charset: what each parser does with the page's bytes on its own (the reader decodes first, so
   this shows why it must).
 - speed: median ms per page (decode + parse + visible text) and parse alone, CPU time pinned to
-  one core, median of --rounds rounds over the nine pages.
+  one core, median of --rounds rounds over the nine pages; then the reader (decode_html) and
+  reader + extraction in reports/s, beside extraction of the same reports as .txt.
 """
 from __future__ import annotations
 
@@ -30,8 +31,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.report_forms.webpage import LAYOUTS, STEMS, page_bytes, report_paragraphs  # noqa: E402
-from tracker.extraction import webpage  # noqa: E402
+from tests.report_forms.webpage import LAYOUTS, REPORTS, STEMS, page_bytes, report_paragraphs  # noqa: E402
+from tracker.extraction import extract_text, webpage  # noqa: E402
+from tracker.extraction.decode import decode_text  # noqa: E402
 from tracker.extraction.webpage import _ARTICLE, _BLOCKS, _CELLS, _dropped, _Lines, decode_page  # noqa: E402
 
 FURNITURE = ("政务公开", "政务服务", "当前位置", "您现在的位置", "主办单位", "ICP备案号", "统计代码", "访问统计",
@@ -176,19 +178,17 @@ def pin_one_core() -> None:
         os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
 
 
-def per_page_ms(fn, pages: list[bytes], rounds: int, decode: bool = True) -> float:
-    sources = [decode_page(raw) for raw in pages]
-    times = []
+def median_ms(fns: dict, items: list, rounds: int) -> dict[str, float]:
+    """Median over rounds of CPU ms per item, for each function; the functions take turns in every
+    round, so that load from other work on the machine falls on all of them alike."""
+    times: dict[str, list[float]] = {name: [] for name in fns}
     for _ in range(rounds):
-        t0 = time.process_time()
-        if decode:
-            for raw in pages:
-                fn(decode_page(raw))
-        else:
-            for source in sources:
-                fn(source)
-        times.append((time.process_time() - t0) / len(pages) * 1000)
-    return statistics.median(times)
+        for name, fn in fns.items():
+            t0 = time.process_time()
+            for item in items:
+                fn(item)
+            times[name].append((time.process_time() - t0) / len(items) * 1000)
+    return {name: statistics.median(t) for name, t in times.items()}
 
 
 def main() -> None:
@@ -222,13 +222,22 @@ def main() -> None:
     for text_fn, _ in IMPLEMENTATIONS.values():  # warm up: imports, regex caches
         text_fn(decode_page(raws[0]))
     print(f"\nspeed, one core, median of {args.rounds} rounds:")
-    for name, (text_fn, parse_fn) in list(IMPLEMENTATIONS.items())[:2]:
-        full = per_page_ms(text_fn, raws, args.rounds)
-        parse = per_page_ms(parse_fn, raws, args.rounds, decode=False)
-        print(f"  {name:11s} decode+parse+text {full:6.2f} ms/page ({1000 / full:5.0f} pages/s)"
-              f"   parse alone {parse:5.2f} ms/page")
-    decode = per_page_ms(lambda s: None, raws, args.rounds)
-    print(f"  decoding the bytes alone {decode:.3f} ms/page")
+    sources = [decode_page(raw) for raw in raws]
+    measured = list(IMPLEMENTATIONS.items())[:2]
+    full = median_ms({name: lambda raw, fn=text_fn: fn(decode_page(raw)) for name, (text_fn, _) in measured},
+                     raws, args.rounds)
+    parse = median_ms({name: parse_fn for name, (_, parse_fn) in measured}, sources, args.rounds)
+    for name, _ in measured:
+        print(f"  {name:11s} decode+parse+text {full[name]:6.2f} ms/page ({1000 / full[name]:5.0f} pages/s)"
+              f"   parse alone {parse[name]:5.2f} ms/page")
+    print(f"  decoding the bytes alone {median_ms({'decode': decode_page}, raws, args.rounds)['decode']:.3f} ms/page")
+    reader = median_ms({"read": lambda raw: webpage.decode_html(raw, "page.html"),
+                        "read+extract": lambda raw: extract_text(webpage.decode_html(raw, "page.html"))},
+                       raws, args.rounds)
+    txts = [(REPORTS / f"{stem}.txt").read_bytes() for stem in STEMS]
+    txt = median_ms({"txt": lambda raw: extract_text(decode_text(raw, "r.txt"))}, txts, args.rounds)["txt"]
+    print(f"\nthe reader (decode_html): {1000 / reader['read']:.0f} reports/s; with extraction "
+          f"{1000 / reader['read+extract']:.0f} reports/s (the same reports as .txt: {1000 / txt:.0f} reports/s)")
 
 
 if __name__ == "__main__":
