@@ -35,8 +35,13 @@ _WEB_LINE = (
     r"|(?:发布时间|发布日期|字号)[:：].*"
     r"|(?:主办单位|主办|承办单位|承办|协办|运维单位|技术支持|版权所有|网站标识码|联系电话|联系地址|地址|邮编|电子邮箱)[:：].*"
     r"|(?:分享到|扫一扫|打印本页|关闭窗口|返回顶部|网站地图|联系我们|无障碍浏览|长者模式|智能问答)[:：]?.{0,20}"
+    r"|(?:欢迎访问|设为首页|加入收藏|建议使用).{0,40}"
 )
-_LINE_FIRST = f"[{_DASH}第\\d【当您所首发字主承协运技版网联地邮电分扫打关返无长智]"
+# A menu: 首页 | 政务公开 | 政务服务 (or the items separated by tabs, from a table).
+_MENU_RE = re.compile(r"\n[^\S\n]*(?:[^\s|｜]{1,10}[^\S\n]*[|｜\t][^\S\n]*){2,}[^\s|｜]{1,10}[^\S\n]*(?=\n)")
+# Where a site's footer begins.
+_FOOTER_START_RE = re.compile("【打印|【关闭|主办|承办|ICP|版权|网站标识码|网站地图|联系我们|分享到|返回顶部")
+_LINE_FIRST = f"[{_DASH}第\\d【当您所首发字主承协运技版网联地邮电分扫打关返无长智欢设加建]"
 _FURNITURE_RE = re.compile(rf"\n[^\S\n]*(?={_LINE_FIRST})(?:{_PAGE_NUMBER}|{_WEB_LINE})[^\S\n]*(?=\n)")
 # ... or by what they contain anywhere: a footer's registration numbers, an info line of labels.
 _FOOTER_WORD_RE = re.compile(r"ICP备|ICP证|公网安备|网站标识码|版权所有|Copyright|©|浏览次数|点击数|阅读次数|访问量|信息来源")
@@ -131,6 +136,8 @@ def _furniture_lines(folded: str, paged: bool) -> list[tuple[int, int]]:
     may be the title). `paged`: the text had form feeds."""
     padded = "\n" + folded + "\n"  # every line between two "\n"; offsets in `padded` are one more
     found = {(m.start(), m.end() - 1) for m in _FURNITURE_RE.finditer(padded)}
+    if "|" in folded or "｜" in folded or "\t" in folded:
+        found.update((m.start(), m.end() - 1) for m in _MENU_RE.finditer(padded))
     cued = "ICP" in folded or any(c in folded for c in _FOOTER_CUES)
     for m in _FOOTER_WORD_RE.finditer(folded) if cued else ():
         a = folded.rfind("\n", 0, m.start()) + 1
@@ -140,11 +147,31 @@ def _furniture_lines(folded: str, paged: bool) -> list[tuple[int, int]]:
         if b - a <= _MAX_WEB_LINE and (m[0] not in _INFO_WORDS or len(_INFO_LABEL_RE.findall(line)) >= 2):
             found.add((a, b))
     found = sorted((a, b) for a, b in found if b > a)
+    found.extend(_footer_block(folded, found))
     if paged or sum(1 for a, b in found if _is_page_number(folded[a:b])) >= 2:
         found = sorted(set(found) | set(_running_headers(folded)))
     return found
 
 
+def _footer_block(folded: str, found: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The short lines after a site's footer began (the first furniture line in the last
+    _FOOTER_REACH characters that only short lines follow): footers carry lines no list foresees."""
+    reach = len(folded) - _FOOTER_REACH
+    for a, b in (f for f in found if f[0] >= reach):
+        if not _FOOTER_START_RE.search(folded, a, b):
+            continue
+        rest = folded[a:]
+        if all(len(line) <= _MAX_WEB_LINE // 2 for line in rest.split("\n")):
+            out, pos = [], a
+            for line in rest.split("\n"):
+                if line.strip():
+                    out.append((pos, pos + len(line)))
+                pos += len(line) + 1
+            return out
+    return []
+
+
+_FOOTER_REACH = 1500
 _INFO_WORDS = {"浏览次数", "点击数", "阅读次数", "访问量", "信息来源"}  # blanked only in a line of labels
 _PAGE_NUMBER_RE = re.compile(rf"[^\S\n]*(?:{_PAGE_NUMBER})[^\S\n]*")
 
