@@ -23,7 +23,7 @@ from sqlmodel import Session
 
 from tracker import lifecycle
 from tracker.errors import Conflict, DomainError, ValidationFailed
-from tracker.ledger import TaskRow, ledger_select, task_filters
+from tracker.ledger import ledger_select, row_of, task_filters
 from tracker.lights import today
 from tracker.models import Category, Kind, Task, Township, User
 from tracker.users import COUNTY_ROLES, can_see_township, require_role
@@ -60,7 +60,7 @@ def export_ledger(session: Session, *, actor: User, path_or_buffer, **filters) -
     ws.append([_cell(ws, h, font=bold) for h in HEADERS])
     n = 0
     for n, row in enumerate(session.execute(ledger_select(as_of=as_of, conds=conds, order=order)), start=1):
-        r = TaskRow(*row)
+        r = row_of(row)
         values = (n, r.township, r.category or "", r.title, r.description if r.kind == Kind.plan else "",
                   r.owner_unit or "", r.owner_person or "", r.deadline, r.status, r.latest_note or "",
                   r.evidence_count, Light.label_of(r.light, ""), r.id, r.version)

@@ -1,69 +1,34 @@
-"""Reading the ledger: task rows with their township, report year, source span, light and latest progress."""
+"""Reading the ledger: task rows (`tracker.models.TaskRow`) with their township, report year, source span,
+light and latest progress, one page at a time (`TaskPage`) or all of them for the CLI and Excel."""
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
 from datetime import date
-from math import ceil
 
 from sqlalchemy import case, func, or_, select
 from sqlmodel import Session
 
 from tracker.errors import ValidationFailed
 from tracker.lights import GREEN, RED, YELLOW, light_sql, today
-from tracker.models import Evidence, Item, Progress, Report, Role, Task, TaskTheme, Township, User
+from tracker.models import Evidence, Item, Progress, Report, Role, Task, TaskPage, TaskRow, TaskTheme, Township, User
 
 ORDERS = ("light", "deadline", "township")
 MAX_PER_PAGE = 500
 
 
-@dataclass
-class TaskRow:
-    id: int
-    township: str
-    report_year: int
-    kind: str
-    title: str
-    status: str
-    deadline: date
-    category: str | None
-    owner_unit: str | None
-    owner_person: str | None
-    version: int
-    start: int
-    end: int
-    light: str | None = None
-    latest_note: str | None = None
-    evidence_count: int = 0
-    description: str = ""
-    progress_percent: int | None = None
-
-    @property
-    def owner(self) -> str:
-        return " ".join(x for x in (self.owner_unit, self.owner_person) if x)
-
-    def to_json(self) -> dict:
-        d = asdict(self)
-        d["deadline"] = self.deadline.isoformat()
-        d["owner"] = self.owner
-        return d
+# The columns of a TaskRow, named as its fields.
+ROW_COLUMNS = (Task.id, Township.name.label("township"), Report.report_year, Task.kind, Task.title, Task.status,
+               Task.deadline, Task.category, Task.owner_unit, Task.owner_person, Task.version, Item.start, Item.end,
+               Task.description, Task.progress_percent)
 
 
-@dataclass
-class Page:
-    items: list[TaskRow]
-    total: int
-    page: int
-    per_page: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, ceil(self.total / self.per_page))
+def row_of(row) -> TaskRow:
+    """A TaskRow from a row of `ledger_select` or `list_tasks`."""
+    return TaskRow.model_validate(row._mapping)
 
 
 def list_tasks(session: Session, *, township: str | None = None, year: int | None = None,
                kind: str | None = None, status: str | None = None, limit: int | None = None) -> list[TaskRow]:
-    q = (select(Task.id, Township.name, Report.report_year, Task.kind, Task.title, Task.status, Task.deadline,
-                Task.category, Task.owner_unit, Task.owner_person, Task.version, Item.start, Item.end)
+    q = (select(*ROW_COLUMNS)
          .join(Township, Task.township_id == Township.id)
          .join(Report, Task.report_id == Report.id)
          .join(Item, Task.item_id == Item.id)
@@ -78,7 +43,7 @@ def list_tasks(session: Session, *, township: str | None = None, year: int | Non
         q = q.where(Task.status == status)
     if limit:
         q = q.limit(limit)
-    return [TaskRow(*r) for r in session.execute(q)]
+    return [row_of(r) for r in session.execute(q)]
 
 
 def task_filters(*, actor: User | None, as_of: date, township: str | None = None, county: str | None = None,
@@ -142,10 +107,8 @@ def ledger_select(*, as_of: date, conds: list, order: str = "light", page: int |
     if page is not None:
         ids = select(Task.id).where(*conds).order_by(*keys).offset((page - 1) * per_page).limit(per_page)
         conds = [Task.id.in_(_with_joins(ids) if order == "township" else ids)]
-    return _with_joins(select(Task.id, Township.name, Report.report_year, Task.kind, Task.title, Task.status,
-                              Task.deadline, Task.category, Task.owner_unit, Task.owner_person, Task.version,
-                              Item.start, Item.end, light.label("light"), latest_note.label("latest_note"),
-                              evidence_count.label("evidence_count"), Task.description, Task.progress_percent)
+    return _with_joins(select(*ROW_COLUMNS, light.label("light"), latest_note.label("latest_note"),
+                              evidence_count.label("evidence_count"))
                        ).where(*conds).order_by(*keys)
 
 
@@ -153,7 +116,7 @@ def query_tasks(session: Session, *, actor: User | None, township: str | None = 
                 kind: str | None = None, status: str | None = None, light: str | None = None,
                 owner: str | None = None, q: str | None = None, theme: str | None = None,
                 county: str | None = None, as_of: date | None = None, page: int = 1, per_page: int = 50,
-                order: str = "light") -> Page:
+                order: str = "light") -> TaskPage:
     """One page of the tasks `actor` may see (None: the county's view, for the CLI)."""
     as_of = as_of or today()
     page, per_page = max(1, page), min(max(1, per_page), MAX_PER_PAGE)
@@ -161,4 +124,4 @@ def query_tasks(session: Session, *, actor: User | None, township: str | None = 
                          status=status, light=light, owner=owner, q=q, theme=theme)
     total = session.execute(select(func.count()).select_from(Task).where(*conds)).scalar_one()
     stmt = ledger_select(as_of=as_of, conds=conds, order=order, page=page, per_page=per_page)
-    return Page([TaskRow(*r) for r in session.execute(stmt)], total, page, per_page)
+    return TaskPage(items=[row_of(r) for r in session.execute(stmt)], total=total, page=page, per_page=per_page)

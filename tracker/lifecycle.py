@@ -8,6 +8,7 @@ transaction (`session_scope`) rolls back.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import select, update
@@ -17,7 +18,9 @@ from tracker import audit
 from tracker.db import utcnow
 from tracker.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
 from tracker.evidence import check_file, clean_filename, store_evidence
-from tracker.models import AuditEvent, Category, Evidence, Kind, Progress, Role, Status, Task, User
+from tracker.lights import light_of, today
+from tracker.models import (AuditEvent, Category, Evidence, EvidencePublic, Item, Kind, Progress, ProgressPublic, Report,
+                            Role, Status, Task, TaskDetailPublic, Township, User)
 from tracker.textfmt import cn_date
 from tracker.users import COUNTY_ROLES, can_see_township, require_role
 from tracker.vocabulary import FIELD_LABELS
@@ -243,6 +246,45 @@ def journal(session: Session, *, actor: User, task_id: int) -> list[dict]:
                         for f in fields],
         })
     return entries
+
+
+@dataclass
+class TaskView:
+    """Everything the task page shows, read with `actor`'s rights."""
+
+    task: Task
+    township: Township
+    report: Report
+    item: Item
+    light: str | None
+    actions: set[str]
+    journal: list[dict]  # newest first
+    progress: list[Progress]
+    evidence: list[Evidence]
+
+
+def task_view(session: Session, *, actor: User, task_id: int) -> TaskView:
+    task = _load(session, actor, task_id)
+    return TaskView(task, session.get(Township, task.township_id), session.get(Report, task.report_id),
+                    session.get(Item, task.item_id), light_of(task, today()), available_actions(actor, task),
+                    list(reversed(journal(session, actor=actor, task_id=task_id))),
+                    list_progress(session, actor=actor, task_id=task_id),
+                    list_evidence(session, actor=actor, task_id=task_id))
+
+
+def task_detail(session: Session, *, actor: User, task_id: int) -> TaskDetailPublic:
+    """The task with what its page and the API show: source, light, progress, evidence, what `actor` may do."""
+    task = _load(session, actor, task_id)
+    item = session.get(Item, task.item_id)
+    progress = list_progress(session, actor=actor, task_id=task_id)
+    files = list_evidence(session, actor=actor, task_id=task_id)
+    return TaskDetailPublic.model_validate(task, update={
+        "township": session.get(Township, task.township_id).name,
+        "report_year": session.get(Report, task.report_id).report_year, "light": light_of(task, today()),
+        "latest_note": progress[-1].note if progress else None, "evidence_count": len(files),
+        "source_start": item.start, "source_end": item.end, "actions": sorted(available_actions(actor, task)),
+        "progress": [ProgressPublic.model_validate(p) for p in progress],
+        "evidence": [EvidencePublic.model_validate(e) for e in files]})
 
 
 def list_progress(session: Session, *, actor: User, task_id: int) -> list[Progress]:

@@ -1,14 +1,27 @@
-"""The ledger's core tables: townships, reports, extracted items, tasks and the audit journal."""
+"""The ledger's tables and their model families, in full-stack-fastapi-template's manner.
+
+For each entity the API and the services share: `XBase` (the fields every shape has), `X` (the table),
+`XCreate` / `XUpdate` (what a caller may send), `XPublic` (what is shown: the table's fields plus what
+is joined or computed, e.g. a task's township and light). Services return the Public shapes, the API
+declares them as response models, the CLI dumps them; a new column is added to the Base (or the
+table) and the Public shape follows. Coded values are the enums of tracker/vocabulary.py, stored as
+plain strings (`sa_type` keeps the columns VARCHAR, as the migrations create them).
+"""
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Optional
+from math import ceil
+from typing import Annotated, Any, Optional
 
+from pydantic import computed_field, model_validator
 from sqlalchemy import JSON, Index, Text, UniqueConstraint
-from sqlmodel import Field, SQLModel
+from sqlmodel import AutoString, Field, SQLModel
 
 from tracker.db import UTCDateTime, utcnow
-from tracker.vocabulary import TRACKED_KINDS, Category, Kind, Role, Status  # noqa: F401  (re-exported)
+from tracker.vocabulary import TRACKED_KINDS, Category, Kind, Light, Role, Status  # noqa: F401  (re-exported)
+
+MAX_INT = 2_147_483_647  # ids, versions, years: anything larger is a typo (and overflows SQLite)
+IdValue = Annotated[int, Field(ge=1, le=MAX_INT)]
 
 
 def _ts(**kw) -> Any:
@@ -21,21 +34,33 @@ class Township(SQLModel, table=True):
     county: Optional[str] = Field(default=None, max_length=64)
 
 
-class Report(SQLModel, table=True):
+class ReportBase(SQLModel):
+    report_year: int
+    plan_year: int
+    source_name: str = Field(max_length=255)
+    imported_by: str = Field(max_length=64)
+
+
+class Report(ReportBase, table=True):
+    """An imported report, whole; created by ingest (tracker/ingest.py), never edited."""
+
     __table_args__ = (UniqueConstraint("township_id", "report_year", name="uq_report_township_year"),)
 
     id: Optional[int] = Field(default=None, primary_key=True)
     township_id: int = Field(foreign_key="township.id", index=True)
-    report_year: int
-    plan_year: int
     issued_on: Optional[date] = None
     doc_number: Optional[str] = Field(default=None, max_length=128)
-    source_name: str = Field(max_length=255)
     sha256: str = Field(unique=True, max_length=64)
     text: str = Field(sa_type=Text)
     warnings: list[str] = Field(default_factory=list, sa_type=JSON)
     imported_at: datetime = _ts()
-    imported_by: str = Field(max_length=64)
+
+
+class ReportPublic(ReportBase):
+    id: int
+    township: str
+    imported_at: datetime
+    tasks: int = Field(description="生成的整改任务数")
 
 
 class Item(SQLModel, table=True):
@@ -55,7 +80,21 @@ class Item(SQLModel, table=True):
     removed_at: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
 
 
-class Task(SQLModel, table=True):
+class TaskBase(SQLModel):
+    kind: Kind = Field(sa_type=AutoString(length=16), description="shortcoming（问题）或 plan（计划）")
+    title: str = Field(sa_type=Text)
+    owner_unit: Optional[str] = Field(default=None, max_length=128, description="责任单位")
+    owner_person: Optional[str] = Field(default=None, max_length=64, description="责任人")
+    deadline: date = Field(description="整改时限")
+    category: Optional[Category] = Field(default=None, sa_type=AutoString(length=8), description="整改类别")
+    status: Status = Field(default=Status.unassigned, sa_type=AutoString(length=8))
+    version: int = Field(default=1, description="乐观锁版本号：修改时带上读到的版本，过期的修改得到 409")
+    progress_percent: Optional[int] = Field(default=None, description="完成进度（%）")
+
+
+class Task(TaskBase, table=True):
+    """A shortcoming or plan item to rectify. Created by ingest; changed only through tracker/lifecycle.py."""
+
     __table_args__ = (
         Index("ix_task_township_status", "township_id", "status"),
         Index("ix_task_deadline", "deadline"),
@@ -65,29 +104,81 @@ class Task(SQLModel, table=True):
     township_id: int = Field(foreign_key="township.id")
     report_id: int = Field(foreign_key="report.id", index=True)
     item_id: int = Field(foreign_key="item.id", unique=True)
-    kind: str = Field(max_length=16)
-    title: str = Field(sa_type=Text)
     description: str = Field(default="", sa_type=Text)
-    owner_unit: Optional[str] = Field(default=None, max_length=128)
-    owner_person: Optional[str] = Field(default=None, max_length=64)
-    deadline: date
-    category: Optional[str] = Field(default=None, max_length=8)
-    status: str = Field(default=Status.unassigned, max_length=8)
-    version: int = 1  # optimistic locking: every edit names the version it was based on
     created_at: datetime = _ts()
     updated_at: datetime = _ts()
     assigned_at: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
     last_progress_at: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
-    progress_percent: Optional[int] = None
     submitted_at: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
     closed_at: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
     stage_done_year: Optional[int] = None  # 长期坚持: 阶段性完成 for this year, stays open
 
 
-class User(SQLModel, table=True):
+class TaskAssign(SQLModel):
+    """The Update of a task: assignment (many at once: all or nothing)."""
+
+    task_ids: list[IdValue] = Field(min_length=1, max_length=5000)
+    owner_unit: str = Field(description="责任单位")
+    owner_person: str = Field(description="责任人")
+    deadline: date = Field(description="整改时限")
+    category: Category = Field(description="整改类别")
+    versions: Optional[dict[IdValue, IdValue]] = Field(
+        None, description="任务编号 → 读到的版本号；给出时，已被他人修改的任务使整个请求得到 409")
+
+
+class TaskChanged(SQLModel):
+    id: int
+    status: Status
+    version: int
+
+
+class TaskPublic(TaskBase):
+    """A task as listed: its fields, where it comes from, its light and latest progress."""
+
+    id: int
+    township: str
+    report_year: int
+    light: Optional[Light] = Field(None, description="预警灯（已销号/已撤销的任务没有）")
+    latest_note: Optional[str] = Field(None, description="最新进展")
+    evidence_count: int = 0
+
+
+class TaskRow(TaskPublic):
+    """A ledger row (pages, Excel, CLI): the listed task with its text and source span."""
+
+    description: str = ""
+    start: int
+    end: int
+
+    @property
+    def owner(self) -> str:
+        return " ".join(x for x in (self.owner_unit, self.owner_person) if x)
+
+
+class TasksPublic(SQLModel):
+    items: list[TaskPublic]
+    total: int
+    page: int
+    per_page: int
+
+
+class TaskPage(TasksPublic):
+    """One page of the ledger, as `tracker.ledger.query_tasks` returns it."""
+
+    items: list[TaskRow]
+
+    @property
+    def pages(self) -> int:
+        return max(1, ceil(self.total / self.per_page))
+
+
+class UserBase(SQLModel):
+    name: str = Field(unique=True, min_length=1, max_length=64)
+    role: Role = Field(sa_type=AutoString(length=16))
+
+
+class User(UserBase, table=True):
     id: Optional[int] = Field(default=None, primary_key=True)
-    name: str = Field(unique=True, max_length=64)
-    role: str = Field(max_length=16)
     township_id: Optional[int] = Field(default=None, foreign_key="township.id")  # set for role township
     password_hash: str = Field(max_length=255)
     token_hash: Optional[str] = Field(default=None, unique=True, max_length=64)  # sha256 of the API token
@@ -95,6 +186,30 @@ class User(SQLModel, table=True):
     failed_logins: int = 0
     locked_until: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = _ts()
+
+
+class UserCreate(UserBase):
+    password: str = Field(min_length=8, max_length=256)
+    township: Optional[str] = Field(None, description="乡镇用户所属乡镇")
+
+
+class UserUpdate(SQLModel):
+    active: Optional[bool] = None
+    password: Optional[str] = Field(None, min_length=8, max_length=256)
+
+
+class UserPublic(UserBase):
+    id: int
+    township: Optional[str] = Field(None, description="乡镇用户所属乡镇")
+    active: bool
+    created_at: datetime
+
+
+class UserRow(UserPublic):
+    """A user as the county admin's list shows it (with the lockout)."""
+
+    township_id: Optional[int] = None
+    locked_until: Optional[datetime] = None
 
 
 class Progress(SQLModel, table=True):
@@ -106,6 +221,14 @@ class Progress(SQLModel, table=True):
     author: str = Field(max_length=64)
     note: str = Field(sa_type=Text)
     percent: Optional[int] = None
+
+
+class ProgressPublic(SQLModel):
+    id: int
+    at: datetime
+    author: str
+    note: str
+    percent: Optional[int]
 
 
 class Evidence(SQLModel, table=True):
@@ -120,6 +243,56 @@ class Evidence(SQLModel, table=True):
     sha256: str = Field(max_length=64, index=True)
     uploaded_at: datetime = _ts()
     uploaded_by: str = Field(max_length=64)
+
+
+class EvidencePublic(SQLModel):
+    id: int
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+    uploaded_at: datetime
+    uploaded_by: str
+
+    @computed_field
+    @property
+    def download_url(self) -> str:
+        return f"/api/v1/evidence/{self.id}"
+
+
+class TaskDetailPublic(TaskPublic):
+    """One task with everything its page shows (`tracker.lifecycle.task_detail`)."""
+
+    description: str = Field(description="报告原文中的这一项")
+    report_id: int
+    source_start: int = Field(description="在报告全文中的起始位置")
+    source_end: int
+    stage_done_year: Optional[int] = None
+    actions: list[str] = Field(description="当前用户此刻可执行的操作")
+    progress: list[ProgressPublic]
+    evidence: list[EvidencePublic]
+
+
+class JournalChange(SQLModel):
+    field: str
+    old: str
+    new: str
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_triple(cls, value: Any) -> Any:
+        # tracker.lifecycle.journal gives (label, old, new), as the page and the CLI print them
+        return dict(zip(("field", "old", "new"), value)) if isinstance(value, (tuple, list)) else value
+
+
+class JournalEntry(SQLModel):
+    """One entry of a task's journal as people read it (`tracker.lifecycle.journal`)."""
+
+    at: datetime
+    actor: str
+    action: str
+    changes: list[JournalChange]
+    reason: Optional[str]
 
 
 class AuditEvent(SQLModel, table=True):

@@ -1,4 +1,8 @@
-"""Users, passwords (argon2), API tokens (stored as sha256) and who may see what."""
+"""Users, passwords (argon2), API tokens (stored as sha256) and who may see what.
+
+Managing users is for county admins: the functions that change or list users take the acting user
+(`actor`) and refuse anyone else; `actor=None` is the local operator of the `rectify users` commands.
+"""
 from __future__ import annotations
 
 import hashlib
@@ -15,7 +19,7 @@ from sqlmodel import Session
 from tracker.config import TZ
 from tracker.db import utcnow
 from tracker.errors import Forbidden, NotFound, ValidationFailed
-from tracker.models import Role, Township, User
+from tracker.models import Role, Township, User, UserPublic, UserRow
 from tracker.vocabulary import COUNTY_ROLES
 
 MIN_PASSWORD = 8
@@ -56,7 +60,9 @@ def get_user(session: Session, *, name: str) -> User:
     return user
 
 
-def create_user(session: Session, *, name: str, role: str, password: str, township: str | None = None) -> User:
+def create_user(session: Session, *, name: str, role: str, password: str, township: str | None = None,
+                actor: User | None = None) -> User:
+    require_admin(actor)
     name = (name or "").strip()
     if not name:
         raise ValidationFailed("用户名不能为空")
@@ -117,8 +123,9 @@ def _locked_message(until: datetime) -> str:
     return f"登录失败次数过多，账号已锁定至 {until.astimezone(TZ):%H:%M}，请稍后再试"
 
 
-def issue_token(session: Session, *, name: str) -> str:
+def issue_token(session: Session, *, name: str, actor: User | None = None) -> str:
     """A new API token for the user, replacing the old one; only its hash is kept."""
+    require_admin(actor)
     user = get_user(session, name=name)
     token = secrets.token_urlsafe(32)
     user.token_hash = _token_hash(token)
@@ -133,7 +140,8 @@ def user_for_token(session: Session, *, token: str) -> User | None:
     return user if user is not None and user.active else None
 
 
-def set_password(session: Session, *, name: str, password: str) -> None:
+def set_password(session: Session, *, name: str, password: str, actor: User | None = None) -> None:
+    require_admin(actor)
     user = _by_name(session, name)
     if user is None:
         raise NotFound(f"用户 {name} 不存在")
@@ -143,7 +151,8 @@ def set_password(session: Session, *, name: str, password: str) -> None:
     session.flush()
 
 
-def set_active(session: Session, *, name: str, active: bool) -> None:
+def set_active(session: Session, *, name: str, active: bool, actor: User | None = None) -> None:
+    require_admin(actor)
     user = _by_name(session, name)
     if user is None:
         raise NotFound(f"用户 {name} 不存在")
@@ -153,14 +162,63 @@ def set_active(session: Session, *, name: str, active: bool) -> None:
     session.flush()
 
 
-def list_users(session: Session) -> list[User]:
-    return list(session.execute(select(User).order_by(User.role, User.name)).scalars())
+def list_users(session: Session, *, actor: User | None = None, user_id: int | None = None) -> list[UserRow]:
+    """Every user (or the one `user_id`), by role and name, with the name of their township."""
+    require_admin(actor)
+    q = (select(User, Township.name).outerjoin(Township, Township.id == User.township_id)
+         .order_by(User.role, User.name))
+    if user_id is not None:
+        q = q.where(User.id == user_id)
+    return [UserRow.model_validate(u, update={"township": t}) for u, t in session.execute(q)]
+
+
+def user_by_id(session: Session, *, actor: User | None, user_id: int) -> User:
+    """The user `user_id`, for a county admin about to change it."""
+    require_admin(actor)
+    target = session.get(User, user_id)
+    if target is None:
+        raise NotFound(f"用户 {user_id} 不存在")
+    return target
+
+
+def public_user(session: Session, *, actor: User | None, user_id: int) -> UserPublic:
+    rows = list_users(session, actor=actor, user_id=user_id)
+    if not rows:
+        raise NotFound(f"用户 {user_id} 不存在")
+    return rows[0]
+
+
+def update_user(session: Session, *, actor: User | None, user_id: int, active: bool | None = None,
+                password: str | None = None) -> UserPublic:
+    """Enable or disable a user, or reset the password (the API's PATCH)."""
+    target = user_by_id(session, actor=actor, user_id=user_id)
+    if password is not None:
+        set_password(session, name=target.name, password=password, actor=actor)
+    if active is not None:
+        set_active(session, name=target.name, active=active, actor=actor)
+    return public_user(session, actor=actor, user_id=user_id)
 
 
 def can_see_township(user: User, township_id: int) -> bool:
     return user.role in COUNTY_ROLES or (user.role == Role.township and user.township_id == township_id)
 
 
+def is_county(user: User | None) -> bool:
+    return user is not None and user.role in COUNTY_ROLES
+
+
 def require_role(user: User, *roles: str) -> None:
     if user.role not in roles:
         raise Forbidden("无权执行此操作")
+
+
+def require_admin(actor: User | None) -> None:
+    """Managing users and reminder channels: county admins (or the local operator, `None`)."""
+    if actor is not None:
+        require_role(actor, Role.county_admin)
+
+
+def require_county(actor: User | None) -> None:
+    """Importing, the county's views: county admins and staff (or the local operator, `None`)."""
+    if actor is not None:
+        require_role(actor, *COUNTY_ROLES)

@@ -8,14 +8,13 @@ from enum import Enum
 
 import typer
 from rich.table import Table
-from sqlalchemy import select
 from sqlmodel import Session
 
 from tracker import users
 from tracker.cli.common import console, err_console, fail, print_json
 from tracker.db import get_engine, session_scope
 from tracker.errors import DomainError
-from tracker.models import Role, Township, User
+from tracker.models import Role, User
 from tracker.textfmt import cn_datetime
 
 users_app = typer.Typer(no_args_is_help=True, help="用户与 API 令牌")
@@ -111,17 +110,16 @@ class Fmt(str, Enum):
 def list_cmd(fmt: Fmt = typer.Option(Fmt.table, "--format")) -> None:
     """列出用户。"""
     with unit_of_work() as session:
-        townships = dict(session.execute(select(Township.id, Township.name)).all())
-        rows = [(u, townships.get(u.township_id, "")) for u in users.list_users(session)]
+        rows = users.list_users(session)
     if fmt is Fmt.json:
-        print_json([{"name": u.name, "role": u.role, "township": t or None, "active": u.active,
-                     "locked_until": u.locked_until.isoformat() if u.locked_until else None} for u, t in rows])
+        print_json([u.model_dump(mode="json", include={"name", "role", "township", "active", "locked_until"})
+                     for u in rows])
         return
     table = Table(title=f"用户（{len(rows)} 个）")
     for col in ("用户名", "角色", "乡镇", "状态", "锁定至"):
         table.add_column(col)
-    for u, t in rows:
-        table.add_row(u.name, Role.label_of(u.role), t, "启用" if u.active else "停用",
+    for u in rows:
+        table.add_row(u.name, Role.label_of(u.role), u.township or "", "启用" if u.active else "停用",
                       cn_datetime(u.locked_until))
     console.print(table)
 

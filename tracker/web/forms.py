@@ -8,8 +8,8 @@ from fastapi import Path, UploadFile
 
 from tracker.errors import ValidationFailed
 from tracker.evidence import MAX_BYTES
+from tracker.models import MAX_INT
 
-MAX_INT = 2_147_483_647  # ids, versions, years: anything larger is a typo (and overflows SQLite)
 
 
 def optional_int(value: str | None, label: str) -> int | None:

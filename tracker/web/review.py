@@ -1,7 +1,8 @@
 """Uploaded reports waiting for review: extracted once, edited by the county, then imported.
 
 A pending upload lives in data_dir/uploads/<token>.json (the extraction with its text), so a
-review survives a restart and nothing reaches the ledger before the user confirms.
+review survives a restart and nothing reaches the ledger before the user confirms. Reviewing is for
+county users: given the acting user (`actor`), each step checks it.
 """
 from __future__ import annotations
 
@@ -23,6 +24,8 @@ from tracker.errors import NotFound, ValidationFailed
 from tracker.evidence import clean_filename
 from tracker.extraction import Extraction, ExtractedItem, extract_text, read_document
 from tracker.extraction.model import KINDS
+from tracker.models import User
+from tracker.users import is_county, require_county
 
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
 
@@ -54,8 +57,10 @@ def read_upload(filename: str, data: bytes) -> str:
         return read_document(path)
 
 
-def stage(*, filename: str, data: bytes, uploaded_by: str) -> Pending:
+def stage(*, filename: str, data: bytes, uploaded_by: str | None = None, actor: User | None = None) -> Pending:
     """Extract an upload and keep it for review. Raises ExtractionError for unreadable files."""
+    require_county(actor)
+    uploaded_by = actor.name if actor is not None else uploaded_by
     name = clean_filename(filename)
     extraction = extract_text(read_upload(name, data), source_name=name)
     pending = Pending(secrets.token_urlsafe(18), hashlib.sha256(data).hexdigest(), uploaded_by, utcnow(), extraction)
@@ -76,7 +81,8 @@ def save(pending: Pending) -> None:
     os.replace(tmp, path)  # a reader never sees half a file
 
 
-def load(token: str) -> Pending:
+def load(token: str, *, actor: User | None = None) -> Pending:
+    require_county(actor)
     try:
         doc = json.loads(_path(token).read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -88,11 +94,16 @@ def load(token: str) -> Pending:
     return Pending(token, doc["sha256"], doc["uploaded_by"], datetime.fromisoformat(doc["uploaded_at"]), extraction)
 
 
-def discard(token: str) -> None:
+def discard(token: str, *, actor: User | None = None) -> Pending:
+    pending = load(token, actor=actor)
     _path(token).unlink(missing_ok=True)
+    return pending
 
 
-def list_pending() -> list[Pending]:
+def list_pending(*, actor: User | None = None) -> list[Pending]:
+    """Uploads waiting for review, oldest first (none for a township user: reviewing is the county's)."""
+    if actor is not None and not is_county(actor):
+        return []
     found = []
     for path in _dir().glob("*.json") if _dir().is_dir() else ():
         try:
@@ -127,7 +138,8 @@ def apply_edits(ex: Extraction, *, kinds: list[str], titles: list[str], drop: se
         if absorb and kept:
             head = kept[-1]
             start, end = min(head.start, it.start), max(head.end, it.end)
-            kept[-1] = replace(head, start=start, end=end, text=ex.text[start:end], causes=head.causes + it.causes)
+            kept[-1] = replace(head, start=start, end=end, text=ex.text[start:end], causes=head.causes + it.causes,
+                               description=f"{head.description}\n{it.description}")
         else:
             kept.append(replace(it, kind=kind, title=title, causes=list(it.causes)))
         absorb = i in merge

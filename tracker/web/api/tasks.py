@@ -1,56 +1,21 @@
-"""Tasks, their progress, evidence and journal."""
+"""Tasks, their progress, evidence and journal: each route calls one service and returns its model."""
 from __future__ import annotations
 
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, File, Form, Query, UploadFile
 from fastapi.responses import FileResponse
-from sqlmodel import Session
 
 from tracker import evidence, lifecycle
-from tracker.ledger import MAX_PER_PAGE, ORDERS, TaskRow, query_tasks
-from tracker.lights import light_of, today
-from tracker.models import Item, Report, Status, Task, Township, User
-from tracker.web.api.schemas import (EvidencePublic, JournalChange, JournalEntry, Light, Message, ProgressPublic,
-                                     TaskAssign, TaskChanged, TaskDetailPublic, TaskKind, TaskPublic, TasksPublic,
-                                     TaskVerify, TaskVersion)
+from tracker.ledger import MAX_PER_PAGE, ORDERS, query_tasks
+from tracker.models import MAX_INT, JournalEntry, Light, Status, TaskAssign, TaskChanged, TaskDetailPublic, TasksPublic
+from tracker.web.api.schemas import Message, TaskKind, TaskVerify, TaskVersion
 from tracker.web.deps import CurrentUser, SessionDep
-from tracker.web.forms import MAX_INT, Id, read_uploads
+from tracker.web.forms import Id, read_uploads
 
 router = APIRouter(tags=["tasks"])
 EDIT_ERRORS = {409: {"model": Message, "description": "版本已过期（他人已修改）或当前状态不允许此操作"},
                422: {"model": Message, "description": "参数或内容有误"}}
-
-
-def _public(row: TaskRow) -> TaskPublic:
-    return TaskPublic(id=row.id, township=row.township, report_year=row.report_year, kind=row.kind, title=row.title,
-                      status=row.status, deadline=row.deadline, version=row.version, owner_unit=row.owner_unit,
-                      owner_person=row.owner_person, category=row.category, light=row.light,
-                      progress_percent=row.progress_percent, latest_note=row.latest_note,
-                      evidence_count=row.evidence_count)
-
-
-def _evidence_public(ev) -> EvidencePublic:
-    return EvidencePublic(id=ev.id, filename=ev.filename, content_type=ev.content_type, size=ev.size,
-                          sha256=ev.sha256, uploaded_at=ev.uploaded_at, uploaded_by=ev.uploaded_by,
-                          download_url=f"/api/v1/evidence/{ev.id}")
-
-
-def _detail(session: Session, user: User, task: Task) -> TaskDetailPublic:
-    item = session.get(Item, task.item_id)
-    progress = lifecycle.list_progress(session, actor=user, task_id=task.id)
-    files = lifecycle.list_evidence(session, actor=user, task_id=task.id)
-    return TaskDetailPublic(
-        id=task.id, township=session.get(Township, task.township_id).name,
-        report_year=session.get(Report, task.report_id).report_year, kind=task.kind, title=task.title,
-        status=task.status, deadline=task.deadline, version=task.version, owner_unit=task.owner_unit,
-        owner_person=task.owner_person, category=task.category, light=light_of(task, today()),
-        progress_percent=task.progress_percent, latest_note=progress[-1].note if progress else None,
-        evidence_count=len(files), description=task.description, report_id=task.report_id,
-        source_start=item.start, source_end=item.end, stage_done_year=task.stage_done_year,
-        actions=sorted(lifecycle.available_actions(user, task)),
-        progress=[ProgressPublic(id=p.id, at=p.at, author=p.author, note=p.note, percent=p.percent) for p in progress],
-        evidence=[_evidence_public(e) for e in files])
 
 
 @router.get("/tasks", response_model=TasksPublic, summary="列出当前用户可见的整改任务")
@@ -62,24 +27,21 @@ def list_tasks(session: SessionDep, user: CurrentUser, township: str | None = No
                order: Literal[ORDERS] = "light",
                page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
                per_page: Annotated[int, Query(ge=1, le=MAX_PER_PAGE)] = 50):
-    result = query_tasks(session, actor=user, township=township, year=year, kind=kind, status=status, light=light,
-                         owner=owner, q=q, order=order, page=page, per_page=per_page)
-    return TasksPublic(items=[_public(r) for r in result.items], total=result.total, page=result.page,
-                       per_page=result.per_page)
+    return query_tasks(session, actor=user, township=township, year=year, kind=kind, status=status, light=light,
+                       owner=owner, q=q, order=order, page=page, per_page=per_page)
 
 
 @router.post("/tasks/assign", response_model=list[TaskChanged], responses=EDIT_ERRORS,
              summary="分派（可批量，全部成功或全部不变）：责任单位、责任人、整改时限、整改类别")
 def assign(session: SessionDep, user: CurrentUser, body: TaskAssign):
-    tasks = lifecycle.assign(session, actor=user, task_ids=body.task_ids, owner_unit=body.owner_unit,
-                             owner_person=body.owner_person, deadline=body.deadline, category=body.category,
-                             versions=body.versions)
-    return [TaskChanged(id=t.id, status=t.status, version=t.version) for t in tasks]
+    return lifecycle.assign(session, actor=user, task_ids=body.task_ids, owner_unit=body.owner_unit,
+                            owner_person=body.owner_person, deadline=body.deadline, category=body.category,
+                            versions=body.versions)
 
 
 @router.get("/tasks/{task_id}", response_model=TaskDetailPublic, summary="一项任务：字段、进展、佐证材料")
 def get_task(session: SessionDep, user: CurrentUser, task_id: Id):
-    return _detail(session, user, lifecycle.get_task(session, actor=user, task_id=task_id))
+    return lifecycle.task_detail(session, actor=user, task_id=task_id)
 
 
 @router.post("/tasks/{task_id}/progress", response_model=TaskDetailPublic, responses=EDIT_ERRORS,
@@ -89,30 +51,28 @@ def post_progress(session: SessionDep, user: CurrentUser, task_id: Id,
                   percent: Annotated[int | None, Form(ge=0, le=100)] = None,
                   submit: Annotated[bool, Form()] = False,
                   files: Annotated[list[UploadFile], File(description="佐证材料，可多个")] = []):
-    task = lifecycle.post_progress(session, actor=user, task_id=task_id, version=version, note=note, percent=percent,
-                                   files=read_uploads(files), submit=submit)
-    return _detail(session, user, task)
+    lifecycle.post_progress(session, actor=user, task_id=task_id, version=version, note=note, percent=percent,
+                            files=read_uploads(files), submit=submit)
+    return lifecycle.task_detail(session, actor=user, task_id=task_id)
 
 
 @router.post("/tasks/{task_id}/submit", response_model=TaskDetailPublic, responses=EDIT_ERRORS,
              summary="乡镇提交审核（整改完成）")
 def submit(session: SessionDep, user: CurrentUser, task_id: Id, body: TaskVersion):
-    return _detail(session, user, lifecycle.submit(session, actor=user, task_id=task_id, version=body.version))
+    lifecycle.submit(session, actor=user, task_id=task_id, version=body.version)
+    return lifecycle.task_detail(session, actor=user, task_id=task_id)
 
 
 @router.post("/tasks/{task_id}/verify", response_model=TaskDetailPublic, responses=EDIT_ERRORS,
              summary="县级审核：通过即销号；填写 reject_reason 则退回")
 def verify(session: SessionDep, user: CurrentUser, task_id: Id, body: TaskVerify):
-    task = lifecycle.verify(session, actor=user, task_id=task_id, version=body.version,
-                            reject_reason=body.reject_reason)
-    return _detail(session, user, task)
+    lifecycle.verify(session, actor=user, task_id=task_id, version=body.version, reject_reason=body.reject_reason)
+    return lifecycle.task_detail(session, actor=user, task_id=task_id)
 
 
 @router.get("/tasks/{task_id}/journal", response_model=list[JournalEntry], summary="任务的工作日志（按时间先后）")
 def journal(session: SessionDep, user: CurrentUser, task_id: Id):
-    return [JournalEntry(at=e["at"], actor=e["actor"], action=e["action"], reason=e["reason"],
-                         changes=[JournalChange(field=f, old=o, new=n) for f, o, n in e["changes"]])
-            for e in lifecycle.journal(session, actor=user, task_id=task_id)]
+    return lifecycle.journal(session, actor=user, task_id=task_id)
 
 
 @router.get("/evidence/{evidence_id}", response_class=FileResponse, summary="下载佐证材料",

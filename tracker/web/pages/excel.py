@@ -9,10 +9,10 @@ from urllib.parse import quote
 from fastapi import APIRouter, File, Request, UploadFile
 from fastapi.responses import StreamingResponse
 
-from tracker import users
 from tracker.config import TZ
 from tracker.errors import ValidationFailed
 from tracker.excel import export_ledger, import_assignments
+from tracker.users import require_county
 from tracker.web.deps import CurrentUser, SessionDep
 from tracker.web.pages.tasks import ledger_filters
 from tracker.web.templating import render
@@ -33,14 +33,14 @@ def export(request: Request, session: SessionDep, user: CurrentUser):
 
 @router.get("/tasks/import")
 def import_form(request: Request, user: CurrentUser):
-    users.require_role(user, *users.COUNTY_ROLES)
+    require_county(user)
     return render(request, "import.html", user=user, result=None)
 
 
 @router.post("/tasks/import")
 def import_sheet(request: Request, session: SessionDep, user: CurrentUser,
                  file: Annotated[UploadFile, File()]):
-    users.require_role(user, *users.COUNTY_ROLES)
+    require_county(user)
     data = file.file.read(MAX_SHEET_BYTES + 1)
     if len(data) > MAX_SHEET_BYTES:
         raise ValidationFailed(f"文件 {file.filename} 超过 20 MB 限制")

@@ -1,4 +1,7 @@
-"""Reports: upload (one or many) → review with highlights → confirm import; imported reports' text."""
+"""Reports: upload (one or many) → review with highlights → confirm import; imported reports' text.
+
+Who may do what is checked by tracker.reports and tracker.web.review (county users review and import).
+"""
 from __future__ import annotations
 
 from typing import Annotated
@@ -6,32 +9,25 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse
-from sqlalchemy import select
 
-from tracker import users
-from tracker.errors import NotFound
 from tracker.extraction import ExtractionError
 from tracker.extraction.decode import MAX_BYTES as MAX_REPORT_BYTES
 from tracker.extraction.decode import SUPPORTED as REPORT_SUFFIXES
 from tracker.ingest import OUTCOME_LABELS, IngestError, ingest_extraction
-from tracker.models import Item, Report, Role, Task, Township, User
+from tracker.models import User
+from tracker.reports import report_view, visible_reports
+from tracker.users import require_county
 from tracker.web import review
 from tracker.web.deps import CurrentUser, SessionDep
 from tracker.web.forms import Id, optional_int
-from tracker.web.queries import visible_reports
 from tracker.web.templating import flash, render
 
 router = APIRouter(prefix="/reports", include_in_schema=False)
 
 
-def _county(user: User) -> None:
-    users.require_role(user, *users.COUNTY_ROLES)
-
-
 def _list_page(request: Request, session, user: User, *, status_code: int = 200, failures=()):
-    pending = review.list_pending() if user.role != Role.township else []
-    return render(request, "reports.html", user=user, status_code=status_code, reports=visible_reports(session, user),
-                  pending=pending, failures=failures, report_accept=",".join(REPORT_SUFFIXES))
+    return render(request, "reports.html", user=user, status_code=status_code,
+                  reports=visible_reports(session, actor=user), pending=review.list_pending(actor=user), failures=failures, report_accept=",".join(REPORT_SUFFIXES))
 
 
 @router.get("")
@@ -42,7 +38,7 @@ def reports_page(request: Request, session: SessionDep, user: CurrentUser):
 @router.post("/upload")
 def upload(request: Request, session: SessionDep, user: CurrentUser,
            files: Annotated[list[UploadFile], File()] = []):
-    _county(user)
+    require_county(user)  # before reading the uploads
     staged, failures = [], []
     for f in files:
         if not f.filename:
@@ -51,7 +47,7 @@ def upload(request: Request, session: SessionDep, user: CurrentUser,
         try:
             if len(data) > MAX_REPORT_BYTES:
                 raise ExtractionError(f"文件 {f.filename} 超过 20 MB 的上限，不像是一份年度报告")
-            staged.append(review.stage(filename=f.filename, data=data, uploaded_by=user.name))
+            staged.append(review.stage(filename=f.filename, data=data, actor=user))
         except ExtractionError as exc:
             failures.append(str(exc))
     if not staged and not failures:
@@ -73,8 +69,7 @@ def _review_page(request: Request, user: User, pending: review.Pending, *, error
 
 @router.get("/review/{token}")
 def review_page(request: Request, user: CurrentUser, token: str):
-    _county(user)
-    return _review_page(request, user, review.load(token))
+    return _review_page(request, user, review.load(token, actor=user))
 
 
 @router.post("/review/{token}")
@@ -83,8 +78,7 @@ def review_submit(request: Request, session: SessionDep, user: CurrentUser, toke
                   drop: Annotated[list[int], Form()] = [], merge: Annotated[list[int], Form()] = [],
                   unit: Annotated[str, Form()] = "", report_year: Annotated[str, Form()] = "",
                   replace: Annotated[bool, Form()] = False, action: Annotated[str, Form()] = "apply"):
-    _county(user)
-    pending = review.load(token)
+    pending = review.load(token, actor=user)
     pending.extraction = review.apply_edits(pending.extraction, kinds=kind, titles=title, drop=set(drop),
                                             merge=set(merge), unit=unit,
                                             report_year=optional_int(report_year, "报告年度"))
@@ -97,7 +91,7 @@ def review_submit(request: Request, session: SessionDep, user: CurrentUser, toke
                                    sha256=pending.sha256, actor=user.name, replace=replace)
     except IngestError as exc:
         return _review_page(request, user, pending, error=str(exc), status_code=422)
-    review.discard(token)
+    review.discard(token, actor=user)
     counts = f"，生成整改任务 {result.counts['tasks']} 项" if result.counts.get("tasks") is not None else ""
     flash(request, f"{OUTCOME_LABELS[result.outcome]}：{result.message}{counts}",
           "ok" if result.outcome != "duplicate" else "warn")
@@ -107,21 +101,14 @@ def review_submit(request: Request, session: SessionDep, user: CurrentUser, toke
 
 @router.post("/review/{token}/discard")
 def review_discard(request: Request, user: CurrentUser, token: str):
-    _county(user)
-    pending = review.load(token)
-    review.discard(token)
+    pending = review.discard(token, actor=user)
     flash(request, f"已放弃上传的 {pending.extraction.source_name}")
     return RedirectResponse("/reports", status_code=303)
 
 
 @router.get("/{report_id}")
 def report_page(request: Request, session: SessionDep, user: CurrentUser, report_id: Id):
-    report = session.get(Report, report_id)
-    if report is None or not users.can_see_township(user, report.township_id):
-        raise NotFound(f"报告 {report_id} 不存在")
-    items = list(session.execute(select(Item).where(Item.report_id == report_id, Item.removed_at.is_(None))
-                                 .order_by(Item.start)).scalars())
-    task_of = dict(session.execute(select(Task.item_id, Task.id).where(Task.report_id == report_id)).all())
-    spans = [(it.id, it.kind, it.start, it.end) for it in items]
-    return render(request, "report.html", user=user, report=report, items=items, task_of=task_of,
-                  township=session.get(Township, report.township_id), doc=review.highlight(report.text, spans))
+    view = report_view(session, actor=user, report_id=report_id)
+    spans = [(it.id, it.kind, it.start, it.end) for it in view.items]
+    return render(request, "report.html", user=user, report=view.report, items=view.items, task_of=view.task_of,
+                  township=view.township, doc=review.highlight(view.report.text, spans))

@@ -5,18 +5,17 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import FileResponse, RedirectResponse
-from sqlalchemy import select
-
 from tracker import evidence, lifecycle
+from tracker.insights import task_insights
 from tracker.ledger import query_tasks
-from tracker.lights import light_of, today
-from tracker.models import Category, Item, Kind, Report, Role, Status, Township, User
+from tracker.lights import today
+from tracker.models import Category, Kind, Role, Status, User
+from tracker.reports import report_years, township_id, township_names
 from tracker.textfmt import cn_date
 from tracker.web.deps import CurrentUser, SessionDep
 from tracker.web.forms import Id, optional_int, read_uploads, required_date
 from tracker.web.templating import flash, render
 from tracker.themes import THEMES, theme_counts
-from tracker.insights import task_insights
 
 router = APIRouter(include_in_schema=False)
 PER_PAGE = 50
@@ -34,12 +33,8 @@ def ledger_filters(request: Request, user: User) -> dict:
 
 
 def filter_options(session, user: User) -> dict:
-    townships = [] if user.role == Role.township else list(
-        session.execute(select(Township.name).order_by(Township.name)).scalars())
-    year_q = select(Report.report_year).distinct().order_by(Report.report_year.desc())
-    if user.role == Role.township:
-        year_q = year_q.where(Report.township_id == user.township_id)
-    return {"townships": townships, "years": list(session.execute(year_q).scalars()),
+    townships = [] if user.role == Role.township else township_names(session)
+    return {"townships": townships, "years": report_years(session, actor=user),
             "kinds": (Kind.shortcoming.value, Kind.plan.value), "statuses": [s.value for s in Status],
             "categories": [c.value for c in Category], "themes": THEMES}
 
@@ -49,10 +44,9 @@ def ledger(request: Request, session: SessionDep, user: CurrentUser):
     filters = ledger_filters(request, user)
     page_no = optional_int(request.query_params.get("page"), "页码") or 1
     page = query_tasks(session, actor=user, **filters, page=page_no, per_page=PER_PAGE, order="light")
-    township_id = user.township_id if user.role == Role.township else (
-        session.execute(select(Township.id).where(Township.name == filters["township"])).scalar()
-        if filters["township"] else None)
-    counts = theme_counts(session, township_id=township_id, report_year=filters["year"], kind=filters["kind"])
+    tid = user.township_id if user.role == Role.township else (
+        township_id(session, name=filters["township"]) if filters["township"] else None)
+    counts = theme_counts(session, township_id=tid, report_year=filters["year"], kind=filters["kind"])
     return render(request, "tasks.html", user=user, page=page, filters=filters, options=filter_options(session, user),
                   theme_counts=counts, query=request.url.query)
 
@@ -82,16 +76,9 @@ def bulk_assign(request: Request, session: SessionDep, user: CurrentUser,
 
 @router.get("/tasks/{task_id}")
 def task_page(request: Request, session: SessionDep, user: CurrentUser, task_id: Id):
-    task = lifecycle.get_task(session, actor=user, task_id=task_id)
-    return render(
-        request, "task.html", user=user, task=task, light=light_of(task, today()),
-        township=session.get(Township, task.township_id), report=session.get(Report, task.report_id),
-        item=session.get(Item, task.item_id), actions=lifecycle.available_actions(user, task),
-        journal=list(reversed(lifecycle.journal(session, actor=user, task_id=task_id))),
-        progress=lifecycle.list_progress(session, actor=user, task_id=task_id),
-        evidence=lifecycle.list_evidence(session, actor=user, task_id=task_id),
-        categories=[c.value for c in Category], this_year=today().year,
-        insights=task_insights(session, task_id=task_id))
+    view = lifecycle.task_view(session, actor=user, task_id=task_id)  # checks `user` may see it
+    return render(request, "task.html", user=user, **vars(view), categories=[c.value for c in Category],
+                  this_year=today().year, insights=task_insights(session, task_id=task_id))
 
 
 def _back(task_id: int) -> RedirectResponse:

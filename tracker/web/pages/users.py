@@ -1,15 +1,15 @@
-"""User management, for county admins only."""
+"""User management, for county admins only (tracker.users checks who acts)."""
 from __future__ import annotations
 
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse
-from sqlalchemy import select
 
 from tracker import users
-from tracker.errors import DomainError, NotFound
-from tracker.models import Role, Township, User
+from tracker.errors import DomainError
+from tracker.models import Role, User
+from tracker.reports import township_names
 from tracker.web.deps import CurrentUser, SessionDep
 from tracker.web.forms import Id
 from tracker.web.templating import flash, render
@@ -17,31 +17,14 @@ from tracker.web.templating import flash, render
 router = APIRouter(prefix="/users", include_in_schema=False)
 
 
-def _admin(user: User) -> None:
-    users.require_role(user, Role.county_admin)
-
-
-def _target(session, user_id: int) -> User:
-    target = session.get(User, user_id)
-    if target is None:
-        raise NotFound(f"用户 {user_id} 不存在")
-    return target
-
-
-def township_names(session) -> list[str]:
-    return list(session.execute(select(Township.name).order_by(Township.name)).scalars())
-
-
 def _page(request: Request, session, user: User, *, status_code: int = 200, error: str | None = None,
           form: dict | None = None):
-    township_of = dict(session.execute(select(Township.id, Township.name)).all())
     return render(request, "users.html", user=user, status_code=status_code, error=error, form=form or {},
-                  users=users.list_users(session), township_of=township_of, townships=township_names(session))
+                  users=users.list_users(session, actor=user), townships=township_names(session))
 
 
 @router.get("")
 def users_page(request: Request, session: SessionDep, user: CurrentUser):
-    _admin(user)
     return _page(request, session, user)
 
 
@@ -49,9 +32,8 @@ def users_page(request: Request, session: SessionDep, user: CurrentUser):
 def add_user(request: Request, session: SessionDep, user: CurrentUser, name: Annotated[str, Form()] = "",
              role: Annotated[str, Form()] = "", password: Annotated[str, Form()] = "",
              township: Annotated[str, Form()] = ""):
-    _admin(user)
     try:
-        created = users.create_user(session, name=name, role=role, password=password,
+        created = users.create_user(session, actor=user, name=name, role=role, password=password,
                                     township=township if role == Role.township else None)
     except DomainError as exc:
         session.rollback()
@@ -64,9 +46,7 @@ def add_user(request: Request, session: SessionDep, user: CurrentUser, name: Ann
 @router.post("/{user_id}/active")
 def set_active(request: Request, session: SessionDep, user: CurrentUser, user_id: Id,
                active: Annotated[bool, Form()]):
-    _admin(user)
-    target = _target(session, user_id)
-    users.set_active(session, name=target.name, active=active)
+    target = users.update_user(session, actor=user, user_id=user_id, active=active)
     flash(request, f"已{'启用' if active else '停用'}用户 {target.name}")
     return RedirectResponse("/users", status_code=303)
 
@@ -74,17 +54,15 @@ def set_active(request: Request, session: SessionDep, user: CurrentUser, user_id
 @router.post("/{user_id}/password")
 def reset_password(request: Request, session: SessionDep, user: CurrentUser, user_id: Id,
                    password: Annotated[str, Form()] = ""):
-    _admin(user)
-    target = _target(session, user_id)
-    users.set_password(session, name=target.name, password=password)
+    target = users.user_by_id(session, actor=user, user_id=user_id)
+    users.set_password(session, actor=user, name=target.name, password=password)
     flash(request, f"已重置用户 {target.name} 的密码")
     return RedirectResponse("/users", status_code=303)
 
 
 @router.post("/{user_id}/token")
 def new_token(request: Request, session: SessionDep, user: CurrentUser, user_id: Id):
-    _admin(user)
-    target = _target(session, user_id)
-    token = users.issue_token(session, name=target.name)
+    target = users.user_by_id(session, actor=user, user_id=user_id)
+    token = users.issue_token(session, actor=user, name=target.name)
     flash(request, f"用户 {target.name} 的新 API 令牌（只显示这一次，请妥善保存；旧令牌已失效）：{token}", "warn")
     return RedirectResponse("/users", status_code=303)
