@@ -15,6 +15,11 @@ def run_migrations_online() -> None:
 
         engine = make_engine(get_settings().database_url)
     with engine.connect() as connection:
+        if connection.dialect.name == "sqlite":
+            # One migrating process at a time (PostgreSQL: tracker.db's advisory lock). SQLite's write lock,
+            # taken before Alembic reads the version table: a second process waits (busy_timeout), then
+            # finds the schema current. The DDL runs in this transaction, so a failed upgrade leaves nothing.
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
         context.configure(
             connection=connection,
             target_metadata=target_metadata,
