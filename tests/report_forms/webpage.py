@@ -16,13 +16,16 @@ from __future__ import annotations
 
 import base64
 import email.header
+import os
 import quopri
 import re
 from dataclasses import dataclass
 from html import escape
 from pathlib import Path
 
-REPORTS = Path(__file__).resolve().parents[2].parent / "shared" / "reports"
+# ../shared, or RECTIFY_SHARED_DIR as in tests/conftest.py
+SHARED = Path(os.environ.get("RECTIFY_SHARED_DIR") or Path(__file__).resolve().parents[2].parent / "shared")
+REPORTS = SHARED / "reports"
 STEMS = ("xiaojing-2023", "xidagou-2024", "xili-2023")
 # Leftovers of a .docx → .txt conversion in the shared reports; a published page has none of them.
 CONVERSION_NOISE = re.compile(r"\[bookmark:[^\]\n]*\]|\*\*")

@@ -87,7 +87,8 @@ def _check_bytes(raw: bytes, name: str) -> None:
 def _page_text(raw: bytes, name: str, declared: str | None) -> str:
     source = decode_page(raw, declared)
     if not _TAG_RE.search(source):
-        raise ExtractionError(f"文件 {name} 不是网页（HTML）文件：内容里没有任何 HTML 标签；如果它是纯文本，请把扩展名改为 .txt")
+        raise ExtractionError(
+            f"文件 {name} 不是网页（HTML）文件：内容里没有任何 HTML 标签；如果它是纯文本，请把扩展名改为 .txt")
     text = visible_text(source)
     if not text or text.isspace():
         raise ExtractionError(
