@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-ORDER = ["bench_extract", "bench_ingest", "bench_ledger", "bench_web", "bench_check", "bench_deliver", "bench_prefect",
+ORDER = ["bench_extract", "bench_formats", "bench_ingest", "bench_ledger", "bench_web", "bench_check", "bench_deliver", "bench_prefect",
          "bench_yearend"]
 
 
