@@ -12,9 +12,10 @@ import time
 import pytest
 from reportlab.pdfgen import canvas
 
+from tests.conftest import needs_shared
 from tests.report_forms.pdf import (CONVERSION_NOISE, PAGE_DASH, PAGE_HYPHEN, PAGE_OF, layout, report_pdf,
                                     scanned_pdf)
-from tests.test_extraction_gold import GOLDS, SCORER, report_text, score
+from tests.test_extraction_gold import GOLDS, report_text, score
 from tracker.extraction import ExtractionError, extract_file, read_document
 from tracker.extraction.pdf import MAX_PAGES
 
@@ -23,7 +24,7 @@ HEADER = "关于2023年度法治政府建设工作的报告"
 # (running header, page-number style, furniture before the body in the content stream)
 FORMS = [(None, PAGE_DASH, False), (HEADER, PAGE_OF, False), (HEADER, PAGE_HYPHEN, True)]
 
-needs_reports = pytest.mark.skipif(not GOLDS, reason="the shared gold reports are not here")
+needs_reports = needs_shared("reports/*.gold.json")
 
 
 def stem(gold):
@@ -66,7 +67,7 @@ def test_spans_slice_the_pdf_text(tmp_path, gold):
         assert it.start < it.end and ex.text[it.start:it.end] == it.text
 
 
-@pytest.mark.skipif(not SCORER.exists() or not GOLDS, reason="the shared scorer and gold reports are not here")
+@needs_shared("eval/score_extraction.py", "reports/*.gold.json")
 @pytest.mark.parametrize("gold", GOLDS, ids=stem)
 def test_scorer_on_the_typeset_pdf(tmp_path, gold):
     path = tmp_path / f"{stem(gold)}.pdf"

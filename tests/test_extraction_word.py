@@ -17,8 +17,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
+from tests.conftest import needs_shared
 from tests.report_forms.word import auto_numbered_docx
-from tests.test_extraction_gold import GOLDS, SCORER, report_text, score
+from tests.test_extraction_gold import GOLDS, report_text, score
 from tracker.extraction import ExtractionError, extract_file, extract_text
 from tracker.extraction import word
 from tracker.extraction.word import OLE2_MAGIC, decode_docx, decode_legacy_word
@@ -267,7 +268,7 @@ def _key(ex) -> list[tuple[str, str, str]]:
     return [(it.kind, it.title, it.text) for it in ex.items]
 
 
-@pytest.mark.skipif(not SCORER.exists() or not GOLDS, reason="the shared scorer and gold reports are not here")
+@needs_shared("eval/score_extraction.py", "reports/*.gold.json")
 @pytest.mark.parametrize("layout", LAYOUTS)
 def test_reports_as_auto_numbered_docx(tmp_path, layout):
     copies = []
