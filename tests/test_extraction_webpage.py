@@ -2,6 +2,8 @@
 quality bar on the shared reports published as county government pages and copied with Ctrl+A."""
 from __future__ import annotations
 
+import json
+
 import base64
 from concurrent.futures import ThreadPoolExecutor
 
@@ -186,9 +188,18 @@ def test_scorer_on_the_web_forms(tmp_path, form):
     copies = [write_form(_stem(g), form, tmp_path) for g in GOLDS]
     with ThreadPoolExecutor(max_workers=len(GOLDS)) as pool:  # each run waits on a subprocess
         totals = list(pool.map(lambda pair: score([pair[0]], pair[1]), zip(GOLDS, copies, strict=True)))
+    # A report without a signing date takes the page's 发布时间 instead, with a warning (issue 9), so
+    # its issued_on differs from the gold's null: meta 3/4 there, the date checked below.
+    signed = {g: json.loads(g.read_text(encoding="utf-8"))["issued_on"] is not None for g in GOLDS}
     wrong = [f"{gold.name} as {form}: {total.group(0)}" for gold, total in zip(GOLDS, totals, strict=True)
-             if (total["f1"], total["meta"]) != ("1.000", "4/4")]
+             if (total["f1"], total["meta"]) != ("1.000", "4/4" if signed[gold] else "3/4")]
     assert not wrong, "\n".join(wrong)
+    for gold, copy in zip(GOLDS, copies, strict=True):
+        ex = extract_file(copy)
+        want = json.loads(gold.read_text(encoding="utf-8"))
+        assert (ex.unit, ex.report_year, ex.plan_year) == (want["unit"], want["report_year"], want["plan_year"])
+        if not signed[gold]:
+            assert ex.issued_on is not None and any("发布时间" in w for w in ex.warnings), gold.name
     if form.endswith(".txt"):  # the scorer checks offsets against .txt sources only
         for gold, total in zip(GOLDS, totals, strict=True):
             done, items = total["grounded"].split("/")
