@@ -1,4 +1,6 @@
-"""Reminder tables: recipients (channels), the outbox, the scheduler's lease and run log.
+"""Reminder tables: recipients (channels), the outbox, the scheduler's lease and run log; the
+vocabulary of channels and messages; the Channel and Outbox model families (Base / table / Create /
+Public, as in tracker/models.py).
 
 The outbox is the single source of truth for "was this reminder created / delivered": every row
 has a dedupe key (kind, task or event, threshold or period, channel) under a unique constraint,
@@ -14,7 +16,7 @@ from datetime import date, datetime
 from typing import Any, Optional
 
 from sqlalchemy import JSON, Column, Float, Index, LargeBinary, String, Table, Text, Unicode
-from sqlmodel import Field, SQLModel
+from sqlmodel import AutoString, Field, SQLModel
 
 from tracker.db import UTCDateTime, utcnow
 from tracker.vocabulary import Labelled
@@ -51,24 +53,53 @@ def _ts(**kw) -> Any:
     return Field(default_factory=utcnow, sa_type=UTCDateTime, **kw)
 
 
-class Channel(SQLModel, table=True):
+class ChannelBase(SQLModel):
+    kind: ChannelKind = Field(sa_type=AutoString(length=16), description="email / wecom / dingtalk / webhook")
+    target: str = Field(max_length=512, description="邮箱地址或机器人/Webhook 地址")
+    role: ChannelRole = Field(default=ChannelRole.staff, sa_type=AutoString(length=16),
+                              description="staff（工作人员）或 leader（县领导，督办）")
+
+
+class Channel(ChannelBase, table=True):
     """One recipient: an email address or a group robot / webhook URL, of a township or of the county."""
 
     id: Optional[int] = Field(default=None, primary_key=True)
     township_id: Optional[int] = Field(default=None, foreign_key="township.id", index=True)  # None: county
-    kind: str = Field(max_length=16)
-    target: str = Field(max_length=512)
     secret: Optional[str] = Field(default=None, max_length=255)
-    role: str = Field(default=ChannelRole.staff, max_length=16)
-    # Removing keeps the row (the outbox refers to it); re-adding the same target reactivates it,
-    # so its dedupe keys still hold and nothing already sent goes out again.
     active: bool = True
     activated_at: datetime = _ts()  # added or reactivated: the next check gives it everything owed
     created_at: datetime = _ts()
     created_by: str = Field(default="", max_length=64)
 
 
-class Outbox(SQLModel, table=True):
+class ChannelCreate(ChannelBase):
+    township: Optional[str] = Field(None, description="乡镇名称；不填表示县级渠道")
+    secret: Optional[str] = Field(None, description="钉钉加签密钥或 Webhook 签名密钥")
+
+
+class ChannelPublic(ChannelBase):
+    id: int
+    scope: str = Field(description="乡镇名称，县级渠道为“全县”")
+    has_secret: bool
+    created_at: datetime
+    created_by: str
+
+
+class OutboxBase(SQLModel):
+    kind: MessageKind = Field(sa_type=AutoString(length=16))
+    task_id: Optional[int] = None
+    status: OutboxStatus = Field(default=OutboxStatus.pending, sa_type=AutoString(length=8))
+    attempts: int = 0
+    last_error: Optional[str] = Field(default=None, sa_type=Text)
+    next_attempt_at: datetime = _ts()
+    created_at: datetime = _ts()
+    sent_at: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+
+
+class Outbox(OutboxBase, table=True):
+    """One message to one channel. Queued by set-based INSERTs (notifications/reminders.py, digest.py),
+    so there is no Create shape; `retry` is its only update."""
+
     __table_args__ = (Index("ix_outbox_status_next", "status", "next_attempt_at"),)
 
     id: Optional[int] = Field(default=None, primary_key=True)
@@ -76,21 +107,24 @@ class Outbox(SQLModel, table=True):
     dedupe_key: str = Field(sa_column=Column(String(191).with_variant(String(191, collation="C"), "postgresql"),
                                              nullable=False, unique=True))
     channel_id: int
-    kind: str = Field(max_length=16)
     township_id: Optional[int] = None
-    task_id: Optional[int] = None
     event_id: Optional[int] = None  # the 退回 journal entry
     threshold: Optional[int] = None  # days before the deadline, or the repeat period's index
     as_of: date  # the day the check found it due; the message speaks of that day
     payload: Optional[dict] = Field(default=None, sa_type=JSON)  # digests: the counts and lists to show
-    status: str = Field(default=OutboxStatus.pending, max_length=8)
-    attempts: int = 0
-    next_attempt_at: datetime = _ts()
     claim: Optional[str] = Field(default=None, max_length=32)  # which delivery run holds it now
     claimed_until: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
-    last_error: Optional[str] = Field(default=None, sa_type=Text)
-    created_at: datetime = _ts()
-    sent_at: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+
+
+class OutboxPublic(OutboxBase):
+    """A message as the outbox page and API show it: where it went and what it was about."""
+
+    id: int
+    township: str = Field(description="乡镇名称，县级消息为“全县”")
+    task_title: Optional[str] = None
+    channel_kind: str
+    target: str
+    dedupe_key: str
 
 
 class SchedulerLease(SQLModel, table=True):

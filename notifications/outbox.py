@@ -26,11 +26,12 @@ from sqlmodel import Session
 
 from notifications.channels import MARKDOWN_KINDS, DeliveryError, Target, send
 from notifications.messages import Row, build
-from notifications.models import Channel, Outbox, OutboxStatus
+from notifications.models import Channel, Outbox, OutboxPublic, OutboxStatus
 from tracker.config import NotifySettings, get_settings
 from tracker.db import utcnow
 from tracker.errors import InvalidTransition, NotFound
-from tracker.models import AuditEvent, Task, Township
+from tracker.models import AuditEvent, Task, Township, User
+from tracker.users import require_admin, require_county
 
 OUTBOX = Outbox.__table__
 log = logging.getLogger("rectify.delivery")
@@ -207,8 +208,11 @@ def _fail(conn: Connection, rows: list[Row], token: str, error: str, now: dateti
     return result
 
 
-def retry(session: Session, *, outbox_id: int, now: datetime | None = None) -> Outbox:
-    """Put a failed (or waiting) message back in the queue for the next delivery run, attempts reset."""
+def retry(session: Session, *, outbox_id: int, now: datetime | None = None, actor: User | None = None) -> Outbox:
+    """Put a failed (or waiting) message back in the queue for the next delivery run, attempts reset.
+
+    For county admins (`actor`; None: the CLI's operator)."""
+    require_admin(actor)
     row = session.get(Outbox, outbox_id)
     if row is None:
         raise NotFound(f"消息 {outbox_id} 不存在")
@@ -224,33 +228,14 @@ def retry(session: Session, *, outbox_id: int, now: datetime | None = None) -> O
     return row
 
 
-@dataclass
-class OutboxEntry:
-    id: int
-    kind: str
-    status: str
-    township: str
-    task_id: int | None
-    task_title: str | None
-    channel_kind: str
-    target: str
-    attempts: int
-    last_error: str | None
-    created_at: datetime
-    next_attempt_at: datetime
-    sent_at: datetime | None
-    dedupe_key: str
-
-    def to_json(self) -> dict:
-        return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in self.__dict__.items()}
-
-
-def list_outbox(session: Session, *, status: str | None = None, limit: int = 200,
-                outbox_id: int | None = None) -> list[OutboxEntry]:
-    """Newest first; failed messages carry their last error."""
-    q = (select(Outbox.id, Outbox.kind, Outbox.status, func.coalesce(Township.name, "全县"), Outbox.task_id,
-                Task.title, Channel.kind, Channel.target, Outbox.attempts, Outbox.last_error, Outbox.created_at,
-                Outbox.next_attempt_at, Outbox.sent_at, Outbox.dedupe_key)
+def list_outbox(session: Session, *, status: str | None = None, limit: int = 200, outbox_id: int | None = None,
+                actor: User | None = None) -> list[OutboxPublic]:
+    """Newest first; failed messages carry their last error. For county users (`actor`; None: the CLI)."""
+    require_county(actor)
+    q = (select(Outbox.id, Outbox.kind, Outbox.status, func.coalesce(Township.name, "全县").label("township"),
+                Outbox.task_id, Task.title.label("task_title"), Channel.kind.label("channel_kind"), Channel.target,
+                Outbox.attempts, Outbox.last_error, Outbox.created_at, Outbox.next_attempt_at, Outbox.sent_at,
+                Outbox.dedupe_key)
          .join(Channel, Channel.id == Outbox.channel_id)
          .outerjoin(Township, Township.id == Outbox.township_id)
          .outerjoin(Task, Task.id == Outbox.task_id)
@@ -259,9 +244,10 @@ def list_outbox(session: Session, *, status: str | None = None, limit: int = 200
         q = q.where(Outbox.status == status)
     if outbox_id is not None:
         q = q.where(Outbox.id == outbox_id)
-    return [OutboxEntry(*r) for r in session.execute(q)]
+    return [OutboxPublic.model_validate(r._mapping) for r in session.execute(q)]
 
 
-def outbox_counts(session: Session) -> dict[str, int]:
+def outbox_counts(session: Session, *, actor: User | None = None) -> dict[str, int]:
+    require_county(actor)
     counts = dict(session.execute(select(Outbox.status, func.count()).group_by(Outbox.status)).all())
     return {s.value: counts.get(s.value, 0) for s in OutboxStatus}

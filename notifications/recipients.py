@@ -1,37 +1,31 @@
-"""Who gets reminders: a township's contacts and group robots, the county's staff and leaders."""
+"""Who gets reminders: a township's contacts and group robots, the county's staff and leaders.
+
+Managing them is for county admins: `actor` is the acting user (checked) or, from the CLI, the
+operator's name.
+"""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from datetime import datetime
 
 from sqlalchemy import func, select, update
 from sqlmodel import Session
 
-from notifications.models import Channel, ChannelKind, ChannelRole, Outbox, OutboxStatus
+from notifications.models import Channel, ChannelKind, ChannelPublic, ChannelRole, Outbox, OutboxStatus
 from tracker import audit
 from tracker.errors import Conflict, NotFound, ValidationFailed
-from tracker.models import Township
+from tracker.models import Township, User
+from tracker.users import require_admin
 
 EMAIL = re.compile(r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+$")
 REMOVED_ERROR = "接收渠道已删除，未发送"
 
 
-@dataclass
-class ChannelEntry:
-    id: int
-    scope: str  # township name, or 全县
-    kind: str
-    target: str
-    role: str
-    has_secret: bool
-    created_at: datetime
-    created_by: str
-
-    def to_json(self) -> dict:
-        return {"id": self.id, "scope": self.scope, "kind": self.kind, "target": self.target, "role": self.role,
-                "has_secret": self.has_secret, "created_at": self.created_at.isoformat(),
-                "created_by": self.created_by}
+def _acting(actor: User | str | None) -> str:
+    """The name to record; a user must be a county admin, a bare name is the CLI's operator."""
+    if isinstance(actor, User):
+        require_admin(actor)
+        return actor.name
+    return actor or ""
 
 
 def _validate(kind: str, target: str, role: str, county: bool) -> None:
@@ -52,9 +46,10 @@ def _validate(kind: str, target: str, role: str, county: bool) -> None:
         raise ValidationFailed(f"{ChannelKind(kind).label}地址必须以 https:// 或 http:// 开头：{target}")
 
 
-def add_channel(session: Session, *, township: str | None, kind: str, target: str, actor: str,
+def add_channel(session: Session, *, township: str | None, kind: str, target: str, actor: User | str,
                 secret: str | None = None, role: str = ChannelRole.staff) -> Channel:
     """Add a recipient; `township=None` means the county's own. Re-adding a removed one reactivates it."""
+    actor = _acting(actor)
     target, secret = (target or "").strip(), (secret or "").strip() or None
     _validate(kind, target, role, township is None)
     township_id = None
@@ -82,8 +77,9 @@ def add_channel(session: Session, *, township: str | None, kind: str, target: st
     return channel
 
 
-def remove_channel(session: Session, *, channel_id: int, actor: str) -> Channel:
+def remove_channel(session: Session, *, channel_id: int, actor: User | str) -> Channel:
     """Deactivate a recipient; its messages not yet sent are marked failed (nobody to send them to)."""
+    actor = _acting(actor)
     channel = session.get(Channel, channel_id)
     if channel is None or not channel.active:
         raise NotFound(f"接收渠道 {channel_id} 不存在")
@@ -98,10 +94,14 @@ def remove_channel(session: Session, *, channel_id: int, actor: str) -> Channel:
     return channel
 
 
-def list_channels(session: Session, *, township: str | None = None,
-                  channel_id: int | None = None) -> list[ChannelEntry]:
-    q = (select(Channel.id, func.coalesce(Township.name, "全县"), Channel.kind, Channel.target, Channel.role,
-                Channel.secret.is_not(None), Channel.created_at, Channel.created_by)
+def list_channels(session: Session, *, actor: User | None = None, township: str | None = None,
+                  channel_id: int | None = None) -> list[ChannelPublic]:
+    """Active recipients, the county's first; for a county admin (`actor`) or the CLI (None)."""
+    if actor is not None:
+        _acting(actor)
+    q = (select(Channel.id, func.coalesce(Township.name, "全县").label("scope"), Channel.kind, Channel.target,
+                Channel.role, Channel.secret.is_not(None).label("has_secret"), Channel.created_at,
+                Channel.created_by)
          .outerjoin(Township, Township.id == Channel.township_id)
          .where(Channel.active.is_(True))
          .order_by(Channel.township_id.is_not(None), Township.name, Channel.id))
@@ -109,4 +109,4 @@ def list_channels(session: Session, *, township: str | None = None,
         q = q.where(Township.name == township)
     if channel_id is not None:
         q = q.where(Channel.id == channel_id)
-    return [ChannelEntry(*r) for r in session.execute(q)]
+    return [ChannelPublic.model_validate(r._mapping) for r in session.execute(q)]

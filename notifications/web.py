@@ -2,24 +2,24 @@
 
 Pages: /notifications/channels (list, add, remove), /notifications/outbox (by status, failed ones
 with their error and a retry button). API: /api/v1/channels, /api/v1/outbox. County admins
-change things; county staff may look at the outbox.
+change things; county staff may look at the outbox: notifications.recipients and notifications.outbox
+check who acts, the routes here translate.
 """
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Form, Query, Request, Response
 from fastapi.responses import RedirectResponse
-from pydantic import BaseModel, Field
-from sqlalchemy import select
 
 from notifications import outbox, recipients
-from notifications.models import ChannelKind, ChannelRole, MessageKind, OutboxStatus
+from notifications.models import (ChannelCreate, ChannelKind, ChannelPublic, ChannelRole, MessageKind, OutboxPublic,
+                                  OutboxStatus)
 from tracker.errors import DomainError
-from tracker.models import Role, Township, User
-from tracker.users import COUNTY_ROLES, require_role
+from tracker.models import Role, User
+from tracker.reports import township_names
+from tracker.users import COUNTY_ROLES
 from tracker.web.deps import CurrentUser, SessionDep
 from tracker.web.forms import Id
 from tracker.web.templating import add_nav_link, add_template_folder, env, flash, render
@@ -40,22 +40,17 @@ def setup_pages() -> None:
     add_nav_link("/notifications/channels", "提醒渠道", roles=(Role.county_admin.value,))
 
 
-def _admin(user: User) -> None:
-    require_role(user, Role.county_admin)
-
-
 # ---- pages -------------------------------------------------------------------------------------
 
 def _channels_page(request: Request, session, user: User, *, status_code: int = 200, error: str | None = None,
                    form: dict | None = None):
-    townships = list(session.execute(select(Township.name).order_by(Township.name)).scalars())
+    channels = recipients.list_channels(session, actor=user)
     return render(request, "notify_channels.html", user=user, status_code=status_code, error=error,
-                  form=form or {}, channels=recipients.list_channels(session), townships=townships)
+                  form=form or {}, channels=channels, townships=township_names(session))
 
 
 @pages.get("/channels")
 def channels_page(request: Request, session: SessionDep, user: CurrentUser):
-    _admin(user)
     return _channels_page(request, session, user)
 
 
@@ -64,10 +59,9 @@ def add_channel_form(request: Request, session: SessionDep, user: CurrentUser,
                      township: Annotated[str, Form()] = "", kind: Annotated[str, Form()] = "",
                      target: Annotated[str, Form()] = "", secret: Annotated[str, Form()] = "",
                      role: Annotated[str, Form()] = ChannelRole.staff.value):
-    _admin(user)
     try:
         channel = recipients.add_channel(session, township=township or None, kind=kind, target=target,
-                                         secret=secret, role=role, actor=user.name)
+                                         secret=secret, role=role, actor=user)
     except DomainError as exc:
         session.rollback()
         return _channels_page(request, session, user, status_code=exc.status_code, error=exc.message,
@@ -78,8 +72,7 @@ def add_channel_form(request: Request, session: SessionDep, user: CurrentUser,
 
 @pages.post("/channels/{channel_id}/remove")
 def remove_channel_form(request: Request, session: SessionDep, user: CurrentUser, channel_id: Id):
-    _admin(user)
-    channel = recipients.remove_channel(session, channel_id=channel_id, actor=user.name)
+    channel = recipients.remove_channel(session, channel_id=channel_id, actor=user)
     flash(request, f"已删除接收渠道 {channel.target}；其未发送的消息已标记为发送失败")
     return RedirectResponse("/notifications/channels", status_code=303)
 
@@ -87,18 +80,17 @@ def remove_channel_form(request: Request, session: SessionDep, user: CurrentUser
 @pages.get("/outbox")
 def outbox_page(request: Request, session: SessionDep, user: CurrentUser,
                 status: Annotated[str, Query()] = ""):
-    require_role(user, *COUNTY_ROLES)
     status = status if status in OutboxStatus.labels() else ""
-    return render(request, "notify_outbox.html", user=user, status=status, counts=outbox.outbox_counts(session),
-                  entries=outbox.list_outbox(session, status=status or None, limit=OUTBOX_PAGE_LIMIT),
+    return render(request, "notify_outbox.html", user=user, status=status,
+                  counts=outbox.outbox_counts(session, actor=user),
+                  entries=outbox.list_outbox(session, status=status or None, limit=OUTBOX_PAGE_LIMIT, actor=user),
                   limit=OUTBOX_PAGE_LIMIT, can_retry=user.role == Role.county_admin)
 
 
 @pages.post("/outbox/{outbox_id}/retry")
 def retry_form(request: Request, session: SessionDep, user: CurrentUser, outbox_id: Id,
                status: Annotated[str, Form()] = ""):
-    _admin(user)
-    outbox.retry(session, outbox_id=outbox_id)
+    outbox.retry(session, outbox_id=outbox_id, actor=user)
     flash(request, f"消息 {outbox_id} 已重新加入发送队列，将在下一次发送时投递")
     back = f"?status={status}" if status in OutboxStatus.labels() else ""
     return RedirectResponse(f"/notifications/outbox{back}", status_code=303)
@@ -106,75 +98,34 @@ def retry_form(request: Request, session: SessionDep, user: CurrentUser, outbox_
 
 # ---- API ---------------------------------------------------------------------------------------
 
-class ChannelCreate(BaseModel):
-    township: str | None = Field(None, description="乡镇名称；不填表示县级渠道")
-    kind: ChannelKind = Field(description="email / wecom / dingtalk / webhook")
-    target: str = Field(description="邮箱地址或机器人/Webhook 地址")
-    secret: str | None = Field(None, description="钉钉加签密钥或 Webhook 签名密钥")
-    role: ChannelRole = Field(ChannelRole.staff, description="staff（工作人员）或 leader（县领导，督办）")
-
-
-class ChannelPublic(BaseModel):
-    id: int
-    scope: str = Field(description="乡镇名称，县级渠道为“全县”")
-    kind: str
-    target: str
-    role: str
-    has_secret: bool
-    created_at: datetime
-    created_by: str
-
-
-class OutboxPublic(BaseModel):
-    id: int
-    kind: str
-    status: Literal["pending", "sent", "failed"]
-    township: str
-    task_id: int | None
-    task_title: str | None
-    channel_kind: str
-    target: str
-    attempts: int
-    last_error: str | None
-    created_at: datetime
-    next_attempt_at: datetime
-    sent_at: datetime | None
-    dedupe_key: str
-
-
 @api.get("/channels", response_model=list[ChannelPublic], summary="提醒接收渠道（县级管理员）")
 def list_channels(session: SessionDep, user: CurrentUser, township: str | None = None):
-    _admin(user)
-    return [e.to_json() for e in recipients.list_channels(session, township=township)]
+    return recipients.list_channels(session, actor=user, township=township)
 
 
 @api.post("/channels", response_model=ChannelPublic, status_code=201, summary="添加接收渠道（县级管理员）")
 def create_channel(session: SessionDep, user: CurrentUser, body: ChannelCreate):
-    _admin(user)
-    channel = recipients.add_channel(session, township=body.township, kind=body.kind.value, target=body.target,
-                                     secret=body.secret, role=body.role.value, actor=user.name)
-    return recipients.list_channels(session, channel_id=channel.id)[0].to_json()
+    channel = recipients.add_channel(session, township=body.township, kind=body.kind, target=body.target,
+                                     secret=body.secret, role=body.role, actor=user)
+    return recipients.list_channels(session, actor=user, channel_id=channel.id)[0]
 
 
 @api.delete("/channels/{channel_id}", status_code=204, summary="删除接收渠道（县级管理员）")
 def delete_channel(session: SessionDep, user: CurrentUser, channel_id: Id):
-    _admin(user)
-    recipients.remove_channel(session, channel_id=channel_id, actor=user.name)
+    recipients.remove_channel(session, channel_id=channel_id, actor=user)
     return Response(status_code=204)
 
 
 @api.get("/outbox", response_model=list[OutboxPublic], summary="提醒发送记录（县级用户）")
 def list_outbox(session: SessionDep, user: CurrentUser, status: OutboxStatus | None = None,
                 limit: Annotated[int, Query(ge=1, le=1000)] = 200):
-    require_role(user, *COUNTY_ROLES)
-    return [e.to_json() for e in outbox.list_outbox(session, status=status.value if status else None, limit=limit)]
+    return outbox.list_outbox(session, status=status, limit=limit, actor=user)
 
 
 @api.post("/outbox/{outbox_id}/retry", response_model=OutboxPublic, summary="重发失败的消息（县级管理员）")
 def retry_outbox(session: SessionDep, user: CurrentUser, outbox_id: Id):
-    _admin(user)
-    outbox.retry(session, outbox_id=outbox_id)
-    return outbox.list_outbox(session, outbox_id=outbox_id)[0].to_json()
+    outbox.retry(session, outbox_id=outbox_id, actor=user)
+    return outbox.list_outbox(session, outbox_id=outbox_id, actor=user)[0]
 
 
 router.include_router(pages)

@@ -61,7 +61,7 @@ def list_cmd(township: str = typer.Option(None, "--township", help="只看某个
     with unit_of_work() as session:
         rows = list_channels(session, township=township)
     if fmt is Fmt.json:
-        print_json([r.to_json() for r in rows])
+        print_json([r.model_dump() for r in rows])
         return
     table = Table(title=f"接收渠道（{len(rows)} 个）")
     for col in ("编号", "范围", "类型", "地址", "接收人", "签名", "添加日期"):

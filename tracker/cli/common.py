@@ -4,6 +4,7 @@ from __future__ import annotations
 import getpass
 import json
 import sys
+from datetime import date, datetime
 
 import typer
 from rich.console import Console
@@ -25,5 +26,12 @@ def fail(message: str, code: int = 1) -> None:
     raise typer.Exit(code)
 
 
+def _jsonable(value):
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
 def print_json(data) -> None:
-    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+    """`data` as indented JSON; dates and datetimes (e.g. in models' `model_dump()`) in ISO format."""
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=_jsonable) + "\n")

@@ -36,7 +36,7 @@ def list_cmd(status: StatusOpt = typer.Option(None, "--status", help="pending（
         rows = list_outbox(session, status=status.value if status else None, limit=limit)
         counts = outbox_counts(session)
     if fmt is Fmt.json:
-        print_json([r.to_json() for r in rows])
+        print_json([r.model_dump() for r in rows])
         return
     table = Table(title="提醒消息（" + "，".join(f"{OutboxStatus(k).label} {v}" for k, v in counts.items()) + "）")
     for col in ("编号", "类型", "乡镇", "整改事项", "渠道", "状态", "尝试", "时间", "错误"):

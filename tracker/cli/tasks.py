@@ -44,7 +44,7 @@ def list_cmd(
     with session_scope(get_engine()) as session:
         rows = list_tasks(session, township=township, year=year, kind=kind.value if kind else None, status=status)
     if fmt is Fmt.json:
-        print_json([r.model_dump(mode="json") | {"owner": r.owner} for r in rows])
+        print_json([r.model_dump() | {"owner": r.owner} for r in rows])
         return
     table = Table(title=f"整改台账（{len(rows)} 项）")
     for col in ("编号", "乡镇", "年度", "类型", "问题/计划", "状态", "整改时限", "责任单位/责任人"):

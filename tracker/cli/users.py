@@ -112,7 +112,7 @@ def list_cmd(fmt: Fmt = typer.Option(Fmt.table, "--format")) -> None:
     with unit_of_work() as session:
         rows = users.list_users(session)
     if fmt is Fmt.json:
-        print_json([u.model_dump(mode="json", include={"name", "role", "township", "active", "locked_until"})
+        print_json([u.model_dump(include={"name", "role", "township", "active", "locked_until"})
                      for u in rows])
         return
     table = Table(title=f"用户（{len(rows)} 个）")
