@@ -108,7 +108,9 @@ def test_apply_keeps_the_review_open_and_saves_edits(county):
 def test_unreadable_upload_is_refused_by_name_and_nothing_waits(county):
     before = len(review.list_pending())
     r = _upload(county, ("报告.pdf", b"%PDF-1.4 not a report", "application/pdf"))
-    assert r.status_code == 422 and "文件 报告.pdf 的格式（.pdf）不受支持" in r.text
+    assert r.status_code == 422 and "文件 报告.pdf 已损坏或不完整" in r.text
+    r = _upload(county, ("报告.rtf", b"{\\rtf1 report}", "application/rtf"))
+    assert r.status_code == 422 and "文件 报告.rtf 的格式（.rtf）不受支持" in r.text
     assert len(review.list_pending()) == before
 
 
@@ -136,3 +138,30 @@ def test_api_upload_imports_directly_and_reports_each_file(web):
     assert again.json()[0]["outcome"] == "duplicate"
     listed = {(x["township"], x["report_year"]) for x in client.get("/api/v1/reports").json()}
     assert (ok["township"], 2024) in listed
+
+
+def _forms_of_xili() -> list[tuple[str, bytes]]:
+    """西里镇's report as a user may upload it: typeset PDF, GBK web page, auto-numbered .docx."""
+    from tests.report_forms.pdf import report_pdf
+    from tests.report_forms.webpage import page_bytes
+    from tests.report_forms.word import auto_numbered_docx
+
+    text = XILI.read_text(encoding="utf-8")
+    return [("西里镇-2023.pdf", report_pdf(text)), ("西里镇-2023.html", page_bytes("xili-2023", encoding="gbk")),
+            ("西里镇-2023.docx", auto_numbered_docx(text)[0])]
+
+
+@pytest.mark.parametrize("name, data", _forms_of_xili(), ids=lambda v: v if isinstance(v, str) else "")
+def test_upload_of_each_format_reviews_the_same_items_highlighted_in_its_text(county, name, data):
+    expected = extract_text(read_document(XILI))
+    r = _upload(county, (name, data, "application/octet-stream"))
+    assert r.status_code == 303, r.text
+    token = r.headers["location"].rsplit("/", 1)[1]
+    page = county.get(f"/reports/review/{token}").text
+    pending = review.list_pending()
+    ex = next(p.extraction for p in pending if p.token == token)
+    assert [(it.kind, it.title) for it in ex.items] == [(it.kind, it.title) for it in expected.items]
+    for i, it in enumerate(ex.items):
+        assert ex.text[it.start:it.end] == it.text
+        assert f'id="item-{i}"' in page
+    county.post(f"/reports/review/{token}", data={"csrf_token": csrf_from(page), "action": "discard"})
