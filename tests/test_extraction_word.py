@@ -242,7 +242,7 @@ def test_decode_docx_with_the_template_numbering():
     assert decode_docx(_docx(document), "a.docx") == "标题\n1.加强学习\n2.完善制度"
 
 
-def test_numbered_paragraphs_in_tables_count_but_are_not_read():
+def test_numbered_paragraphs_in_tables_count_and_are_read_in_order():
     document = docx.Document()
     document.part.numbering_part._element = parse_xml(
         f'<w:numbering xmlns:w="{W_NS}">{abstract(1, lvl(0, "chineseCounting", "（%1）"))}{num(1, 1)}</w:numbering>')
@@ -255,7 +255,7 @@ def test_numbered_paragraphs_in_tables_count_but_are_not_read():
     numbered(document.add_paragraph("第一条"))
     numbered(document.add_table(rows=1, cols=1).cell(0, 0).paragraphs[0])
     numbered(document.add_paragraph("第三条"))
-    assert decode_docx(_docx(document), "a.docx") == "（一）第一条\n（三）第三条"
+    assert decode_docx(_docx(document), "a.docx") == "（一）第一条\n（二）\n（三）第三条"
 
 
 # --- the three reports as auto-numbered .docx ------------------------------------------------------
@@ -458,3 +458,21 @@ def _alive(pid: int) -> bool:
     except (FileNotFoundError, ProcessLookupError):
         return False
     return state != "Z"  # a killed child that its dead parent cannot reap any more
+
+
+def test_a_report_inside_a_one_cell_table_reads_like_the_plain_text(tmp_path):
+    """Some OA systems export the whole body as one table cell; text in tables is read in order."""
+    gold = GOLDS[0]
+    text = report_text(gold)
+    document = docx.Document()
+    lines = text.split("\n")
+    document.add_paragraph(lines[0])
+    cell = document.add_table(rows=1, cols=1).cell(0, 0)
+    cell.paragraphs[0].text = lines[1]
+    for line in lines[2:]:
+        cell.add_paragraph(line)
+    path = tmp_path / "table.docx"
+    document.save(path)
+    ex, plain = extract_file(path), extract_text(text)
+    assert ex.text == text
+    assert [it.to_dict() for it in ex.items] == [it.to_dict() for it in plain.items]

@@ -19,11 +19,13 @@ CONVERT_SECONDS = 60  # LibreOffice converts a report in a few seconds; a hang m
 _RT_NUMBERING = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/numbering"
 _RT_STYLES = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/styles"
 _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+_W_TBL = f"{_W}tbl"
+_W_SDT = f"{_W}sdt"
 _W_P = f"{_W}p"
 
 
 def decode_docx(raw: bytes, name: str) -> str:
-    """Bytes of a .docx → its body paragraphs' text joined by "\\n", list numbers as Word shows them."""
+    """Bytes of a .docx → its paragraphs' text (tables' too) joined by "\\n", list numbers as Word shows them."""
     if not raw:
         raise ExtractionError(f"文件 {name} 是空文件，没有可读取的内容")
     buf = io.BytesIO(raw)
@@ -45,20 +47,27 @@ def decode_docx(raw: bytes, name: str) -> str:
         raise
     except Exception as exc:  # python-docx/lxml/zipfile raise many kinds on a damaged package
         raise ExtractionError(f"文件 {name} 不是有效的 Word 文档（.docx），无法打开：{exc}") from None
-    if numbers is None:
-        text = "\n".join(p.text for p in document.paragraphs)
-    else:
-        lines = []
-        for child in document.element.body:
-            if child.tag == _W_P:  # the body paragraphs, as document.paragraphs gives them
-                lines.append(numbers.label(child) + child.text)
-            else:  # numbered paragraphs in tables are not read but advance the counters, as in Word
-                for p in child.iter(_W_P):
-                    numbers.label(p)
-        text = "\n".join(lines)
+    label = numbers.label if numbers is not None else None
+    lines = []
+    for p in _block_paragraphs(document.element.body):
+        lines.append(label(p) + p.text if label else p.text)
+    text = "\n".join(lines)
     if not text or text.isspace():
         raise ExtractionError(f"文件 {name} 没有文字内容")
     return text
+
+
+def _block_paragraphs(body):
+    """The body's paragraphs in reading order: its own, and those of its tables (row by row, cell by
+    cell: some OA systems put the whole report in a one-cell table) and content controls; not those
+    nested in another paragraph (text boxes)."""
+    for child in body:
+        if child.tag == _W_P:
+            yield child
+        elif child.tag in (_W_TBL, _W_SDT):
+            for p in child.iter(_W_P):
+                if not any(a.tag == _W_P for a in p.iterancestors()):
+                    yield p
 
 
 def _list_numbers(part):
