@@ -19,8 +19,8 @@ from tracker.db import utcnow
 from tracker.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
 from tracker.evidence import check_file, clean_filename, store_evidence
 from tracker.lights import light_of, today
-from tracker.models import (AuditEvent, Category, Evidence, EvidencePublic, Item, Kind, Progress, ProgressPublic, Report,
-                            Role, Status, Task, TaskDetailPublic, Township, User)
+from tracker.models import (AuditEvent, Category, Evidence, EvidencePublic, Item, Kind, Progress, ProgressPublic,
+                            Report, Role, Status, Task, TaskDetailPublic, Township, User)
 from tracker.textfmt import cn_date
 from tracker.users import COUNTY_ROLES, can_see_township, require_role
 from tracker.vocabulary import FIELD_LABELS

@@ -2,7 +2,9 @@
 township's, downloads all of them as one .zip, and reads the county summary.
 
 Everything is generated on request from the ledger as of the chosen date, so a download is always
-current ("regenerate" is asking again, optionally with another date).
+current ("regenerate" is asking again, optionally with another date). Who may read what is decided
+in tracker/yearend/access.py; the templates and nav link are installed by `setup_pages()`, which
+the app factory calls.
 """
 from __future__ import annotations
 
@@ -12,16 +14,17 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from sqlalchemy import select
 from sqlmodel import Session
 
-from tracker.errors import Forbidden, NotFound, ValidationFailed
+from tracker.errors import NotFound, ValidationFailed
 from tracker.lights import today
-from tracker.models import Report, Role, Township, User
+from tracker.models import Role, User
+from tracker.reports import report_years
 from tracker.web.deps import CurrentUser, SessionDep
 from tracker.web.forms import optional_int
-from tracker.web.templating import add_nav_link, add_template_folder, is_county, render
+from tracker.web.templating import add_nav_link, add_template_folder, render
 from tracker.yearend import county as county_summary
+from tracker.yearend.access import require_county_reader, section_township, section_townships
 from tracker.yearend.run import (COUNTY_FORMATS, county_name, county_summary_of, one_section, section_bytes,
                                  section_name, zip_all)
 from tracker.yearend.section import FORMATS, blocks
@@ -45,18 +48,11 @@ def setup_pages() -> None:
     add_nav_link("/yearend", "年终材料", roles=tuple(Role))
 
 
-def _years(session: Session, user: User) -> list[int]:
-    q = select(Report.report_year).distinct().order_by(Report.report_year.desc())
-    if not is_county(user):
-        q = q.where(Report.township_id == user.township_id)
-    return list(session.execute(q).scalars())
-
-
 def _params(request: Request, session: Session, user: User) -> tuple[int, date]:
     p = request.query_params
     year = optional_int(p.get("year"), "报告年度")
     if year is None:
-        years = _years(session, user)
+        years = report_years(session, actor=user)
         if not years:
             raise NotFound("还没有导入任何报告")
         year = years[0]
@@ -68,29 +64,6 @@ def _params(request: Request, session: Session, user: User) -> tuple[int, date]:
     return year, as_of
 
 
-def _township(request: Request, session: Session, user: User, year: int) -> str:
-    """A township user's own township; for the county the one asked for, else the first with a report."""
-    if not is_county(user):
-        own = session.execute(select(Township.name).where(Township.id == user.township_id)).scalar_one()
-        asked = (request.query_params.get("township") or "").strip()
-        if asked and asked != own:
-            raise NotFound(f"乡镇“{asked}”不存在")
-        return own
-    asked = (request.query_params.get("township") or "").strip()
-    if asked:
-        return asked
-    first = session.execute(select(Township.name).join(Report, Report.township_id == Township.id)
-                            .where(Report.report_year == year).order_by(Township.name).limit(1)).scalar()
-    if first is None:
-        raise NotFound(f"没有找到{year}年度报告，请先导入")
-    return first
-
-
-def _require_county(user: User) -> None:
-    if not is_county(user):
-        raise Forbidden("仅县级用户可以查看全县汇总")
-
-
 def _download(data: bytes, name: str, fmt: str) -> Response:
     return Response(data, media_type=MEDIA_TYPES[fmt],
                     headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}",
@@ -99,19 +72,17 @@ def _download(data: bytes, name: str, fmt: str) -> Response:
 
 def _section(request: Request, session: Session, user: User):
     year, as_of = _params(request, session, user)
-    name = _township(request, session, user, year)
+    name = section_township(session, actor=user, year=year, asked=request.query_params.get("township"))
     return one_section(session.get_bind(), year=year, as_of=as_of, township=name), year, as_of
 
 
 @router.get("/yearend")
 def section_page(request: Request, session: SessionDep, user: CurrentUser):
     section, year, as_of = _section(request, session, user)
-    townships = list(session.execute(select(Township.name).join(Report, Report.township_id == Township.id)
-                                     .where(Report.report_year == year).order_by(Township.name)).scalars()) \
-        if is_county(user) else []
+    townships = section_townships(session, actor=user, year=year)
     return render(request, "yearend/page_section.html", user=user, section=section,
                   blocks=blocks(render_section(section, "txt")), year=year, as_of=as_of, formats=FORMATS,
-                  years=_years(session, user), townships=townships)
+                  years=report_years(session, actor=user), townships=townships)
 
 
 @router.get("/yearend/section.{fmt}")
@@ -124,14 +95,14 @@ def section_download(request: Request, session: SessionDep, user: CurrentUser, f
 
 @router.get("/yearend/all.zip")
 def all_download(request: Request, session: SessionDep, user: CurrentUser):
-    _require_county(user)
+    require_county_reader(user)
     year, as_of = _params(request, session, user)
     return _download(zip_all(session.get_bind(), year=year, as_of=as_of),
                      f"{year}年度问题整改情况-全部乡镇-截至{as_of.isoformat()}.zip", "zip")
 
 
 def _county(request: Request, session: Session, user: User):
-    _require_county(user)
+    require_county_reader(user)
     year, as_of = _params(request, session, user)
     return county_summary_of(session.get_bind(), year=year, as_of=as_of), year, as_of
 
@@ -140,7 +111,8 @@ def _county(request: Request, session: Session, user: User):
 def county_page(request: Request, session: SessionDep, user: CurrentUser):
     summary, year, as_of = _county(request, session, user)
     return render(request, "yearend/page_county.html", user=user, year=year, as_of=as_of,
-                  years=_years(session, user), formats=COUNTY_FORMATS, **county_summary.page_context(summary))
+                  years=report_years(session, actor=user), formats=COUNTY_FORMATS,
+                  **county_summary.page_context(summary))
 
 
 @router.get("/yearend/county.{fmt}")

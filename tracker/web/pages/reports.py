@@ -27,7 +27,8 @@ router = APIRouter(prefix="/reports", include_in_schema=False)
 
 def _list_page(request: Request, session, user: User, *, status_code: int = 200, failures=()):
     return render(request, "reports.html", user=user, status_code=status_code,
-                  reports=visible_reports(session, actor=user), pending=review.list_pending(actor=user), failures=failures, report_accept=",".join(REPORT_SUFFIXES))
+                  reports=visible_reports(session, actor=user), pending=review.list_pending(actor=user),
+                  failures=failures, report_accept=",".join(REPORT_SUFFIXES))
 
 
 @router.get("")
