@@ -1,8 +1,19 @@
 """`rectify deploy`: the same flows as Prefect deployments with the same schedules (Asia/Shanghai).
 
-They go to a process work pool; `prefect worker start --pool rectify` on each machine runs them
-(importing `workflows.flows` from the installed package, with the machine's RECTIFY_* settings).
+Schedules come from the settings of the machine that runs `rectify deploy` (RECTIFY_CHECK_CRON,
+RECTIFY_DIGEST_CRON, RECTIFY_YEAREND_CRON, RECTIFY_NOTIFY_MINUTES); running it again with other
+values replaces a deployment's schedule, and the server replaces its scheduled runs.
+
+How the code reaches a worker: it is not shipped. Each deployment's entrypoint is a module path
+(`workflows.flows.check_progress`, ...) with no storage and no pull steps; the deployments go to a
+`process` work pool, and `prefect worker start --pool rectify` starts every flow run as
+`python -m prefect.engine` with the worker's own Python, which imports `workflows.flows` from the
+rectify package installed there (`uv sync` / `pip install` of this project on each worker machine,
+the worker started from that environment). A flow run inherits the worker's environment: the
+worker needs the same RECTIFY_DATABASE_URL (and channel settings) as the web processes. Upgrading
+rectify on the workers upgrades the flows; redeploying is needed only when schedules change.
 The embedded APScheduler is then switched off (RECTIFY_SCHEDULER=0).
+Tested end to end, schedule firing by itself included, in tests/test_prefect_server.py.
 """
 from __future__ import annotations
 

@@ -101,6 +101,8 @@ def deploy(work_pool: str = typer.Option("rectify", "--work-pool", help="Prefect
     for name, schedule in create(work_pool=work_pool):
         console.print(f"已部署 {name}　{schedule}")
     console.print(f"启动 worker：prefect worker start --pool {work_pool}　（并设置 RECTIFY_SCHEDULER=0 关闭内置调度）")
+    console.print("worker 须在安装了 rectify 的 Python 环境中启动，并使用与网页进程相同的 RECTIFY_DATABASE_URL 等设置："
+                  "流程代码不随部署上传，由 worker 从已安装的 rectify 包中导入")
 
 
 scheduler_app = typer.Typer(no_args_is_help=True, help="内置定时调度（APScheduler）")
