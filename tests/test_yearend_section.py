@@ -1,9 +1,10 @@
 """The township section, word for word, for a small ledger built through the real services.
 
 Two townships: 青石镇 (every state a task can be in: closed with evidence, in progress with a
-percent, sent back with a reason and overdue, 长期坚持 with its stage done, never assigned) and
-北湖街道 (all closed, one without notes). The expected texts are tests/golden/*.txt|md, read and
-checked for fluency by hand; RECTIFY_UPDATE_GOLDEN=1 rewrites them after a deliberate change.
+percent, sent back with a reason and overdue, 长期坚持 with its stage done, never assigned — worded
+尚未启动, not 正在整改) and 北湖街道 (all closed, one without notes). The expected texts are
+tests/golden/*.txt|md, read and checked for fluency by hand; RECTIFY_UPDATE_GOLDEN=1 rewrites them
+after a deliberate change. The 退回 reason stays out of them (internal review wording).
 """
 from __future__ import annotations
 
@@ -25,7 +26,10 @@ from tracker.ledger import list_tasks
 from tracker.models import Township, User
 from tests.web_helpers import MINIMAL_PDF
 from tracker.yearend.run import run_year_end, section_name
-from tracker.textfmt import cn_by, cn_number, ordinal, percent, problem_phrase, unit_word
+from tracker.textfmt import cn_by, cn_number, measures, ordinal, percent, problem_phrase, unit_word
+from tracker.yearend.data import DONE, OPEN, UNASSIGNED, TaskFacts, TownshipYear
+from tracker.yearend.section import REVIEW_WORDS, build
+from tracker.yearend.section import render as render_section
 
 GOLDEN = Path(__file__).parent / "golden"
 AS_OF = date(2024, 12, 20)
@@ -191,8 +195,8 @@ def test_as_of_date_counts_only_what_had_happened_by_then(ledger, tmp_path):
     run_year_end(engine=ledger, year=2023, as_of=date(2024, 8, 31), out_dir=out, formats=("txt",), county=False)
     text = (out / section_name("青石镇", 2023, "txt")).read_text(encoding="utf-8")
     assert "截至2024年8月31日" in text
-    assert "（已完成整改，待审核销号，佐证材料3份）" in text
-    assert "2024年9月销号" not in text
+    assert "目前已完成整改，待审核销号，佐证材料3份。" in text
+    assert "2024年9月完成整改并销号" not in text
     assert "2024年度阶段性任务已完成" not in text  # marked on 5 December
     assert "制定分众化普法清单" not in text  # posted on 1 October
     assert "普法宣传针对性不强的问题，尚未报送整改进展" in text
@@ -232,3 +236,54 @@ def test_number_words_and_wording():
     assert problem_phrase("（三）存在多头检查的问题。") == "存在多头检查"
     assert (cn_by(date(2025, 3, 31)), cn_by(date(2024, 2, 29)), cn_by(date(2025, 3, 15))) == (
         "2025年3月底", "2024年2月底", "2025年3月15日")
+
+
+def test_unassigned_items_are_not_started_not_in_progress(ledger, tmp_path):
+    """政务公开 was never assigned: counted and worded apart from the ones in work."""
+    out = tmp_path / "out"
+    result = run_year_end(engine=ledger, year=2023, as_of=AS_OF, out_dir=out, formats=("txt",), county=False)
+    assert (result["in_progress"], result["unassigned"]) == (2, 1)
+    text = (out / section_name("青石镇", 2023, "txt")).read_text(encoding="utf-8")
+    assert "正在整改2项，长期坚持1项，尚未启动1项" in text
+    [item] = [line for line in text.splitlines() if "政务公开" in line]
+    assert "尚未启动整改" in item and "正在整改" not in item and "超期" not in item and "原定" not in item
+
+
+def test_review_wording_only_when_asked_for(ledger, tmp_path):
+    plain, with_notes = tmp_path / "plain", tmp_path / "notes"
+    run_year_end(engine=ledger, year=2023, as_of=AS_OF, out_dir=plain, formats=("txt",), county=False)
+    run_year_end(engine=ledger, year=2023, as_of=AS_OF, out_dir=with_notes, formats=("txt",), county=False,
+                 review_notes=True)
+    official = (plain / section_name("青石镇", 2023, "txt")).read_text(encoding="utf-8")
+    internal = (with_notes / section_name("青石镇", 2023, "txt")).read_text(encoding="utf-8")
+    assert not any(word in official for word in ("审核未通过", "退回", "佐证材料未体现"))
+    assert "审核未通过，原因：佐证材料未体现分众化普法活动开展情况，原定2024年11月底前完成，已超期。" in internal
+
+
+def test_measures_are_sentences_trimmed_said_once_ending_in_a_full_stop():
+    notes = ["  已召开专题会议研究整改工作  ", "1.制定整改方案；已召开专题会议研究整改工作\n2.投入经费3.5万元！",
+             "制定整改方案", "根据退回意见补充佐证材料。审核未通过后重新整理台账；完善档案",
+             "已召开专题会议研究整改工作，明确分工。"]
+    text = measures(notes, leave_out=REVIEW_WORDS)
+    assert text == "制定整改方案。投入经费3.5万元。已召开专题会议研究整改工作，明确分工。"
+    assert measures(notes).count("退回") == 1 and measures(["。；", " "]) == ""
+    assert all(s.endswith("。") for s in (measures(["甲；"]), measures(["乙!"]))) and measures(["甲；"]) == "甲。"
+
+
+def _facts(n: int, state: str, **kw) -> TaskFacts:
+    return TaskFacts(id=n, item_id=n, kind="shortcoming", title=f"问题{n}", description="", status="待分派",
+                     category=None, deadline=date(2024, 12, 31), owner="", percent=None, stage_done_year=None,
+                     closed_on=kw.pop("closed_on", None), state=state, light=None, **kw)
+
+
+def test_a_township_where_nothing_was_assigned_says_so():
+    ty = TownshipYear(1, "柳溪乡", None, 1, 2023, 2024, shortcomings=[_facts(1, UNASSIGNED), _facts(2, UNASSIGNED)],
+                      plans=[_facts(3, UNASSIGNED)])
+    text = render_section(build(ty, AS_OF), "txt")
+    assert "我乡将其纳入整改台账，责任单位、责任人和整改时限尚待明确。截至2024年12月20日，2项问题均尚未启动整改，完成率0%。" in text
+    assert "正在整改" not in text and "2024年计划的1项工作均尚未启动。" in text
+    ty.shortcomings = [_facts(1, DONE, closed_on=date(2024, 5, 6)), _facts(2, UNASSIGNED), _facts(4, OPEN)]
+    section = build(ty, AS_OF)
+    assert section.counts == {"total": 3, "done": 1, "in_progress": 1, "ongoing": 0, "unassigned": 1, "rate": 33}
+    assert "已完成整改1项，正在整改1项，尚未启动1项，完成率33%" in section.opening
+    assert "其中2项已明确责任单位、责任人和整改时限" in section.opening

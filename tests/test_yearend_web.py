@@ -77,6 +77,23 @@ def test_county_downloads_everything_as_one_zip(web):
     assert c.get(f"/yearend/county.xlsx?{Q}").content.startswith(b"PK")
 
 
+def test_pages_count_unassigned_apart_and_show_review_notes_only_when_asked(web):
+    c = TestClient(web)
+    login(c, "青石镇用户")
+    page = c.get(f"/yearend?{Q}").text
+    assert "正在整改2项，尚未启动（待分派）1项" in page and 'name="review_notes"' in page
+    assert "审核未通过" not in page and "review_notes=1" not in page
+    asked = c.get(f"/yearend?{Q}&review_notes=1").text
+    assert "审核未通过，原因：佐证材料未体现分众化普法活动开展情况" in asked
+    assert f"/yearend/section.docx?{Q}&amp;township={quote('青石镇')}&amp;review_notes=1" in asked
+    assert "审核未通过" in c.get(f"/yearend/section.txt?{Q}&review_notes=1").text
+
+    c = TestClient(web)
+    login(c, "县管理员")
+    county = c.get(f"/yearend/county?{Q}").text
+    assert "<th>尚未启动</th>" in county and "尚未启动（待分派）1个" in county
+
+
 @pytest.fixture(scope="module")
 def browser():
     if not Path(CHROMIUM).exists():
@@ -119,6 +136,14 @@ def test_section_in_chromium_is_the_golden_text_and_its_docx_downloads(web, brow
         page.click("text=重新生成")
         page.wait_for_url(lambda url: "as_of=2024-08-31" in url)
         assert "截至2024年8月31日" in page.locator("#section").inner_text()
+        # and with the county's review notes, on request
+        assert "审核未通过" not in page.locator("#section").inner_text()
+        page.fill("#y-as-of", "2024-12-20")
+        page.check("#y-review-notes")
+        page.click("text=重新生成")
+        page.wait_for_url(lambda url: "review_notes=1" in url)
+        assert "审核未通过，原因：佐证材料未体现" in page.locator("#section").inner_text()
+        assert page.is_checked("#y-review-notes")
         ctx.close()
 
         ctx = browser.new_context()

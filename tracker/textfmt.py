@@ -79,18 +79,33 @@ def problem_phrase(title: str) -> str:
     return text
 
 
-_SENTENCE_END = re.compile(r"[。；;！!？?\n]+")
+_SENTENCE_END = re.compile(r"[。！!？?\n]+")
+_CLAUSE_END = re.compile(r"[；;]+")
+_NOTE_NUMBER = re.compile(r"^\s*(?:[（(]?[一二三四五六七八九十\d]+[)）.、．](?!\d)|[①-⑳])\s*")
+_LEADING = re.compile(r"^[\s，,、：:；;]+")
 
 
-def measures(notes: list[str]) -> str:
-    """Progress notes joined into one run of clauses: sentences split, repeats dropped, joined by ；."""
-    clauses = []
+def measures(notes: list[str], *, leave_out: tuple[str, ...] = ()) -> str:
+    """Progress notes written as sentences: each note split into its sentences, trimmed, numbering
+    (1. / （一）/ ①) dropped, clauses said before dropped, then sentences said again with more in
+    another; each ends with 。. A sentence holding any word of `leave_out` is left out."""
+    seen: set[str] = set()
+    sentences: list[str] = []
     for note in notes:
         for part in _SENTENCE_END.split(note):
-            part = _TRAILING.sub("", part.strip())
-            if part and part not in clauses:
-                clauses.append(part)
-    return "；".join(clauses)
+            if any(word in part for word in leave_out):
+                continue
+            clauses = []
+            for clause in _CLAUSE_END.split(_NOTE_NUMBER.sub("", part.strip())):
+                clause = _TRAILING.sub("", _LEADING.sub("", clause.strip()))
+                key = re.sub(r"\s+", "", clause)
+                if key and key not in seen:
+                    seen.add(key)
+                    clauses.append(clause)
+            if clauses:
+                sentences.append("；".join(clauses))
+    kept = [s for i, s in enumerate(sentences) if not any(i != j and s in other for j, other in enumerate(sentences))]
+    return "".join(f"{s}。" for s in kept)
 
 
 QUOTED = 3  # titles named in a list before it ends in 等

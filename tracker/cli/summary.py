@@ -1,4 +1,8 @@
-"""`rectify summary --year 2023 --out DIR`: the year-end 问题整改情况 sections and the county summary."""
+"""`rectify summary --year 2023 --out DIR`: the year-end 问题整改情况 sections and the county summary.
+
+Everything as of `--as-of` (status, owner and deadline too, from the journal); internal review wording
+(退回 reasons) only with `--include-review-notes`; one line says why charts were left out, if they were.
+"""
 from __future__ import annotations
 
 from datetime import date
@@ -32,6 +36,8 @@ def summary(
     formats: str = typer.Option("docx,md,txt", "--format", help="乡镇材料的格式，逗号分隔：docx,md,txt"),
     county: bool = typer.Option(None, "--county/--no-county",
                                 help="同时生成县级汇总（.docx/.xlsx/.html）；默认未指定 --township 时生成"),
+    review_notes: bool = typer.Option(False, "--include-review-notes",
+                                      help="在材料中写入审核意见（如退回原因、审核未通过），默认不写入正式材料"),
 ) -> None:
     """生成各乡镇“问题整改情况”材料（每个乡镇每种格式一个文件）和县级汇总。"""
     from tracker.yearend.run import run_year_end
@@ -40,7 +46,7 @@ def summary(
     try:
         result = run_year_end(engine=get_engine(), year=year, as_of=_as_of(as_of), out_dir=out,
                               townships=township or None, formats=fmts,
-                              county=(not township) if county is None else county)
+                              county=(not township) if county is None else county, review_notes=review_notes)
     except DomainError as exc:
         fail(exc.message)
     except OSError as exc:
@@ -49,7 +55,10 @@ def summary(
         f"已生成 {result['files']} 个文件到 {result['out_dir']}：{result['townships']} 个乡镇（街道），"
         f"{year}年度查摆问题 {result['shortcomings']} 个，"
         f"截至{cn_date(date.fromisoformat(result['as_of']))}已完成 {result['done']} 个，"
-        f"完成率 {result['rate']}%", highlight=False)
+        f"完成率 {result['rate']}%" + (f"，尚未启动（待分派）{result['unassigned']} 个" if result["unassigned"] else ""),
+        highlight=False)
+    if result.get("chart_note"):
+        console.print(f"注意：{result['chart_note']}", highlight=False, soft_wrap=True)  # one line
     if "recurring" in result:
         console.print(f"连续查摆的问题 {result['recurring']} 个；报告称已完成但台账未销号 {result['claimed_not_closed']} 项；"
                       f"无对应计划的问题 {result['unlinked']} 个；逾期销号 {result['closed_late']} 项", highlight=False)

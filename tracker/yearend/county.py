@@ -1,5 +1,11 @@
 """The county summary: one row per township, the items closed late, recurring problems, reports that
-claim done where the ledger does not, themes, two charts — as .docx, .xlsx and HTML."""
+claim done where the ledger does not, themes, two charts — as .docx, .xlsx and HTML.
+
+Items never assigned (待分派) have their own column, 尚未启动, apart from 正在整改. The .docx and the
+HTML carry the two charts as pictures drawn by `tracker.yearend.charts` (or say why they are
+missing); the .xlsx has native Excel charts instead, each beside the cells it charts: completion
+rate by township on 乡镇汇总, shortcomings by theme on 主题分布.
+"""
 from __future__ import annotations
 
 import base64
@@ -12,19 +18,33 @@ from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.shared import Mm
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
+from openpyxl.chart import BarChart, Reference
+from openpyxl.chart.data_source import AxDataSource, StrRef
+from openpyxl.chart.label import DataLabelList
+from openpyxl.chart.series import SeriesLabel
 from openpyxl.styles import Alignment, Font
+from openpyxl.utils import get_column_letter, quote_sheetname
 
 from tracker.lights import GREEN, RED, YELLOW
 from tracker.models import Kind
 from tracker.recurrence import recurrence_label
 from tracker.textfmt import cn_date, cn_number, percent
 from tracker.themes import THEMES
+from tracker.xlsx import text_cell
 from tracker.yearend import charts, gbt9704
 from tracker.yearend.data import DONE, ClaimRow, RecurrenceRow, TownshipYear
 from tracker.yearend.section import counts, environment
 
-TABLE_HEADER = ["乡镇（街道）", "问题数", "已完成", "正在整改", "长期坚持", "完成率", "计划数", "计划已完成",
-                "逾期（红灯）", "黄灯", "绿灯", "连续查摆", "无对应计划", "称已完成未销号"]
+TABLE_HEADER = ["乡镇（街道）", "问题数", "已完成", "正在整改", "尚未启动", "长期坚持", "完成率", "计划数",
+                "计划已完成", "逾期（红灯）", "黄灯", "绿灯", "连续查摆", "无对应计划", "称已完成未销号"]
+RATE_COLUMN = TABLE_HEADER.index("完成率") + 1  # 1-based, for the .xlsx chart
+
+
+class Rate(int):
+    """A completion rate in whole percent: reads "43%", a number (0.43, shown 43%) in the .xlsx."""
+
+    def __str__(self) -> str:
+        return f"{int(self)}%"
 
 
 @dataclass
@@ -32,7 +52,8 @@ class TownshipRow:
     name: str
     total: int
     done: int
-    in_progress: int
+    in_progress: int  # in work or waiting for review
+    unassigned: int  # 待分派: not started
     ongoing: int
     rate: int
     plans: int
@@ -45,7 +66,8 @@ class TownshipRow:
     claimed_not_closed: int
 
     def cells(self) -> list:
-        return [self.name, self.total, self.done, self.in_progress, self.ongoing, f"{self.rate}%", self.plans,
+        return [self.name, self.total, self.done, self.in_progress, self.unassigned, self.ongoing, Rate(self.rate),
+                self.plans,
                 self.plans_done, self.red, self.yellow, self.green, self.recurring, self.unlinked,
                 self.claimed_not_closed]
 
@@ -87,7 +109,9 @@ class CountySummary:
     def overview(self) -> str:
         t = self.total
         text = (f"截至{cn_date(self.as_of)}，全县{len(self.rows)}个乡镇（街道）{self.year}年度报告共查摆问题{t.total}个，"
-                f"已完成整改{t.done}个，正在整改{t.in_progress}个，长期坚持{t.ongoing}个，完成率{t.rate}%；"
+                f"已完成整改{t.done}个，正在整改{t.in_progress}个，"
+                + (f"尚未启动（待分派）{t.unassigned}个，" if t.unassigned else "")
+                + f"长期坚持{t.ongoing}个，完成率{t.rate}%；"
                 f"{self.year + 1}年计划工作{t.plans}项，已完成{t.plans_done}项。"
                 f"逾期未完成（红灯）{t.red}项，临近时限或长期未报送进展（黄灯）{t.yellow}项。")
         extra = []
@@ -110,7 +134,7 @@ def _row(ty: TownshipYear, claimed: int) -> TownshipRow:
     c = counts(ty.shortcomings)
     both = ty.shortcomings + ty.plans
     return TownshipRow(
-        ty.name, c["total"], c["done"], c["in_progress"], c["ongoing"], c["rate"], len(ty.plans),
+        ty.name, c["total"], c["done"], c["in_progress"], c["unassigned"], c["ongoing"], c["rate"], len(ty.plans),
         sum(t.state == DONE for t in ty.plans), sum(t.light == RED for t in both),
         sum(t.light == YELLOW for t in both), sum(t.light == GREEN for t in both),
         sum(t.recurrence_years >= 2 for t in ty.shortcomings), sum(t.linked_plans == 0 for t in ty.shortcomings),
@@ -151,6 +175,8 @@ class Tally:
             s.charts = {k: v for k, v in made.items() if v}
             if charts.cjk_font() is None:
                 s.chart_note = charts.NO_FONT
+            elif not s.charts:
+                s.chart_note = charts.NO_DATA
         return s
 
 
@@ -191,6 +217,7 @@ def left_out(hidden: int) -> str:
 
 
 def xlsx(summary: CountySummary) -> bytes:
+    """Every row of every table, one sheet each, and native Excel charts beside the data they chart."""
     wb = Workbook(write_only=True)
     bold = Font(bold=True)
     for title, header, rows in SHEETS:
@@ -200,11 +227,58 @@ def xlsx(summary: CountySummary) -> bytes:
         for col in "BCD":
             ws.column_dimensions[col].width = 40 if title in ("逾期销号", "连续查摆", "称已完成未销号") else 10
         ws.append([_header_cell(ws, h, bold) for h in header])
+        n = 0
         for row in rows(summary):
-            ws.append([gbt9704.xml_safe(v) if isinstance(v, str) else v for v in row])
+            ws.append([_cell(ws, v) for v in row])
+            n += 1
+        if title == "乡镇汇总" and summary.rows:
+            # rows 3… are the townships (row 2 is 合计)
+            ws.add_chart(_bar_chart(ws, CHART_TITLES["completion"], value_col=RATE_COLUMN, first=3, last=n + 1,
+                                    percent=True), f"{get_column_letter(len(header) + 2)}2")
+        elif title == "主题分布" and n:
+            ws.add_chart(_bar_chart(ws, CHART_TITLES["themes"], value_col=2, first=2, last=n + 1, percent=False),
+                         "D2")
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
+
+
+def _cell(ws, value):
+    if isinstance(value, Rate):
+        cell = WriteOnlyCell(ws, value=int(value) / 100)
+        cell.number_format = "0%"
+        return cell
+    return text_cell(ws, gbt9704.xml_safe(value)) if isinstance(value, str) else value  # never a formula
+
+
+def _bar_chart(ws, title: str, *, value_col: int, first: int, last: int, percent: bool) -> BarChart:
+    """A horizontal bar chart of column `value_col`, rows first..last, labelled by column A; its
+    series named by the column's header."""
+    chart = BarChart()
+    chart.type = "bar"
+    chart.style = 10
+    chart.title = title
+    chart.legend = None
+    chart.add_data(Reference(ws, min_col=value_col, min_row=first, max_row=last))
+    column = get_column_letter(value_col)  # the series is named by the column's header
+    chart.series[0].tx = SeriesLabel(strRef=StrRef(f"{quote_sheetname(ws.title)}!${column}$1"))
+    # the labels are text: a string reference (set_categories would make a numeric one)
+    chart.series[0].cat = AxDataSource(strRef=StrRef(str(Reference(ws, min_col=1, min_row=first, max_row=last))))
+    chart.dataLabels = DataLabelList()
+    chart.dataLabels.showVal = True
+    chart.x_axis.delete = False
+    chart.y_axis.delete = False
+    chart.y_axis.majorGridlines = None
+    if percent:
+        chart.y_axis.scaling.min = 0
+        chart.y_axis.scaling.max = 1
+        chart.y_axis.number_format = "0%"
+        chart.y_axis.title = "完成率"
+    else:
+        chart.y_axis.title = "问题数（个）"
+    chart.width = 16
+    chart.height = min(60.0, max(7.5, 0.55 * (last - first + 1) + 2.5))
+    return chart
 
 
 def _header_cell(ws, value, font) -> WriteOnlyCell:

@@ -1,4 +1,7 @@
-"""Year end in one call: every township's section in each format and the county summary, into a folder."""
+"""Year end in one call: every township's section in each format and the county summary, into a folder.
+
+`review_notes` (off by default) lets internal review wording (退回 reasons) into the sections; the
+result says why charts were left out of the county summary, if they were (`chart_note`)."""
 from __future__ import annotations
 
 import io
@@ -56,18 +59,18 @@ def _check_found(engine: Engine, *, year: int, townships: list[str] | None) -> N
 
 
 def sections(engine: Engine, *, year: int, as_of: date, townships: list[str] | None = None,
-             tally: county_summary.Tally | None = None) -> Iterator[Section]:
+             tally: county_summary.Tally | None = None, review_notes: bool = False) -> Iterator[Section]:
     """Each township's section, in name order, loaded a chunk at a time; `tally` sees every township."""
     _check_found(engine, year=year, townships=townships)
     for chunk in load_chunks(engine, year=year, as_of=as_of, townships=townships):
         for ty in chunk:
             if tally is not None:
                 tally.add(ty)
-            yield build(ty, as_of)
+            yield build(ty, as_of, review_notes=review_notes)
 
 
-def one_section(engine: Engine, *, year: int, as_of: date, township: str) -> Section:
-    return next(sections(engine, year=year, as_of=as_of, townships=[township]))
+def one_section(engine: Engine, *, year: int, as_of: date, township: str, review_notes: bool = False) -> Section:
+    return next(sections(engine, year=year, as_of=as_of, townships=[township], review_notes=review_notes))
 
 
 def county_tally(engine: Engine, *, year: int, townships: list[str] | None = None,
@@ -103,7 +106,8 @@ def _write(path: Path, data: bytes) -> None:
 
 
 def run_year_end(*, engine: Engine, year: int, as_of: date | None = None, out_dir: Path | str,
-                 townships: list[str] | None = None, formats=FORMATS, county: bool = True) -> dict:
+                 townships: list[str] | None = None, formats=FORMATS, county: bool = True,
+                 review_notes: bool = False) -> dict:
     """Write each township's section (one file per format, named after the township) and, with
     `county`, the county summary; returns what was written and the headline numbers."""
     as_of = as_of or today()
@@ -111,8 +115,9 @@ def run_year_end(*, engine: Engine, year: int, as_of: date | None = None, out_di
     out = Path(out_dir)
     tally, recurrences = county_tally(engine, year=year, townships=townships) if county else (None, [])
     written, townships_done = 0, 0
-    totals = dict.fromkeys(("total", "done", "in_progress", "ongoing"), 0)
-    for section in sections(engine, year=year, as_of=as_of, townships=townships, tally=tally):
+    totals = dict.fromkeys(("total", "done", "in_progress", "ongoing", "unassigned"), 0)
+    for section in sections(engine, year=year, as_of=as_of, townships=townships, tally=tally,
+                            review_notes=review_notes):
         if not townships_done:
             out.mkdir(parents=True, exist_ok=True)
         townships_done += 1
@@ -123,7 +128,8 @@ def run_year_end(*, engine: Engine, year: int, as_of: date | None = None, out_di
             written += 1
     result = {"year": year, "as_of": as_of.isoformat(), "out_dir": str(out), "townships": townships_done,
               "shortcomings": totals["total"], "done": totals["done"], "in_progress": totals["in_progress"],
-              "ongoing": totals["ongoing"], "rate": percent(totals["done"], totals["total"]), "files": written}
+              "ongoing": totals["ongoing"], "unassigned": totals["unassigned"],
+              "rate": percent(totals["done"], totals["total"]), "files": written}
     if tally is not None:
         summary = tally.summary(recurrences, year=year, as_of=as_of)
         files = county_files(summary)
@@ -132,17 +138,18 @@ def run_year_end(*, engine: Engine, year: int, as_of: date | None = None, out_di
         result |= {"files": written + len(files), "county_files": sorted(files),
                    "recurring": summary.total.recurring, "claimed_not_closed": len(summary.claims),
                    "unlinked": summary.total.unlinked, "closed_late": len(summary.late),
+                   "charts": len(summary.charts), "chart_note": summary.chart_note,
                    "recurrences": [county_summary.recurrence_cells(r) for r in summary.recurrences],
                    "claims": [county_summary.claim_cells(c) for c in summary.claims]}
     return result
 
 
-def zip_all(engine: Engine, *, year: int, as_of: date) -> bytes:
+def zip_all(engine: Engine, *, year: int, as_of: date, review_notes: bool = False) -> bytes:
     """Every township's section in every format plus the county files, as one .zip (for the county)."""
     tally, recurrences = county_tally(engine, year=year)
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-        for section in sections(engine, year=year, as_of=as_of, tally=tally):
+        for section in sections(engine, year=year, as_of=as_of, tally=tally, review_notes=review_notes):
             for fmt in FORMATS:
                 zf.writestr(section_name(section.township, year, fmt), section_bytes(section, fmt))
         for name, blob in county_files(tally.summary(recurrences, year=year, as_of=as_of)).items():

@@ -2,7 +2,8 @@
 township's, downloads all of them as one .zip, and reads the county summary.
 
 Everything is generated on request from the ledger as of the chosen date, so a download is always
-current ("regenerate" is asking again, optionally with another date). Who may read what is decided
+current ("regenerate" is asking again, optionally with another date, and with `review_notes=1` to
+let internal review wording such as 退回 reasons into the text). Who may read what is decided
 in tracker/yearend/access.py; the templates and nav link are installed by `setup_pages()`, which
 the app factory calls.
 """
@@ -70,10 +71,16 @@ def _download(data: bytes, name: str, fmt: str) -> Response:
                              "Cache-Control": "no-store"})
 
 
+def _review_notes(request: Request) -> bool:
+    """The 重新生成 form's 写入审核意见 checkbox: off unless asked for."""
+    return request.query_params.get("review_notes", "") in ("1", "on", "true")
+
+
 def _section(request: Request, session: Session, user: User):
     year, as_of = _params(request, session, user)
     name = section_township(session, actor=user, year=year, asked=request.query_params.get("township"))
-    return one_section(session.get_bind(), year=year, as_of=as_of, township=name), year, as_of
+    return one_section(session.get_bind(), year=year, as_of=as_of, township=name,
+                       review_notes=_review_notes(request)), year, as_of
 
 
 @router.get("/yearend")
@@ -97,7 +104,7 @@ def section_download(request: Request, session: SessionDep, user: CurrentUser, f
 def all_download(request: Request, session: SessionDep, user: CurrentUser):
     require_county_reader(user)
     year, as_of = _params(request, session, user)
-    return _download(zip_all(session.get_bind(), year=year, as_of=as_of),
+    return _download(zip_all(session.get_bind(), year=year, as_of=as_of, review_notes=_review_notes(request)),
                      f"{year}年度问题整改情况-全部乡镇-截至{as_of.isoformat()}.zip", "zip")
 
 
