@@ -30,6 +30,7 @@ from tracker.users import COUNTY_ROLES, can_see_township, require_role
 from tracker.vocabulary import Light
 
 SHEET = "整改台账"
+from tracker.xlsx import as_text
 HEADERS = ("序号", "乡镇", "类型", "问题/计划", "整改措施", "责任单位", "责任人", "整改时限", "状态", "最新进展",
            "佐证材料数", "预警", "任务编号", "版本")
 WIDTHS = (6, 12, 10, 36, 40, 16, 10, 14, 8, 36, 10, 6, 10, 6)
@@ -75,7 +76,7 @@ def export_ledger(session: Session, *, actor: User, path_or_buffer, **filters) -
 
 
 def _cell(ws, value, *, font=None, alignment=None, number_format=None) -> WriteOnlyCell:
-    cell = WriteOnlyCell(ws, value=value)
+    cell = as_text(WriteOnlyCell(ws, value=value))  # notes, titles, owners: never a formula
     if font:
         cell.font = font
     if alignment:
