@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 
-from sqlalchemy import func, or_, select, union_all
+from sqlalchemy import and_, func, or_, select, union_all
 from sqlalchemy.engine import Engine
 
 from tracker.config import TZ
@@ -29,6 +29,8 @@ from tracker.vocabulary import Category, Kind, Status
 # 长期坚持, in work, and never assigned (待分派: not started, nobody is on it yet).
 DONE, REVIEW, ONGOING, OPEN, UNASSIGNED = "done", "review", "ongoing", "open", "unassigned"
 AS_OF_FIELDS = ("status", "owner_unit", "owner_person", "deadline", "category")  # rebuilt from the journal
+REVIEW_ACTIONS = ("submit", "reject", "verify", "stage_done")  # read up to the date
+UNCHANGING_ACTIONS = ("create", "progress", "update")  # journal entries that change none of AS_OF_FIELDS
 
 
 @dataclass(slots=True)
@@ -200,7 +202,9 @@ def _journal(conn, rows: dict[int, _Row], in_scope, end: datetime) -> dict[int, 
     for task_id, at, action, reason, before, after in conn.execute(
             select(AuditEvent.entity_id, AuditEvent.at, AuditEvent.action, AuditEvent.reason, AuditEvent.before,
                    AuditEvent.after)
-            .where(AuditEvent.entity == "task", AuditEvent.entity_id.in_(in_scope))
+            .where(AuditEvent.entity == "task", AuditEvent.entity_id.in_(in_scope),
+                   or_(and_(AuditEvent.at < end, AuditEvent.action.in_(REVIEW_ACTIONS)),
+                       and_(AuditEvent.at >= end, AuditEvent.action.not_in(UNCHANGING_ACTIONS))))
             .order_by(AuditEvent.entity_id, AuditEvent.at, AuditEvent.id)):
         row = rows[task_id]
         if at < end:
