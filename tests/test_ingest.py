@@ -132,6 +132,11 @@ def test_folder_with_bad_files_imports_the_good_ones(engine, tmp_path):
 
 def test_cli_ingest_summary_and_tasks_list_json(cli_env):
     runner = CliRunner()
+    res = runner.invoke(app, ["ingest", str(XILI), "--as", "县司法局"])  # --as names an existing county user
+    assert res.exit_code == 1 and "用户 县司法局 不存在" in res.stderr
+    res = runner.invoke(app, ["users", "add", "县司法局", "--role", "county_staff", "--password-stdin"],
+                        input="County-pass-2024\n")
+    assert res.exit_code == 0, res.output
     res = runner.invoke(app, ["ingest", str(XILI), str(REPORTS / "xidagou-2024.txt"), "--as", "县司法局"])
     assert res.exit_code == 0, res.output
     assert "已导入" in res.output and "西大沟镇" in res.output

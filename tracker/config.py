@@ -131,6 +131,12 @@ class Settings(_Env):
     stale_days: int = Field(30, ge=1, le=365)  # no progress for this many days → yellow light
     log_level: LogLevel = "INFO"
     access_log: bool = True  # uvicorn's access log under `rectify serve`
+    # Limits on what comes in (issue 13). A request body over max_request_mb is refused (413) before it is
+    # read; so is any multipart body without a valid login (401).
+    max_request_mb: int = Field(120, ge=1, le=4096)
+    evidence_max_files: int = Field(10, ge=1, le=1000)  # evidence files per progress post
+    evidence_max_mb: int = Field(100, ge=1, le=4096)  # their total size per progress post
+    import_max_rows: int = Field(10_000, ge=1, le=1_000_000)  # data rows of an imported ledger sheet
     notify: NotifySettings = Field(default_factory=NotifySettings, exclude=True)
 
     @field_validator("data_dir", mode="before")

@@ -44,12 +44,37 @@ def _content_matches(ext: str, data: bytes) -> bool:
         return False
 
 
+MAX_NAME_BYTES = 255  # what file systems allow in one name
+
+
 def clean_filename(filename: str) -> str:
-    """The bare file name, whatever path a browser or shell sent with it."""
+    """The bare file name, whatever path a browser or shell sent with it; at most 255 bytes in UTF-8
+    (a longer name is shortened, its extension kept). Names of only dots and names with control
+    characters or invalid Unicode are refused."""
     name = PureWindowsPath(filename or "").name.strip()
     if not name:
         raise ValidationFailed("文件名不能为空")
-    return name[-255:]
+    if not name.strip(". "):
+        raise ValidationFailed(f"文件名“{name}”无效")
+    if any(ord(c) < 0x20 or ord(c) == 0x7F or 0xD800 <= ord(c) <= 0xDFFF for c in name):
+        raise ValidationFailed("文件名含有控制字符或无效的 Unicode 字符，请重命名后再上传")
+    if len(name.encode("utf-8")) > MAX_NAME_BYTES:
+        suffix = Path(name).suffix if len(Path(name).suffix) <= 16 else ""
+        stem = name[: len(name) - len(suffix)].encode("utf-8")[: MAX_NAME_BYTES - len(suffix.encode("utf-8"))]
+        name = stem.decode("utf-8", errors="ignore").rstrip() + suffix
+    return name
+
+
+def check_batch(files: list[tuple[str, bytes]]) -> None:
+    """The limits of one progress post: how many files and how many bytes together (settings)."""
+    settings = get_settings()
+    if len(files) > settings.evidence_max_files:
+        raise ValidationFailed(f"一次最多上传 {settings.evidence_max_files} 个佐证材料，本次选择了 {len(files)} 个，"
+                               "请分几次填报")
+    total = sum(len(data) for _, data in files)
+    if total > settings.evidence_max_mb * 1024 * 1024:
+        raise ValidationFailed(f"本次佐证材料合计 {total / 1048576:.1f} MB，超过每次 {settings.evidence_max_mb} MB 的上限，"
+                               "请分几次填报或压缩后再上传")
 
 
 def check_file(filename: str, data: bytes) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import re
+import threading
 import zipfile
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -17,12 +18,15 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.exceptions import InvalidFileException
+from openpyxl.worksheet._read_only import ReadOnlyWorksheet
 from openpyxl.worksheet.datavalidation import DataValidation
 from sqlalchemy import select
 from sqlmodel import Session
 
 from tracker import lifecycle
+from tracker.config import get_settings
 from tracker.errors import Conflict, DomainError, ValidationFailed
+from tracker.extraction.decode import MAX_PART, MAX_UNZIPPED
 from tracker.ledger import ledger_select, row_of, task_filters
 from tracker.lights import today
 from tracker.models import Category, Kind, Task, Township, User
@@ -39,6 +43,9 @@ HIDDEN = {"任务编号", "版本"}
 DATE_FORMAT = 'yyyy"年"m"月"d"日"'
 REQUIRED = ("任务编号", "版本", "类型", "责任单位", "责任人", "整改时限")
 HEADER_SCAN_ROWS = 10
+CHUNK = 10_000  # ids per IN (...) list
+MAX_COLUMNS = 64  # columns read from an imported sheet (the export has 14)
+_SIZE_LOCK = threading.Lock()
 
 
 def export_ledger(session: Session, *, actor: User, path_or_buffer, **filters) -> int:
@@ -129,10 +136,13 @@ def import_assignments(session: Session, *, actor: User, source) -> ImportReport
     require_role(actor, *COUNTY_ROLES)
     report = ImportReport()
     rows = _read_rows(source, report)
-    tasks = {t.id: t for t in session.execute(select(Task).where(Task.id.in_([r.task_id for r in rows]))
-                                              .execution_options(populate_existing=True)).scalars()}
-    names = dict(session.execute(select(Township.id, Township.name)
-                                 .where(Township.id.in_({t.township_id for t in tasks.values()}))).all())
+    tasks = {}
+    for ids in _chunks([r.task_id for r in rows]):  # PostgreSQL takes at most 65,535 parameters a statement
+        tasks |= {t.id: t for t in session.execute(select(Task).where(Task.id.in_(ids))
+                                                   .execution_options(populate_existing=True)).scalars()}
+    names = {}
+    for ids in _chunks(sorted({t.township_id for t in tasks.values()})):
+        names |= dict(session.execute(select(Township.id, Township.name).where(Township.id.in_(ids))).all())
     for r in rows:
         task = tasks.get(r.task_id)
         if task is None or not can_see_township(actor, task.township_id):
@@ -156,21 +166,80 @@ def import_assignments(session: Session, *, actor: User, source) -> ImportReport
     return report
 
 
+def _chunks(values: list, size: int = CHUNK) -> list[list]:
+    return [values[i:i + size] for i in range(0, len(values), size)]
+
+
 def _source_name(source) -> str:
     return Path(source).name if isinstance(source, (str, Path)) else "上传的文件"
 
 
-def _read_rows(source, report: ImportReport) -> list[_Row]:
-    """Parse the sheet: good rows returned, bad ones recorded in `report`."""
-    name = _source_name(source)
+_DOCTYPE = tuple(t.encode(enc) for t in ("<!DOCTYPE", "<!doctype") for enc in ("utf-8", "utf-16-le", "utf-16-be"))
+
+
+def _check_package(source, name: str) -> None:
+    """Before openpyxl parses anything: a zip whose parts inflate to sane sizes (a 15 MB sheet of 3 M rows
+    took 67 s and 573 MB to read). zipfile never inflates a part past the size its directory declares."""
     try:
-        wb = load_workbook(io.BytesIO(source) if isinstance(source, bytes) else source, read_only=True,
-                           data_only=True)
+        with zipfile.ZipFile(io.BytesIO(source) if isinstance(source, bytes) else source) as zf:
+            parts = zf.infolist()
+            if sum(p.file_size for p in parts) > MAX_UNZIPPED:
+                raise ValidationFailed(f"文件 {name} 解压后超过 {MAX_UNZIPPED // 1048576} MB，不像是本系统导出的台账，未读取")
+            big = max(parts, key=lambda p: p.file_size, default=None)
+            if big is not None and big.file_size > MAX_PART:
+                raise ValidationFailed(f"文件 {name} 中的 {big.filename} 解压后为 {big.file_size / 1048576:.0f} MB，"
+                                       f"超过 {MAX_PART // 1048576} MB 的上限，不像是本系统导出的台账，未读取")
+            for part in parts:  # a DTD can define entities that expand without end: Excel never writes one
+                if part.filename.endswith((".xml", ".rels")):
+                    with zf.open(part) as fh:
+                        prolog = fh.read(4096)
+                    if any(tag in prolog for tag in _DOCTYPE):
+                        raise ValidationFailed(f"文件 {name} 中的 {part.filename} 含有 DTD 声明，"
+                                               "不是 Excel 保存的表格，未读取")
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError):
+        raise ValidationFailed(f"文件 {name} 不是有效的 Excel（.xlsx）文件") from None
+
+
+def _read_rows(source, report: ImportReport) -> list[_Row]:
+    """Parse the sheet: good rows returned, bad ones recorded in `report`. Whatever is wrong with the file
+    itself (not a zip, too large, too many rows, damaged or hostile XML) is one Chinese ValidationFailed."""
+    name = _source_name(source)
+    _check_package(source, name)
+    try:
+        return _parse_sheet(source, name, report)
+    except DomainError:
+        raise
+    except Exception as exc:  # openpyxl, lxml and zipfile raise many kinds on a damaged or hostile file
+        raise ValidationFailed(f"文件 {name} 不是有效的 Excel（.xlsx）文件，或已损坏，无法读取"
+                               f"（{type(exc).__name__}）") from None
+
+
+def _load_streaming(source):
+    """openpyxl's read-only workbook, reading rows only as they are asked for.
+
+    Opening a read-only sheet parses all of it when it declares no size (<dimension>), and a declared
+    size of A1:XFD1048576 pads a few rows out to a million: the sheets are opened without their size
+    (what `reset_dimensions()` does afterwards), so rows stream and the row cap stops the reading.
+    """
+    with _SIZE_LOCK:
+        get_size = ReadOnlyWorksheet._get_size
+        ReadOnlyWorksheet._get_size = lambda self: None
+        try:
+            return load_workbook(io.BytesIO(source) if isinstance(source, bytes) else source, read_only=True,
+                                 data_only=True)
+        finally:
+            ReadOnlyWorksheet._get_size = get_size
+
+
+def _parse_sheet(source, name: str, report: ImportReport) -> list[_Row]:
+    try:
+        wb = _load_streaming(source)
     except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError):
         raise ValidationFailed(f"文件 {name} 不是有效的 Excel（.xlsx）文件") from None
+    max_rows = get_settings().import_max_rows
     try:
         ws = wb[SHEET] if SHEET in wb.sheetnames else wb.worksheets[0]
-        lines = ws.iter_rows(values_only=True)
+        lines = ws.iter_rows(max_col=MAX_COLUMNS, values_only=True)  # a cell in column XFD: no 16,384-wide rows
         cols, header_row = None, 0
         for header_row, values in enumerate(lines, start=1):
             labels = [str(v).strip() if v is not None else "" for v in values]
@@ -184,8 +253,12 @@ def _read_rows(source, report: ImportReport) -> list[_Row]:
         missing = [h for h in REQUIRED if h not in cols]
         if missing:
             raise ValidationFailed(f"文件 {name} 缺少列：{'、'.join(missing)}")
-        rows, seen = [], {}
+        rows, seen, filled = [], {}, 0
         for n, values in enumerate(lines, start=header_row + 1):
+            if any(not _blank(v) for v in values):
+                filled += 1
+                if filled > max_rows:  # stop reading here: the rest of the sheet is never parsed
+                    raise ValidationFailed(f"文件 {name} 超过每次导入 {max_rows} 行的上限，请分成几个文件导入")
             get = lambda h: values[cols[h]] if h in cols and cols[h] < len(values) else None  # noqa: E731
             parsed = _parse_row(n, get, seen, report)
             if parsed is not None:

@@ -17,8 +17,10 @@ from sqlmodel import Session
 
 from tracker import audit
 from tracker.db import session_scope, utcnow
+from tracker.errors import ValidationFailed
 from tracker.extraction import Extraction, ExtractedItem, ExtractionError, read_document, extract_text
 from tracker.extraction.decode import SUPPORTED as READABLE
+from tracker.fieldlen import check_length
 from tracker.models import Item, Report, Status, Task, Township, TRACKED_KINDS
 from tracker.textfmt import cn_date
 from tracker.analysis import AnalysisItem, analyze_report
@@ -190,6 +192,13 @@ def _check_complete(ex: Extraction) -> None:
     if not any(it.kind in TRACKED_KINDS for it in ex.items):
         raise IngestError(f"文件 {name}：未提取到任何存在的不足或下一年度计划，未导入。"
                           + "；".join(ex.warnings))
+    try:  # the same refusal on SQLite and PostgreSQL (which would raise on a value too long)
+        check_length(Township, "name", ex.unit, "乡镇名称")
+        check_length(Township, "county", ex.county, "县（区）名称")
+        check_length(Report, "doc_number", ex.doc_number, "文号")
+        check_length(Report, "source_name", name, "文件名")
+    except ValidationFailed as exc:
+        raise IngestError(f"文件 {name}：{exc.message}") from None
 
 
 # Hot statements, built once: ingest runs each for every report, and building one costs more than running it.

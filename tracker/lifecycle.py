@@ -17,8 +17,9 @@ from sqlmodel import Session
 from tracker import audit
 from tracker.db import utcnow
 from tracker.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
-from tracker.evidence import check_file, clean_filename, store_evidence
-from tracker.lights import light_of, today
+from tracker.evidence import check_batch, check_file, clean_filename, store_evidence
+from tracker.fieldlen import check_length
+from tracker.lights import check_day, light_of, today
 from tracker.models import (AuditEvent, Category, Evidence, EvidencePublic, Item, Kind, Progress, ProgressPublic,
                             Report, Role, Status, Task, TaskDetailPublic, Township, User)
 from tracker.textfmt import cn_date
@@ -104,10 +105,11 @@ def _assignment(owner_unit: str, owner_person: str, deadline: date, category: st
         raise ValidationFailed("责任单位不能为空")
     if not person:
         raise ValidationFailed("责任人不能为空")
-    if len(unit) > 128 or len(person) > 64:
-        raise ValidationFailed("责任单位不能超过 128 个字符，责任人不能超过 64 个字符")
+    check_length(Task, "owner_unit", unit, "责任单位")
+    check_length(Task, "owner_person", person, "责任人")
     if not isinstance(deadline, date):
         raise ValidationFailed("整改时限必须是日期")
+    check_day(deadline, "整改时限")
     if category not in Category.labels():
         raise ValidationFailed(f"整改类别“{category}”无效，应为 {Category.choices()}")
     return {"owner_unit": unit, "owner_person": person, "deadline": deadline, "category": category}
@@ -154,6 +156,7 @@ def post_progress(session: Session, *, actor: User, task_id: int, version: int |
         raise ValidationFailed("进展说明不能为空")
     if percent is not None and not 0 <= percent <= 100:
         raise ValidationFailed("完成进度应为 0 到 100 之间的整数")
+    check_batch(files)
     for name, data in files:  # every file is checked before anything is written
         check_file(name, data)
     now = utcnow()

@@ -15,6 +15,19 @@ from tracker.models import Task
 from tracker.vocabulary import OPEN_STATUSES, Light
 
 RED, YELLOW, GREEN = Light.red, Light.yellow, Light.green  # labels: tracker.vocabulary.Light
+# Dates a user may give (as-of dates, deadlines): the lights, reminders and year-end count days around
+# them, which overflows Python's dates near year 1 and 9999. Beyond this range: a Chinese error.
+FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(2100, 12, 31)
+
+
+def check_day(day: date, label: str = "日期") -> date:
+    """`day` when it lies in FIRST_DAY..LAST_DAY, else ValidationFailed naming `label`."""
+    if not FIRST_DAY <= day <= LAST_DAY:
+        from tracker.errors import ValidationFailed
+
+        raise ValidationFailed(f"{label} {day.isoformat()} 超出范围，应在 {FIRST_DAY.isoformat()} 到 "
+                               f"{LAST_DAY.isoformat()} 之间")
+    return day
 
 
 def day_start_utc(day: date) -> datetime:

@@ -29,10 +29,15 @@ class Fmt(str, Enum):
 def _as_of(value: str | None) -> date | None:
     if not value:
         return None
+    from tracker.errors import ValidationFailed
+    from tracker.lights import check_day
+
     try:
-        return date.fromisoformat(value)
+        return check_day(date.fromisoformat(value), "--as-of 日期")
     except ValueError:
         fail(f"--as-of 日期“{value}”格式不正确，应为 2024-06-01")
+    except ValidationFailed as exc:
+        fail(exc.message)
 
 
 def _run(name: str, **params):

@@ -17,7 +17,7 @@ PROGRESS_FROM = 20  # files; fewer finish before a bar would be worth drawing
 def ingest(
     paths: list[Path] = typer.Argument(..., help="报告文件（.txt/.docx）或文件夹"),
     replace: bool = typer.Option(False, "--replace", help="同一乡镇同一年度已有不同文件时，以新文件替换"),
-    actor: str = typer.Option(None, "--as", help="操作人（记入日志），默认当前系统用户"),
+    actor: str = typer.Option(None, "--as", help="以哪个县级用户的身份导入（须为已有用户，记入日志），默认当前系统用户"),
 ) -> None:
     """导入报告：提取问题与计划，生成整改任务。"""
     missing = [str(p) for p in paths if not p.exists()]
@@ -27,6 +27,12 @@ def ingest(
     if not files:
         fail("未找到可导入的报告文件（支持 .txt、.docx）")
     engine = get_engine()
+    if actor is not None:  # the audit log names who imported: an existing, active county user
+        from tracker.cli.users import acting_as
+        from tracker.users import require_county
+
+        with acting_as(actor) as (_session, user):
+            require_county(user)
     who = actor or default_actor()
     if len(files) >= PROGRESS_FROM:
         with Progress(TextColumn("导入报告"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),

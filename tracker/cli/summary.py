@@ -22,10 +22,15 @@ SHOWN = 20
 def _as_of(value: str | None) -> date | None:
     if value is None:
         return None
+    from tracker.errors import ValidationFailed
+    from tracker.lights import check_day
+
     try:
-        return date.fromisoformat(value)
+        return check_day(date.fromisoformat(value), "--as-of 日期")
     except ValueError:
         fail(f"--as-of 日期“{value}”无效，应写作 2024-12-20")
+    except ValidationFailed as exc:
+        fail(exc.message)
 
 
 def summary(

@@ -11,7 +11,7 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from tracker.extraction.decode import _MAGIC, MAX_UNZIPPED
+from tracker.extraction.decode import _MAGIC, MAX_PART, MAX_UNZIPPED
 from tracker.extraction.model import ExtractionError
 
 OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # the compound file of .doc/.wps (and .xls, .ppt)
@@ -39,6 +39,10 @@ def decode_docx(raw: bytes, name: str) -> str:
                 raise ExtractionError(f"文件 {name} 不是有效的 Word 文档（.docx）：压缩包里没有 word/document.xml")
             if sum(info.file_size for info in zf.infolist()) > MAX_UNZIPPED:
                 raise ExtractionError(f"文件 {name} 解压后超过 200 MB，不像是一份年度报告")
+            big = max(zf.infolist(), key=lambda info: info.file_size)
+            if big.file_size > MAX_PART:  # zipfile never inflates a part past its declared size
+                raise ExtractionError(f"文件 {name} 中的 {big.filename} 解压后为 {big.file_size / 1048576:.0f} MB，"
+                                      f"超过 {MAX_PART // 1048576} MB 的上限，不像是一份年度报告，未读取")
         import docx  # only .docx needs it; keeps `rectify extract` on .txt quick to start
 
         document = docx.Document(io.BytesIO(raw))

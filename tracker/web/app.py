@@ -21,6 +21,7 @@ from tracker.db import get_engine
 from tracker.errors import DomainError
 from tracker.web import api, pages
 from tracker.web.deps import CsrfFailed, LoginRequired, check_csrf
+from tracker.web.limits import BodyLimit, reject_unstorable
 from tracker.web.templating import render
 from tracker.web.validation import validation_message
 from tracker.yearend import web as yearend_web
@@ -65,10 +66,13 @@ def create_app(*, engine: Engine | None = None, start_scheduler: bool = False) -
                 handle.shutdown()
 
     # The interactive docs pages load their scripts from a CDN: off, to work offline; /openapi.json stays.
-    app = FastAPI(title="rectify 整改事项台账 API", version="1", dependencies=[Depends(check_csrf)],
+    app = FastAPI(title="rectify 整改事项台账 API", version="1",
+                  dependencies=[Depends(reject_unstorable), Depends(check_csrf)],
                   docs_url=None, redoc_url=None, lifespan=lifespan)
     app.state.engine = engine
     app.state.start_scheduler = start_scheduler
+    # inside the session middleware (added after it): it reads the session to refuse anonymous uploads unread
+    app.add_middleware(BodyLimit, limit=lambda: get_settings().max_request_mb * 1024 * 1024)
     app.add_middleware(SessionMiddleware, secret_key=secret_key(settings.data_dir), session_cookie=SESSION_COOKIE,
                        max_age=SESSION_DAYS * 24 * 3600, same_site="lax")
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")

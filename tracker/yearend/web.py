@@ -18,7 +18,7 @@ from fastapi.responses import Response
 from sqlmodel import Session
 
 from tracker.errors import NotFound, ValidationFailed
-from tracker.lights import today
+from tracker.lights import check_day, today
 from tracker.models import Role, User
 from tracker.reports import report_years
 from tracker.web.deps import CurrentUser, SessionDep
@@ -62,7 +62,7 @@ def _params(request: Request, session: Session, user: User) -> tuple[int, date]:
         as_of = date.fromisoformat(raw) if raw else today()
     except ValueError:
         raise ValidationFailed(f"统计截止日期应为日期（如 2024-12-20），收到“{raw}”") from None
-    return year, as_of
+    return year, check_day(as_of, "统计截止日期")
 
 
 def _download(data: bytes, name: str, fmt: str) -> Response:
