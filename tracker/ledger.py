@@ -28,7 +28,7 @@ def row_of(row) -> TaskRow:
 
 def list_tasks(session: Session, *, township: str | None = None, year: int | None = None,
                kind: str | None = None, status: str | None = None, limit: int | None = None) -> list[TaskRow]:
-    q = (select(*ROW_COLUMNS)
+    q = (select(*ROW_COLUMNS, light_sql(today()).label("light"))  # today's light (None: closed or withdrawn)
          .join(Township, Task.township_id == Township.id)
          .join(Report, Task.report_id == Report.id)
          .join(Item, Task.item_id == Item.id)

@@ -22,3 +22,14 @@ def _startup() -> None:
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from None
     configure_logging()
+
+
+# Typer's own words on help pages and errors, in Chinese (its "Usage:", the --help line and Click's
+# error messages cannot be set and stay in English).
+from typer import rich_utils as _typer_words  # noqa: E402
+
+_typer_words.OPTIONS_PANEL_TITLE, _typer_words.ARGUMENTS_PANEL_TITLE = "选项", "参数"
+_typer_words.COMMANDS_PANEL_TITLE, _typer_words.ERRORS_PANEL_TITLE = "命令", "错误"
+_typer_words.DEFAULT_STRING, _typer_words.REQUIRED_LONG_STRING = "[默认：{}]", "[必填]"
+_typer_words.RICH_HELP = "运行 [blue]'{command_path} {help_option}'[/] 查看帮助。"
+_typer_words.ABORTED_TEXT = "已中止。"

@@ -34,7 +34,8 @@ class Fmt(str, Enum):
 def add(
     township: str = typer.Option(None, "--township", help="乡镇名称，如 西里镇"),
     county: bool = typer.Option(False, "--county", help="县级渠道（接收全县汇总和督办），与 --township 二选一"),
-    kind: KindOpt = typer.Option(..., "--kind", help="email / wecom / dingtalk / webhook"),
+    kind: KindOpt = typer.Option(..., "--kind", help="渠道类型：email（邮箱）、wecom（企业微信群机器人）、"
+                                                     "dingtalk（钉钉群机器人）或 webhook"),
     target: str = typer.Option(..., "--target", help="邮箱地址或机器人/Webhook 地址"),
     secret: str = typer.Option(None, "--secret", help="钉钉加签密钥或 Webhook 签名密钥"),
     role: RoleOpt = typer.Option(RoleOpt.staff, "--role", help="staff（工作人员）或 leader（县领导，只收督办）"),
@@ -53,7 +54,7 @@ def add(
 
 @channels_app.command("list")
 def list_cmd(township: str = typer.Option(None, "--township", help="只看某个乡镇"),
-             fmt: Fmt = typer.Option(Fmt.table, "--format")) -> None:
+             fmt: Fmt = typer.Option(Fmt.table, "--format", help="输出格式：table（表格）或 json")) -> None:
     """列出接收渠道。"""
     from notifications.models import ChannelKind, ChannelRole
     from notifications.recipients import list_channels

@@ -51,7 +51,7 @@ def _run(name: str, **params):
 
 def check(
     as_of: str = typer.Option(None, "--as-of", help="按哪一天检查（如 2024-06-01），默认今天"),
-    fmt: Fmt = typer.Option(Fmt.table, "--format"),
+    fmt: Fmt = typer.Option(Fmt.table, "--format", help="输出格式：table（表格）或 json"),
 ) -> None:
     """检查整改进度：统计红黄绿灯，把到期、逾期、无进展、督办、退回提醒加入发送队列。"""
     summary = _run("check_progress", as_of=_as_of(as_of))

@@ -27,7 +27,7 @@ class Fmt(str, Enum):
 @outbox_app.command("list")
 def list_cmd(status: StatusOpt = typer.Option(None, "--status", help="pending（待发送）/ sent（已发送）/ failed（失败）"),
              limit: int = typer.Option(50, "--limit", min=1, help="最多显示条数（最新的在前）"),
-             fmt: Fmt = typer.Option(Fmt.table, "--format")) -> None:
+             fmt: Fmt = typer.Option(Fmt.table, "--format", help="输出格式：table（表格）或 json")) -> None:
     """列出提醒消息。"""
     from notifications.models import ChannelKind, MessageKind, OutboxStatus
     from notifications.outbox import list_outbox, outbox_counts

@@ -45,7 +45,8 @@ def seed_demo(engine: Engine) -> list[tuple[str, str, str, str]]:
 def serve(
     host: str = typer.Option("127.0.0.1", "--host", help="监听地址"),
     port: int = typer.Option(8000, "--port", help="端口"),
-    demo: bool = typer.Option(True, "--demo/--no-demo", help="数据库为空时导入 samples/ 中的示例报告并创建演示账号"),
+    demo: bool = typer.Option(True, "--demo/--no-demo",
+                              help="数据库为空时导入 samples/ 中的示例报告、创建演示账号，并生成以今天为准的演示进展"),
 ) -> None:
     """启动网页与 API 服务。"""
     import uvicorn
@@ -55,12 +56,16 @@ def serve(
     engine = get_engine()
     if demo and _is_empty(engine):
         rows = seed_demo(engine)
+        from tracker.demo import stage_demo  # a year's work on the samples, deadlines around today
+
+        stage_demo(engine)
         table = Table(title="演示账号（密码只显示这一次，请记下）")
         for col in ("用户名", "角色", "乡镇", "密码"):
             table.add_column(col)
         for name, role, township, password in rows:
             table.add_row(name, Role(role).label, township, password)
         console.print(table)
+        console.print("演示数据：整改时限以今天为准，有红灯、黄灯、绿灯，有进展和佐证材料、退回、待审核和已销号的任务。")
     console.print(f"整改事项台账：http://{host}:{port}/  （API 说明：http://{host}:{port}/openapi.json）")
     settings = get_settings()
     # log_config=None: uvicorn keeps the logging the CLI set up (tracker/logs.py) instead of its own

@@ -1,11 +1,14 @@
 """`rectify tasks ...`: the ledger from the shell."""
 from __future__ import annotations
 
+import sys
 from datetime import datetime
 from enum import Enum
 from pathlib import Path
 
 import typer
+from rich.console import Console
+from rich.measure import Measurement
 from rich.table import Table
 
 from tracker import lifecycle
@@ -27,9 +30,39 @@ class Fmt(str, Enum):
     json = "json"
 
 
+class ListFmt(str, Enum):
+    table = "table"
+    tsv = "tsv"
+    json = "json"
+
+
 class KindOpt(str, Enum):
     shortcoming = "shortcoming"
     plan = "plan"
+
+
+NO_LIGHT = "none"  # closed (已销号) and withdrawn (已撤销) tasks have no light
+NOT_LISTED = {"latest_note", "evidence_count"}  # TaskRow fields `list_tasks` does not read: left out, not faked
+LIST_COLUMNS = ("编号", "乡镇", "年度", "类型", "问题/计划", "状态", "预警", "整改时限", "责任单位/责任人")
+
+
+def _light_label(light: str | None) -> str:
+    return Light(light).label if light else "—"
+
+
+def _print_table(table: Table) -> None:
+    """On a terminal, as wide as the terminal (long cells wrap); else (a pipe, a file) every row on one
+    line however long, so nothing is cut or wrapped for the program reading it."""
+    if console.is_terminal:
+        console.print(table)
+        return
+    wide = Console(width=100_000, no_color=True, highlight=False)
+    width = Measurement.get(wide, wide.options, table).maximum
+    Console(width=width, no_color=True, highlight=False, soft_wrap=False).print(table)
+
+
+def _tsv_cell(value) -> str:
+    return " ".join(str(value).split()) if value is not None else ""
 
 
 @tasks_app.command("list")
@@ -38,21 +71,32 @@ def list_cmd(
     year: int = typer.Option(None, "--year", help="报告年度"),
     kind: KindOpt = typer.Option(None, "--kind", help="shortcoming（问题）或 plan（计划）"),
     status: str = typer.Option(None, "--status", help="待分派/整改中/待审核/已销号/已撤销"),
-    fmt: Fmt = typer.Option(Fmt.table, "--format"),
+    fmt: ListFmt = typer.Option(ListFmt.table, "--format", help="输出格式：table（表格）、tsv 或 json"),
 ) -> None:
-    """列出整改台账。"""
+    """列出整改台账（含今天的预警灯）。
+
+    输出到文件或管道时，表格的每一行完整输出、不截断。tsv：制表符分隔，首行为列名，整改时限如 2024-06-30。
+    json：light 为 red、yellow 或 green，已销号、已撤销的任务为 none。"""
     with session_scope(get_engine()) as session:
         rows = list_tasks(session, township=township, year=year, kind=kind.value if kind else None, status=status)
-    if fmt is Fmt.json:
-        print_json([r.model_dump() | {"owner": r.owner} for r in rows])
+    if fmt is ListFmt.json:
+        print_json([r.model_dump(mode="json", exclude=NOT_LISTED)
+                    | {"owner": r.owner, "light": r.light.value if r.light else NO_LIGHT} for r in rows])
+        return
+    if fmt is ListFmt.tsv:
+        lines = ["\t".join(LIST_COLUMNS)]
+        lines += ["\t".join(_tsv_cell(v) for v in (
+            r.id, r.township, r.report_year, Kind(r.kind).label, r.title, r.status, _light_label(r.light),
+            r.deadline.isoformat(), r.owner)) for r in rows]
+        sys.stdout.write("\n".join(lines) + "\n")
         return
     table = Table(title=f"整改台账（{len(rows)} 项）")
-    for col in ("编号", "乡镇", "年度", "类型", "问题/计划", "状态", "整改时限", "责任单位/责任人"):
+    for col in LIST_COLUMNS:
         table.add_column(col)
     for r in rows:
         table.add_row(str(r.id), r.township, str(r.report_year), Kind(r.kind).label, r.title, r.status,
-                      cn_date(r.deadline), r.owner)
-    console.print(table)
+                      _light_label(r.light), cn_date(r.deadline), r.owner)
+    _print_table(table)
 
 
 AS_OPT = typer.Option(..., "--as", help="以哪个用户的身份操作（用户名）")
@@ -146,7 +190,7 @@ def stage_done_cmd(
 
 @tasks_app.command("show")
 def show_cmd(task_id: int = typer.Argument(..., help="任务编号"), actor: str = AS_OPT,
-             fmt: Fmt = typer.Option(Fmt.table, "--format")) -> None:
+             fmt: Fmt = typer.Option(Fmt.table, "--format", help="输出格式：table（文字）或 json")) -> None:
     """查看任务：详情、进展、佐证材料和日志。"""
     with acting_as(actor) as (session, user):
         t = lifecycle.get_task(session, actor=user, task_id=task_id)
@@ -159,7 +203,8 @@ def show_cmd(task_id: int = typer.Argument(..., help="任务编号"), actor: str
     if fmt is Fmt.json:
         print_json({
             "id": t.id, "township": township, "report_year": year, "kind": t.kind, "title": t.title,
-            "description": t.description, "status": t.status, "light": light, "deadline": t.deadline.isoformat(),
+            "description": t.description, "status": t.status, "light": light or NO_LIGHT,
+            "deadline": t.deadline.isoformat(),
             "category": t.category, "owner_unit": t.owner_unit, "owner_person": t.owner_person,
             "progress_percent": t.progress_percent, "stage_done_year": t.stage_done_year, "version": t.version,
             "progress": [{"at": p.at.isoformat(), "author": p.author, "note": p.note, "percent": p.percent}

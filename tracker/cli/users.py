@@ -107,7 +107,7 @@ class Fmt(str, Enum):
 
 
 @users_app.command("list")
-def list_cmd(fmt: Fmt = typer.Option(Fmt.table, "--format")) -> None:
+def list_cmd(fmt: Fmt = typer.Option(Fmt.table, "--format", help="输出格式：table（表格）或 json")) -> None:
     """列出用户。"""
     with unit_of_work() as session:
         rows = users.list_users(session)
