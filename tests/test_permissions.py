@@ -223,7 +223,7 @@ def _fingerprint(engine) -> tuple:
         count = lambda model: s.execute(select(func.count()).select_from(model)).scalar_one()  # noqa: E731
         return (count(AuditEvent), count(Progress), count(Evidence), count(Report), count(Township),
                 s.execute(select(func.sum(Task.version))).scalar_one(),
-                tuple(s.execute(select(User.name, User.active, User.password_hash, User.token_hash, User.failed_logins)
+                tuple(s.execute(select(User.name, User.active, User.password_hash, User.token_hash, User.role, User.township_id)
                                 .order_by(User.id)).all()),
                 len(review.list_pending()))
 

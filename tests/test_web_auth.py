@@ -6,6 +6,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from tracker import users
+from tracker.config import get_settings
 from tracker.db import session_scope
 from tracker.models import Task
 from tracker.web.app import SESSION_COOKIE, create_app
@@ -105,7 +106,7 @@ def test_login_form_itself_needs_csrf(client):
 
 def test_lockout_after_repeated_failures_is_shown_and_holds_even_for_the_right_password(client, engine):
     name = _new_township_user(engine, "锁定测试")
-    for _ in range(users.MAX_FAILURES - 1):
+    for _ in range(get_settings().login_max_failures - 1):
         r = login(client, name, "wrong-password")
         assert r.status_code == 403 and "用户名或密码错误" in r.text
     r = login(client, name, "wrong-password")

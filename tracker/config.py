@@ -137,6 +137,16 @@ class Settings(_Env):
     evidence_max_files: int = Field(10, ge=1, le=1000)  # evidence files per progress post
     evidence_max_mb: int = Field(100, ge=1, le=4096)  # their total size per progress post
     import_max_rows: int = Field(10_000, ge=1, le=1_000_000)  # data rows of an imported ledger sheet
+    # Sessions and logins (tracker/sessions.py, tracker/lockout.py, tracker/web/throttle.py). A session ends
+    # after session_idle_minutes without a request and session_hours after the login, whatever happens.
+    session_idle_minutes: int = Field(30, ge=1, le=10080)
+    session_hours: int = Field(12, ge=1, le=720)
+    login_max_failures: int = Field(5, ge=1, le=100)  # wrong passwords per (name, client address) before a lock
+    login_lock_minutes: int = Field(15, ge=1, le=1440)
+    # login attempts per minute from one client address / for one name (0: no limit); beyond them 429
+    login_rate_per_address: int = Field(60, ge=0, le=100000)
+    login_rate_per_name: int = Field(10, ge=0, le=100000)
+    login_hash_concurrency: int = Field(1, ge=1, le=64)  # password checks at once per process (argon2 is costly)
     notify: NotifySettings = Field(default_factory=NotifySettings, exclude=True)
 
     @field_validator("data_dir", mode="before")

@@ -183,8 +183,6 @@ class User(UserBase, table=True):
     password_hash: str = Field(max_length=255)
     token_hash: Optional[str] = Field(default=None, unique=True, max_length=64)  # sha256 of the API token
     active: bool = True
-    failed_logins: int = 0
-    locked_until: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = _ts()
 
 
@@ -365,3 +363,28 @@ class RectificationClaim(SQLModel, table=True):
     task_id: Optional[int] = Field(default=None, foreign_key="task.id", index=True)
     score: float = 0.0
     claim: str = Field(max_length=16)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Logins: server-side sessions and the lockout (tracker/sessions.py, tracker/lockout.py).
+# ---------------------------------------------------------------------------------------------------
+
+class UserSession(SQLModel, table=True):
+    """A logged-in session: the cookie holds a random id, this row its sha256. Deleting it ends the session."""
+
+    key: str = Field(primary_key=True, max_length=64)  # sha256 hex of the id in the cookie
+    user_id: int = Field(foreign_key="user.id", index=True)
+    created_at: datetime = _ts()  # for the lifetime (RECTIFY_SESSION_HOURS)
+    seen_at: datetime = _ts()  # for the idle timeout (RECTIFY_SESSION_IDLE_MINUTES), written at most once a minute
+    address: Optional[str] = Field(default=None, max_length=64)  # the client's address at login
+    flash: Optional[list] = Field(default=None, sa_type=JSON)  # messages shown once (a new API token among them)
+
+
+class LoginAttempt(SQLModel, table=True):
+    """Failed logins per (name as typed, client address); the pair is locked once they reach the limit."""
+
+    name: str = Field(primary_key=True, max_length=64)
+    address: str = Field(primary_key=True, max_length=64)
+    failures: int = 0
+    locked_until: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+    updated_at: datetime = _ts(index=True)  # stale counts restart; untouched rows are purged

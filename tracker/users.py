@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import cache
 
 from pwdlib import PasswordHash
@@ -16,6 +16,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
+from tracker import lockout, sessions  # noqa: F401  (sessions: its listener ends sessions)
 from tracker.config import TZ
 from tracker.db import utcnow
 from tracker.errors import Forbidden, NotFound, ValidationFailed
@@ -23,8 +24,6 @@ from tracker.models import Role, Township, User, UserPublic, UserRow
 from tracker.vocabulary import COUNTY_ROLES
 
 MIN_PASSWORD = 8
-MAX_FAILURES = 5  # consecutive failed logins before the account locks
-LOCKOUT = timedelta(minutes=15)
 
 _hasher = PasswordHash((Argon2Hasher(),))
 
@@ -91,31 +90,31 @@ def create_user(session: Session, *, name: str, role: str, password: str, townsh
     return user
 
 
-def authenticate(session: Session, *, name: str, password: str, now: datetime | None = None) -> User:
-    """The user if the password is right. Failed attempts are committed even though this raises."""
+def authenticate(session: Session, *, name: str, password: str, address: str | None = None,
+                 now: datetime | None = None) -> User:
+    """The user if the password is right, under the lockout of tracker/lockout.py.
+
+    The attempt is counted against (name, client address) before the password is checked, and the
+    caller's transaction is committed with it (so that parallel attempts see it); an unknown name is
+    answered like a known one (a dummy hash is checked, the same message). On success the pair's count
+    is cleared in the caller's (next) transaction."""
     now = now or utcnow()
+    attempt = lockout.reserve(session, name=name, address=address, now=now)
+    if not attempt.allowed:
+        raise Forbidden(_locked_message(attempt.locked_until))
     user = _by_name(session, name)
     if user is None:
         _hasher.verify(password, _dummy_hash())
-        raise Forbidden("用户名或密码错误")
-    if user.locked_until is not None and user.locked_until > now:
-        raise Forbidden(_locked_message(user.locked_until))
-    ok, new_hash = _hasher.verify_and_update(password, user.password_hash)
+        ok, new_hash = False, None
+    else:
+        ok, new_hash = _hasher.verify_and_update(password, user.password_hash)
     if not ok:
-        # Counted in SQL so concurrent failures all count.
-        session.execute(update(User).where(User.id == user.id).values(failed_logins=User.failed_logins + 1))
-        session.refresh(user)
-        locked = user.failed_logins >= MAX_FAILURES
-        if locked:
-            user.failed_logins, user.locked_until = 0, now + LOCKOUT
-        session.commit()
-        raise Forbidden(_locked_message(user.locked_until) if locked else "用户名或密码错误")
+        raise Forbidden(_locked_message(attempt.locked_until) if attempt.locked_until else "用户名或密码错误")
     if not user.active:
         raise Forbidden("账号已停用，请联系县级管理员")
-    user.failed_logins, user.locked_until = 0, None
-    if new_hash:
-        user.password_hash = new_hash
-    session.flush()
+    lockout.clear(session, name=name, address=address, now=now)
+    if new_hash:  # stronger parameters: a rehash is not a password change (no sessions end, no history)
+        session.execute(update(User).where(User.id == user.id).values(password_hash=new_hash))
     return user
 
 
@@ -147,7 +146,7 @@ def set_password(session: Session, *, name: str, password: str, actor: User | No
         raise NotFound(f"用户 {name} 不存在")
     _check_password(password)
     user.password_hash = _hasher.hash(password)
-    user.failed_logins, user.locked_until = 0, None
+    lockout.clear_name(session, name=user.name)  # a new password lifts every lock on the name
     session.flush()
 
 
@@ -169,7 +168,9 @@ def list_users(session: Session, *, actor: User | None = None, user_id: int | No
          .order_by(User.role, User.name))
     if user_id is not None:
         q = q.where(User.id == user_id)
-    return [UserRow.model_validate(u, update={"township": t}) for u, t in session.execute(q)]
+    rows = session.execute(q).all()
+    locks = lockout.locks(session, names=[u.name for u, _ in rows])  # from any address
+    return [UserRow.model_validate(u, update={"township": t, "locked_until": locks.get(u.name)}) for u, t in rows]
 
 
 def user_by_id(session: Session, *, actor: User | None, user_id: int) -> User:

@@ -22,13 +22,13 @@ from tracker.errors import DomainError
 from tracker.web import api, pages
 from tracker.web.deps import CsrfFailed, LoginRequired, check_csrf
 from tracker.web.limits import BodyLimit, reject_unstorable
+from tracker.web.security import SecurityHeaders
 from tracker.web.templating import render
 from tracker.web.validation import validation_message
 from tracker.yearend import web as yearend_web
 from notifications import web as notifications_web
 
 SESSION_COOKIE = "rectify_session"
-SESSION_DAYS = 7
 
 
 def secret_key(data_dir: Path) -> str:
@@ -73,8 +73,11 @@ def create_app(*, engine: Engine | None = None, start_scheduler: bool = False) -
     app.state.start_scheduler = start_scheduler
     # inside the session middleware (added after it): it reads the session to refuse anonymous uploads unread
     app.add_middleware(BodyLimit, limit=lambda: get_settings().max_request_mb * 1024 * 1024)
+    # The cookie carries a server-side session id (tracker/sessions.py decides whether it is still valid).
+    https = settings.notify.base_url.startswith("https://")
     app.add_middleware(SessionMiddleware, secret_key=secret_key(settings.data_dir), session_cookie=SESSION_COOKIE,
-                       max_age=SESSION_DAYS * 24 * 3600, same_site="lax")
+                       max_age=settings.session_hours * 3600, same_site="lax", https_only=https)
+    app.add_middleware(SecurityHeaders, https=https)  # outermost: every response, refusals included
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     app.include_router(api.router)
     for router in pages.routers:

@@ -10,10 +10,11 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlmodel import Session
 
-from tracker import users
+from tracker import sessions, users
 from tracker.models import User
 
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+SESSION_ID = "sid"  # the cookie's key for the server-side session id (tracker/sessions.py)
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
 log = logging.getLogger("rectify.auth")
@@ -30,12 +31,15 @@ class CsrfFailed(Exception):
 def _session(request: Request) -> Iterator[Session]:
     # scope="function" below: commit before the response goes out, so a redirect never outruns its write
     with Session(request.app.state.engine, expire_on_commit=False) as session:
+        request.state.db = session  # for the one-time messages (templating.flash) while the transaction lasts
         try:
             yield session
             session.commit()
         except BaseException:
             session.rollback()
             raise
+        finally:
+            request.state.db = None
 
 
 SessionDep = Annotated[Session, Depends(_session, scope="function")]
@@ -54,8 +58,11 @@ def _current_user(request: Request, session: SessionDep) -> User:
             log.warning("API token refused from %s%s", request.client.host if request.client else "?",
                         f" (user {user.name} disabled)" if user is not None else "")
     else:
-        uid = request.session.get("uid")
-        user = session.get(User, uid) if isinstance(uid, int) else None
+        live = sessions.current(session, request.session.get(SESSION_ID))
+        user = live.user if live is not None else None
+        if live is not None:
+            sessions.acting_in(session, live)
+            request.state.session_key = live.key  # the one-time messages of this session (templating.flash)
     if user is None or not user.active:
         raise LoginRequired()
     # Error pages show the navigation after the session rolled back (which expires `user`): keep a copy.
@@ -91,7 +98,7 @@ async def check_csrf(request: Request) -> None:
     Bearer-token requests carry no ambient credentials and requests without a login have nothing
     to protect (they end in 401), so neither needs one.
     """
-    if request.method in UNSAFE_METHODS and bearer_token(request) is None and "uid" in request.session:
+    if request.method in UNSAFE_METHODS and bearer_token(request) is None and SESSION_ID in request.session:
         await _verify_csrf(request)
 
 

@@ -9,6 +9,7 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import ChoiceLoader, FileSystemLoader
 from markupsafe import Markup, escape
 
+from tracker import sessions
 from tracker.models import User
 from tracker.vocabulary import COUNTY_ROLES, Category, Kind, Light, Role, Status
 from tracker.textfmt import cn_date, cn_datetime
@@ -54,8 +55,33 @@ env.globals.update(Status=Status, Kind=Kind, Category=Category, Role=Role, Light
 
 
 def flash(request: Request, message: str, level: str = "ok") -> None:
-    """A message shown once on the next rendered page (after a redirect)."""
-    request.session["flash"] = request.session.get("flash", []) + [[level, message]]
+    """A message shown once on the next rendered page (after a redirect).
+
+    Logged in, it is kept on the session's row on the server (tracker/sessions.py), in the request's
+    transaction: never in the cookie, which matters for a new API token. Logged out (the login page
+    after logout), in the signed cookie."""
+    key, db = _server_side(request)
+    if key is not None:
+        sessions.add_flash(db, key, level, message)
+    else:
+        request.session["flash"] = request.session.get("flash", []) + [[level, message]]
+
+
+def _server_side(request: Request):
+    """The logged-in session's key and the request's database session, when both are still usable."""
+    key = getattr(request.state, "session_key", None)
+    db = getattr(request.state, "db", None)
+    if key is None or db is None or not db.is_active:
+        return None, None
+    return key, db
+
+
+def _pop_flashes(request: Request) -> list:
+    flashes = request.session.pop("flash", [])
+    key, db = _server_side(request)
+    if key is not None:  # not on error pages rendered after the transaction ended: they wait for the next page
+        flashes = flashes + sessions.pop_flashes(db, key)
+    return flashes
 
 
 def url_with(request: Request, **changes) -> str:
@@ -75,6 +101,6 @@ def render(request: Request, template: str, /, *, user: User | None = None, stat
     context.update(
         user=user, is_county=is_county(user), csrf_token=token,
         csrf_input=Markup(f'<input type="hidden" name="{CSRF_FIELD}" value="{escape(token)}">'),
-        flashes=request.session.pop("flash", []), url_with=lambda **kw: url_with(request, **kw),
+        flashes=_pop_flashes(request), url_with=lambda **kw: url_with(request, **kw),
     )
     return templates.TemplateResponse(request, template, context, status_code=status_code)

@@ -8,9 +8,12 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse
 
-from tracker import users
+from sqlmodel import Session
+
+from tracker import sessions, users
 from tracker.errors import Forbidden
-from tracker.web.deps import CurrentUser, SessionDep, require_csrf
+from tracker.web import throttle
+from tracker.web.deps import SESSION_ID, CurrentUser, SessionDep, require_csrf
 from tracker.web.templating import is_county, render
 
 router = APIRouter(include_in_schema=False)
@@ -35,21 +38,55 @@ def login_form(request: Request, next: str = "/"):
 
 
 @router.post("/login", dependencies=[Depends(require_csrf)])
-def login(request: Request, session: SessionDep, name: Annotated[str, Form()] = "",
-          password: Annotated[str, Form()] = "", next: Annotated[str, Form()] = "/"):
+async def login(request: Request, name: Annotated[str, Form()] = "", password: Annotated[str, Form()] = "",
+                next: Annotated[str, Form()] = "/"):
+    """Async so that a flood of attempts waits in the event loop: rate limits first (no database, no
+    hashing), then the password check in a worker thread when one of the few slots is free (throttle.py)."""
+    name = name.strip()
+    address = request.client.host[:64] if request.client and request.client.host else None
+
+    def refused(status: int, message: str, headers: dict | None = None):
+        response = render(request, "login.html", status_code=status, error=message, name=name, next=_safe_next(next))
+        response.headers.update(headers or {})
+        return response
+
+    wait = throttle.login_limits(request.app).check(name=name, address=address)
+    if wait:
+        log.warning("login attempt for %r from %s over the rate limit", name, address or "?")
+        return refused(429, f"登录尝试过于频繁，请 {wait} 秒后再试", {"Retry-After": str(wait)})
     try:
-        user = users.authenticate(session, name=name.strip(), password=password)
-    except Forbidden as exc:
-        log.warning("login refused for %r from %s: %s", name.strip(), request.client.host if request.client else "?",
-                    exc.message)
-        return render(request, "login.html", status_code=exc.status_code, error=exc.message, name=name,
-                      next=_safe_next(next))
-    request.session.clear()  # a fresh session (and CSRF token) at every login
-    request.session.update(uid=user.id, csrf=secrets.token_urlsafe(24))
+        user_id, sid, error = await throttle.check_password_in_thread(
+            lambda: _login(request, name=name, password=password, address=address))
+    except throttle.Busy:
+        return refused(503, "登录人数较多，请稍后再试", {"Retry-After": "5"})
+    if error is not None:
+        return refused(error.status_code, error.message)
+    request.session.clear()  # a fresh session (and CSRF token) at every login: nothing from before carries over
+    request.session.update({SESSION_ID: sid, "csrf": secrets.token_urlsafe(24)})
     return RedirectResponse(_safe_next(next), status_code=303)
 
 
+def _login(request: Request, *, name: str, password: str, address: str | None):
+    """In a worker thread: check the password, and on success begin a server-side session.
+
+    Returns (user id, session id, None) or (None, None, the Forbidden to show)."""
+    with Session(request.app.state.engine, expire_on_commit=False) as session:
+        try:
+            user = users.authenticate(session, name=name, password=password, address=address)
+        except Forbidden as exc:
+            log.warning("login refused for %r from %s: %s", name, address or "?", exc.message)
+            session.commit()
+            return None, None, exc
+        sessions.purge(session)
+        sid = sessions.begin(session, user=user, address=address)
+        session.commit()
+        return user.id, sid, None
+
+
 @router.post("/logout")
-def logout(request: Request):
+def logout(request: Request, session: SessionDep):
+    """Ends this session on the server: the old cookie, replayed, is a stranger's."""
+    sid = request.session.get(SESSION_ID)
+    sessions.end(session, sid)
     request.session.clear()
     return RedirectResponse("/login", status_code=303)

@@ -1,0 +1,146 @@
+"""What keeps a login flood from taking the pages down with it (issue 13).
+
+- Rate limits: login attempts per client address (`RECTIFY_LOGIN_RATE_PER_ADDRESS`) and per name
+  (`RECTIFY_LOGIN_RATE_PER_NAME`) in any 60 seconds; beyond them the form answers 429 at once, with
+  Retry-After, without touching the database or hashing anything.
+- Password checks at once: argon2 takes 64 MB and tens to hundreds of milliseconds of both cores, so at
+  most `RECTIFY_LOGIN_HASH_CONCURRENCY` run at a time, in threads of their own so the event loop keeps
+  serving pages; the others wait their turn in the event loop (holding no thread) for up to
+  `QUEUE_SECONDS`, then get 503. Those threads run at a lower CPU priority (nice +10 on Linux; the
+  hasher's lane threads inherit it), so when logins and pages compete for the cores, pages win.
+
+The limits are in-process: the installed libraries do not fit (pyrate-limiter is only here as a test
+tool's dependency, `limits` is not installed), and a small sliding window is enough for one serving
+process. With several `rectify serve` processes each has its own windows (N processes: N times the
+rate); the lockout (tracker/lockout.py) is in the database and holds across them.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import math
+import os
+import threading
+import time
+import weakref
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
+
+import anyio
+from fastapi import FastAPI
+
+from tracker.config import get_settings
+
+WINDOW_SECONDS = 60.0
+QUEUE_SECONDS = 10.0  # longest wait for a password-check slot before 503
+T = TypeVar("T")
+
+
+class SlidingWindow:
+    """At most `limit` hits per key in any `window` seconds (a log of the accepted hits' times)."""
+
+    def __init__(self, limit: int, window: float = WINDOW_SECONDS, *, clock: Callable[[], float] = time.monotonic,
+                 max_keys: int = 100_000):
+        self.limit, self.window, self.clock, self.max_keys = limit, window, clock, max_keys
+        self._hits: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def hit(self, key: str) -> float:
+        """Count a hit on `key`: 0 when allowed, else the seconds until one is (the hit is not counted)."""
+        if self.limit <= 0:
+            return 0.0
+        now = self.clock()
+        with self._lock:
+            hits = self._hits.get(key)
+            if hits is None:
+                if len(self._hits) >= self.max_keys:
+                    self._prune(now)
+                hits = self._hits[key] = deque()
+            while hits and hits[0] <= now - self.window:
+                hits.popleft()
+            if len(hits) >= self.limit:
+                return max(hits[0] + self.window - now, 0.001)
+            hits.append(now)
+            return 0.0
+
+    def _prune(self, now: float) -> None:
+        """Forget keys with no hit in the window; if that is not enough, the least recently hit half."""
+        for key in [k for k, h in self._hits.items() if not h or h[-1] <= now - self.window]:
+            del self._hits[key]
+        if len(self._hits) >= self.max_keys:
+            for key in sorted(self._hits, key=lambda k: self._hits[k][-1])[: len(self._hits) // 2]:
+                del self._hits[key]
+
+
+class LoginLimits:
+    """The per-address and per-name windows of one app."""
+
+    def __init__(self, per_address: int, per_name: int, *, clock: Callable[[], float] = time.monotonic):
+        self.by_address = SlidingWindow(per_address, clock=clock)
+        self.by_name = SlidingWindow(per_name, clock=clock)
+
+    def check(self, *, name: str, address: str | None) -> int:
+        """0 when this attempt may go ahead, else whole seconds to wait (for the message and Retry-After)."""
+        wait = self.by_address.hit(address or "?")
+        if not wait:
+            wait = self.by_name.hit(name)
+        return math.ceil(wait) if wait else 0
+
+
+def login_limits(app: FastAPI) -> LoginLimits:
+    limits = getattr(app.state, "login_limits", None)
+    if limits is None:
+        settings = get_settings()
+        limits = app.state.login_limits = LoginLimits(settings.login_rate_per_address, settings.login_rate_per_name)
+    return limits
+
+
+class Busy(Exception):
+    """No password-check slot came free in time."""
+
+
+# One limiter per event loop (a serving process has one; the test client makes one per request).
+_gates: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, anyio.CapacityLimiter] = weakref.WeakKeyDictionary()
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+HASH_NICE = 10  # added to the niceness of the password-check threads
+
+
+def _gate() -> anyio.CapacityLimiter:
+    loop = asyncio.get_running_loop()
+    gate = _gates.get(loop)
+    if gate is None:
+        gate = _gates[loop] = anyio.CapacityLimiter(get_settings().login_hash_concurrency)
+    return gate
+
+
+def _lower_priority() -> None:
+    try:  # Linux: a thread's own niceness (raising it needs no privilege)
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), os.getpriority(os.PRIO_PROCESS, 0) + HASH_NICE)
+    except (AttributeError, OSError):
+        pass
+
+
+def _hash_pool() -> ThreadPoolExecutor:
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max_workers=get_settings().login_hash_concurrency,
+                                       thread_name_prefix="rectify-login", initializer=_lower_priority)
+        return _pool
+
+
+async def check_password_in_thread(fn: Callable[[], T]) -> T:
+    """Run `fn` (which checks a password) in a low-priority thread once a slot is free; Busy after QUEUE_SECONDS."""
+    gate = _gate()
+    with anyio.move_on_after(QUEUE_SECONDS) as waited:
+        await gate.acquire()
+    if waited.cancelled_caught:
+        raise Busy()
+    try:
+        context = contextvars.copy_context()  # the request's context (the audit journal's client address)
+        return await asyncio.get_running_loop().run_in_executor(_hash_pool(), context.run, fn)
+    finally:
+        gate.release()
