@@ -84,7 +84,7 @@ def create_app(*, engine: Engine | None = None, start_scheduler: bool = False) -
         app.include_router(router)
     for area in (yearend_web, notifications_web):  # their pages extend ours: templates, nav links
         area.setup_pages()
-        app.include_router(area.router)
+        app.include_router(area.router, responses=api.VALIDATION_ERROR)
     _error_handlers(app)
     return app
 
