@@ -45,8 +45,10 @@ browser: font
 	  echo "未能安装 chromium：浏览器测试将跳过（请以 root 运行 apt-get install chromium）"
 
 # The app with sample data on the embedded default: SQLite in var/, one process, one scheduler.
+HOST ?= 127.0.0.1
+PORT ?= 8000
 run: deps font
-	$(BIN)/rectify serve --host 127.0.0.1 --port 8000
+	$(BIN)/rectify serve --host $(HOST) --port $(PORT)
 
 test: deps browser
 	$(BIN)/pytest -n 2 --dist loadgroup
