@@ -140,7 +140,7 @@ def main() -> int:
                 for level in levels:
                     requeue(engine)
                     httpx.get(f"{base}/keys")  # start counting afresh
-                    settings = configured.model_copy(update={"concurrency": level})
+                    settings = configured.model_copy(update={"concurrency": level, "channel_allow_private": True})
                     t0 = time.perf_counter()
                     result = deliver(engine=engine, settings=settings)
                     seconds = time.perf_counter() - t0

@@ -1,7 +1,8 @@
 """Message text: Jinja2 templates in Chinese, overridable by same-named files in the data dir.
 
 A template renders the subject on its first line and the body below, as plain text (email,
-webhook) or, with `markdown` true, as markdown (group robots).
+webhook) or, with `markdown` true, as markdown (group robots). Titles, owners and township names
+go in as one line each (a line break in a title would otherwise end the subject early).
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined
 
 from notifications.channels import Message
 from notifications.models import MessageKind, Outbox
+from notifications.targets import one_line
 from tracker.config import TZ, NotifySettings
 from tracker.lights import light_of
 from tracker.vocabulary import Light, Status
@@ -67,8 +69,8 @@ def _task_context(task: Task, as_of: date, settings: NotifySettings) -> dict:
     activity = task.last_progress_at or task.assigned_at or task.created_at
     light = light_of(task, as_of)
     return {
-        "title": task.title, "task_id": task.id, "url": task_url(settings, task.id),
-        "owner": " ".join(x for x in (task.owner_unit, task.owner_person) if x),
+        "title": one_line(task.title), "task_id": task.id, "url": task_url(settings, task.id),
+        "owner": one_line(" ".join(x for x in (task.owner_unit, task.owner_person) if x)),
         "deadline": cn_date(task.deadline), "light": Light.label_of(light, "无"), "light_code": light,
         "days_left": (task.deadline - as_of).days, "days_overdue": (as_of - task.deadline).days,
         "since": cn_date(activity), "days_idle": (as_of - activity.astimezone(TZ).date()).days,
@@ -79,7 +81,7 @@ def build(row: Row, *, markdown: bool, settings: NotifySettings, templates_dir: 
     ob = row.outbox
     context = {
         "kind": ob.kind, "kind_label": MessageKind.label_of(ob.kind),
-        "township": row.township.name if row.township else "全县", "as_of": cn_date(ob.as_of),
+        "township": one_line(row.township.name) if row.township else "全县", "as_of": cn_date(ob.as_of),
         "escalate_days": settings.escalate_days, "base_url": settings.base_url, "url": f"{settings.base_url}/tasks",
         "reason": row.event.reason if row.event else None, "actor": row.event.actor if row.event else None,
         "payload": ob.payload or {}, "week_label": week_label(ob.as_of),

@@ -1,10 +1,17 @@
 """The notification outbox: created once by dedupe key, delivered at least until accepted, never twice.
 
 Enqueue is INSERT … ON CONFLICT (dedupe_key) DO NOTHING, on SQLite and PostgreSQL alike.
-Delivery claims a batch (a token and a lease time, so two deliverers never take the same row),
-sends per channel in parallel (bounded), one channel's messages in order, and marks a row sent only
-after its channel accepted it. A channel that fails stops for this run; its remaining messages
-share the failure and back off (doubling) until `max_attempts`, then show as failed with the error.
+Delivery claims a batch (a token and `claim_seconds`, so two deliverers never take the same row;
+after a crash the rows return to the queue when the claim lapses), sends per channel in parallel
+(bounded), one channel's messages in order, and marks a row sent only after its channel accepted it.
+What goes wrong is the row's, never the run's:
+- the channel is down (connection refused, timeout, HTTP 5xx): the row tried gets an attempt and
+  backs off (doubling) until `max_attempts`, then shows as failed; the channel's untried rows go back
+  to the queue for the same time with their attempts unchanged; other channels go on;
+- the channel refused this message (HTTP 4xx, a robot's errcode): that row backs off, the next is tried;
+- a template that does not render: that row backs off (an override may be fixed meanwhile);
+- a target that is invalid or not allowed, or a message that cannot be sent at all: failed at once,
+  with the reason, logged as an error.
 The only window for a repeat is a crash between the channel's acceptance and the mark: receivers
 get the dedupe key (Message-ID, X-Rectify-Delivery) to drop such a repeat.
 """
@@ -24,19 +31,21 @@ from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
 
-from notifications.channels import MARKDOWN_KINDS, DeliveryError, Target, send
+from notifications.channels import MARKDOWN_KINDS, DeliveryError, Message, Target, send, short
 from notifications.messages import Row, build
-from notifications.models import Channel, Outbox, OutboxPublic, OutboxStatus
+from notifications.models import Channel, ChannelKind, Outbox, OutboxPublic, OutboxStatus
+from notifications.recipients import REMOVED_ERROR
+from notifications.targets import check_target
 from tracker.config import NotifySettings, get_settings
 from tracker.db import utcnow
-from tracker.errors import InvalidTransition, NotFound
+from tracker.errors import InvalidTransition, NotFound, ValidationFailed
 from tracker.models import AuditEvent, Task, Township, User
 from tracker.users import require_admin, require_county
 
 OUTBOX = Outbox.__table__
 log = logging.getLogger("rectify.delivery")
-CLAIM = timedelta(minutes=10)  # far above one batch's sends (timeouts included)
 BATCH = 500
+SEND_SPAN = 3  # timeouts one send may take (connect, write, read): a run stops this long before its claims lapse
 REMINDER_COLUMNS = ("dedupe_key", "channel_id", "kind", "township_id", "task_id", "event_id", "threshold", "as_of",
                     "status", "attempts", "next_attempt_at", "created_at")
 
@@ -67,13 +76,15 @@ def enqueue_rows(conn: Connection, rows: list[dict]) -> int:
 @dataclass
 class DeliveryResult:
     sent: int = 0
-    retrying: int = 0  # not accepted, will be tried again later
-    failed: int = 0  # gave up after max_attempts
+    retrying: int = 0  # not accepted (or not tried: its channel was down), will be tried again later
+    failed: int = 0  # gave up: after max_attempts, or at once when it cannot be sent at all
+    released: int = 0  # left unclaimed, untried: the run ran out of its claim time (not in as_dict)
 
     def add(self, other: "DeliveryResult") -> None:
         self.sent += other.sent
         self.retrying += other.retrying
         self.failed += other.failed
+        self.released += other.released
 
     def as_dict(self) -> dict:
         return {"sent": self.sent, "retrying": self.retrying, "failed": self.failed}
@@ -81,24 +92,45 @@ class DeliveryResult:
 
 def deliver(*, engine: Engine, now: datetime | None = None, settings: NotifySettings | None = None,
             templates_dir: Path | None = None) -> DeliveryResult:
-    """Send every pending message that is due; returns what happened to them."""
+    """Send every pending message that is due; returns what happened to them.
+
+    Never raises for a message or a channel: what cannot be sent is recorded on its row. An unexpected
+    error in one channel's worker (the database gone, say) is logged; that channel's rows return to
+    the queue when their claim lapses."""
     base = get_settings()
     ns = settings or base.notify
     tdir = templates_dir or base.templates_dir
     now = now or utcnow()
     token = uuid.uuid4().hex
     result = DeliveryResult()
-    # Stop sending well before the claims lapse: past that, another deliverer may take the same rows.
-    stop_at = time.monotonic() + CLAIM.total_seconds() * 0.8
+    claim = timedelta(seconds=ns.claim_seconds)
+    # A send begun before a batch's stop ends before its claims lapse: past that, another deliverer may take them.
+    budget = max(ns.claim_seconds - SEND_SPAN * ns.timeout, ns.claim_seconds / 4)
+    started, batches = time.monotonic(), 0
     with httpx.Client(timeout=ns.timeout, limits=httpx.Limits(max_connections=ns.concurrency * 2)) as client, \
             ThreadPoolExecutor(max_workers=ns.concurrency, thread_name_prefix="deliver") as pool:
-        while time.monotonic() < stop_at and (ids := _claim(engine, token, now)):
+        while True:
+            # the clock moves with the run: a later batch's claims last from when it is taken
+            at = now + timedelta(seconds=time.monotonic() - started) if batches else now
+            ids = _claim(engine, token, at, claim)
+            if not ids:
+                break
+            batches += 1
+            stop_at = time.monotonic() + budget
             channels, groups = _load(engine, ids)
-            futures = [pool.submit(_deliver_channel, engine, channels[cid], rows, token=token, now=now, client=client,
-                                   settings=ns, templates_dir=tdir, stop_at=stop_at)
-                       for cid, rows in groups.items()]
-            for f in futures:
-                result.add(f.result())
+            futures = {cid: pool.submit(_deliver_channel, engine, channels.get(cid), rows, token=token, now=at,
+                                        client=client, settings=ns, templates_dir=tdir, stop_at=stop_at)
+                       for cid, rows in groups.items()}
+            batch = DeliveryResult()
+            for cid, future in futures.items():
+                try:
+                    batch.add(future.result())
+                except Exception:
+                    log.exception("delivery to channel %s stopped by an unexpected error; its %d message(s) return "
+                                  "to the queue after the claim (%d s)", cid, len(groups[cid]), ns.claim_seconds)
+            result.add(batch)
+            if batch.released:  # channels too slow for one claim: the rest waits for the next run
+                break
     return result
 
 
@@ -107,14 +139,15 @@ def _due(now: datetime):
                 or_(OUTBOX.c.claimed_until.is_(None), OUTBOX.c.claimed_until < now))
 
 
-def _claim(engine: Engine, token: str, now: datetime) -> list[int]:
+def _claim(engine: Engine, token: str, now: datetime, claim: timedelta | None = None) -> list[int]:
+    claim = claim if claim is not None else timedelta(seconds=get_settings().notify.claim_seconds)
     with engine.begin() as conn:
         pick = select(OUTBOX.c.id).where(_due(now)).order_by(OUTBOX.c.id).limit(BATCH)
         if conn.dialect.name == "postgresql":
             pick = pick.with_for_update(skip_locked=True)
         # _due again on the UPDATE: under READ COMMITTED a row another deliverer claimed meanwhile drops out
         stmt = (update(OUTBOX).where(OUTBOX.c.id.in_(pick.scalar_subquery()), _due(now))
-                .values(claim=token, claimed_until=now + CLAIM).returning(OUTBOX.c.id))
+                .values(claim=token, claimed_until=now + claim).returning(OUTBOX.c.id))
         return sorted(conn.execute(stmt).scalars())
 
 
@@ -133,28 +166,44 @@ def _load(engine: Engine, ids: list[int]) -> tuple[dict[int, Channel], dict[int,
     return channels, groups
 
 
-def _deliver_channel(engine: Engine, channel: Channel, rows: list[Row], *, token: str, now: datetime,
+def _deliver_channel(engine: Engine, channel: Channel | None, rows: list[Row], *, token: str, now: datetime,
                      client: httpx.Client, settings: NotifySettings, templates_dir: Path,
                      stop_at: float) -> DeliveryResult:
     result = DeliveryResult()
-    target = Target(channel.kind, channel.target, channel.secret)
     with engine.connect() as conn:  # one connection for the channel's batch: a mark is one UPDATE and a commit
+        if channel is None or not channel.active:
+            return _give_up(conn, rows, token, REMOVED_ERROR, now)
+        label = ChannelKind.label_of(channel.kind)
+        try:  # channels added before targets were checked, or a name that now resolves to an intranet address
+            check_target(channel.kind, channel.target, allow_private=settings.channel_allow_private, label=label,
+                         resolve=True)
+        except ValidationFailed as exc:
+            return _give_up(conn, rows, token, f"{exc.message}（请删除该渠道，改正后重新添加，再重发）", now)
+        target = Target(channel.kind, channel.target, channel.secret)
         for i, row in enumerate(rows):
             if time.monotonic() > stop_at:  # a slow channel: the rest waits for the next run, unclaimed
-                _release(conn, rows[i:], token)
+                result.released += _release(conn, rows[i:], token)
                 break
             try:
                 message = build(row, markdown=channel.kind in MARKDOWN_KINDS, settings=settings,
                                 templates_dir=templates_dir)
             except Exception as exc:  # a broken (overridden) template fails this message, not the channel
-                result.add(_fail(conn, [row], token, f"消息模板出错：{type(exc).__name__}: {exc}", now, settings))
+                result.add(_fail(conn, [row], token, f"消息模板出错：{type(exc).__name__}: {short(exc, 300)}", now,
+                                 settings))
                 continue
             try:
                 send(target, message, client=client, settings=settings)
             except DeliveryError as exc:
-                # The channel is down: the rest of its messages share the failure instead of each waiting a timeout.
-                result.add(_fail(conn, rows[i:], token, str(exc), now, settings))
-                break
+                result.add(_fail(conn, [row], token, str(exc), now, settings))
+                if exc.channel_down:  # the rest waits with this one, their attempts unspent
+                    later = now + retry_delay(settings, row.outbox.attempts + 1)
+                    result.add(_defer(conn, rows[i + 1:], token, str(exc), later))
+                    break
+                continue
+            except Exception as exc:  # cannot be sent at all (whatever it is, it would fail the same way again)
+                log.exception("outbox %s could not be sent", row.outbox.id)
+                result.add(_give_up(conn, [row], token, f"消息无法发送（{type(exc).__name__}：{short(exc)}）", now))
+                continue
             _mark_sent(conn, row.outbox.id, token)
             result.sent += 1
     return result
@@ -172,10 +221,38 @@ def _mark_sent(conn: Connection, outbox_id: int, token: str) -> None:
     conn.commit()
 
 
-def _release(conn: Connection, rows: list[Row], token: str) -> None:
+def _release(conn: Connection, rows: list[Row], token: str) -> int:
     conn.execute(update(OUTBOX).where(OUTBOX.c.id.in_([r.outbox.id for r in rows]), OUTBOX.c.claim == token)
                  .values(claim=None, claimed_until=None))
     conn.commit()
+    return len(rows)
+
+
+def _defer(conn: Connection, rows: list[Row], token: str, error: str, later: datetime) -> DeliveryResult:
+    """Untried rows of a channel that is down: back to the queue for `later`, their attempts unchanged."""
+    if not rows:
+        return DeliveryResult()
+    conn.execute(update(OUTBOX).where(OUTBOX.c.id.in_([r.outbox.id for r in rows]), OUTBOX.c.claim == token)
+                 .values(next_attempt_at=later, claim=None, claimed_until=None,
+                         last_error=f"本次未发送：该渠道暂时不可用（{error}）"[:2000]))
+    conn.commit()
+    log.info("channel %s is down: %d untried message(s) wait until %s", rows[0].outbox.channel_id, len(rows),
+             later.isoformat(timespec="seconds"))
+    return DeliveryResult(retrying=len(rows))
+
+
+def _give_up(conn: Connection, rows: list[Row], token: str, error: str, now: datetime) -> DeliveryResult:
+    """Rows that cannot be sent: failed at once, with the reason (a county admin may 重发 once it is fixed)."""
+    if not rows:
+        return DeliveryResult()
+    conn.execute(update(OUTBOX).where(OUTBOX.c.id.in_([r.outbox.id for r in rows]), OUTBOX.c.claim == token)
+                 .values(status=OutboxStatus.failed.value, attempts=OUTBOX.c.attempts + 1, next_attempt_at=now,
+                         last_error=error[:2000], claim=None, claimed_until=None))
+    conn.commit()
+    ids = [row.outbox.id for row in rows]
+    log.error("delivery gave up on channel %s for %d message(s) (outbox %s%s): %s", rows[0].outbox.channel_id,
+              len(ids), ",".join(map(str, ids[:10])), ",…" if len(ids) > 10 else "", error)
+    return DeliveryResult(failed=len(rows))
 
 
 def retry_delay(settings: NotifySettings, attempts: int) -> timedelta:
@@ -251,3 +328,79 @@ def outbox_counts(session: Session, *, actor: User | None = None) -> dict[str, i
     require_county(actor)
     counts = dict(session.execute(select(Outbox.status, func.count()).group_by(Outbox.status)).all())
     return {s.value: counts.get(s.value, 0) for s in OutboxStatus}
+
+
+@dataclass
+class TestResult:
+    ok: bool
+    message: str  # for people, in Chinese
+
+
+def send_test(session: Session, *, channel_id: int, actor: User | str, settings: NotifySettings | None = None,
+              templates_dir: Path | None = None) -> TestResult:
+    """Send a test message to one channel now (not through the queue) and say how it went.
+
+    For county admins (`actor`; a bare name is the CLI's operator). Recorded in the audit journal."""
+    from notifications.messages import render
+    from notifications.recipients import _acting
+    from tracker import audit
+    from tracker.textfmt import cn_datetime
+
+    name = _acting(actor)
+    base = get_settings()
+    ns = settings or base.notify
+    channel = session.get(Channel, channel_id)
+    if channel is None or not channel.active:
+        raise NotFound(f"接收渠道 {channel_id} 不存在")
+    scope = session.get(Township, channel.township_id).name if channel.township_id else "全县"
+    label = ChannelKind.label_of(channel.kind)
+    where = f"{scope}的{label}（编号 {channel.id}）"
+    try:
+        check_target(channel.kind, channel.target, allow_private=ns.channel_allow_private, label=label, resolve=True)
+        subject, body = render("test", {"township": scope, "actor": name or "管理员", "at": cn_datetime(utcnow()),
+                                        "channel_label": label, "base_url": ns.base_url},
+                               markdown=channel.kind in MARKDOWN_KINDS,
+                               templates_dir=templates_dir or base.templates_dir)
+        message = Message(key=f"test:{channel.id}:{uuid.uuid4().hex[:12]}", subject=subject, body=body,
+                          data={"kind": "test", "kind_label": "测试消息", "township": scope})
+        with httpx.Client(timeout=ns.timeout) as client:
+            send(Target(channel.kind, channel.target, channel.secret), message, client=client, settings=ns)
+        result = TestResult(True, f"测试消息已发送到{where}，请在接收端确认是否收到")
+    except ValidationFailed as exc:
+        result = TestResult(False, f"测试消息未发送到{where}：{exc.message}")
+    except DeliveryError as exc:
+        result = TestResult(False, f"测试消息发送到{where}失败：{exc}")
+    except Exception as exc:  # a broken template override, a message the library refuses
+        log.exception("test message to channel %s could not be sent", channel.id)
+        result = TestResult(False, f"测试消息无法发送到{where}（{type(exc).__name__}：{short(exc)}）")
+    audit.record(session, actor=name, action="test", entity="channel", entity_id=channel.id,
+                 after={"ok": result.ok, "result": result.message[:500]})
+    session.flush()
+    (log.info if result.ok else log.warning)("test message to channel %s: %s", channel.id, result.message)
+    return result
+
+
+def previews(session: Session, *, outbox_ids: list[int], settings: NotifySettings | None = None,
+             templates_dir: Path | None = None) -> dict[int, str]:
+    """Each row's message as its channel gets it (subject, then body), rendered from the row now;
+    a row whose template fails says so instead."""
+    if not outbox_ids:
+        return {}
+    base = get_settings()
+    ns = settings or base.notify
+    tdir = templates_dir or base.templates_dir
+    q = (select(Outbox, Township, Task, AuditEvent, Channel.kind)
+         .join(Channel, Channel.id == Outbox.channel_id)
+         .outerjoin(Township, Township.id == Outbox.township_id)
+         .outerjoin(Task, Task.id == Outbox.task_id)
+         .outerjoin(AuditEvent, AuditEvent.id == Outbox.event_id)
+         .where(Outbox.id.in_(outbox_ids)))
+    out = {}
+    for ob, township, task, event, kind in session.execute(q):
+        try:
+            message = build(Row(ob, township, task, event), markdown=kind in MARKDOWN_KINDS, settings=ns,
+                            templates_dir=tdir)
+            out[ob.id] = message.body if kind in MARKDOWN_KINDS else f"{message.subject}\n\n{message.body}"
+        except Exception as exc:
+            out[ob.id] = f"无法生成预览：消息模板出错（{type(exc).__name__}：{short(exc, 300)}）"
+    return out

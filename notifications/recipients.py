@@ -5,18 +5,17 @@ operator's name.
 """
 from __future__ import annotations
 
-import re
-
-from sqlalchemy import func, select, update
+from sqlalchemy import exists, func, select, update
 from sqlmodel import Session
 
 from notifications.models import Channel, ChannelKind, ChannelPublic, ChannelRole, Outbox, OutboxStatus
+from notifications.targets import check_target, has_control
 from tracker import audit
+from tracker.config import NotifySettings, get_settings
 from tracker.errors import Conflict, NotFound, ValidationFailed
 from tracker.models import Township, User
 from tracker.users import require_admin
 
-EMAIL = re.compile(r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+$")
 REMOVED_ERROR = "接收渠道已删除，未发送"
 
 
@@ -28,7 +27,7 @@ def _acting(actor: User | str | None) -> str:
     return actor or ""
 
 
-def _validate(kind: str, target: str, role: str, county: bool) -> None:
+def _validate(kind: str, target: str, role: str, county: bool, *, allow_private: bool) -> None:
     if kind not in ChannelKind.labels():
         raise ValidationFailed(f"渠道类型“{kind}”无效，可选：{ChannelKind.choices()}")
     if role not in ChannelRole.labels():
@@ -39,19 +38,22 @@ def _validate(kind: str, target: str, role: str, county: bool) -> None:
         raise ValidationFailed("接收地址不能为空")
     if len(target) > 512:
         raise ValidationFailed("接收地址不能超过 512 个字符")
-    if kind == ChannelKind.email:
-        if not EMAIL.match(target):
-            raise ValidationFailed(f"邮箱地址“{target}”格式不正确（每个渠道填写一个邮箱）")
-    elif not target.startswith(("https://", "http://")):
-        raise ValidationFailed(f"{ChannelKind(kind).label}地址必须以 https:// 或 http:// 开头：{target}")
+    check_target(kind, target, allow_private=allow_private, label=ChannelKind(kind).label)
 
 
 def add_channel(session: Session, *, township: str | None, kind: str, target: str, actor: User | str,
-                secret: str | None = None, role: str = ChannelRole.staff) -> Channel:
-    """Add a recipient; `township=None` means the county's own. Re-adding a removed one reactivates it."""
+                secret: str | None = None, role: str = ChannelRole.staff,
+                settings: NotifySettings | None = None) -> Channel:
+    """Add a recipient; `township=None` means the county's own. Re-adding a removed one reactivates it.
+
+    The target is checked (notifications.targets): a valid email address, or an http(s) URL without
+    control characters that is not on a loopback/private/link-local address unless the settings allow it."""
     actor = _acting(actor)
     target, secret = (target or "").strip(), (secret or "").strip() or None
-    _validate(kind, target, role, township is None)
+    ns = settings or get_settings().notify
+    _validate(kind, target, role, township is None, allow_private=ns.channel_allow_private)
+    if secret is not None and (has_control(secret) or len(secret) > 255):
+        raise ValidationFailed("签名密钥不能超过 255 个字符，也不能包含换行或控制字符")
     township_id = None
     if township is not None:
         township_id = session.execute(select(Township.id).where(Township.name == township.strip())).scalar()
@@ -110,3 +112,11 @@ def list_channels(session: Session, *, actor: User | None = None, township: str 
     if channel_id is not None:
         q = q.where(Channel.id == channel_id)
     return [ChannelPublic.model_validate(r._mapping) for r in session.execute(q)]
+
+
+def townships_without_channel(session: Session, *, actor: User | None = None) -> list[str]:
+    """Townships that no active channel of their own reaches (their reminders are queued but go nowhere)."""
+    if actor is not None:
+        _acting(actor)
+    reached = exists().where(Channel.township_id == Township.id, Channel.active.is_(True))
+    return list(session.execute(select(Township.name).where(~reached).order_by(Township.name)).scalars())

@@ -1,9 +1,10 @@
 """County admin pages and API for reminders: recipients (channels) and the outbox with failures.
 
-Pages: /notifications/channels (list, add, remove), /notifications/outbox (by status, failed ones
-with their error and a retry button). API: /api/v1/channels, /api/v1/outbox. County admins
-change things; county staff may look at the outbox: notifications.recipients and notifications.outbox
-check who acts, the routes here translate.
+Pages: /notifications/channels (list, add, remove, send a test message; a warning naming the
+townships no channel reaches), /notifications/outbox (by status, each message's preview, failed
+ones with their error and a retry button, 立即检查 to run the daily check now). API:
+/api/v1/channels, /api/v1/outbox. County admins change things; county staff may look at the
+outbox: notifications.recipients and notifications.outbox check who acts, the routes here translate.
 """
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ from notifications.models import (ChannelCreate, ChannelKind, ChannelPublic, Cha
                                   OutboxStatus)
 from tracker.errors import DomainError
 from tracker.models import Role, User
+from tracker.textfmt import cn_date
+from tracker.users import require_admin
 from tracker.reports import township_names
 from tracker.users import COUNTY_ROLES
 from tracker.web.deps import CurrentUser, SessionDep
@@ -28,6 +31,7 @@ router = APIRouter()
 pages = APIRouter(prefix="/notifications", include_in_schema=False)
 api = APIRouter(prefix="/api/v1", tags=["notifications"])
 OUTBOX_PAGE_LIMIT = 200
+UNREACHED_SHOWN = 50  # townships named in the "no channel" warning
 
 
 def setup_pages() -> None:
@@ -45,8 +49,10 @@ def setup_pages() -> None:
 def _channels_page(request: Request, session, user: User, *, status_code: int = 200, error: str | None = None,
                    form: dict | None = None):
     channels = recipients.list_channels(session, actor=user)
+    unreached = recipients.townships_without_channel(session, actor=user)
     return render(request, "notify_channels.html", user=user, status_code=status_code, error=error,
-                  form=form or {}, channels=channels, townships=township_names(session))
+                  form=form or {}, channels=channels, townships=township_names(session),
+                  unreached=unreached[:UNREACHED_SHOWN], unreached_total=len(unreached))
 
 
 @pages.get("/channels")
@@ -77,14 +83,56 @@ def remove_channel_form(request: Request, session: SessionDep, user: CurrentUser
     return RedirectResponse("/notifications/channels", status_code=303)
 
 
+@pages.post("/channels/{channel_id}/test")
+def test_channel_form(request: Request, session: SessionDep, user: CurrentUser, channel_id: Id):
+    result = outbox.send_test(session, channel_id=channel_id, actor=user)
+    flash(request, result.message, "ok" if result.ok else "error")
+    return RedirectResponse("/notifications/channels", status_code=303)
+
+
 @pages.get("/outbox")
 def outbox_page(request: Request, session: SessionDep, user: CurrentUser,
                 status: Annotated[str, Query()] = ""):
     status = status if status in OutboxStatus.labels() else ""
+    entries = outbox.list_outbox(session, status=status or None, limit=OUTBOX_PAGE_LIMIT, actor=user)
     return render(request, "notify_outbox.html", user=user, status=status,
-                  counts=outbox.outbox_counts(session, actor=user),
-                  entries=outbox.list_outbox(session, status=status or None, limit=OUTBOX_PAGE_LIMIT, actor=user),
+                  counts=outbox.outbox_counts(session, actor=user), entries=entries,
+                  previews=outbox.previews(session, outbox_ids=[e.id for e in entries]),
                   limit=OUTBOX_PAGE_LIMIT, can_retry=user.role == Role.county_admin)
+
+
+@pages.post("/check")
+def check_now_form(request: Request, session: SessionDep, user: CurrentUser):
+    """立即检查: the daily check (lights, reminders into the queue) run now, its counts in the flash."""
+    require_admin(user)
+    session.commit()  # the check writes in transactions of its own
+    from workflows import configure_prefect
+
+    configure_prefect()
+    from workflows.flows import run as run_flow
+
+    summary = run_flow("check_progress", engine=session.get_bind())
+    from tracker.audit import record
+
+    record(session, actor=user.name, action="check", entity="notify", entity_id=0,
+           after={"as_of": summary["as_of"], "queued": summary["queued"]})
+    flash(request, check_summary(summary))
+    return RedirectResponse("/notifications/outbox", status_code=303)
+
+
+def check_summary(summary: dict) -> str:
+    from datetime import date
+
+    from tracker.config import get_settings
+    from tracker.vocabulary import Light
+
+    queued = summary["queued"]
+    kinds = "、".join(f"{MessageKind.label_of(k)} {v}" for k, v in queued.items() if v)
+    lights = "、".join(f"{Light.label_of(k)} {v} 项" for k, v in summary["totals"].items())
+    minutes = get_settings().notify.notify_minutes
+    return (f"检查完成（{cn_date(date.fromisoformat(summary['as_of']))}）：在办整改事项 {lights}；"
+            f"新加入发送队列的提醒 {sum(queued.values())} 条" + (f"（{kinds}）" if kinds else "")
+            + (f"，将在下一次发送时发出（每 {minutes} 分钟一次）" if sum(queued.values()) else ""))
 
 
 @pages.post("/outbox/{outbox_id}/retry")

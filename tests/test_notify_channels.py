@@ -119,6 +119,11 @@ def test_email_exact_message(engine, smtp_server):
         f"请抓紧推进整改，并在系统中填报进展、上传佐证材料。查看任务：http://rectify.local/tasks/{task.id}")
     [row] = outbox_rows(engine)
     assert row.status == "sent" and row.attempts == 1 and row.sent_at is not None
+    # the dedupe key itself as the Message-ID, its colons written as dots (a msg-id has no ':')
+    assert row.dedupe_key == f"due:{task.id}:2024-06-30:7:{row.channel_id}"
+    assert msg["Message-ID"] == f"<due.{task.id}.2024-06-30.7.{row.channel_id}@rectify>"
+    assert not msg["Message-ID"].defects
+    assert msg["X-Rectify-Delivery"] == row.dedupe_key
 
 
 def test_email_refused_when_server_down(engine):
@@ -126,7 +131,8 @@ def test_email_refused_when_server_down(engine):
     result = deliver(engine=engine, settings=notify_settings(smtp_port=free_port()))
     assert result.as_dict() == {"sent": 0, "retrying": 1, "failed": 0}
     [row] = outbox_rows(engine)
-    assert row.status == "pending" and row.attempts == 1 and "无法通过 127.0.0.1" in row.last_error
+    assert row.status == "pending" and row.attempts == 1
+    assert row.last_error.startswith("无法连接到邮件服务器 127.0.0.1:") and row.last_error.endswith("（连接被拒绝）")
 
 
 def test_webhook_exact_body_and_signature(engine, recorder):
@@ -187,10 +193,10 @@ def test_dingtalk_without_secret_is_unsigned(engine, recorder):
 
 
 @pytest.mark.parametrize("mode, error", [
-    ("errcode", "钉钉返回错误 310000：sign not match"),
-    ("500", "HTTP 500：{\"error\": \"boom\"}"),
-    ("hang", "请求超时（1.0 秒）"),
-    ("close", "请求失败"),
+    ("errcode", "钉钉机器人返回错误 310000：sign not match"),
+    ("500", "对方返回 HTTP 500（对方服务器内部错误）"),  # the status and a reason, never the body
+    ("hang", "连接超时：127.0.0.1:{port} 在 1 秒内没有应答"),
+    ("close", "连接被对方断开：127.0.0.1:{port} 未返回应答"),
 ])
 def test_failure_is_recorded_and_other_channels_still_deliver(engine, recorder, mode, error):
     with session_scope(engine) as s:
@@ -210,5 +216,6 @@ def test_failure_is_recorded_and_other_channels_still_deliver(engine, recorder, 
     assert rows[fine_task.id].status == "sent"
     assert [r.path for r in recorder.accepted] == ["/fine"]
     broken = rows[broken_task.id]
-    assert broken.status == "pending" and broken.attempts == 1 and error in broken.last_error
+    assert broken.status == "pending" and broken.attempts == 1
+    assert broken.last_error == error.format(port=recorder.port)
     assert broken.next_attempt_at > datetime.now(timezone.utc) + timedelta(seconds=50)  # backoff 60 s

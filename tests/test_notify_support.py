@@ -2,8 +2,8 @@
 
 The recording HTTP server is a small threading http.server on 127.0.0.1 that stores every request
 and answers according to a mode, per path if set in `modes`: ok, errcode (a robot's refusal),
-500, hang (the client times out), or close (drop the connection without answering);
-`fail_after` answers 500 once N requests were accepted.
+400 (this message refused), 500, hang (the client times out), or close (drop the connection without answering);
+`fail_after` answers 500 once N requests were accepted (on paths without a mode of their own).
 """
 from __future__ import annotations
 
@@ -64,12 +64,13 @@ def add_task(session: Session, *, township_name: str = "西里镇", title: str =
 
 def add_channel(session: Session, *, township_name: str | None = "西里镇", kind: str = "webhook",
                 target: str = "http://127.0.0.1:9/hook", secret: str | None = None, role: str = "staff",
-                new: bool = False) -> Channel:
+                new: bool = False, settings: NotifySettings | None = None) -> Channel:
     """A recipient, by default one that existed long before (`new`: added just now, so the next
     windowed check gives it everything owed, as it does for ten minutes after any addition)."""
     from notifications.recipients import add_channel as add
 
-    channel = add(session, township=township_name, kind=kind, target=target, secret=secret, role=role, actor="test")
+    channel = add(session, township=township_name, kind=kind, target=target, secret=secret, role=role, actor="test",
+                  settings=settings)
     if not new:
         channel.activated_at = datetime(2000, 1, 1, tzinfo=timezone.utc)
         session.flush()
@@ -103,7 +104,7 @@ class Recorder:
 
     requests: list[Recorded] = field(default_factory=list)
     accepted: list[Recorded] = field(default_factory=list)  # answered with success
-    mode: str = "ok"  # ok | errcode | 500 | hang | close
+    mode: str = "ok"  # ok | errcode | 400 | 500 | hang | close
     modes: dict[str, str] = field(default_factory=dict)  # path → mode, overrides `mode`
     fail_after: int | None = None  # answer 500 once this many were accepted
     hang_seconds: float = 5.0
@@ -141,7 +142,7 @@ class _Handler(BaseHTTPRequestHandler):
         with rec.lock:
             rec.requests.append(got)
             mode = rec.modes.get(parts.path, rec.mode)
-            if rec.fail_after is not None and len(rec.accepted) >= rec.fail_after:
+            if rec.fail_after is not None and len(rec.accepted) >= rec.fail_after and parts.path not in rec.modes:
                 mode = "500"
             if mode == "ok":
                 rec.accepted.append(got)
@@ -154,6 +155,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
         status, payload = {"ok": (200, {"errcode": 0, "errmsg": "ok"}),
                            "errcode": (200, {"errcode": 310000, "errmsg": "sign not match"}),
+                           "400": (400, {"error": "bad request body"}),
                            "500": (500, {"error": "boom"})}[mode]
         data = json.dumps(payload).encode()
         self.send_response(status)

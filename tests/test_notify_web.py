@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 
 from notifications.outbox import deliver
 from notifications.reminders import enqueue_reminders
-from tests.test_notify_support import notify_settings, outbox_rows
+from tests.test_notify_support import notify_settings, outbox_rows, recorder, recorder_server  # noqa: F401
 from tracker import users
 from tracker.db import session_scope
 from tracker.web.app import create_app
@@ -94,7 +94,7 @@ def test_outbox_shows_failures_and_retries(site):
     assert failed.last_error in page.text and "重发" in page.text and first["title"][:10] in page.text
     listed = api[STAFF].get("/api/v1/outbox", params={"status": "failed"}).json()
     assert [(e["id"], e["status"], e["attempts"]) for e in listed] == [(failed.id, "failed", 1)]
-    assert listed[0]["last_error"].startswith("请求失败")
+    assert listed[0]["last_error"] == "无法连接到 127.0.0.1:9（连接被拒绝）"
     assert api[STAFF].post(f"/api/v1/outbox/{failed.id}/retry").status_code == 403
     assert api[OWN].get("/api/v1/outbox").status_code == 403
     assert browser.get("/notifications/outbox").status_code == 200
@@ -105,3 +105,74 @@ def test_outbox_shows_failures_and_retries(site):
     again = api[ADMIN].post(f"/api/v1/outbox/{failed.id}/retry").json()
     assert (again["status"], again["attempts"]) == ("pending", 0)
     assert api[ADMIN].post("/api/v1/outbox/999999/retry").status_code == 404
+
+
+def test_channels_page_warns_of_townships_without_a_channel(site):
+    engine, api, browser = site
+    before = browser.get("/notifications/channels").text
+    assert 'id="unreached"' in before and "孝敬镇" in before.split('id="unreached"')[1].split("</div>")[0]
+    r = api[ADMIN].post("/api/v1/channels", json={"township": "孝敬镇", "kind": "email", "target": "sfs@xj.gov.cn"})
+    assert r.status_code == 201
+    assert 'id="unreached"' not in browser.get("/notifications/channels").text  # 西里镇 has one since an earlier test
+    assert api[ADMIN].delete(f"/api/v1/channels/{r.json()['id']}").status_code == 204
+
+
+def test_send_a_test_message_from_the_channels_page(site, recorder):
+    engine, api, browser = site
+    good = api[ADMIN].post("/api/v1/channels", json={"township": OWN, "kind": "wecom",
+                                                     "target": recorder.url("/robot")})
+    dead = api[ADMIN].post("/api/v1/channels", json={"kind": "webhook", "target": "http://127.0.0.1:9/test"})
+    assert good.status_code == dead.status_code == 201
+    token = csrf_from(browser.get("/notifications/channels").text)
+    ok = browser.post(f"/notifications/channels/{good.json()['id']}/test", data={"csrf_token": token})
+    assert ok.status_code == 200
+    assert f"测试消息已发送到{OWN}的企业微信群机器人（编号 {good.json()['id']}），请在接收端确认是否收到" in ok.text
+    [req] = recorder.requests
+    content = req.json()["markdown"]["content"]
+    assert content.startswith(f"### 【测试消息】{OWN}整改提醒渠道") and "县管理员" in content
+    bad = browser.post(f"/notifications/channels/{dead.json()['id']}/test", data={"csrf_token": token})
+    assert (f"测试消息发送到全县的Webhook（编号 {dead.json()['id']}）失败：无法连接到 127.0.0.1:9（连接被拒绝）"
+            in bad.text)
+    staff = TestClient(browser.app)
+    login(staff, STAFF)
+    staff_token = csrf_from(staff.get("/notifications/outbox").text)
+    assert staff.post(f"/notifications/channels/{good.json()['id']}/test",
+                      data={"csrf_token": staff_token}).status_code == 403
+    for c in (good, dead):
+        api[ADMIN].delete(f"/api/v1/channels/{c.json()['id']}")
+
+
+def test_outbox_previews_each_message_and_check_now_runs_the_check(site):
+    engine, api, browser = site
+    page = browser.get("/notifications/outbox")
+    assert page.status_code == 200 and "立即检查" in page.text
+    [row] = outbox_rows(engine)  # the due-soon reminder of test_outbox_shows_failures_and_retries
+    preview = page.text.split("<summary>预览</summary>")[1].split("</pre>")[0]
+    assert f"【整改到期提醒】{OWN}：" in preview and "还有 5 天到期" in preview and f"/tasks/{row.task_id}" in preview
+    r = browser.post("/notifications/check", data={"csrf_token": csrf_from(page.text)})
+    assert r.status_code == 200 and "检查完成（" in r.text and "在办整改事项 红灯" in r.text
+    assert "新加入发送队列的提醒" in r.text
+    staff = TestClient(browser.app)
+    login(staff, STAFF)
+    staff_page = staff.get("/notifications/outbox")
+    assert staff_page.status_code == 200 and "立即检查" not in staff_page.text and "预览" in staff_page.text
+    assert staff.post("/notifications/check", data={"csrf_token": csrf_from(staff_page.text)}).status_code == 403
+
+
+def test_private_and_malformed_targets_are_refused_by_the_api(site, monkeypatch):
+    from tracker import config
+
+    _, api, _ = site
+    monkeypatch.setenv("RECTIFY_CHANNEL_ALLOW_PRIVATE", "0")
+    config.get_settings.cache_clear()
+    try:
+        private = api[ADMIN].post("/api/v1/channels", json={"township": OWN, "kind": "webhook",
+                                                            "target": "http://192.168.1.10/hook"})
+        assert private.status_code == 422
+        assert private.json()["detail"] == ("Webhook地址指向本机或内网地址（192.168.1.10），已拒绝；"
+                                            "如确需发往内网地址，请设置 RECTIFY_CHANNEL_ALLOW_PRIVATE=1")
+        bad = api[ADMIN].post("/api/v1/channels", json={"township": OWN, "kind": "webhook", "target": "http://[::1/"})
+        assert bad.status_code == 422 and bad.json()["detail"] == "Webhook地址格式不正确：http://[::1/"
+    finally:
+        monkeypatch.undo()
+        config.get_settings.cache_clear()

@@ -48,7 +48,7 @@ class Target:
     evidence_id: int
     user_id: int
     titles: list[str] = field(default_factory=list)
-    channel_ids: tuple[int, int] = (0, 0)  # one removed through the page, one through the API
+    channel_ids: tuple[int, ...] = (0, 0, 0)  # one removed through the page, one through the API, one tested
     outbox_id: int = 0
 
     def version(self) -> int:
@@ -161,6 +161,8 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/notifications/channels"): Rule(ADMIN_ONLY),
     ("POST", "/notifications/channels"): Rule(ADMIN_ONLY, False, lambda t: {"data": _channel(t)}),
     ("POST", "/notifications/channels/{channel_id}/remove"): Rule(ADMIN_ONLY),
+    ("POST", "/notifications/channels/{channel_id}/test"): Rule(ADMIN_ONLY),
+    ("POST", "/notifications/check"): Rule(ADMIN_ONLY),
     ("GET", "/notifications/outbox"): Rule(COUNTY),
     ("POST", "/notifications/outbox/{outbox_id}/retry"): Rule(ADMIN_ONLY),
     ("GET", "/api/v1/channels"): Rule(ADMIN_ONLY),
@@ -204,7 +206,7 @@ def world(tmp_path_factory):
                 titles = list(s.execute(select(Task.title).where(Task.report_id == result.report_id)).scalars())
                 channels = tuple(recipients.add_channel(s, township=township, kind="webhook", actor=ADMIN,
                                                         target=f"http://127.0.0.1:9/{township}/{n}").id
-                                 for n in range(2))
+                                 for n in range(3))
                 s.flush()
                 enqueue_rows(s.connection(), [dict(
                     dedupe_key=f"perm:{township}", channel_id=channels[0], kind="overdue",
@@ -242,7 +244,7 @@ def _path(path: str, target: Target) -> str:
         return "/static/app.css"
     if "{token}" in path:
         path = path.replace("{token}", target.token())
-    channel = target.channel_ids[path.startswith("/api/")]
+    channel = target.channel_ids[2 if path.endswith("/test") else path.startswith("/api/")]
     return path.format(task_id=target.task_id, report_id=target.report_id, evidence_id=target.evidence_id,
                        user_id=target.user_id, channel_id=channel, outbox_id=target.outbox_id, fmt="docx" if "yearend/section" in path else "xlsx")
 

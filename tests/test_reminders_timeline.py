@@ -109,6 +109,43 @@ def test_moved_deadline_starts_its_reminders_afresh(engine):
     assert _check(engine, D + timedelta(days=30), stale_days=NO_STALE)["due_soon"] == 1  # 30 before the new one
 
 
+def test_a_deadline_moved_slightly_owes_the_same_threshold_again(engine):
+    """The deadline is part of every deadline rule's dedupe key: a deadline moved by a day owes the
+    reminder of the same threshold (or period) again, for the new date. A key without the deadline
+    would dedupe it away. The moves are journaled assignments, as the web makes them, so the
+    windowed check finds them too."""
+    with session_scope(engine) as s:
+        task = add_task(s, deadline=D)
+        add_channel(s)
+        admin = users.create_user(s, name="县管理员", role="county_admin", password="password-1")
+
+    def move(deadline: date) -> None:
+        with session_scope(engine) as s:
+            lifecycle.assign(s, actor=users.get_user(s, name="县管理员"), task_ids=[task.id], owner_unit="司法所",
+                             owner_person="张三", deadline=deadline, category="限期整改")
+
+    def queued(kind: str) -> list[tuple]:
+        return [(o.threshold, o.dedupe_key) for o in outbox_rows(engine) if o.kind == kind]
+
+    day = D - timedelta(days=5)
+    assert _check(engine, day, stale_days=NO_STALE)["due_soon"] == 1
+    move(D + timedelta(days=1))  # 6 days left instead of 5: still the 7-day threshold
+    assert _check(engine, day, stale_days=NO_STALE)["due_soon"] == 1
+    assert _check(engine, day, stale_days=NO_STALE)["due_soon"] == 0  # and once
+    (t1, k1), (t2, k2) = queued("due_soon")
+    assert t1 == t2 == 7 and k1 != k2 and "2024-07-01" in k2
+
+    day = D + timedelta(days=40)  # overdue (period 5 of 7 days) and escalated
+    first = _check(engine, day, stale_days=NO_STALE)
+    assert (first["overdue"], first["escalation"]) == (1, 1)
+    move(D)  # one day earlier: 40 days overdue, still period 5, escalated again for the new deadline
+    again = _check(engine, day, stale_days=NO_STALE)
+    assert (again["overdue"], again["escalation"]) == (1, 1)
+    assert [t for t, _ in queued("overdue")] == [5, 5]
+    assert len({k for _, k in queued("escalation")}) == 2
+    assert admin.id
+
+
 def test_stale_every_period_until_progress(engine):
     with session_scope(engine) as s:
         task = add_task(s, deadline=date(2025, 6, 30), assigned_at=datetime(2024, 3, 1, 2, tzinfo=timezone.utc))

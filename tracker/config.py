@@ -35,6 +35,7 @@ ACCEPTS_CRON = "应为 5 段的 crontab 表达式（分 时 日 月 周），如
 ACCEPTS_URL = "应为 http:// 或 https:// 开头的网址，如 http://127.0.0.1:8000"
 ACCEPTS_DATABASE = "应为 sqlite:///文件路径 或 postgresql+psycopg://用户@主机/库名"
 ACCEPTS_DAYS_LIST = "应为逗号分隔的 1 到 365 之间的整数，如 30,7,1（留空则不发到期提醒）"
+ACCEPTS_CLAIM = "应为 30 到 3600 之间的整数（秒），且不小于 RECTIFY_NOTIFY_TIMEOUT 的 4 倍"
 
 
 class ConfigError(ValueError):
@@ -71,6 +72,11 @@ class NotifySettings(_Env):
     smtp_from: str = "rectify@localhost"
     # seconds per delivery attempt (HTTP or SMTP)
     timeout: float = Field(10.0, gt=0, le=600, validation_alias="RECTIFY_NOTIFY_TIMEOUT")
+    # how long a delivery run holds the messages it took; after a crash they return to the queue then
+    claim_seconds: int = Field(120, ge=30, le=3600, validation_alias="RECTIFY_NOTIFY_CLAIM_SECONDS",
+                               json_schema_extra={"accepts": ACCEPTS_CLAIM})
+    # robots/webhooks on loopback, private or link-local addresses (intranet receivers) are refused unless set
+    channel_allow_private: bool = False
     # "deadline within N days" reminders, widest first; empty: none
     due_days: Annotated[tuple[int, ...], NoDecode] = Field((30, 7, 1), json_schema_extra={"accepts": ACCEPTS_DAYS_LIST})
     overdue_repeat_days: int = Field(7, ge=1, le=365)
@@ -98,6 +104,15 @@ class NotifySettings(_Env):
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError("not an http(s) URL")
         return value.strip().rstrip("/")
+
+    @field_validator("claim_seconds")
+    @classmethod
+    def _claim_covers_sends(cls, value: int, info: ValidationInfo) -> int:
+        # a send begun just before a run stops (it stops 3 timeouts before its claims lapse) must end in time
+        timeout = info.data.get("timeout")
+        if timeout is not None and value < 4 * timeout:
+            raise ValueError("shorter than 4 timeouts")
+        return value
 
     @field_validator("smtp_security", mode="before")
     @classmethod

@@ -1,4 +1,4 @@
-"""`rectify channels add|list|remove`: who gets the reminders."""
+"""`rectify channels add|list|remove|test`: who gets the reminders."""
 from __future__ import annotations
 
 from enum import Enum
@@ -81,6 +81,18 @@ def remove(channel_id: int = typer.Argument(..., help="渠道编号（见 rectif
     with unit_of_work() as session:
         channel = remove_channel(session, channel_id=channel_id, actor=default_actor())
     console.print(f"已删除接收渠道 {channel_id}：{channel.target}")
+
+
+@channels_app.command("test")
+def test(channel_id: int = typer.Argument(..., help="渠道编号（见 rectify channels list）")) -> None:
+    """立即向渠道发送一条测试消息，显示结果（失败时退出码为 1）。"""
+    from notifications.outbox import send_test
+
+    with unit_of_work() as session:
+        result = send_test(session, channel_id=channel_id, actor=default_actor())
+    if not result.ok:
+        fail(result.message)
+    console.print(result.message, markup=False, highlight=False)
 
 
 def register(app: typer.Typer) -> None:
