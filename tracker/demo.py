@@ -6,7 +6,8 @@ journal, versions, evidence and lights are what the app would have produced: the
 assigns every task with a deadline around today, the township users post progress (some with a
 generated PDF or PNG as evidence) and submit, the county closes (销号) most of the earlier round,
 sends one task back (退回) and leaves some awaiting review. Lights then show a mix of red, yellow
-and green; the samples' recurring problems (连续两年查摆) stay open beside their closed forerunners.
+and green; the samples' recurring problems (连续两年查摆) stay open, one beside its closed forerunner,
+and two problems the 2024 reports call done are not closed in the ledger (one awaits review, one is late).
 
 Every action happens at setup time (the journal says so); the deadlines carry the story.
 """
@@ -105,7 +106,7 @@ def _plan(session: Session) -> list[tuple[Task, str, str]]:
     claims = dict(session.execute(select(RectificationClaim.task_id, RectificationClaim.claim)
                                   .where(RectificationClaim.task_id.is_not(None))).all())
     recurring = set(session.execute(select(Recurrence.task_id)).scalars())
-    plan, turn, rejected, left_for_review = [], 0, False, False
+    plan, turn, rejected, done_claims = [], 0, False, 0
     for task, township, year in rows:
         if year < latest[township]:  # the earlier round: mostly closed, as the next report claims
             claim = claims.get(task.id)
@@ -113,8 +114,11 @@ def _plan(session: Session) -> list[tuple[Task, str, str]]:
                 scenario = "ongoing"
             elif claim == "in_progress":
                 scenario = "overdue"
-            elif claim == "done" and not left_for_review:
-                scenario, left_for_review = "review", True  # the report says done; the county has yet to check
+            elif claim == "done":
+                # the report says done: mostly closed, but one awaits the county's check and one is late
+                # (both then show as "the report says done, the ledger does not")
+                scenario = {0: "review", 3: "overdue"}.get(done_claims, "closed")
+                done_claims += 1
             else:
                 scenario = "closed"
         elif task.id in recurring and not rejected:
