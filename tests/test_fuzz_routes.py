@@ -123,6 +123,9 @@ def test_no_route_answers_5xx_to_hostile_input(world):
                             kwargs["files"] = files
                 try:
                     r = client.request(method, url, follow_redirects=False, **kwargs)
+                except httpx.RemoteProtocolError:  # a redirect to a URL too long for the client: not a 5xx
+                    sent += 1
+                    continue
                 except (UnicodeError, ValueError, httpx.InvalidURL) as exc:  # the HTTP client cannot send it
                     if "\x00" in (value or "") or "\r" in (value or ""):
                         continue
