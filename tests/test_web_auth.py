@@ -72,7 +72,7 @@ def test_unsafe_request_without_or_with_wrong_csrf_is_refused_and_changes_nothin
     before = _task_versions(engine)
     form = {"version": str(before[0]), "owner_unit": "司法所", "owner_person": "张三", "deadline": "2030-06-30",
             "category": "限期整改"}
-    for extra in ({}, {"csrf_token": "forged"}):
+    for extra in ({}, {"csrf_token": "forged"}, {"csrf_token": "伪造的令牌"}):  # non-ASCII: 403, not a 500
         r = client.post("/tasks/1/assign", data=form | extra, follow_redirects=False)
         assert r.status_code == 403 and "CSRF" in r.text
     assert _task_versions(engine) == before
