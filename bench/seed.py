@@ -113,14 +113,24 @@ def seed(engine: Engine, *, townships: int = 38000, tasks: int = 2_000_000, seed
               f"WHEN {h} < 95 THEN '已销号' ELSE '已撤销' END)")
     assigned = f"({h} >= 15 AND {h} < 95)"
     progressed = f"({assigned} AND {h2('n')} < 2)"
-    params = {"townships": townships, "tasks": tasks, "reports": townships * 2}
+    counties = (townships + TOWNSHIPS_PER_COUNTY - 1) // TOWNSHIPS_PER_COUNTY
+    params = {"townships": townships, "tasks": tasks, "reports": townships * 2, "counties": counties}
     with engine.connect() as conn, _bulk_mode(conn, d):
         if conn.execute(text("SELECT count(*) FROM township")).scalar() or \
                 conn.execute(text("SELECT count(*) FROM task")).scalar():
             raise RuntimeError("seed needs an empty ledger (no townships, no tasks)")
         conn.execute(text(
-            d.with_series("townships") + "INSERT INTO township (id, name, county) "
-            f"SELECT n, '样本' || {d.pad('n', 5)} || '镇', '样本' || {d.pad(f'(n - 1) / {TOWNSHIPS_PER_COUNTY} + 1', 5)} || '县' "
+        # Counties 1..N: the default county (id 1, as the migration made it) becomes 样本00001县.
+        if conn.execute(text("SELECT count(*) FROM county WHERE id <> 1")).scalar():
+            raise RuntimeError("seed needs no county but the default one (id 1)")
+        conn.execute(text("UPDATE county SET name = '样本00001县' WHERE id = 1"))
+            d.with_series("counties") + "INSERT INTO county (id, name, created_at) "
+            f"SELECT n, '样本' || {d.pad('n', 5)} || '县', {d.ts('2024-01-01', '0')} FROM {d.series('counties')} "
+            "WHERE NOT EXISTS (SELECT 1 FROM county c WHERE c.id = n)"), params)
+        conn.execute(text(
+            d.with_series("townships") + "INSERT INTO township (id, county_id, name, county) "
+            f"SELECT n, (n - 1) / {TOWNSHIPS_PER_COUNTY} + 1, '样本' || {d.pad('n', 5)} || '镇', "
+            f"'样本' || {d.pad(f'(n - 1) / {TOWNSHIPS_PER_COUNTY} + 1', 5)} || '县' "
             f"FROM {d.series('townships')}"), params)
         conn.execute(text(
             d.with_series("reports") + "INSERT INTO report (id, township_id, report_year, plan_year, source_name, "
@@ -164,9 +174,9 @@ def seed(engine: Engine, *, townships: int = 38000, tasks: int = 2_000_000, seed
             f"SELECT task_id, id, '佐证材料.pdf', 'application/pdf', 1024, {d.pad('task_id', 64)}, at, author "
             f"FROM progress WHERE {h2('CAST(task_id AS BIGINT)')} = 0 ORDER BY id"))
         counts = {tbl: conn.execute(text(f"SELECT count(*) FROM {tbl}")).scalar()
-                  for tbl in ("township", "report", "item", "task", "progress", "evidence")}
+                  for tbl in ("county", "township", "report", "item", "task", "progress", "evidence")}
         if d.pg:
-            for tbl in ("township", "report", "item", "task"):
+            for tbl in ("county", "township", "report", "item", "task"):
                 conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{tbl}', 'id'), {counts[tbl]})"))
         conn.commit()
     with engine.connect() as conn:  # fresh statistics, as a database in use would have

@@ -54,7 +54,7 @@ def enqueue_digests(*, engine: Engine, as_of: date, settings: NotifySettings | N
     now = now or utcnow()
     week = iso_week(as_of)
     with engine.begin() as conn:
-        channels = conn.execute(select(Channel.id, Channel.township_id, Channel.role)
+        channels = conn.execute(select(Channel.id, Channel.township_id, Channel.role, Channel.county_id)
                                 .where(Channel.active.is_(True))).all()
         township_channels = defaultdict(list)
         for cid, tid, _ in channels:
@@ -77,9 +77,14 @@ def enqueue_digests(*, engine: Engine, as_of: date, settings: NotifySettings | N
             rows += [base | {"dedupe_key": f"digest:{tid}:{week}:{cid}", "channel_id": cid, "township_id": tid,
                              "payload": payload} for cid in cids]
         if county_channels:
-            payload = _county_payload(counts, names, week)
+            county_of = dict(conn.execute(select(Township.id, Township.county_id)).all())
+            by_county: dict[int, dict[int, dict[str, int]]] = defaultdict(dict)
+            for tid, c in counts.items():
+                by_county[county_of.get(tid)][tid] = c
+            payloads = {county: _county_payload(by_county.get(county, {}), names, week)
+                        for county in {county for _, county in county_channels}}
             rows += [base | {"dedupe_key": f"digest:county:{week}:{cid}", "channel_id": cid, "township_id": None,
-                             "payload": payload} for cid in county_channels]
+                             "payload": payloads[county]} for cid, county in county_channels]
         queued = enqueue_rows(conn, rows)
     return {"digest": queued}
 

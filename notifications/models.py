@@ -65,6 +65,8 @@ class Channel(ChannelBase, table=True):
 
     id: Optional[int] = Field(default=None, primary_key=True)
     township_id: Optional[int] = Field(default=None, foreign_key="township.id", index=True)  # None: county
+    # the county it belongs to (a township channel: its township's); county-level messages go to its county's
+    county_id: Optional[int] = Field(default=None, foreign_key="county.id")
     secret: Optional[str] = Field(default=None, max_length=255)
     active: bool = True
     activated_at: datetime = _ts()  # added or reactivated: the next check gives it everything owed

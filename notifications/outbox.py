@@ -40,7 +40,8 @@ from tracker.config import NotifySettings, get_settings
 from tracker.db import utcnow
 from tracker.errors import InvalidTransition, NotFound, ValidationFailed
 from tracker.models import AuditEvent, Task, Township, User
-from tracker.users import require_admin, require_county
+from tracker import counties
+from tracker.users import require_admin
 
 OUTBOX = Outbox.__table__
 log = logging.getLogger("rectify.delivery")
@@ -291,7 +292,7 @@ def retry(session: Session, *, outbox_id: int, now: datetime | None = None, acto
     For county admins (`actor`; None: the CLI's operator)."""
     require_admin(actor)
     row = session.get(Outbox, outbox_id)
-    if row is None:
+    if row is None or not counties.can_see_county(session, actor, session.get(Channel, row.channel_id).county_id):
         raise NotFound(f"消息 {outbox_id} 不存在")
     if row.status == OutboxStatus.sent:
         raise InvalidTransition(f"消息 {outbox_id} 已发送，不能重发")
@@ -306,9 +307,10 @@ def retry(session: Session, *, outbox_id: int, now: datetime | None = None, acto
 
 
 def list_outbox(session: Session, *, status: str | None = None, limit: int = 200, outbox_id: int | None = None,
-                actor: User | None = None) -> list[OutboxPublic]:
-    """Newest first; failed messages carry their last error. For county users (`actor`; None: the CLI)."""
-    require_county(actor)
+                actor: User | None = None, county_id: int | None = None) -> list[OutboxPublic]:
+    """Newest first; failed messages carry their last error. For county users (`actor`: their county's), the
+    city (every county's, or `county_id`'s) and the CLI (None)."""
+    counties.require_reader(actor)
     q = (select(Outbox.id, Outbox.kind, Outbox.status, func.coalesce(Township.name, "全县").label("township"),
                 Outbox.task_id, Task.title.label("task_title"), Channel.kind.label("channel_kind"), Channel.target,
                 Outbox.attempts, Outbox.last_error, Outbox.created_at, Outbox.next_attempt_at, Outbox.sent_at,
@@ -318,6 +320,7 @@ def list_outbox(session: Session, *, status: str | None = None, limit: int = 200
          .outerjoin(Task, Task.id == Outbox.task_id)
          .order_by(Outbox.id.desc()).limit(limit))
     if status:
+         .where(*counties.county_conds(actor, Channel.county_id, county_id=county_id))
         q = q.where(Outbox.status == status)
     if outbox_id is not None:
         q = q.where(Outbox.id == outbox_id)
@@ -325,8 +328,12 @@ def list_outbox(session: Session, *, status: str | None = None, limit: int = 200
 
 
 def outbox_counts(session: Session, *, actor: User | None = None) -> dict[str, int]:
-    require_county(actor)
-    counts = dict(session.execute(select(Outbox.status, func.count()).group_by(Outbox.status)).all())
+    counties.require_reader(actor)
+    q = select(Outbox.status, func.count()).group_by(Outbox.status)
+    scope = counties.county_conds(actor, Channel.county_id)
+    if scope:
+        q = q.join(Channel, Channel.id == Outbox.channel_id).where(*scope)
+    counts = dict(session.execute(q).all())
     return {s.value: counts.get(s.value, 0) for s in OutboxStatus}
 
 
@@ -350,7 +357,8 @@ def send_test(session: Session, *, channel_id: int, actor: User | str, settings:
     base = get_settings()
     ns = settings or base.notify
     channel = session.get(Channel, channel_id)
-    if channel is None or not channel.active:
+    if channel is None or not channel.active or (
+            isinstance(actor, User) and not counties.can_see_county(session, actor, channel.county_id)):
         raise NotFound(f"接收渠道 {channel_id} 不存在")
     scope = session.get(Township, channel.township_id).name if channel.township_id else "全县"
     label = ChannelKind.label_of(channel.kind)

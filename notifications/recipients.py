@@ -10,7 +10,7 @@ from sqlmodel import Session
 
 from notifications.models import Channel, ChannelKind, ChannelPublic, ChannelRole, Outbox, OutboxStatus
 from notifications.targets import check_target, has_control
-from tracker import audit
+from tracker import audit, counties
 from tracker.config import NotifySettings, get_settings
 from tracker.errors import Conflict, NotFound, ValidationFailed
 from tracker.models import Township, User
@@ -43,20 +43,26 @@ def _validate(kind: str, target: str, role: str, county: bool, *, allow_private:
 
 def add_channel(session: Session, *, township: str | None, kind: str, target: str, actor: User | str,
                 secret: str | None = None, role: str = ChannelRole.staff,
-                settings: NotifySettings | None = None) -> Channel:
+                settings: NotifySettings | None = None, county: str | None = None) -> Channel:
     """Add a recipient; `township=None` means the county's own. Re-adding a removed one reactivates it.
+
+    It belongs to a county: a county admin's own; from the CLI the one named (`county`), else the default
+    county. The township is looked up in that county.
 
     The target is checked (notifications.targets): a valid email address, or an http(s) URL without
     control characters that is not on a loopback/private/link-local address unless the settings allow it."""
     actor = _acting(actor)
     target, secret = (target or "").strip(), (secret or "").strip() or None
     ns = settings or get_settings().notify
+    county_id = (counties.own_county_id(session, actor) if isinstance(actor, User)
+                 else counties.resolve_county(session, county).id)
     _validate(kind, target, role, township is None, allow_private=ns.channel_allow_private)
     if secret is not None and (has_control(secret) or len(secret) > 255):
         raise ValidationFailed("签名密钥不能超过 255 个字符，也不能包含换行或控制字符")
     township_id = None
     if township is not None:
-        township_id = session.execute(select(Township.id).where(Township.name == township.strip())).scalar()
+        township_id = session.execute(select(Township.id).where(Township.name == township.strip(),
+                                                                Township.county_id == county_id)).scalar()
         if township_id is None:
             raise NotFound(f"乡镇“{township}”不存在（请先导入该乡镇的报告）")
     same = session.execute(select(Channel).where(
@@ -67,9 +73,10 @@ def add_channel(session: Session, *, township: str | None, kind: str, target: st
     if same is not None:
         # Reactivate: its dedupe keys still hold, so reminders it already got are not sent again.
         same.active, same.secret, same.role = True, secret, role
+        Channel.county_id == county_id,
         channel, action = same, "reactivate"
     else:
-        channel = Channel(township_id=township_id, kind=kind, target=target, secret=secret, role=role,
+        channel = Channel(township_id=township_id, county_id=county_id, kind=kind, target=target, secret=secret, role=role,
                           created_by=actor[:64])
         action = "create"
     session.add(channel)
@@ -83,7 +90,8 @@ def remove_channel(session: Session, *, channel_id: int, actor: User | str) -> C
     """Deactivate a recipient; its messages not yet sent are marked failed (nobody to send them to)."""
     actor = _acting(actor)
     channel = session.get(Channel, channel_id)
-    if channel is None or not channel.active:
+    if channel is None or not channel.active or (user is not None and not counties.can_see_county(
+            session, user, channel.county_id)):
         raise NotFound(f"接收渠道 {channel_id} 不存在")
     channel.active = False
     session.add(channel)
@@ -105,8 +113,8 @@ def list_channels(session: Session, *, actor: User | None = None, township: str 
                 Channel.role, Channel.secret.is_not(None).label("has_secret"), Channel.created_at,
                 Channel.created_by)
          .outerjoin(Township, Township.id == Channel.township_id)
-         .where(Channel.active.is_(True))
-         .order_by(Channel.township_id.is_not(None), Township.name, Channel.id))
+         .where(Channel.active.is_(True), *counties.county_conds(actor, Channel.county_id))
+         .order_by(Channel.county_id, Channel.township_id.is_not(None), Township.name, Channel.id))
     if township:
         q = q.where(Township.name == township)
     if channel_id is not None:
@@ -119,4 +127,5 @@ def townships_without_channel(session: Session, *, actor: User | None = None) ->
     if actor is not None:
         _acting(actor)
     reached = exists().where(Channel.township_id == Township.id, Channel.active.is_(True))
-    return list(session.execute(select(Township.name).where(~reached).order_by(Township.name)).scalars())
+    return list(session.execute(select(Township.name).where(~reached, *counties.township_conds(actor, Township.id))
+                                .order_by(Township.name)).scalars())

@@ -108,7 +108,9 @@ def _township_channels():
 
 
 def _county_channels():
-    return and_(Channel.township_id.is_(None), Channel.active.is_(True))
+    """The county-level channels of the task's county (escalations go to that county's staff and leaders)."""
+    county_of_task = select(Township.county_id).where(Township.id == Task.township_id).scalar_subquery()
+    return and_(Channel.township_id.is_(None), Channel.active.is_(True), Channel.county_id == county_of_task)
 
 
 class _Check:

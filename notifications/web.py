@@ -22,7 +22,7 @@ from tracker.models import Role, User
 from tracker.textfmt import cn_date
 from tracker.users import require_admin
 from tracker.reports import township_names
-from tracker.users import COUNTY_ROLES
+from tracker.vocabulary import READER_ROLES
 from tracker.web.deps import CurrentUser, SessionDep
 from tracker.web.forms import Id
 from tracker.web.templating import add_nav_link, add_template_folder, env, flash, render
@@ -40,7 +40,7 @@ def setup_pages() -> None:
     add_template_folder(Path(__file__).parent / "templates" / "pages")
     env.globals.update(ChannelKind=ChannelKind, ChannelRole=ChannelRole, MessageKind=MessageKind,
                        OutboxStatus=OutboxStatus)
-    add_nav_link("/notifications/outbox", "提醒记录", roles=COUNTY_ROLES)
+    add_nav_link("/notifications/outbox", "提醒记录", roles=READER_ROLES)
     add_nav_link("/notifications/channels", "提醒渠道", roles=(Role.county_admin.value,))
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -124,6 +125,9 @@ def _truncate(engine) -> None:
             conn.commit()
             conn.exec_driver_sql("PRAGMA foreign_keys=ON")
         conn.commit()
+        # as the migrations leave it: the default county (tracker.counties)
+        conn.execute(text("INSERT INTO county (name, created_at) VALUES (:name, :at)"),
+                     {"name": "本县", "at": datetime.now(timezone.utc)})
 
 
 @pytest.fixture

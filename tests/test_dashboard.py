@@ -28,7 +28,7 @@ def seeded(engine):
     counts = seed(engine, townships=12, tasks=600, seed=3)
     assert counts["task"] == 600 and counts["township"] == 12 and counts["report"] == 24
     with Session(engine, expire_on_commit=False) as s:
-        county = add_user(s, "county", "county_admin")
+        county = add_user(s, "county", "city")  # two counties: the city sees both
         town = add_user(s, "town", "township", "样本00007镇")
         s.commit()
         tasks = list(s.execute(select(Task)).scalars())

@@ -9,6 +9,7 @@ from sqlmodel import Session
 
 from tests.test_lifecycle import add_tasks
 from tracker import users
+from tracker.counties import can_see_township
 from tracker.db import session_scope
 from tracker.errors import Forbidden, NotFound, ValidationFailed
 from tracker.models import LoginAttempt, User
@@ -49,9 +50,9 @@ def test_create_and_authenticate(people):
         assert (u.role, u.township_id is not None) == ("township", True)
         assert "xili-pass" not in u.password_hash and u.password_hash.startswith("$argon2")
         assert [x.name for x in users.list_users(s)] == ["admin", "xili"]
-        assert users.can_see_township(u, u.township_id) and not users.can_see_township(u, u.township_id + 1)
+        assert can_see_township(s, u, u.township_id) and not can_see_township(s, u, u.township_id + 1)
         admin = users.get_user(s, name="admin")
-        assert users.can_see_township(admin, 12345)
+        assert can_see_township(s, admin, u.township_id) and not can_see_township(s, admin, 12345)
         users.require_role(admin, "county_admin")
         with pytest.raises(Forbidden, match="无权执行此操作"):
             users.require_role(u, "county_admin", "county_staff")

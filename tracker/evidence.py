@@ -12,8 +12,9 @@ from sqlmodel import Session
 
 from tracker.config import get_settings
 from tracker.errors import NotFound, ValidationFailed
-from tracker.models import Evidence, Task, User
-from tracker.users import can_see_township
+from tracker.db import utcnow
+from tracker.models import Evidence, EvidenceBlob, Task, User
+from tracker.counties import can_see_township
 
 MAX_BYTES = 20 * 1024 * 1024
 ALLOWED = {  # extension → content type
@@ -115,7 +116,7 @@ def _write_blob(sha256: str, data: bytes) -> None:
 
 def store_evidence(session: Session, *, task: Task, progress_id: int | None, filename: str, data: bytes,
                    actor: User) -> Evidence:
-    if not can_see_township(actor, task.township_id):
+    if not can_see_township(session, actor, task.township_id):
         raise NotFound(f"任务 {task.id} 不存在")
     content_type = check_file(filename, data)
     sha = hashlib.sha256(data).hexdigest()
@@ -130,7 +131,7 @@ def store_evidence(session: Session, *, task: Task, progress_id: int | None, fil
 def open_evidence(session: Session, *, actor: User, evidence_id: int) -> tuple[Evidence, Path]:
     ev = session.get(Evidence, evidence_id)
     task = session.get(Task, ev.task_id) if ev is not None else None
-    if task is None or not can_see_township(actor, task.township_id):
+    if task is None or not can_see_township(session, actor, task.township_id):
         raise NotFound(f"佐证材料 {evidence_id} 不存在")
     path = blob_path(ev.sha256)
     if not path.is_file():

@@ -13,20 +13,21 @@ from sqlmodel import Session
 from tracker.errors import NotFound
 from tracker.evidence import clean_filename
 from tracker.ingest import IngestResult, ingest_file
-from tracker.models import Item, Report, ReportPublic, Role, Task, Township, User
-from tracker.users import can_see_township, require_county
+from tracker.models import Item, Report, ReportPublic, Task, Township, User
+from tracker import counties
+from tracker.counties import can_see_township, sees_all, township_conds
+from tracker.users import require_county
 
 
-def visible_reports(session: Session, *, actor: User) -> list[ReportPublic]:
-    """Imported reports `actor` may see, newest year first, with their task counts."""
+def visible_reports(session: Session, *, actor: User, county: str | None = None) -> list[ReportPublic]:
+    """Imported reports `actor` may see (the city: of `county`, if named), newest year first, with their task counts."""
     tasks = select(Task.report_id, func.count().label("n")).group_by(Task.report_id).subquery()
     q = (select(Report.id, Township.name.label("township"), Report.report_year, Report.plan_year,
                 Report.source_name, Report.imported_at, Report.imported_by,
                 func.coalesce(tasks.c.n, 0).label("tasks"))
          .join(Township, Report.township_id == Township.id).outerjoin(tasks, tasks.c.report_id == Report.id)
          .order_by(Report.report_year.desc(), Township.name))
-    if actor.role == Role.township:
-        q = q.where(Report.township_id == actor.township_id)
+    q = q.where(*township_conds(actor, Report.township_id, county_id=_county_filter(session, actor, county)))
     return [ReportPublic.model_validate(row._mapping) for row in session.execute(q)]
 
 
@@ -40,7 +41,7 @@ class ReportView:
 
 def report_view(session: Session, *, actor: User, report_id: int) -> ReportView:
     report = session.get(Report, report_id)
-    if report is None or not can_see_township(actor, report.township_id):
+    if report is None or not can_see_township(session, actor, report.township_id):
         raise NotFound(f"报告 {report_id} 不存在")
     items = list(session.execute(select(Item).where(Item.report_id == report_id, Item.removed_at.is_(None))
                                  .order_by(Item.start)).scalars())
@@ -50,24 +51,33 @@ def report_view(session: Session, *, actor: User, report_id: int) -> ReportView:
 
 def report_years(session: Session, *, actor: User) -> list[int]:
     """The report years `actor` has reports of, newest first."""
-    q = select(Report.report_year).distinct().order_by(Report.report_year.desc())
-    if actor.role == Role.township:
-        q = q.where(Report.township_id == actor.township_id)
+    q = (select(Report.report_year).distinct().order_by(Report.report_year.desc())
+         .where(*township_conds(actor, Report.township_id)))
     return list(session.execute(q).scalars())
 
 
-def township_names(session: Session, *, actor: User | None = None, year: int | None = None) -> list[str]:
-    """Townships to choose from (with a report of `year`, if given); a township user gets only their own."""
-    q = select(Township.name).order_by(Township.name)
+def township_names(session: Session, *, actor: User | None = None, year: int | None = None,
+                   county_id: int | None = None) -> list[str]:
+    """Townships to choose from (with a report of `year`, if given): those `actor` may see (a township user
+    only their own, a county user their county's), narrowed to `county_id` when given."""
+    q = select(Township.name).order_by(Township.name).distinct()
     if year is not None:
-        q = q.join(Report, Report.township_id == Township.id).where(Report.report_year == year).distinct()
-    if actor is not None and actor.role == Role.township:
-        q = q.where(Township.id == actor.township_id)
+        q = q.join(Report, Report.township_id == Township.id).where(Report.report_year == year)
+    q = q.where(*township_conds(actor, Township.id, county_id=county_id))
     return list(session.execute(q).scalars())
 
 
-def township_id(session: Session, *, name: str) -> int | None:
-    return session.execute(select(Township.id).where(Township.name == name)).scalar()
+def township_id(session: Session, *, name: str, actor: User | None = None, county_id: int | None = None) -> int | None:
+    """The township `name` among those `actor` may see (in `county_id`, if given): the first by id when
+    the city sees several of that name."""
+    return session.execute(select(Township.id).where(Township.name == name,
+                                                     *township_conds(actor, Township.id, county_id=county_id))
+                           .order_by(Township.id).limit(1)).scalar()
+
+
+def _county_filter(session: Session, actor: User | None, county: str | None) -> int | None:
+    """The county the city (or the operator) narrows a list to; county users are scoped already."""
+    return counties.county_named(session, county).id if county and sees_all(actor) else None
 
 
 def import_upload(*, engine: Engine, actor: User, filename: str, data: bytes, replace: bool = False) -> IngestResult:
@@ -77,4 +87,5 @@ def import_upload(*, engine: Engine, actor: User, filename: str, data: bytes, re
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / name
         path.write_bytes(data)
-        return ingest_file(engine=engine, path=path, actor=actor.name, replace=replace)
+        return ingest_file(engine=engine, path=path, actor=actor.name, replace=replace,
+                           county_id=actor.county_id if actor is not None else None)

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from sqlalchemy import bindparam, delete, func, insert, select
 from sqlmodel import Session
 
-from tracker.models import Report, Status, Task, TaskTheme
+from tracker.counties import township_conds
+from tracker.models import Report, Status, Task, TaskTheme, User
 
 
 @dataclass(frozen=True)
@@ -74,10 +75,12 @@ def assign_themes(session: Session, *, report_id: int, tasks: list[tuple[int, st
 
 
 def theme_counts(session: Session, *, township_id: int | None = None, report_year: int | None = None,
-                 kind: str | None = None) -> dict[str, int]:
-    """Tasks per theme (withdrawn ones left out), every theme present, in taxonomy order: for ledger filters."""
+                 kind: str | None = None, actor: User | None = None, county_id: int | None = None) -> dict[str, int]:
+    """Tasks per theme (withdrawn ones left out), every theme present, in taxonomy order: for ledger filters.
+    Counted over what `actor` may see (tracker.counties), in `county_id` if given."""
     q = (select(TaskTheme.theme, func.count()).join(Task, Task.id == TaskTheme.task_id)
-         .where(Task.status != Status.withdrawn.value).group_by(TaskTheme.theme))
+         .where(Task.status != Status.withdrawn.value, *township_conds(actor, Task.township_id, county_id=county_id))
+         .group_by(TaskTheme.theme))
     if township_id is not None:
         q = q.where(Task.township_id == township_id)
     if report_year is not None:

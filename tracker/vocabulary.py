@@ -72,9 +72,11 @@ class Role(Labelled):
     county_admin = "county_admin", "县级管理员"
     county_staff = "county_staff", "县级工作人员"
     township = "township", "乡镇用户"
+    city = "city", "市级用户"
 
 
-COUNTY_ROLES = (Role.county_admin, Role.county_staff)
+COUNTY_ROLES = (Role.county_admin, Role.county_staff)  # belong to one county, work on its ledger
+READER_ROLES = (*COUNTY_ROLES, Role.city)  # read the county views (ledger, dashboards, summaries, outbox)
 
 
 class Light(Labelled):

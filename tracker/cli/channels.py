@@ -39,6 +39,7 @@ def add(
     target: str = typer.Option(..., "--target", help="邮箱地址或机器人/Webhook 地址"),
     secret: str = typer.Option(None, "--secret", help="钉钉加签密钥或 Webhook 签名密钥"),
     role: RoleOpt = typer.Option(RoleOpt.staff, "--role", help="staff（工作人员）或 leader（县领导，只收督办）"),
+    county_name: str = typer.Option(None, "--county-name", help="渠道所属的县（区），不指定为默认县（多县安装时使用）"),
 ) -> None:
     """添加接收渠道。"""
     from notifications.models import ChannelKind
@@ -48,7 +49,7 @@ def add(
         fail("请指定 --township 乡镇名称 或 --county（二选一）")
     with unit_of_work() as session:
         channel = add_channel(session, township=township, kind=kind.value, target=target, secret=secret,
-                              role=role.value, actor=default_actor())
+                              role=role.value, actor=default_actor(), county=county_name)
     console.print(f"已添加接收渠道 {channel.id}：{township or '全县'} {ChannelKind(kind.value).label} {target}")
 
 

@@ -39,8 +39,9 @@ def summary(
     township: list[str] = typer.Option(None, "--township", help="只生成该乡镇（可多次指定），默认全部"),
     as_of: str = typer.Option(None, "--as-of", help="统计截止日期，如 2024-12-20，默认今天"),
     formats: str = typer.Option("docx,md,txt", "--format", help="乡镇材料的格式，逗号分隔：docx,md,txt"),
-    county: bool = typer.Option(None, "--county/--no-county",
-                                help="同时生成县级汇总（.docx/.xlsx/.html）；默认未指定 --township 时生成"),
+    county: str = typer.Option(None, "--county", help="县（区）名称：生成该县的乡镇材料和县级汇总，默认为默认县"),
+    county_files: bool = typer.Option(None, "--county-summary/--no-county",
+                                      help="同时生成县级汇总（.docx/.xlsx/.html）；默认未指定 --township 时生成"),
     review_notes: bool = typer.Option(False, "--include-review-notes",
                                       help="在材料中写入审核意见（如退回原因、审核未通过），默认不写入正式材料"),
 ) -> None:
@@ -48,10 +49,16 @@ def summary(
     from tracker.yearend.run import run_year_end
 
     fmts = [f.strip().lower().lstrip(".") for f in formats.split(",") if f.strip()]
+    from tracker.cli.users import unit_of_work
+    from tracker.counties import resolve_county
+
     try:
         result = run_year_end(engine=get_engine(), year=year, as_of=_as_of(as_of), out_dir=out,
-                              townships=township or None, formats=fmts,
-                              county=(not township) if county is None else county, review_notes=review_notes)
+                              townships=township or None, formats=fmts, county_id=county_id,
+                              county=(not township) if county_files is None else county_files,
+    with unit_of_work() as session:
+        county_id = resolve_county(session, county).id
+                              review_notes=review_notes)
     except DomainError as exc:
         fail(exc.message)
     except OSError as exc:

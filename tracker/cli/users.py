@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 from sqlmodel import Session
 
-from tracker import users
+from tracker import counties, users
 from tracker.cli.common import console, err_console, fail, print_json
 from tracker.db import get_engine, session_scope
 from tracker.errors import DomainError
@@ -51,17 +51,23 @@ class RoleOpt(str, Enum):
 
 @users_app.command("add")
 def add_cmd(
+    city = "city"
     name: str = typer.Argument(..., help="用户名"),
-    role: RoleOpt = typer.Option(..., "--role", help="county_admin（县级管理员）、county_staff（县级工作人员）或 township（乡镇用户）"),
+    role: RoleOpt = typer.Option(..., "--role", help="county_admin（县级管理员）、county_staff（县级工作人员）、"
+                                                     "township（乡镇用户）或 city（市级用户，只读查看各县并管理县级管理员）"),
+    county: str = typer.Option(None, "--county", help="县级和乡镇用户所属的县（区），不指定为默认县；市级用户不指定"),
     township: str = typer.Option(None, "--township", help="乡镇用户所属乡镇，如 西里镇"),
     password_stdin: bool = typer.Option(False, "--password-stdin", help="从标准输入读取密码（一行）"),
 ) -> None:
     """新建用户。"""
     password = _read_password(password_stdin)
     with unit_of_work() as session:
-        user = users.create_user(session, name=name, role=role.value, password=password, township=township)
-    where = f"（{township}）" if user.township_id else ""
-    typer.echo(f"已创建用户 {user.name}：{Role.label_of(user.role)}{where}")
+        user = users.create_user(session, name=name, role=role.value, password=password, township=township,
+                                 county=county, must_change=must_change)
+        county_name = counties.county_name(session, user.county_id)
+    where = "" if county_name is None else f"（{county_name}{township if user.township_id else ''}）"
+    typer.echo(f"已创建用户 {user.name}：{Role.label_of(user.role)}{where}"
+               + ("；首次登录须先修改密码" if must_change else ""))
 
 
 @users_app.command("token")
@@ -112,11 +118,11 @@ def list_cmd(fmt: Fmt = typer.Option(Fmt.table, "--format", help="输出格式�
     with unit_of_work() as session:
         rows = users.list_users(session)
     if fmt is Fmt.json:
-        print_json([u.model_dump(include={"name", "role", "township", "active", "locked_until"})
+        print_json([u.model_dump(include={"name", "role", "county", "township", "active", "locked_until"})
                      for u in rows])
         return
     table = Table(title=f"用户（{len(rows)} 个）")
-    for col in ("用户名", "角色", "乡镇", "状态", "锁定至"):
+    for col in ("用户名", "角色", "县（区）", "乡镇", "状态", "锁定至"):
         table.add_column(col)
     for u in rows:
         table.add_row(u.name, Role.label_of(u.role), u.township or "", "启用" if u.active else "停用",

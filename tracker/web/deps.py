@@ -88,7 +88,8 @@ async def _verify_csrf(request: Request) -> None:
         value = (await request.form()).get(CSRF_FIELD)  # Starlette caches the parsed form for the endpoint
         sent = value if isinstance(value, str) else None
     expected = request.session.get("csrf")
-    if not (sent and expected and secrets.compare_digest(sent, expected)):
+    # Bytes: compare_digest raises on non-ASCII str, and a forged token may be anything.
+    if not (sent and expected and secrets.compare_digest(sent.encode(), str(expected).encode())):
         raise CsrfFailed()
 
 

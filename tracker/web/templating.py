@@ -99,7 +99,7 @@ def is_county(user: User | None) -> bool:
 def render(request: Request, template: str, /, *, user: User | None = None, status_code: int = 200, **context):
     token = csrf_token(request)
     context.update(
-        user=user, is_county=is_county(user), csrf_token=token,
+        user=user, is_county=is_county(user), is_city=user is not None and user.role == Role.city, csrf_token=token,
         csrf_input=Markup(f'<input type="hidden" name="{CSRF_FIELD}" value="{escape(token)}">'),
         flashes=_pop_flashes(request), url_with=lambda **kw: url_with(request, **kw),
     )

@@ -94,16 +94,17 @@ CHUNK = 1000  # townships loaded at a time: a few grouped queries each, memory b
 
 
 def load_chunks(engine: Engine, *, year: int, as_of: date, townships: list[str] | None = None,
-                size: int = CHUNK) -> Iterator[list[TownshipYear]]:
-    """Every township with a report of `year` (by name), `size` at a time, with its tasks (withdrawn ones
-    left out) and their facts."""
+                size: int = CHUNK, county_id: int | None = None) -> Iterator[list[TownshipYear]]:
+    """Every township with a report of `year` (by name; of the county `county_id`, if given), `size` at a
+    time, with its tasks (withdrawn ones left out) and their facts."""
     end = day_end_utc(as_of)
     with engine.connect() as conn:
         heads = [TownshipYear(r.township_id, r.name, r.county, r.id, r.report_year, r.plan_year)
                  for r in conn.execute(
                      select(Report.id, Report.township_id, Report.report_year, Report.plan_year, Township.name,
                             Township.county).join(Township, Township.id == Report.township_id)
-                     .where(Report.report_year == year, *([Township.name.in_(townships)] if townships else []))
+                     .where(Report.report_year == year, *([Township.name.in_(townships)] if townships else []),
+                            *([Township.county_id == county_id] if county_id is not None else []))
                      .order_by(Township.name))]
         for start in range(0, len(heads), size):
             chunk = heads[start:start + size]
@@ -263,7 +264,7 @@ class ClaimRow:
     task_status: str
 
 
-def cross_year(engine: Engine, *, year: int, townships: list[str] | None = None
+def cross_year(engine: Engine, *, year: int, townships: list[str] | None = None, county_id: int | None = None
                ) -> tuple[list[RecurrenceRow], list[ClaimRow]]:
     """Recurrences touching a problem of `year` (either side), and claims of done about problems of `year`
     or made by the `year` report that the ledger does not back."""
@@ -274,6 +275,8 @@ def cross_year(engine: Engine, *, year: int, townships: list[str] | None = None
     if townships:
         where.append(tw.c.name.in_(townships))
     with engine.connect() as conn:
+    if county_id is not None:
+        where.append(tw.c.county_id == county_id)
         recs = [RecurrenceRow(*r) for r in conn.execute(
             select(tw.c.name, later.c.title, rl.c.report_year, earlier.c.title, re_.c.report_year,
                    Recurrence.years, Recurrence.score).select_from(Recurrence)
@@ -288,6 +291,8 @@ def cross_year(engine: Engine, *, year: int, townships: list[str] | None = None
         claims = [ClaimRow(*r) for r in conn.execute(
             select(tw.c.name, Report.report_year, Item.text, earlier.c.title, earlier.c.status)
             .select_from(RectificationClaim).join(Item, Item.id == RectificationClaim.item_id)
+        if county_id is not None:
+            claim_where.append(tw.c.county_id == county_id)
             .join(Report, Report.id == Item.report_id)
             .join(earlier, earlier.c.id == RectificationClaim.task_id).join(re_, re_.c.id == earlier.c.report_id)
             .join(tw, tw.c.id == Report.township_id).where(*claim_where)

@@ -48,10 +48,12 @@ def check_formats(formats) -> tuple[str, ...]:
     return tuple(dict.fromkeys(formats))
 
 
-def _check_found(engine: Engine, *, year: int, townships: list[str] | None) -> None:
+def _check_found(engine: Engine, *, year: int, townships: list[str] | None, county_id: int | None = None) -> None:
     q = select(Report.id).join(Township, Township.id == Report.township_id).where(Report.report_year == year)
     if townships:
         q = q.where(Township.name.in_(townships))
+    if county_id is not None:
+        q = q.where(Township.county_id == county_id)
     with engine.connect() as conn:
         if conn.execute(q.limit(1)).first() is None:
             where = f"{'、'.join(townships)}的" if townships else ""
@@ -59,31 +61,37 @@ def _check_found(engine: Engine, *, year: int, townships: list[str] | None) -> N
 
 
 def sections(engine: Engine, *, year: int, as_of: date, townships: list[str] | None = None,
-             tally: county_summary.Tally | None = None, review_notes: bool = False) -> Iterator[Section]:
-    """Each township's section, in name order, loaded a chunk at a time; `tally` sees every township."""
-    _check_found(engine, year=year, townships=townships)
-    for chunk in load_chunks(engine, year=year, as_of=as_of, townships=townships):
+             tally: county_summary.Tally | None = None, review_notes: bool = False,
+             county_id: int | None = None) -> Iterator[Section]:
+    """Each township's section (of the county `county_id`, if given), in name order, loaded a chunk at a
+    time; `tally` sees every township."""
+    _check_found(engine, year=year, townships=townships, county_id=county_id)
+    for chunk in load_chunks(engine, year=year, as_of=as_of, townships=townships, county_id=county_id):
         for ty in chunk:
             if tally is not None:
                 tally.add(ty)
             yield build(ty, as_of, review_notes=review_notes)
 
 
-def one_section(engine: Engine, *, year: int, as_of: date, township: str, review_notes: bool = False) -> Section:
-    return next(sections(engine, year=year, as_of=as_of, townships=[township], review_notes=review_notes))
+def one_section(engine: Engine, *, year: int, as_of: date, township: str, review_notes: bool = False,
+                county_id: int | None = None) -> Section:
+    return next(sections(engine, year=year, as_of=as_of, townships=[township], review_notes=review_notes,
+                         county_id=county_id))
 
 
-def county_tally(engine: Engine, *, year: int, townships: list[str] | None = None,
+def county_tally(engine: Engine, *, year: int, townships: list[str] | None = None, county_id: int | None = None,
                  ) -> tuple[county_summary.Tally, list[RecurrenceRow]]:
     """An empty tally knowing the claims, and the recurrences: what the county summary needs besides
     the townships themselves."""
-    recurrences, claims = cross_year(engine, year=year, townships=townships)
+    recurrences, claims = cross_year(engine, year=year, townships=townships, county_id=county_id)
     return county_summary.Tally(claims), recurrences
 
 
-def county_summary_of(engine: Engine, *, year: int, as_of: date) -> county_summary.CountySummary:
-    tally, recurrences = county_tally(engine, year=year)
-    for _ in sections(engine, year=year, as_of=as_of, tally=tally):
+def county_summary_of(engine: Engine, *, year: int, as_of: date, county_id: int | None = None
+                      ) -> county_summary.CountySummary:
+    """The county summary of the county `county_id` (None: every township in the database)."""
+    tally, recurrences = county_tally(engine, year=year, county_id=county_id)
+    for _ in sections(engine, year=year, as_of=as_of, tally=tally, county_id=county_id):
         pass
     return tally.summary(recurrences, year=year, as_of=as_of)
 
@@ -107,17 +115,18 @@ def _write(path: Path, data: bytes) -> None:
 
 def run_year_end(*, engine: Engine, year: int, as_of: date | None = None, out_dir: Path | str,
                  townships: list[str] | None = None, formats=FORMATS, county: bool = True,
-                 review_notes: bool = False) -> dict:
+                 review_notes: bool = False, county_id: int | None = None) -> dict:
     """Write each township's section (one file per format, named after the township) and, with
     `county`, the county summary; returns what was written and the headline numbers."""
     as_of = as_of or today()
     formats = check_formats(formats)
     out = Path(out_dir)
-    tally, recurrences = county_tally(engine, year=year, townships=townships) if county else (None, [])
+    tally, recurrences = (county_tally(engine, year=year, townships=townships, county_id=county_id) if county
+                          else (None, []))
     written, townships_done = 0, 0
     totals = dict.fromkeys(("total", "done", "in_progress", "ongoing", "unassigned"), 0)
     for section in sections(engine, year=year, as_of=as_of, townships=townships, tally=tally,
-                            review_notes=review_notes):
+                            review_notes=review_notes, county_id=county_id):
         if not townships_done:
             out.mkdir(parents=True, exist_ok=True)
         townships_done += 1
@@ -144,12 +153,14 @@ def run_year_end(*, engine: Engine, year: int, as_of: date | None = None, out_di
     return result
 
 
-def zip_all(engine: Engine, *, year: int, as_of: date, review_notes: bool = False) -> bytes:
+def zip_all(engine: Engine, *, year: int, as_of: date, review_notes: bool = False,
+            county_id: int | None = None) -> bytes:
     """Every township's section in every format plus the county files, as one .zip (for the county)."""
-    tally, recurrences = county_tally(engine, year=year)
+    tally, recurrences = county_tally(engine, year=year, county_id=county_id)
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-        for section in sections(engine, year=year, as_of=as_of, tally=tally, review_notes=review_notes):
+        for section in sections(engine, year=year, as_of=as_of, tally=tally, review_notes=review_notes,
+                                county_id=county_id):
             for fmt in FORMATS:
                 zf.writestr(section_name(section.township, year, fmt), section_bytes(section, fmt))
         for name, blob in county_files(tally.summary(recurrences, year=year, as_of=as_of)).items():

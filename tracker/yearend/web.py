@@ -25,7 +25,7 @@ from tracker.web.deps import CurrentUser, SessionDep
 from tracker.web.forms import optional_int
 from tracker.web.templating import add_nav_link, add_template_folder, render
 from tracker.yearend import county as county_summary
-from tracker.yearend.access import require_county_reader, section_township, section_townships
+from tracker.yearend.access import county_scope, require_county_reader, section_township, section_townships
 from tracker.yearend.run import (COUNTY_FORMATS, county_name, county_summary_of, one_section, section_bytes,
                                  section_name, zip_all)
 from tracker.yearend.section import FORMATS, blocks
@@ -80,7 +80,8 @@ def _section(request: Request, session: Session, user: User):
     year, as_of = _params(request, session, user)
     name = section_township(session, actor=user, year=year, asked=request.query_params.get("township"))
     return one_section(session.get_bind(), year=year, as_of=as_of, township=name,
-                       review_notes=_review_notes(request)), year, as_of
+    county_id = county_scope(session, actor=user, asked=request.query_params.get("county"))
+                       review_notes=_review_notes(request), county_id=county_id), year, as_of
 
 
 @router.get("/yearend")
@@ -104,14 +105,18 @@ def section_download(request: Request, session: SessionDep, user: CurrentUser, f
 def all_download(request: Request, session: SessionDep, user: CurrentUser):
     require_county_reader(user)
     year, as_of = _params(request, session, user)
-    return _download(zip_all(session.get_bind(), year=year, as_of=as_of, review_notes=_review_notes(request)),
-                     f"{year}年度问题整改情况-全部乡镇-截至{as_of.isoformat()}.zip", "zip")
+    name = f"{year}年度问题整改情况-全部乡镇-截至{as_of.isoformat()}.zip"
+    data = zip_all(session.get_bind(), year=year, as_of=as_of, review_notes=_review_notes(request),
+                   county_id=county_scope(session, actor=user, asked=request.query_params.get("county")))
+    record_export(session, actor=user, entity="yearend", what=name)
+    return _download(data, name, "zip")
 
 
 def _county(request: Request, session: Session, user: User):
     require_county_reader(user)
     year, as_of = _params(request, session, user)
-    return county_summary_of(session.get_bind(), year=year, as_of=as_of), year, as_of
+    county_id = county_scope(session, actor=user, asked=request.query_params.get("county"))
+    return county_summary_of(session.get_bind(), year=year, as_of=as_of, county_id=county_id), year, as_of
 
 
 @router.get("/yearend/county")

@@ -20,6 +20,7 @@ EDIT_ERRORS = {409: {"model": Message, "description": "版本已过期（他人�
 
 @router.get("/tasks", response_model=TasksPublic, summary="列出当前用户可见的整改任务")
 def list_tasks(session: SessionDep, user: CurrentUser, township: str | None = None,
+               county: Annotated[str | None, Query(description="县（区）名称：市级用户按县查看；县级用户只能看到本县")] = None,
                year: Annotated[int | None, Query(ge=1900, le=2100, description="报告年度")] = None,
                kind: TaskKind | None = None, status: Status | None = None, light: Light | None = None,
                owner: Annotated[str | None, Query(description="责任单位或责任人包含")] = None,
@@ -27,8 +28,8 @@ def list_tasks(session: SessionDep, user: CurrentUser, township: str | None = No
                order: Literal[ORDERS] = "light",
                page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
                per_page: Annotated[int, Query(ge=1, le=MAX_PER_PAGE)] = 50):
-    return query_tasks(session, actor=user, township=township, year=year, kind=kind, status=status, light=light,
-                       owner=owner, q=q, order=order, page=page, per_page=per_page)
+    return query_tasks(session, actor=user, township=township, county=county, year=year, kind=kind, status=status,
+                       light=light, owner=owner, q=q, order=order, page=page, per_page=per_page)
 
 
 @router.post("/tasks/assign", response_model=list[TaskChanged], responses=EDIT_ERRORS,

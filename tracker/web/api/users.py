@@ -19,7 +19,7 @@ def list_users(session: SessionDep, user: CurrentUser):
 @router.post("/users", response_model=UserPublic, status_code=201, summary="添加用户（县级管理员）")
 def create_user(session: SessionDep, user: CurrentUser, body: UserCreate):
     created = users.create_user(session, actor=user, name=body.name, role=body.role, password=body.password,
-                                township=body.township)
+                                township=body.township, county=body.county)
     return users.public_user(session, actor=user, user_id=created.id)
 
 

@@ -29,7 +29,7 @@ def _safe_next(target: str | None) -> str:
 
 @router.get("/")
 def home(user: CurrentUser):
-    return RedirectResponse("/dashboard" if is_county(user) else "/tasks", status_code=303)
+    return RedirectResponse("/dashboard" if is_county(user) or user.role == "city" else "/tasks", status_code=303)
 
 
 @router.get("/login")
