@@ -20,6 +20,7 @@ REPORTS_DIR = Path(__file__).resolve().parents[2] / "shared" / "reports"
 OWN, OTHER = "西里镇", "孝敬镇"  # the townships of the two reports tests import
 REPORTS = (REPORTS_DIR / "xili-2023.txt", REPORTS_DIR / "xiaojing-2023.txt")
 PASSWORD = "password-123"
+TEST_SECRET_KEY = "tests-only-session-key-" + "0" * 32  # RECTIFY_SECRET_KEY of test processes on PostgreSQL
 ADMIN, STAFF = "县管理员", "县工作人员"
 
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -63,10 +64,13 @@ def seed(engine: Engine, reports=REPORTS, *, password: str = PASSWORD) -> dict[s
 
 @contextmanager
 def web_env(data_dir: Path, database_url: str | None = None) -> Iterator[Engine]:
-    """Settings pointed at `data_dir` and a migrated database (by default a new SQLite file in it)."""
+    """Settings pointed at `data_dir` and a migrated database (by default a new SQLite file in it). On
+    PostgreSQL the session key comes from the environment, as every web process must share it."""
     url = database_url or f"sqlite:///{data_dir / 'rectify.db'}"
-    saved = {k: os.environ.get(k) for k in ("RECTIFY_DATA_DIR", "RECTIFY_DATABASE_URL")}
+    saved = {k: os.environ.get(k) for k in ("RECTIFY_DATA_DIR", "RECTIFY_DATABASE_URL", "RECTIFY_SECRET_KEY")}
     os.environ.update(RECTIFY_DATA_DIR=str(data_dir), RECTIFY_DATABASE_URL=url)
+    if not url.startswith("sqlite"):
+        os.environ.setdefault("RECTIFY_SECRET_KEY", TEST_SECRET_KEY)
     config.get_settings.cache_clear()
     db._engine_for.cache_clear()
     engine = make_engine(url)

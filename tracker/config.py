@@ -13,11 +13,11 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Any, Literal, get_args, get_origin
+from typing import Annotated, Any, Literal, Optional, get_args, get_origin
 from zoneinfo import ZoneInfo
 
 from annotated_types import Ge, Gt, Le
-from pydantic import Field, ValidationError, ValidationInfo, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
@@ -27,6 +27,7 @@ ENV_PREFIX = "RECTIFY_"
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 SmtpSecurity = Literal["none", "starttls", "ssl"]
+EvidenceStore = Literal["directory", "database"]
 # The engine is synchronous: only these drivers are installed and work (bare postgresql:// means psycopg2).
 DATABASE_DRIVERS = ("sqlite", "sqlite+pysqlite", "postgresql+psycopg")
 
@@ -34,6 +35,7 @@ DATABASE_DRIVERS = ("sqlite", "sqlite+pysqlite", "postgresql+psycopg")
 ACCEPTS_CRON = "应为 5 段的 crontab 表达式（分 时 日 月 周），如 0 8 * * *"
 ACCEPTS_URL = "应为 http:// 或 https:// 开头的网址，如 http://127.0.0.1:8000"
 ACCEPTS_DATABASE = "应为 sqlite:///文件路径 或 postgresql+psycopg://用户@主机/库名"
+ACCEPTS_SECRET = "应为至少 32 个字符的随机字符串，如 python3 -c 'import secrets; print(secrets.token_urlsafe(48))' 的输出"
 ACCEPTS_DAYS_LIST = "应为逗号分隔的 1 到 365 之间的整数，如 30,7,1（留空则不发到期提醒）"
 ACCEPTS_CLAIM = "应为 30 到 3600 之间的整数（秒），且不小于 RECTIFY_NOTIFY_TIMEOUT 的 4 倍"
 
@@ -142,6 +144,13 @@ class Settings(_Env):
     data_dir: Path = Field(ROOT / "var", validate_default=True)
     # empty: SQLite in data_dir
     database_url: str = Field("", validate_default=True, json_schema_extra={"accepts": ACCEPTS_DATABASE})
+    # State shared by every web process (issue 11). The session signing key: required on PostgreSQL, where
+    # several processes serve one database and must sign alike; unset on SQLite, one is made into data_dir.
+    secret_key: Optional[SecretStr] = Field(None, min_length=32, repr=False,
+                                            json_schema_extra={"accepts": ACCEPTS_SECRET, "secret": True})
+    # Evidence files: a directory (evidence_dir, which every serving machine must share) or the database.
+    evidence_store: EvidenceStore = "directory"
+    evidence_dir: Path = Field(None, validate_default=True)  # empty: data_dir/evidence
     yellow_days: int = Field(15, ge=1, le=365)  # deadline within this many days → yellow light
     stale_days: int = Field(30, ge=1, le=365)  # no progress for this many days → yellow light
     log_level: LogLevel = "INFO"
@@ -196,9 +205,28 @@ class Settings(_Env):
     def _upper(cls, value: Any) -> Any:
         return value.strip().upper() if isinstance(value, str) else value
 
+    @field_validator("secret_key", mode="before")
+    @classmethod
+    def _unset_if_empty(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("evidence_store", mode="before")
+    @classmethod
+    def _store_lower(cls, value: Any) -> Any:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("evidence_dir", mode="before")
+    @classmethod
+    def _evidence_dir(cls, value: Any, info: ValidationInfo) -> Any:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            data_dir = info.data.get("data_dir")
+            return data_dir / "evidence" if data_dir else ROOT / "var" / "evidence"
+        return Path(value).expanduser().resolve()
+
     @property
-    def evidence_dir(self) -> Path:
-        return self.data_dir / "evidence"
+    def embedded(self) -> bool:
+        """The embedded default: SQLite, one machine (the session key may then live in the data dir)."""
+        return self.database_url.startswith("sqlite")
 
     @property
     def templates_dir(self) -> Path:
@@ -248,7 +276,10 @@ def _problems(exc: ValidationError, model: type[BaseSettings]) -> list[str]:
             continue
         seen.add(field)
         name = env_name(model, field)
-        out.append(f"{name}={_env_value(name)} 无效，{accepts(model.model_fields[field])}")
+        info = model.model_fields[field]
+        secret = isinstance(info.json_schema_extra, dict) and info.json_schema_extra.get("secret")
+        value = f"（已隐藏，{len(_env_value(name))} 个字符）" if secret else _env_value(name)
+        out.append(f"{name}={value} 无效，{accepts(info)}")
     return out
 
 

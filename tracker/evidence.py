@@ -1,4 +1,5 @@
-"""Evidence files (佐证材料): checked by extension and content, stored once per content by sha256."""
+"""Evidence files (佐证材料): checked by extension and content, stored once per content by sha256, in a
+directory shared by the web machines (the default) or in the database (RECTIFY_EVIDENCE_STORE)."""
 from __future__ import annotations
 
 import hashlib
@@ -8,13 +9,16 @@ import tempfile
 import zipfile
 from pathlib import Path, PureWindowsPath
 
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
 
 from tracker.config import get_settings
-from tracker.errors import NotFound, ValidationFailed
-from tracker.db import utcnow
-from tracker.models import Evidence, EvidenceBlob, Task, User
 from tracker.counties import can_see_township
+from tracker.db import utcnow
+from tracker.errors import NotFound, ValidationFailed
+from tracker.models import Evidence, EvidenceBlob, Task, User
 
 MAX_BYTES = 20 * 1024 * 1024
 ALLOWED = {  # extension → content type
@@ -93,25 +97,76 @@ def check_file(filename: str, data: bytes) -> str:
     return ALLOWED[ext]
 
 
+class DirectoryStore:
+    """Evidence files under a directory (RECTIFY_EVIDENCE_DIR, default data_dir/evidence), at ab/cd/<sha256>.
+
+    With several web machines the directory must be one they all mount (NFS, SMB, …). A file is written
+    (atomically, synced) before the Evidence row that references it commits, and never changes after."""
+
+    name = "directory"
+
+    def __init__(self, root: Path):
+        self.root = root
+
+    def path(self, sha256: str) -> Path:
+        return self.root / sha256[:2] / sha256[2:4] / sha256
+
+    def put(self, session: Session, sha256: str, data: bytes) -> None:
+        path = self.path(sha256)
+        if path.exists():
+            return  # same content already stored
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".upload-")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)  # atomic: readers see the whole file or none
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    def get(self, session: Session, sha256: str) -> Path | None:
+        path = self.path(sha256)
+        return path if path.is_file() else None
+
+
+class DatabaseStore:
+    """Evidence content in the database (RECTIFY_EVIDENCE_STORE=database): the EvidenceBlob table, bytea on
+    PostgreSQL, a BLOB on SQLite, written in the transaction of the Evidence row, so every web process sees
+    exactly what is committed and a backup of the database holds the files too. Files stored in the
+    directory before the switch are still read from there."""
+
+    name = "database"
+
+    def __init__(self, fallback: DirectoryStore):
+        self.fallback = fallback
+
+    def put(self, session: Session, sha256: str, data: bytes) -> None:
+        if session.execute(select(EvidenceBlob.sha256).where(EvidenceBlob.sha256 == sha256)).first():
+            return  # same content already stored: the bytes are not sent again
+        dialect = session.get_bind().dialect.name
+        insert = pg_insert if dialect == "postgresql" else sqlite_insert
+        # a concurrent post of the same content waits for ours, then finds the row and adds nothing
+        session.execute(insert(EvidenceBlob).values(sha256=sha256, size=len(data), data=data, created_at=utcnow())
+                        .on_conflict_do_nothing(index_elements=["sha256"]))
+
+    def get(self, session: Session, sha256: str) -> bytes | Path | None:
+        data = session.execute(select(EvidenceBlob.data).where(EvidenceBlob.sha256 == sha256)).scalar_one_or_none()
+        return data if data is not None else self.fallback.get(session, sha256)
+
+
+def evidence_store() -> DirectoryStore | DatabaseStore:
+    """The configured store (RECTIFY_EVIDENCE_STORE)."""
+    settings = get_settings()
+    directory = DirectoryStore(settings.evidence_dir)
+    return DatabaseStore(directory) if settings.evidence_store == "database" else directory
+
+
 def blob_path(sha256: str) -> Path:
-    return get_settings().evidence_dir / sha256[:2] / sha256[2:4] / sha256
-
-
-def _write_blob(sha256: str, data: bytes) -> None:
-    path = blob_path(sha256)
-    if path.exists():
-        return  # same content already stored
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".upload-")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)  # atomic: readers see the whole file or none
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Where the directory store keeps (or would keep) this content."""
+    return DirectoryStore(get_settings().evidence_dir).path(sha256)
 
 
 def store_evidence(session: Session, *, task: Task, progress_id: int | None, filename: str, data: bytes,
@@ -120,7 +175,7 @@ def store_evidence(session: Session, *, task: Task, progress_id: int | None, fil
         raise NotFound(f"任务 {task.id} 不存在")
     content_type = check_file(filename, data)
     sha = hashlib.sha256(data).hexdigest()
-    _write_blob(sha, data)
+    evidence_store().put(session, sha, data)
     ev = Evidence(task_id=task.id, progress_id=progress_id, filename=clean_filename(filename),
                   content_type=content_type, size=len(data), sha256=sha, uploaded_by=actor.name)
     session.add(ev)
@@ -128,12 +183,13 @@ def store_evidence(session: Session, *, task: Task, progress_id: int | None, fil
     return ev
 
 
-def open_evidence(session: Session, *, actor: User, evidence_id: int) -> tuple[Evidence, Path]:
+def open_evidence(session: Session, *, actor: User, evidence_id: int) -> tuple[Evidence, Path | bytes]:
+    """The evidence row and its content: a file of the directory store, or the bytes from the database."""
     ev = session.get(Evidence, evidence_id)
     task = session.get(Task, ev.task_id) if ev is not None else None
     if task is None or not can_see_township(session, actor, task.township_id):
         raise NotFound(f"佐证材料 {evidence_id} 不存在")
-    path = blob_path(ev.sha256)
-    if not path.is_file():
-        raise NotFound(f"佐证材料 {ev.filename} 的文件已不在存储目录中，请重新上传")
-    return ev, path
+    content = evidence_store().get(session, ev.sha256)
+    if content is None:
+        raise NotFound(f"佐证材料 {ev.filename} 的文件已不在存储中，请重新上传")
+    return ev, content

@@ -14,7 +14,7 @@ from math import ceil
 from typing import Annotated, Any, Optional
 
 from pydantic import computed_field, model_validator
-from sqlalchemy import JSON, Index, Text, UniqueConstraint
+from sqlalchemy import JSON, Index, LargeBinary, Text, UniqueConstraint
 from sqlmodel import AutoString, Field, SQLModel
 
 from tracker.db import UTCDateTime, utcnow
@@ -388,3 +388,34 @@ class LoginAttempt(SQLModel, table=True):
     failures: int = 0
     locked_until: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
     updated_at: datetime = _ts(index=True)  # stale counts restart; untouched rows are purged
+
+
+# ---------------------------------------------------------------------------------------------------
+# State shared by every web process (issue 11): uploads waiting for review, evidence kept in the database.
+# ---------------------------------------------------------------------------------------------------
+
+class PendingUpload(SQLModel, table=True):
+    """An uploaded report waiting for review (tracker/web/review.py): the extraction with its document text,
+    edited in place until the county confirms (the row goes with the import, in one transaction) or discards
+    it. The list on /reports reads only the small columns beside `extraction`."""
+
+    token: str = Field(primary_key=True, max_length=64)  # random, in the review page's address
+    sha256: str = Field(max_length=64)  # of the uploaded file, as the import records it
+    uploaded_by: str = Field(max_length=64)
+    uploaded_at: datetime = _ts(index=True)
+    county_id: Optional[int] = Field(default=None, foreign_key="county.id", index=True)  # the uploader's county
+    source_name: str = Field(max_length=255)
+    unit: Optional[str] = Field(default=None, max_length=255)  # as extracted or corrected by the reviewer
+    report_year: Optional[int] = None
+    item_count: int = 0
+    extraction: dict = Field(sa_type=JSON)  # Extraction.to_dict() plus text and source_name
+
+
+class EvidenceBlob(SQLModel, table=True):
+    """Evidence content when RECTIFY_EVIDENCE_STORE=database (tracker/evidence.py): one row per sha256, bytea
+    on PostgreSQL and a BLOB on SQLite, written in the transaction of the Evidence row that references it."""
+
+    sha256: str = Field(primary_key=True, max_length=64)
+    size: int
+    data: bytes = Field(sa_type=LargeBinary)
+    created_at: datetime = _ts()

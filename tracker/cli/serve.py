@@ -51,8 +51,11 @@ def serve(
     """启动网页与 API 服务。"""
     import uvicorn
 
-    from tracker.web.app import create_app
+    from tracker.web.app import SECRET_KEY_MISSING, create_app
 
+    if get_settings().secret_key is None and not get_settings().embedded:  # before touching the database
+        typer.echo(SECRET_KEY_MISSING, err=True)
+        raise typer.Exit(2)
     engine = get_engine()
     if demo and _is_empty(engine):
         rows = seed_demo(engine)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import tempfile
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
@@ -16,7 +17,7 @@ from sqlalchemy.engine import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
-from tracker.config import get_settings
+from tracker.config import ConfigError, Settings, get_settings
 from tracker.db import get_engine
 from tracker.errors import DomainError
 from tracker.web import api, pages
@@ -31,14 +32,31 @@ from notifications import web as notifications_web
 SESSION_COOKIE = "rectify_session"
 
 
-def secret_key(data_dir: Path) -> str:
-    """The session signing key, made once per installation and kept private in the data dir."""
-    path = data_dir / "secret_key"
+SECRET_KEY_MISSING = ("配置错误：RECTIFY_SECRET_KEY 未设置。使用 PostgreSQL 时，所有网页进程必须使用同一个会话签名密钥，"
+                      "请在每台服务器上设置相同的至少 32 个字符的随机字符串（可用 python3 -c 'import secrets; "
+                      "print(secrets.token_urlsafe(48))' 生成）")
+
+
+def secret_key(settings: Settings) -> str:
+    """The session signing key: RECTIFY_SECRET_KEY, shared by every web process. Only the embedded default
+    (SQLite, one machine) may go without: a key is then made once and kept private in the data dir.
+    On PostgreSQL without one, ConfigError (`rectify serve` refuses to start)."""
+    if settings.secret_key is not None:
+        return settings.secret_key.get_secret_value()
+    if not settings.embedded:
+        raise ConfigError([SECRET_KEY_MISSING.removeprefix("配置错误：")])
+    path = settings.data_dir / "secret_key"
     if not path.exists():
-        data_dir.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(secrets.token_urlsafe(48))
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=settings.data_dir, prefix=".secret_key-")  # mode 0600
+        try:
+            with os.fdopen(fd, "w") as fh:
+                fh.write(secrets.token_urlsafe(48))
+            os.link(tmp, path)  # whole or not at all; a process that made one first keeps its key
+        except FileExistsError:
+            pass
+        finally:
+            os.unlink(tmp)
     return path.read_text().strip()
 
 
@@ -75,7 +93,7 @@ def create_app(*, engine: Engine | None = None, start_scheduler: bool = False) -
     app.add_middleware(BodyLimit, limit=lambda: get_settings().max_request_mb * 1024 * 1024)
     # The cookie carries a server-side session id (tracker/sessions.py decides whether it is still valid).
     https = settings.notify.base_url.startswith("https://")
-    app.add_middleware(SessionMiddleware, secret_key=secret_key(settings.data_dir), session_cookie=SESSION_COOKIE,
+    app.add_middleware(SessionMiddleware, secret_key=secret_key(settings), session_cookie=SESSION_COOKIE,
                        max_age=settings.session_hours * 3600, same_site="lax", https_only=https)
     app.add_middleware(SecurityHeaders, https=https)  # outermost: every response, refusals included
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")

@@ -11,6 +11,7 @@ from tracker.ledger import MAX_PER_PAGE, ORDERS, query_tasks
 from tracker.models import MAX_INT, JournalEntry, Light, Status, TaskAssign, TaskChanged, TaskDetailPublic, TasksPublic
 from tracker.web.api.schemas import Message, TaskKind, TaskVerify, TaskVersion
 from tracker.web.deps import CurrentUser, SessionDep
+from tracker.web.downloads import evidence_response
 from tracker.web.forms import Id, read_uploads
 
 router = APIRouter(tags=["tasks"])
@@ -79,5 +80,5 @@ def journal(session: SessionDep, user: CurrentUser, task_id: Id):
 @router.get("/evidence/{evidence_id}", response_class=FileResponse, summary="下载佐证材料",
             responses={200: {"content": {"application/octet-stream": {}}, "description": "文件内容"}})
 def download_evidence(session: SessionDep, user: CurrentUser, evidence_id: Id):
-    ev, path = evidence.open_evidence(session, actor=user, evidence_id=evidence_id)
-    return FileResponse(path, media_type=ev.content_type, filename=ev.filename)
+    ev, content = evidence.open_evidence(session, actor=user, evidence_id=evidence_id)
+    return evidence_response(ev, content)

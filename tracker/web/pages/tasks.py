@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
-from fastapi.responses import FileResponse, RedirectResponse
+from fastapi.responses import RedirectResponse
 from tracker import evidence, lifecycle
 from tracker.insights import task_insights
 from tracker.ledger import query_tasks
@@ -13,6 +13,7 @@ from tracker.models import Category, Kind, Role, Status, User
 from tracker.reports import report_years, township_id, township_names
 from tracker.textfmt import cn_date
 from tracker.web.deps import CurrentUser, SessionDep
+from tracker.web.downloads import evidence_response
 from tracker.web.forms import Id, optional_int, read_uploads, required_date
 from tracker.web.templating import flash, render
 from tracker.themes import THEMES, theme_counts
@@ -138,5 +139,5 @@ def stage_done(request: Request, session: SessionDep, user: CurrentUser, task_id
 
 @router.get("/evidence/{evidence_id}")
 def download_evidence(session: SessionDep, user: CurrentUser, evidence_id: Id):
-    ev, path = evidence.open_evidence(session, actor=user, evidence_id=evidence_id)
-    return FileResponse(path, media_type=ev.content_type, filename=ev.filename)
+    ev, content = evidence.open_evidence(session, actor=user, evidence_id=evidence_id)
+    return evidence_response(ev, content)
