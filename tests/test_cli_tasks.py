@@ -112,7 +112,7 @@ def test_ledger_export_and_import_from_the_shell(engine, shell, tmp_path):
     header = [c.value for c in ws[1]]
     col = {h: i + 1 for i, h in enumerate(header)}
     for row in (2, 3):
-        ws.cell(row, col["类型"], "立行立改")
+        ws.cell(row, col["整改类别"], "立行立改")
         ws.cell(row, col["责任单位"], "综治办")
         ws.cell(row, col["责任人"], "王五")
         ws.cell(row, col["整改时限"], "2024年9月30日")

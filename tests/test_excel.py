@@ -52,19 +52,21 @@ def test_export_columns_and_values(engine, sheet_world):
                                    township="东湖镇", kind="plan") == 1
     ws = load_workbook(buf).active
     assert ws.title == "整改台账"
-    assert [c.value for c in ws[1]] == ["序号", "乡镇", "类型", "问题/计划", "整改措施", "责任单位", "责任人", "整改时限",
-                                        "状态", "最新进展", "佐证材料数", "预警", "任务编号", "版本"]
-    assert ws.column_dimensions["M"].hidden and ws.column_dimensions["N"].hidden
+    assert [c.value for c in ws[1]] == ["序号", "乡镇", "报告年度", "问题/计划", "整改事项", "整改措施", "整改类别",
+                                        "责任单位", "责任人", "整改时限", "状态", "最新进展", "佐证材料数", "预警",
+                                        "任务编号", "版本"]
+    assert ws.column_dimensions["O"].hidden and ws.column_dimensions["P"].hidden
+    assert [str(dv.sqref) for dv in ws.data_validations.dataValidation] == ["G2:G508"]  # the 整改类别 column
     rows = [[c.value for c in r] for r in ws.iter_rows(min_row=2)]
     assert [r[0] for r in rows] == list(range(1, 8))
     assert [r[1] for r in rows] == ["东湖镇", "东湖镇"] + ["西里镇"] * 5  # by township, year, kind
-    assigned = next(r for r in rows if r[12] == w["xili"][4])
-    assert assigned[2:] == ["限期整改", "西里镇问题5", None, "司法所", "张三", assigned[7], "整改中", "已完成制度修订", 1,
-                            "红灯", w["xili"][4], 3]
-    assert assigned[7].date() == DEADLINE
-    plan_row = next(r for r in rows if r[12] == w["plan"][0])
-    assert plan_row[4] == "东湖镇问题1。"  # a plan item's text is its measures
-    assert {r[11] for r in rows if r[12] != w["xili"][4]} == {"绿灯"}
+    assigned = next(r for r in rows if r[14] == w["xili"][4])
+    assert assigned[2:] == [2023, "问题", "西里镇问题5", None, "限期整改", "司法所", "张三", assigned[9], "整改中",
+                            "已完成制度修订", 1, "红灯", w["xili"][4], 3]
+    assert assigned[9].date() == DEADLINE
+    plan_row = next(r for r in rows if r[14] == w["plan"][0])
+    assert plan_row[3:6] == ["计划", plan_row[4], "东湖镇问题1。"]  # a plan item's text is its measures
+    assert {r[13] for r in rows if r[14] != w["xili"][4]} == {"绿灯"}
 
 
 def _edit(buf: io.BytesIO, edits: dict[int, dict[str, object]]) -> bytes:
@@ -83,10 +85,10 @@ def _edit(buf: io.BytesIO, edits: dict[int, dict[str, object]]) -> bytes:
 def _row_of(buf: io.BytesIO, task_id: int) -> int:
     ws = load_workbook(buf).active
     buf.seek(0)
-    return next(r[0].row for r in ws.iter_rows(min_row=2) if r[12].value == task_id)
+    return next(r[0].row for r in ws.iter_rows(min_row=2) if r[14].value == task_id)
 
 
-ASSIGN = {"类型": "立行立改", "责任单位": "综治办", "责任人": "王五", "整改时限": "2024年9月30日"}
+ASSIGN = {"整改类别": "立行立改", "责任单位": "综治办", "责任人": "王五", "整改时限": "2024年9月30日"}
 
 
 def test_import_applies_good_rows_and_lists_bad_ones(engine, sheet_world):
@@ -99,11 +101,11 @@ def test_import_applies_good_rows_and_lists_bad_ones(engine, sheet_world):
                          deadline=DEADLINE, category="限期整改")
     data = _edit(buf, {
         row[x1]: ASSIGN,
-        row[x2]: ASSIGN | {"整改时限": "2024-10-31", "类型": "长期坚持"},
+        row[x2]: ASSIGN | {"整改时限": "2024-10-31", "整改类别": "长期坚持"},
         row[x3]: ASSIGN | {"任务编号": 999999},
         row[done]: ASSIGN | {"整改时限": "2024-02-30"},
         row[x4]: ASSIGN,
-        row[w["dong"][0]]: ASSIGN | {"乡镇": "西里镇", "类型": "马上办"},
+        row[w["dong"][0]]: ASSIGN | {"乡镇": "西里镇", "整改类别": "马上办"},
         9: {"任务编号": x1, "版本": 1} | ASSIGN,  # a pasted duplicate of the first row
     })
     with session_scope(engine) as s:
@@ -114,7 +116,7 @@ def test_import_applies_good_rows_and_lists_bad_ones(engine, sheet_world):
         f"第 {row[x3]} 行：任务编号 999999 不存在",
         f"第 {row[done]} 行：整改时限“2024-02-30”不是有效日期（如 2024-06-30 或 2024年6月30日）",
         f"第 {row[x4]} 行：表中版本 1 已过期（当前版本 2），该任务在导出后被修改过，请重新导出后再改",
-        f"第 {row[w['dong'][0]]} 行：类型“马上办”无效，应为 立行立改、限期整改、长期坚持",
+        f"第 {row[w['dong'][0]]} 行：整改类别“马上办”无效，应为 立行立改、限期整改、长期坚持",
         f"第 9 行：任务编号 {x1} 与第 {row[x1]} 行重复",
     ], key=lambda m: int(m.split(" ")[1]))
     assert "已更新 2 项" in report.summary() and "5 行未导入" in report.summary()

@@ -111,6 +111,8 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/tasks/import"): Rule(COUNTY, True, lambda t: {"files": {"file": ("台账.xlsx", _sheet(t), XLSX)}}),
     ("POST", "/tasks/assign"): Rule(COUNTY, True, lambda t: {"data": _assignment(t) | {
         "task": f"{t.task_id}:{t.version()}"}}),
+    ("POST", "/tasks/verify"): Rule(COUNTY, True, lambda t: {"data": {  # bulk 销号: others' rows reported
+        "verify_task": f"{t.task_id}:{t.version()}"}}),
     ("GET", "/tasks/{task_id}"): Rule(ANY, True),
     ("POST", "/tasks/{task_id}/assign"): Rule(COUNTY, True, lambda t: {"data": _assignment(t) | {
         "version": t.version()}}),

@@ -150,17 +150,18 @@ def test_excel_export_follows_filters_and_import_lists_rejected_rows(county, web
     ws = load_workbook(io.BytesIO(r.content)).active
     rows = list(ws.iter_rows(values_only=True))
     header, body = rows[0], rows[1:]
-    assert header[:4] == ("序号", "乡镇", "类型", "问题/计划") and body
+    assert header[:5] == ("序号", "乡镇", "报告年度", "问题/计划", "整改事项") and body
     assert {row[1] for row in body} == {OTHER}
     col = {h: i for i, h in enumerate(header)}
+    assert {(row[col["报告年度"]], row[col["问题/计划"]]) for row in body} == {(2023, "计划")}
     ws.cell(row=2, column=col["责任单位"] + 1, value="党政办")
     ws.cell(row=2, column=col["责任人"] + 1, value="钱七")
     ws.cell(row=2, column=col["整改时限"] + 1, value="2031-09-30")
-    ws.cell(row=2, column=col["类型"] + 1, value="长期坚持")
+    ws.cell(row=2, column=col["整改类别"] + 1, value="长期坚持")
     ws.cell(row=3, column=col["责任单位"] + 1, value="党政办")
     ws.cell(row=3, column=col["责任人"] + 1, value="钱七")
     ws.cell(row=3, column=col["整改时限"] + 1, value="下个月")
-    ws.cell(row=3, column=col["类型"] + 1, value="长期坚持")
+    ws.cell(row=3, column=col["整改类别"] + 1, value="长期坚持")
     buf = io.BytesIO()
     ws.parent.save(buf)
     page = county.get("/tasks/import").text

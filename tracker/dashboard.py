@@ -11,7 +11,8 @@ from sqlalchemy import case, func, select
 from sqlmodel import Session
 
 from tracker.lights import GREEN, OPEN_STATUSES, RED, YELLOW, light_sql
-from tracker.models import Role, Status, Task, Township, User
+from tracker.models import Report, Role, Status, Task, Township, User
+from tracker.vocabulary import TRACKED_KINDS
 
 LIGHTS = (RED, YELLOW, GREEN)
 STATUSES = tuple(s.value for s in Status)
@@ -30,15 +31,22 @@ def _rates(row: dict) -> dict:
     return row
 
 
-def dashboard(session: Session, *, actor: User, as_of: date, county: str | None = None) -> dict:
-    """Township users see their own township; county users all townships, or those of `county`."""
+def _of_year(year: int | None) -> list:
+    """Tasks of the reports of `year` (None: every year)."""
+    return [] if year is None else [Task.report_id.in_(select(Report.id).where(Report.report_year == year))]
+
+
+def dashboard(session: Session, *, actor: User, as_of: date, county: str | None = None,
+              year: int | None = None) -> dict:
+    """Township users see their own township; county users all townships, or those of `county`. `year`:
+    only the tasks of that year's reports."""
     scope = _scope(actor, county)
     light = light_sql(as_of)
     in_scope = select(Township.id).where(*scope) if scope else None
     counts = (select(Task.township_id.label("tid"),
                      *[func.count(case((Task.status == s, 1))).label(f"s{i}") for i, s in enumerate(STATUSES)],
                      *[func.count(case((light == lt, 1))).label(lt) for lt in LIGHTS])
-              .group_by(Task.township_id))
+              .where(*_of_year(year)).group_by(Task.township_id))
     if in_scope is not None:
         counts = counts.where(Task.township_id.in_(in_scope))
     counts = counts.subquery()
@@ -64,10 +72,11 @@ def dashboard(session: Session, *, actor: User, as_of: date, county: str | None 
     overdue = (select(Task.id, Township.name, Task.title, Task.deadline, Task.status, Task.owner_unit,
                       Task.owner_person)
                .join(Township, Task.township_id == Township.id)
-               .where(Task.status.in_(OPEN_STATUSES), Task.deadline < as_of, *scope)
+               .where(Task.status.in_(OPEN_STATUSES), Task.deadline < as_of, *scope, *_of_year(year))
                .order_by(Task.deadline, Task.id).limit(OVERDUE_LIMIT))
     return {
         "as_of": as_of,
+        "year": year,
         "county": county if actor.role != Role.township else None,
         "townships": townships,
         "totals": _rates(totals),
@@ -76,6 +85,28 @@ def dashboard(session: Session, *, actor: User, as_of: date, county: str | None 
                     for i, n, t, d, s, u, p in session.execute(overdue)],
         "overdue_total": totals["by_light"][RED],
     }
+
+
+def completion_by_year(session: Session, *, actor: User, county: str | None = None) -> list[dict]:
+    """Per report year (newest first) and kind (问题, 计划): tasks counted (withdrawn left out), closed, and
+    the completion rate, over what `actor` may see (narrowed to `county` for the city). One grouped query."""
+    scope = _scope(actor, county)
+    counted = Task.status != Status.withdrawn.value
+    q = (select(Report.report_year, Task.kind, func.count(case((counted, 1))),
+                func.count(case((Task.status == Status.closed.value, 1))))
+         .select_from(Task).join(Report, Report.id == Task.report_id)
+         .group_by(Report.report_year, Task.kind))
+    if scope:
+        q = q.where(Task.township_id.in_(select(Township.id).where(*scope)))
+    numbers = {(y, k): (total, closed) for y, k, total, closed in session.execute(q)}
+    rows = []
+    for y in sorted({y for y, _ in numbers}, reverse=True):
+        for kind in TRACKED_KINDS:
+            total, closed = numbers.get((y, kind.value), (0, 0))
+            if total:
+                rows.append({"year": y, "kind": kind.value, "kind_label": kind.label, "total": total,
+                             "closed": closed, "completion_rate": closed / total})
+    return rows
 
 
 def counties(session: Session) -> list[str]:

@@ -1,7 +1,8 @@
 """The county's working format: export the ledger to .xlsx, import an edited sheet to bulk-assign.
 
 The export ends with 任务编号 and 版本 (hidden) so an edited sheet finds its tasks again and a row
-based on an old version does not overwrite a newer edit. 类型 holds the 整改类别 (category).
+based on an old version does not overwrite a newer edit. 整改类别 holds the category; sheets exported
+before it was named so call it 类型 (and have no 报告年度 or 问题/计划 kind column): they import alike.
 """
 from __future__ import annotations
 
@@ -35,13 +36,16 @@ from tracker.vocabulary import Light
 
 SHEET = "整改台账"
 from tracker.xlsx import as_text
-HEADERS = ("序号", "乡镇", "类型", "问题/计划", "整改措施", "责任单位", "责任人", "整改时限", "状态", "最新进展",
-           "佐证材料数", "预警", "任务编号", "版本")
-WIDTHS = (6, 12, 10, 36, 40, 16, 10, 14, 8, 36, 10, 6, 10, 6)
-WRAPPED = {"问题/计划", "整改措施", "最新进展"}
+HEADERS = ("序号", "乡镇", "报告年度", "问题/计划", "整改事项", "整改措施", "整改类别", "责任单位", "责任人", "整改时限",
+           "状态", "最新进展", "佐证材料数", "预警", "任务编号", "版本")
+WIDTHS = (6, 12, 8, 8, 36, 40, 10, 16, 10, 14, 8, 36, 10, 6, 10, 6)
+WRAPPED = {"整改事项", "整改措施", "最新进展"}
 HIDDEN = {"任务编号", "版本"}
 DATE_FORMAT = 'yyyy"年"m"月"d"日"'
-REQUIRED = ("任务编号", "版本", "类型", "责任单位", "责任人", "整改时限")
+CATEGORY = "整改类别"
+OLD_CATEGORY = "类型"  # the category's header in sheets exported before 整改类别 (the previous column layout)
+REQUIRED = ("任务编号", "版本", CATEGORY, "责任单位", "责任人", "整改时限")
+FILENAME_UNSAFE = re.compile(r'[\\/:*?"<>|\x00-\x1f\x7f]+')
 HEADER_SCAN_ROWS = 10
 CHUNK = 10_000  # ids per IN (...) list
 MAX_COLUMNS = 64  # columns read from an imported sheet (the export has 14)
@@ -69,17 +73,30 @@ def export_ledger(session: Session, *, actor: User, path_or_buffer, **filters) -
     n = 0
     for n, row in enumerate(session.execute(ledger_select(as_of=as_of, conds=conds, order=order)), start=1):
         r = row_of(row)
-        values = (n, r.township, r.category or "", r.title, r.description if r.kind == Kind.plan else "",
-                  r.owner_unit or "", r.owner_person or "", r.deadline, r.status, r.latest_note or "",
-                  r.evidence_count, Light.label_of(r.light, ""), r.id, r.version)
+        values = (n, r.township, r.report_year, Kind.label_of(r.kind), r.title,
+                  r.description if r.kind == Kind.plan else "", r.category or "", r.owner_unit or "",
+                  r.owner_person or "", r.deadline, r.status, r.latest_note or "", r.evidence_count,
+                  Light.label_of(r.light, ""), r.id, r.version)
         ws.append([_cell(ws, v, alignment=wrap if h in WRAPPED else None,
                          number_format=DATE_FORMAT if h == "整改时限" else None)
                    for h, v in zip(HEADERS, values)])
     categories = DataValidation(type="list", formula1=f'"{",".join(Category.labels())}"', allow_blank=True)
-    categories.add(f"C2:C{max(n + 1, 2) + 500}")  # room for the county to add rows it copies around
+    column = get_column_letter(HEADERS.index(CATEGORY) + 1)
+    categories.add(f"{column}2:{column}{max(n + 1, 2) + 500}")  # room for the county to add rows it copies around
     ws.data_validations.append(categories)
     wb.save(path_or_buffer)
     return n
+
+
+def export_filename(*, on: date, township: str | None = None, county: str | None = None, year: int | None = None,
+                    kind: str | None = None, status: str | None = None, light: str | None = None,
+                    theme: str | None = None, sent_back: bool = False, **_other) -> str:
+    """The export's file name after its filters, e.g. 整改台账-鹤鸣镇-2023年度-20261129.xlsx (free-text filters
+    are left out; characters no file system takes are dropped)."""
+    parts = [county, township, f"{year}年度" if year else None, Kind.label_of(kind) if kind else None, status,
+             Light.label_of(light) if light else None, theme, "被退回" if sent_back else None]
+    words = [FILENAME_UNSAFE.sub("", str(p)).strip(" .")[:40] for p in parts if p]
+    return "-".join([SHEET, *[w for w in words if w], f"{on:%Y%m%d}"]) + ".xlsx"
 
 
 def _cell(ws, value, *, font=None, alignment=None, number_format=None) -> WriteOnlyCell:
@@ -250,7 +267,9 @@ def _parse_sheet(source, name: str, report: ImportReport) -> list[_Row]:
                 break
         if cols is None:
             raise ValidationFailed(f"文件 {name} 中找不到“任务编号”列，请使用本系统导出的台账")
-        missing = [h for h in REQUIRED if h not in cols]
+        category = CATEGORY if CATEGORY in cols or OLD_CATEGORY not in cols else OLD_CATEGORY
+        cols[CATEGORY] = cols.get(category)  # an old sheet's 类型 is the category
+        missing = [h for h in REQUIRED if cols.get(h) is None]
         if missing:
             raise ValidationFailed(f"文件 {name} 缺少列：{'、'.join(missing)}")
         rows, seen, filled = [], {}, 0
@@ -259,8 +278,8 @@ def _parse_sheet(source, name: str, report: ImportReport) -> list[_Row]:
                 filled += 1
                 if filled > max_rows:  # stop reading here: the rest of the sheet is never parsed
                     raise ValidationFailed(f"文件 {name} 超过每次导入 {max_rows} 行的上限，请分成几个文件导入")
-            get = lambda h: values[cols[h]] if h in cols and cols[h] < len(values) else None  # noqa: E731
-            parsed = _parse_row(n, get, seen, report)
+            get = lambda h: values[cols[h]] if cols.get(h) is not None and cols[h] < len(values) else None  # noqa: E731
+            parsed = _parse_row(n, get, seen, report, category_label=category)
             if parsed is not None:
                 rows.append(parsed)
         return rows
@@ -272,8 +291,9 @@ def _blank(v) -> bool:
     return v is None or (isinstance(v, str) and not v.strip())
 
 
-def _parse_row(n: int, get, seen: dict[int, int], report: ImportReport) -> _Row | None:
-    assigned = [get(h) for h in ("类型", "责任单位", "责任人", "整改时限")]
+def _parse_row(n: int, get, seen: dict[int, int], report: ImportReport, *,
+               category_label: str = CATEGORY) -> _Row | None:
+    assigned = [get(h) for h in (CATEGORY, "责任单位", "责任人", "整改时限")]
     if _blank(get("任务编号")):
         if not all(map(_blank, assigned)):
             report.errors.append(RowError(n, None, "任务编号为空"))
@@ -300,7 +320,7 @@ def _parse_row(n: int, get, seen: dict[int, int], report: ImportReport) -> _Row 
     elif deadline is None:
         problem = f"整改时限“{'' if raw_deadline is None else raw_deadline}”不是有效日期（如 2024-06-30 或 2024年6月30日）"
     elif category not in Category.labels():
-        problem = f"类型“{category or ''}”无效，应为 {Category.choices()}"
+        problem = f"{category_label}“{category or ''}”无效，应为 {Category.choices()}"
     seen.setdefault(task_id, n)
     if problem:
         report.errors.append(RowError(n, task_id, problem))

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import case, func, or_, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlmodel import Session
 
 from tracker.errors import ValidationFailed
 from tracker.lights import GREEN, RED, YELLOW, light_sql, today
-from tracker.models import Evidence, Item, Progress, Report, Role, Task, TaskPage, TaskRow, TaskTheme, Township, User
+from tracker.models import (AuditEvent, Evidence, Item, Progress, Report, Role, Task, TaskPage, TaskRow, TaskTheme,
+                            Township, User)
+from tracker.vocabulary import Status
 
-ORDERS = ("light", "deadline", "township")
+ORDERS = ("light", "deadline", "township", "action")
 MAX_PER_PAGE = 500
 
 
@@ -49,8 +51,9 @@ def list_tasks(session: Session, *, township: str | None = None, year: int | Non
 def task_filters(*, actor: User | None, as_of: date, township: str | None = None, county: str | None = None,
                  year: int | None = None, kind: str | None = None, status: str | None = None,
                  light: str | None = None, owner: str | None = None, q: str | None = None,
-                 theme: str | None = None) -> list:
-    """WHERE clauses on the task table alone (no joins), so counting stays an index scan."""
+                 theme: str | None = None, sent_back: bool = False) -> list:
+    """WHERE clauses on the task table alone (no joins), so counting stays an index scan. `sent_back`:
+    only tasks sent back (退回) and not yet submitted again."""
     conds = []
     if actor is not None and actor.role == Role.township:
         conds.append(Task.township_id == actor.township_id)
@@ -76,7 +79,17 @@ def task_filters(*, actor: User | None, as_of: date, township: str | None = None
         conds.append(or_(Task.title.contains(s, autoescape=True), Task.description.contains(s, autoescape=True)))
     if theme:
         conds.append(Task.id.in_(select(TaskTheme.task_id).where(TaskTheme.theme == theme)))
+    if sent_back:
+        conds.append(sent_back_cond())
     return conds
+
+
+def sent_back_cond():
+    """A task sent back (退回) and not submitted again: 整改中 with a 退回 in its journal (the only way back
+    into 整改中 after a first assignment is a 退回; a resubmission makes it 待审核)."""
+    return and_(Task.status == Status.in_progress.value,
+                Task.id.in_(select(AuditEvent.entity_id).where(AuditEvent.entity == "task",
+                                                               AuditEvent.action == "reject")))
 
 
 def _with_joins(stmt):
@@ -88,6 +101,7 @@ def _with_joins(stmt):
 def ledger_select(*, as_of: date, conds: list, order: str = "light", page: int | None = None,
                   per_page: int | None = None):
     """The ledger's rows for `conds`, in `order`: light = red, yellow, green, then the rest; then deadline.
+    action = what a township can act on first: 整改中 (red, yellow, green), 待审核, 待分派, then the rest.
 
     With `page`, the page's task ids are picked first (on the task table alone unless the order needs
     the joins), so the joins and the per-row subqueries run for that one page only.
@@ -99,6 +113,9 @@ def ledger_select(*, as_of: date, conds: list, order: str = "light", page: int |
     orders = {
         "light": (case((light == RED, 0), (light == YELLOW, 1), (light == GREEN, 2), else_=3), Task.deadline, Task.id),
         "deadline": (Task.deadline, Task.id),
+        "action": (case((Task.status == Status.in_progress.value, 0), (Task.status == Status.pending_review.value, 1),
+                        (Task.status == Status.unassigned.value, 2), (Task.status == Status.closed.value, 3), else_=4),
+                   case((light == RED, 0), (light == YELLOW, 1), (light == GREEN, 2), else_=3), Task.deadline, Task.id),
         "township": (Township.name, Report.report_year, Task.kind.desc(), Item.start, Task.id),
     }
     if order not in orders:
@@ -116,12 +133,12 @@ def query_tasks(session: Session, *, actor: User | None, township: str | None = 
                 kind: str | None = None, status: str | None = None, light: str | None = None,
                 owner: str | None = None, q: str | None = None, theme: str | None = None,
                 county: str | None = None, as_of: date | None = None, page: int = 1, per_page: int = 50,
-                order: str = "light") -> TaskPage:
+                order: str = "light", sent_back: bool = False) -> TaskPage:
     """One page of the tasks `actor` may see (None: the county's view, for the CLI)."""
     as_of = as_of or today()
     page, per_page = max(1, page), min(max(1, per_page), MAX_PER_PAGE)
     conds = task_filters(actor=actor, as_of=as_of, township=township, county=county, year=year, kind=kind,
-                         status=status, light=light, owner=owner, q=q, theme=theme)
+                         status=status, light=light, owner=owner, q=q, theme=theme, sent_back=sent_back)
     total = session.execute(select(func.count()).select_from(Task).where(*conds)).scalar_one()
     stmt = ledger_select(as_of=as_of, conds=conds, order=order, page=page, per_page=per_page)
     return TaskPage(items=[row_of(r) for r in session.execute(stmt)], total=total, page=page, per_page=per_page)

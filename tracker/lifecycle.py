@@ -8,10 +8,10 @@ transaction (`session_scope`) rolls back.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlmodel import Session
 
 from tracker import audit
@@ -23,6 +23,8 @@ from tracker.lights import check_day, light_of, today
 from tracker.models import (AuditEvent, Category, Evidence, EvidencePublic, Item, Kind, Progress, ProgressPublic,
                             Report, Role, Status, Task, TaskDetailPublic, Township, User)
 from tracker.textfmt import cn_date
+from tracker.counties import township_conds
+from tracker.ledger import sent_back_cond
 from tracker.users import COUNTY_ROLES, can_see_township, require_role
 from tracker.vocabulary import FIELD_LABELS
 
@@ -202,6 +204,91 @@ def verify(session: Session, *, actor: User, task_id: int, version: int | None,
                   changes={"status": Status.in_progress.value, "submitted_at": None}, action=action, reason=reason)
 
 
+def closing_warnings(percent: int | None, evidence_count: int) -> list[str]:
+    """Why closing (销号) a task deserves a second look: progress under 100 % or no evidence."""
+    warnings = []
+    if percent is None:
+        warnings.append("未填报完成进度")
+    elif percent < 100:
+        warnings.append(f"完成进度为 {percent}%")
+    if not evidence_count:
+        warnings.append("尚无佐证材料")
+    return warnings
+
+
+@dataclass
+class ReviewRow:
+    """A task offered for closing, with what a reviewer should see first."""
+
+    id: int
+    title: str
+    township: str
+    status: str
+    version: int
+    percent: int | None
+    evidence_count: int
+    warnings: list[str]
+
+
+def review_rows(session: Session, *, actor: User, versions: dict[int, int]) -> list[ReviewRow]:
+    """The tasks chosen for a bulk 销号 that `actor` may see (others are left out), each with the version
+    the page showed and its warnings (`closing_warnings`), in the order given."""
+    require_role(actor, *RULES["verify"][0])
+    ids = list(versions)
+    if not ids:
+        raise ValidationFailed("请至少选择一项任务")
+    evidence_count = select(func.count()).where(Evidence.task_id == Task.id).scalar_subquery()
+    found = {r.id: r for r in session.execute(
+        select(Task.id, Task.title, Township.name.label("township"), Task.status, Task.progress_percent,
+               evidence_count.label("evidence_count"))
+        .join(Township, Township.id == Task.township_id)
+        .where(Task.id.in_(ids), *township_conds(actor, Task.township_id)))}
+    return [ReviewRow(r.id, r.title, r.township, r.status, versions[r.id], r.progress_percent, r.evidence_count,
+                      closing_warnings(r.progress_percent, r.evidence_count))
+            for r in (found.get(i) for i in ids) if r is not None]
+
+
+@dataclass
+class BulkVerifyResult:
+    closed: list[int]
+    refused: list[tuple[int, str]]  # (task id, why: a stale version, a state that moved on, not found)
+
+
+def verify_many(session: Session, *, actor: User, versions: dict[int, int]) -> BulkVerifyResult:
+    """Close (销号) each task at the version the reviewer saw; a task whose version moved on (or that is no
+    longer 待审核) is reported and left alone, the others are closed. Every refusal is raised before its
+    task is written, so the closed ones stand."""
+    require_role(actor, *RULES["verify"][0])
+    if not versions:
+        raise ValidationFailed("请至少选择一项任务")
+    result = BulkVerifyResult([], [])
+    for task_id, version in versions.items():
+        try:
+            verify(session, actor=actor, task_id=task_id, version=version)
+            result.closed.append(task_id)
+        except (Conflict, InvalidTransition, NotFound) as exc:
+            result.refused.append((task_id, exc.message))
+    return result
+
+
+def sent_back_ids(session: Session, *, actor: User, task_ids: list[int]) -> set[int]:
+    """Which of `task_ids` are sent back (退回) and not yet submitted again (for the ledger's badge)."""
+    if not task_ids:
+        return set()
+    return set(session.execute(select(Task.id).where(Task.id.in_(task_ids), sent_back_cond(),
+                                                      *township_conds(actor, Task.township_id))).scalars())
+
+
+def sent_back_note(session: Session, task: Task) -> dict | None:
+    """For a task sent back and not submitted again: the last 退回's reason, who and when."""
+    if task.status != Status.in_progress:
+        return None
+    event = session.execute(select(AuditEvent).where(AuditEvent.entity == "task", AuditEvent.entity_id == task.id,
+                                                     AuditEvent.action == "reject")
+                            .order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(1)).scalars().first()
+    return None if event is None else {"reason": event.reason, "actor": event.actor, "at": event.at}
+
+
 def mark_stage_done(session: Session, *, actor: User, task_id: int, version: int | None, year: int) -> Task:
     """长期坚持: the year's stage is done (阶段性完成); the task stays open."""
     require_role(actor, *RULES["stage_done"][0])
@@ -264,15 +351,19 @@ class TaskView:
     journal: list[dict]  # newest first
     progress: list[Progress]
     evidence: list[Evidence]
+    sent_back: dict | None = None  # the last 退回 (reason, actor, at) while the task is back with the township
+    closing_warnings: list[str] = field(default_factory=list)  # shown before 销号 (closing_warnings)
 
 
 def task_view(session: Session, *, actor: User, task_id: int) -> TaskView:
     task = _load(session, actor, task_id)
+    files = list_evidence(session, actor=actor, task_id=task_id)
     return TaskView(task, session.get(Township, task.township_id), session.get(Report, task.report_id),
                     session.get(Item, task.item_id), light_of(task, today()), available_actions(actor, task),
                     list(reversed(journal(session, actor=actor, task_id=task_id))),
-                    list_progress(session, actor=actor, task_id=task_id),
-                    list_evidence(session, actor=actor, task_id=task_id))
+                    list_progress(session, actor=actor, task_id=task_id), files,
+                    sent_back=sent_back_note(session, task),
+                    closing_warnings=closing_warnings(task.progress_percent, len(files)))
 
 
 def task_detail(session: Session, *, actor: User, task_id: int) -> TaskDetailPublic:

@@ -7,6 +7,8 @@ from fastapi import APIRouter, Request
 from tracker.dashboard import city_dashboard, completion_by_year, counties, dashboard
 from tracker.lights import today
 from tracker.models import Role, Status
+from tracker.reports import report_years
+from tracker.web.forms import optional_int
 from tracker.web.deps import CurrentUser, SessionDep
 from tracker.web.templating import render
 

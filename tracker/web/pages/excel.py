@@ -11,7 +11,9 @@ from fastapi.responses import StreamingResponse
 
 from tracker.config import TZ
 from tracker.errors import ValidationFailed
-from tracker.excel import export_ledger, import_assignments
+from tracker.excel import export_filename, export_ledger, import_assignments
+from tracker.models import Role
+from tracker.reports import township_names
 from tracker.users import require_county
 from tracker.web.deps import CurrentUser, SessionDep
 from tracker.web.pages.tasks import ledger_filters
@@ -25,10 +27,20 @@ MAX_SHEET_BYTES = 20 * 1024 * 1024
 @router.get("/tasks/export.xlsx")
 def export(request: Request, session: SessionDep, user: CurrentUser):
     buffer = io.BytesIO()
-    export_ledger(session, actor=user, path_or_buffer=buffer, **ledger_filters(request, user))
-    name = f"整改台账-{datetime.now(TZ):%Y%m%d}.xlsx"
+    filters = ledger_filters(request, user)
+    export_ledger(session, actor=user, path_or_buffer=buffer, **filters)
+    if user.role == Role.township:  # their own township, which the filters leave implicit
+        filters["township"] = next(iter(township_names(session, actor=user)), None)
+    on = datetime.now(TZ).date()
     return StreamingResponse(iter([buffer.getvalue()]), media_type=XLSX,
-                             headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}"})
+                             headers={"Content-Disposition": content_disposition(export_filename(on=on, **filters),
+                                                                                 f"rectify-ledger-{on:%Y%m%d}.xlsx")})
+
+
+def content_disposition(name: str, ascii_name: str) -> str:
+    """An attachment named `name` (RFC 6266 with RFC 5987's filename*: UTF-8, every byte outside the
+    attr-chars percent-encoded), with an ASCII `filename` for clients that do not read filename*."""
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name, safe='')}"
 
 
 @router.get("/tasks/import")

@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse
 
+from tracker.errors import ValidationFailed
 from tracker.extraction import ExtractionError
 from tracker.extraction.decode import MAX_BYTES as MAX_REPORT_BYTES
 from tracker.extraction.decode import SUPPORTED as REPORT_SUFFIXES
@@ -61,11 +62,15 @@ def upload(request: Request, session: SessionDep, user: CurrentUser,
 
 
 def _review_page(request: Request, user: User, pending: review.Pending, *, error: str | None = None,
-                 status_code: int = 200):
+                 status_code: int = 200, form: dict | None = None):
+    """`form`: what was typed, shown again when the confirmation was refused (its titles and kinds only
+    when they still line up with the items)."""
     ex = pending.extraction
     spans = [(i, it.kind, it.start, it.end) for i, it in enumerate(ex.items)]
+    if form and not (len(form["kinds"]) == len(form["titles"]) == len(ex.items)):
+        form = form | {"kinds": None, "titles": None}
     return render(request, "review.html", user=user, status_code=status_code, p=pending, ex=ex, error=error,
-                  doc=review.highlight(ex.text, spans), kinds=review.KINDS)
+                  doc=review.highlight(ex.text, spans), kinds=review.KINDS, form=form)
 
 
 @router.get("/review/{token}")
@@ -80,9 +85,14 @@ def review_submit(request: Request, session: SessionDep, user: CurrentUser, toke
                   unit: Annotated[str, Form()] = "", report_year: Annotated[str, Form()] = "",
                   replace: Annotated[bool, Form()] = False, action: Annotated[str, Form()] = "apply"):
     pending = review.load(token, actor=user)
-    pending.extraction = review.apply_edits(pending.extraction, kinds=kind, titles=title, drop=set(drop),
-                                            merge=set(merge), unit=unit,
-                                            report_year=optional_int(report_year, "报告年度"))
+    typed = {"unit": unit, "report_year": report_year, "replace": replace, "kinds": kind, "titles": title,
+             "drop": set(drop), "merge": set(merge)}
+    try:
+        pending.extraction = review.apply_edits(pending.extraction, kinds=kind, titles=title, drop=set(drop),
+                                                merge=set(merge), unit=unit,
+                                                report_year=optional_int(report_year, "报告年度"))
+    except ValidationFailed as exc:  # shown on the form, with what was typed
+        return _review_page(request, user, pending, error=exc.message, status_code=exc.status_code, form=typed)
     review.save(pending)
     if action != "confirm":
         flash(request, "修改已应用，请核对高亮后确认导入")
@@ -90,8 +100,10 @@ def review_submit(request: Request, session: SessionDep, user: CurrentUser, toke
     try:
         result = ingest_extraction(engine=request.app.state.engine, extraction=pending.extraction,
                                    sha256=pending.sha256, actor=user.name, replace=replace)
-    except IngestError as exc:
-        return _review_page(request, user, pending, error=str(exc), status_code=422)
+    except IngestError as exc:  # the edits are applied: only the options need keeping
+        return _review_page(request, user, pending, error=str(exc), status_code=422,
+                            form={"unit": unit, "report_year": report_year, "replace": replace,
+                                  "kinds": None, "titles": None, "drop": set(), "merge": set()})
     review.discard(token, actor=user)
     counts = f"，生成整改任务 {result.counts['tasks']} 项" if result.counts.get("tasks") is not None else ""
     flash(request, f"{OUTCOME_LABELS[result.outcome]}：{result.message}{counts}",

@@ -30,6 +30,11 @@
     }
   });
 
+  // Panels open for desks (the ledger's filters) fold on a phone-sized screen; without script they stay as served.
+  if (window.matchMedia && window.matchMedia("(max-width: 600px)").matches) {
+    document.querySelectorAll("details[data-fold-narrow][open]").forEach(function (d) { d.open = false; });
+  }
+
   // Buttons that need a second thought.
   document.addEventListener("submit", function (ev) {
     var button = ev.submitter;
