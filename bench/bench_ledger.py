@@ -45,7 +45,7 @@ from tracker.models import Task, Township  # noqa: E402
 AS_OF = date(2024, 9, 1)  # inside the seeded deadlines (2024–2025): every light occurs
 SAMPLES = 10  # townships (and their counties) measured
 TARGETS_MS = {"township_task_list": 100, "county_dashboard": 100, "county_export": 1000}
-PASSWORD = "bench-password"
+PASSWORD = "bench-password-1"
 
 
 def emit(record: dict) -> None:

@@ -29,7 +29,7 @@ def shell(engine, cli_env, monkeypatch):
     with session_scope(engine) as s:
         xili = add_tasks(s, township="西里镇", n=3)
         dong = add_tasks(s, township="东湖镇", n=1)
-    rectify("users", "add", "county", "--role", "county_staff", "--password-stdin", input="county-pass\n")
+    rectify("users", "add", "county", "--role", "county_staff", "--password-stdin", input="county-pass-1\n")
     rectify("users", "add", "xili", "--role", "township", "--township", "西里镇", "--password-stdin",
             input="xili-pass1\n")
     return xili, dong
@@ -40,12 +40,12 @@ def test_users_commands(engine, shell):
                 input="12345678\n", code=1)
     assert "乡镇“无名镇”不存在" in r.stderr
     r = rectify("users", "add", "y", "--role", "county_staff", "--password-stdin", input="short\n", code=1)
-    assert "密码至少 8 位" in r.stderr
+    assert "密码不符合要求：长度至少 10 位（现为 5 位）" in r.stderr
     rectify("users", "add", "z", "--role", "mayor", "--password-stdin", input="12345678\n", code=2)
     token = rectify("users", "token", "xili").stdout.strip()
     with Session(engine) as s:
         assert users.user_for_token(s, token=token).name == "xili"
-        assert users.authenticate(s, name="county", password="county-pass").role == "county_staff"
+        assert users.authenticate(s, name="county", password="county-pass-1").role == "county_staff"
     listed = json.loads(rectify("users", "list", "--format", "json").stdout)
     assert [(u["name"], u["role"], u["township"]) for u in listed] == [
         ("county", "county_staff", None), ("xili", "township", "西里镇")]

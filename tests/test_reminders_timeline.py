@@ -169,8 +169,8 @@ def _rejected_task(engine) -> tuple[Task, int]:
     with session_scope(engine) as s:
         task = add_task(s, deadline=D, status=Status.unassigned.value, assigned_at=None)
         add_channel(s)
-        admin = users.create_user(s, name="县管理员", role="county_admin", password="password1")
-        town = users.create_user(s, name="西里镇用户", role="township", password="password1", township="西里镇")
+        admin = users.create_user(s, name="县管理员", role="county_admin", password="password-1")
+        town = users.create_user(s, name="西里镇用户", role="township", password="password-1", township="西里镇")
         lifecycle.assign(s, actor=admin, task_ids=[task.id], owner_unit="司法所", owner_person="张三",
                          deadline=D, category="限期整改")
         lifecycle.post_progress(s, actor=town, task_id=task.id, version=None, note="已整改完毕", submit=True)

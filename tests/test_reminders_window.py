@@ -27,9 +27,9 @@ def _ledger(engine, rng: random.Random) -> None:
         add_channel(s, township_name=TOWNSHIPS[0])
         add_channel(s, township_name=TOWNSHIPS[1], kind="email", target="a@b.cn")
         add_channel(s, township_name=None, role="leader")
-        users.create_user(s, name="县管理员", role="county_admin", password="password1")
+        users.create_user(s, name="县管理员", role="county_admin", password="password-1")
         for name in TOWNSHIPS:
-            users.create_user(s, name=name, role="township", password="password1", township=name)
+            users.create_user(s, name=name, role="township", password="password-1", township=name)
 
 
 def _change_something(engine, rng: random.Random, day: date) -> str:

@@ -21,8 +21,8 @@ NOW = datetime(2024, 6, 1, 1, 0, tzinfo=timezone.utc)  # 09:00 in Asia/Shanghai
 def people(engine):
     with session_scope(engine) as s:
         add_tasks(s, township="西里镇", n=1)
-        users.create_user(s, name="admin", role="county_admin", password="correct horse")
-        users.create_user(s, name="xili", role="township", password="xili-pass", township="西里镇")
+        users.create_user(s, name="admin", role="county_admin", password="correct-horse-1")
+        users.create_user(s, name="xili", role="township", password="xili-pass-1", township="西里镇")
     return engine
 
 
@@ -31,8 +31,8 @@ BAD_USERS = [
     (dict(name="a", role="township", password="12345678"), "乡镇用户必须指定所属乡镇"),
     (dict(name="a", role="township", password="12345678", township="无名镇"), "乡镇“无名镇”不存在"),
     (dict(name="a", role="county_staff", password="12345678", township="西里镇"), "县级用户不属于某个乡镇"),
-    (dict(name="a", role="county_staff", password="1234567"), "密码至少 8 位"),
-    (dict(name="admin", role="county_staff", password="12345678"), "用户名 admin 已存在"),
+    (dict(name="a", role="county_staff", password="1234567"), "密码不符合要求：长度至少 10 位"),
+    (dict(name="admin", role="county_staff", password="Password-123"), "用户名 admin 已存在"),
     (dict(name=" ", role="county_staff", password="12345678"), "用户名不能为空"),
 ]
 
@@ -46,9 +46,9 @@ def test_create_user_refuses_bad_input(people):
 
 def test_create_and_authenticate(people):
     with session_scope(people) as s:
-        u = users.authenticate(s, name="xili", password="xili-pass")
+        u = users.authenticate(s, name="xili", password="xili-pass-1")
         assert (u.role, u.township_id is not None) == ("township", True)
-        assert "xili-pass" not in u.password_hash and u.password_hash.startswith("$argon2")
+        assert "xili-pass-1" not in u.password_hash and u.password_hash.startswith("$argon2")
         assert [x.name for x in users.list_users(s)] == ["admin", "xili"]
         assert can_see_township(s, u, u.township_id) and not can_see_township(s, u, u.township_id + 1)
         admin = users.get_user(s, name="admin")
@@ -84,18 +84,18 @@ def test_lockout_after_five_failures_and_reset_on_success(people):
 
 def test_password_change_and_deactivation(people):
     with session_scope(people) as s:
-        users.set_password(s, name="xili", password="new-password")
+        users.set_password(s, name="xili", password="new-password-1")
         with pytest.raises(ValidationFailed):
             users.set_password(s, name="xili", password="short")
         with pytest.raises(NotFound, match="用户 ghost 不存在"):
             users.set_password(s, name="ghost", password="whatever1")
     with session_scope(people) as s:
-        users.authenticate(s, name="xili", password="new-password")
+        users.authenticate(s, name="xili", password="new-password-1")
         token = users.issue_token(s, name="xili")
         users.set_active(s, name="xili", active=False)
     with session_scope(people) as s:
         with pytest.raises(Forbidden, match="账号已停用"):
-            users.authenticate(s, name="xili", password="new-password")
+            users.authenticate(s, name="xili", password="new-password-1")
         assert users.user_for_token(s, token=token) is None
         with pytest.raises(Forbidden, match="用户 xili 已停用"):
             users.get_user(s, name="xili")

@@ -30,3 +30,8 @@ class InvalidTransition(DomainError):
 
 class ValidationFailed(DomainError):
     status_code = 422
+
+
+class PasswordChangeRequired(Forbidden):
+    """The user must change their password first (set by an admin, or expired): pages lead to
+    /account/password, the API answers 403 with this message."""

@@ -11,6 +11,7 @@ from fastapi import Depends, Request
 from sqlmodel import Session
 
 from tracker import sessions, users
+from tracker.errors import PasswordChangeRequired
 from tracker.models import User
 
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
@@ -67,7 +68,19 @@ def _current_user(request: Request, session: SessionDep) -> User:
         raise LoginRequired()
     # Error pages show the navigation after the session rolled back (which expires `user`): keep a copy.
     request.state.user = SimpleNamespace(id=user.id, name=user.name, role=user.role, township_id=user.township_id)
+    _password_gate(request, user)
     return user
+
+
+# What a user who must change their password may still reach (logout needs no login).
+PASSWORD_CHANGE_PATHS = ("/account/password", "/api/v1/account/password")
+
+
+def _password_gate(request: Request, user: User) -> None:
+    """A user whose password was set by an admin (or has expired) may only change it (tracker.users)."""
+    reason = users.password_change_due(user)
+    if reason is not None and request.url.path not in PASSWORD_CHANGE_PATHS:
+        raise PasswordChangeRequired(reason)
 
 
 CurrentUser = Annotated[User, Depends(_current_user, scope="function")]

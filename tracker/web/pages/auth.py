@@ -12,7 +12,7 @@ from sqlmodel import Session
 
 from tracker import sessions, users
 from tracker.errors import Forbidden
-from tracker.web import throttle
+from tracker.web import audit_trail, throttle
 from tracker.web.deps import SESSION_ID, CurrentUser, SessionDep, require_csrf
 from tracker.web.templating import is_county, render
 
@@ -43,7 +43,7 @@ async def login(request: Request, name: Annotated[str, Form()] = "", password: A
     """Async so that a flood of attempts waits in the event loop: rate limits first (no database, no
     hashing), then the password check in a worker thread when one of the few slots is free (throttle.py)."""
     name = name.strip()
-    address = request.client.host[:64] if request.client and request.client.host else None
+    address = audit_trail.client_host(request)
 
     def refused(status: int, message: str, headers: dict | None = None):
         response = render(request, "login.html", status_code=status, error=message, name=name, next=_safe_next(next))
@@ -75,10 +75,12 @@ def _login(request: Request, *, name: str, password: str, address: str | None):
             user = users.authenticate(session, name=name, password=password, address=address)
         except Forbidden as exc:
             log.warning("login refused for %r from %s: %s", name, address or "?", exc.message)
+            audit_trail.login_failed(session, request, name, exc.message)
             session.commit()
             return None, None, exc
         sessions.purge(session)
         sid = sessions.begin(session, user=user, address=address)
+        audit_trail.login_succeeded(session, request, user)
         session.commit()
         return user.id, sid, None
 
@@ -87,6 +89,9 @@ def _login(request: Request, *, name: str, password: str, address: str | None):
 def logout(request: Request, session: SessionDep):
     """Ends this session on the server: the old cookie, replayed, is a stranger's."""
     sid = request.session.get(SESSION_ID)
+    live = sessions.current(session, sid)
+    if live is not None:
+        audit_trail.logged_out(session, request, live.user.id)
     sessions.end(session, sid)
     request.session.clear()
     return RedirectResponse("/login", status_code=303)
