@@ -161,6 +161,12 @@ class Settings(_Env):
     evidence_max_files: int = Field(10, ge=1, le=1000)  # evidence files per progress post
     evidence_max_mb: int = Field(100, ge=1, le=4096)  # their total size per progress post
     import_max_rows: int = Field(10_000, ge=1, le=1_000_000)  # data rows of an imported ledger sheet
+    # Password policy (tracker/passwords.py): length, character classes out of 4 (upper, lower, digit,
+    # symbol), how many earlier passwords may not be reused, days until a password must be changed (0: never)
+    password_min_length: int = Field(10, ge=6, le=128)
+    password_classes: int = Field(3, ge=1, le=4)
+    password_history: int = Field(5, ge=0, le=24)
+    password_max_age_days: int = Field(0, ge=0, le=3650)
     # Sessions and logins (tracker/sessions.py, tracker/lockout.py, tracker/web/throttle.py). A session ends
     # after session_idle_minutes without a request and session_hours after the login, whatever happens.
     session_idle_minutes: int = Field(30, ge=1, le=10080)

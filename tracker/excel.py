@@ -24,7 +24,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from sqlalchemy import select
 from sqlmodel import Session
 
-from tracker import lifecycle
+from tracker import audit, lifecycle
 from tracker.config import get_settings
 from tracker.errors import Conflict, DomainError, ValidationFailed
 from tracker.extraction.decode import MAX_PART, MAX_UNZIPPED
@@ -86,6 +86,10 @@ def export_ledger(session: Session, *, actor: User, path_or_buffer, **filters) -
     ws.data_validations.append(categories)
     wb.save(path_or_buffer)
     return n
+    name = (Path(path_or_buffer).name.removeprefix(".").removesuffix(".tmp")  # the CLI writes .X.xlsx.tmp first
+            if isinstance(path_or_buffer, (str, Path)) else f"{SHEET}.xlsx")
+    audit.record_export(session, actor=actor, entity="ledger", what=name, rows=n,
+                        filters={k: v for k, v in filters.items() if v not in (None, "", [], ())})
 
 
 def export_filename(*, on: date, township: str | None = None, county: str | None = None, year: int | None = None,
@@ -181,6 +185,9 @@ def import_assignments(session: Session, *, actor: User, source) -> ImportReport
                 report.errors.append(RowError(r.row, r.task_id, exc.message))
     report.errors.sort(key=lambda e: e.row)
     return report
+    audit.record(session, actor=actor.name, action="import", entity="ledger", entity_id=0,
+                 after={"file": _source_name(source), "applied": len(report.applied), "unchanged": report.unchanged,
+                        "refused": len(report.errors)})
 
 
 def _chunks(values: list, size: int = CHUNK) -> list[list]:

@@ -1,8 +1,6 @@
 """`rectify serve`: the web app and API; on an empty database, sample reports and demo users first."""
 from __future__ import annotations
 
-import secrets
-
 import typer
 from rich.table import Table
 from sqlalchemy import func, select
@@ -36,7 +34,7 @@ def seed_demo(engine: Engine) -> list[tuple[str, str, str, str]]:
     rows = []
     with session_scope(engine) as session:
         for name, role, township in accounts:
-            password = secrets.token_urlsafe(9)
+            password = users.generate_password()  # satisfies the password policy
             users.create_user(session, name=name, role=role, password=password, township=township)
             rows.append((name, role, township or "—", password))
     return rows

@@ -19,8 +19,9 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from tracker.config import ConfigError, Settings, get_settings
 from tracker.db import get_engine
-from tracker.errors import DomainError
+from tracker.errors import DomainError, PasswordChangeRequired
 from tracker.web import api, pages
+from tracker.web.audit_trail import remember_client
 from tracker.web.deps import CsrfFailed, LoginRequired, check_csrf
 from tracker.web.limits import BodyLimit, reject_unstorable
 from tracker.web.security import SecurityHeaders
@@ -85,7 +86,7 @@ def create_app(*, engine: Engine | None = None, start_scheduler: bool = False) -
 
     # The interactive docs pages load their scripts from a CDN: off, to work offline; /openapi.json stays.
     app = FastAPI(title="rectify 整改事项台账 API", version="1",
-                  dependencies=[Depends(reject_unstorable), Depends(check_csrf)],
+                  dependencies=[Depends(remember_client), Depends(reject_unstorable), Depends(check_csrf)],
                   docs_url=None, redoc_url=None, lifespan=lifespan)
     app.state.engine = engine
     app.state.start_scheduler = start_scheduler
@@ -131,6 +132,13 @@ def _error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def domain_error(request: Request, exc: DomainError):
         return _error(request, exc.status_code, exc.message)
+
+    @app.exception_handler(PasswordChangeRequired)
+    async def password_change_required(request: Request, exc: PasswordChangeRequired):
+        # pages lead to the change form (which says why); the API says so with a 403
+        if _is_api(request):
+            return JSONResponse({"detail": exc.message}, status_code=403)
+        return RedirectResponse("/account/password", status_code=303)
 
     @app.exception_handler(LoginRequired)
     async def login_required(request: Request, exc: LoginRequired):

@@ -17,6 +17,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlmodel import Session
 
+from tracker.audit import record_export
 from tracker.errors import NotFound, ValidationFailed
 from tracker.lights import check_day, today
 from tracker.models import Role, User
@@ -97,8 +98,10 @@ def section_page(request: Request, session: SessionDep, user: CurrentUser):
 def section_download(request: Request, session: SessionDep, user: CurrentUser, fmt: str):
     if fmt not in FORMATS:
         raise NotFound(f"不支持的格式：{fmt}")
-    section, year, _ = _section(request, session, user)
-    return _download(section_bytes(section, fmt), section_name(section.township, year, fmt), fmt)
+    section, year, as_of = _section(request, session, user)
+    name = section_name(section.township, year, fmt)
+    record_export(session, actor=user, entity="yearend", what=name, township=section.township, as_of=as_of)
+    return _download(section_bytes(section, fmt), name, fmt)
 
 
 @router.get("/yearend/all.zip")
@@ -131,7 +134,8 @@ def county_page(request: Request, session: SessionDep, user: CurrentUser):
 def county_download(request: Request, session: SessionDep, user: CurrentUser, fmt: str):
     if fmt not in COUNTY_FORMATS:
         raise NotFound(f"不支持的格式：{fmt}")
-    summary, year, _ = _county(request, session, user)
+    summary, year, as_of = _county(request, session, user)
     writer = {"docx": county_summary.docx, "xlsx": county_summary.xlsx,
               "html": lambda s: county_summary.html(s).encode("utf-8")}[fmt]
+    record_export(session, actor=user, entity="yearend", what=county_name(year, fmt), as_of=as_of)
     return _download(writer(summary), county_name(year, fmt), fmt)
