@@ -14,7 +14,7 @@ from math import ceil
 from typing import Annotated, Any, Optional
 
 from pydantic import computed_field, model_validator
-from sqlalchemy import JSON, Index, LargeBinary, Text, UniqueConstraint
+from sqlalchemy import JSON, Index, LargeBinary, Text, UniqueConstraint, func, select
 from sqlmodel import AutoString, Field, SQLModel
 
 from tracker.db import UTCDateTime, utcnow
@@ -28,10 +28,32 @@ def _ts(**kw) -> Any:
     return Field(default_factory=utcnow, sa_type=UTCDateTime, **kw)
 
 
-class Township(SQLModel, table=True):
+class County(SQLModel, table=True):
+    """A county (县/区): its townships, county users and county channels belong to it. There is always one,
+    the default county (the lowest id, named 本县 until renamed), used wherever no county is named."""
+
     id: Optional[int] = Field(default=None, primary_key=True)
     name: str = Field(unique=True, max_length=64)
-    county: Optional[str] = Field(default=None, max_length=64)
+    created_at: datetime = _ts()
+
+
+class CountyPublic(SQLModel):
+    id: int
+    name: str
+    default: bool = Field(description="默认县（未指定县时使用）")
+    townships: int = 0
+    users: int = 0
+
+
+class Township(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("county_id", "name", name="uq_township_county_name"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    # indexed by the unique pair; left out, the default county (the lowest id)
+    county_id: Optional[int] = Field(default=None, foreign_key="county.id", nullable=False, sa_column_kwargs={
+        "default": select(func.min(County.id)).scalar_subquery()})
+    name: str = Field(max_length=64)  # unique within its county: 城关镇 repeats across counties
+    county: Optional[str] = Field(default=None, max_length=64)  # the county the reports are addressed to (shown)
 
 
 class ReportBase(SQLModel):
@@ -137,6 +159,7 @@ class TaskPublic(TaskBase):
 
     id: int
     township: str
+    county: Optional[str] = Field(None, description="所属县（区）")
     report_year: int
     light: Optional[Light] = Field(None, description="预警灯（已销号/已撤销的任务没有）")
     latest_note: Optional[str] = Field(None, description="最新进展")
@@ -180,27 +203,45 @@ class UserBase(SQLModel):
 class User(UserBase, table=True):
     id: Optional[int] = Field(default=None, primary_key=True)
     township_id: Optional[int] = Field(default=None, foreign_key="township.id")  # set for role township
+    county_id: Optional[int] = Field(default=None, foreign_key="county.id")  # county and township users; city: None
     password_hash: str = Field(max_length=255)
     token_hash: Optional[str] = Field(default=None, unique=True, max_length=64)  # sha256 of the API token
     active: bool = True
     created_at: datetime = _ts()
+    # Set when a county admin creates the account or resets its password: the user must choose their own
+    # at the next login (the pages lead only to /account/password, the API answers 403 until then).
+    must_change_password: bool = False
+    password_changed_at: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)  # for the expiry
 
 
 class UserCreate(UserBase):
-    password: str = Field(min_length=8, max_length=256)
+    # the password policy (tracker/passwords.py) is checked by the service, with a message naming what is missing
+    password: str = Field(min_length=1, max_length=256)
     township: Optional[str] = Field(None, description="乡镇用户所属乡镇")
+    county: Optional[str] = Field(None, description="县级和乡镇用户所属县（区），不填为默认县；市级用户不填")
 
 
 class UserUpdate(SQLModel):
     active: Optional[bool] = None
-    password: Optional[str] = Field(None, min_length=8, max_length=256)
+    password: Optional[str] = Field(None, min_length=1, max_length=256)
+    role: Optional[Role] = Field(None, description="新角色（改为乡镇用户时须同时给出 township）")
+    township: Optional[str] = Field(None, description="乡镇用户所属乡镇")
+
+
+class PasswordChange(SQLModel):
+    """A user changing their own password."""
+
+    current_password: str = Field(max_length=256)
+    new_password: str = Field(min_length=1, max_length=256)
 
 
 class UserPublic(UserBase):
     id: int
     township: Optional[str] = Field(None, description="乡镇用户所属乡镇")
+    county: Optional[str] = Field(None, description="所属县（区）；市级用户为空")
     active: bool
     created_at: datetime
+    must_change_password: bool = Field(False, description="下次登录须先修改密码")
 
 
 class UserRow(UserPublic):
@@ -294,9 +335,12 @@ class JournalEntry(SQLModel):
 
 
 class AuditEvent(SQLModel, table=True):
-    """Append-only journal of every write: who, when, what, before and after."""
+    """Append-only journal of every write, login, logout, export and import: who, when, what, before and after.
 
-    __table_args__ = (Index("ix_audit_entity", "entity", "entity_id"),)
+    Only tracker/audit.py writes it (inserts only); no route or service updates or deletes a row."""
+
+    __table_args__ = (Index("ix_audit_entity", "entity", "entity_id"), Index("ix_audit_at", "at"),
+                      Index("ix_audit_actor_at", "actor", "at"))
 
     id: Optional[int] = Field(default=None, primary_key=True)
     at: datetime = _ts()
@@ -307,6 +351,29 @@ class AuditEvent(SQLModel, table=True):
     before: Optional[dict] = Field(default=None, sa_type=JSON)
     after: Optional[dict] = Field(default=None, sa_type=JSON)
     reason: Optional[str] = Field(default=None, sa_type=Text)
+    address: Optional[str] = Field(default=None, max_length=64)  # the client's address (web and API requests)
+
+
+class PasswordHistory(SQLModel, table=True):
+    """Argon2 hashes of a user's earlier passwords, so the last few are not chosen again."""
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    password_hash: str = Field(max_length=255)
+    created_at: datetime = _ts()
+
+
+class AuditEventPublic(SQLModel):
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    entity: str
+    entity_id: int
+    address: Optional[str] = None
+    before: Optional[dict] = None
+    after: Optional[dict] = None
+    reason: Optional[str] = None
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -314,10 +381,6 @@ class AuditEvent(SQLModel, table=True):
 # Written in the import's transaction; the rules that fill them live in tracker/themes.py,
 # tracker/linking.py and tracker/recurrence.py.
 # ---------------------------------------------------------------------------------------------------
-
-# Serves the county's views (dashboard, export, ledger of one county); created by migration 0002.
-Index("ix_township_county", Township.county)
-
 
 class TaskTheme(SQLModel, table=True):
     """The theme of a task (shortcoming or plan), kept beside the task and refreshed on (re)import."""

@@ -1,4 +1,8 @@
-"""`rectify users add|token|list|passwd|disable|enable`, and acting as a named user (`--as NAME`)."""
+"""`rectify users add|token|list|passwd|role|disable|enable`, and acting as a named user (`--as NAME`).
+
+These commands are the local operator's (whoever can run them already holds the database): a password
+they set is not forced to change at the next login unless `--must-change` is given, e.g. when the
+operator creates an account for someone else. The password policy applies all the same."""
 from __future__ import annotations
 
 import sys
@@ -47,17 +51,18 @@ class RoleOpt(str, Enum):
     county_admin = "county_admin"
     county_staff = "county_staff"
     township = "township"
+    city = "city"
 
 
 @users_app.command("add")
 def add_cmd(
-    city = "city"
     name: str = typer.Argument(..., help="用户名"),
     role: RoleOpt = typer.Option(..., "--role", help="county_admin（县级管理员）、county_staff（县级工作人员）、"
                                                      "township（乡镇用户）或 city（市级用户，只读查看各县并管理县级管理员）"),
     county: str = typer.Option(None, "--county", help="县级和乡镇用户所属的县（区），不指定为默认县；市级用户不指定"),
     township: str = typer.Option(None, "--township", help="乡镇用户所属乡镇，如 西里镇"),
     password_stdin: bool = typer.Option(False, "--password-stdin", help="从标准输入读取密码（一行）"),
+    must_change: bool = typer.Option(False, "--must-change", help="该用户首次登录时须先修改密码（为他人建账号时使用）"),
 ) -> None:
     """新建用户。"""
     password = _read_password(password_stdin)
@@ -83,12 +88,25 @@ def token_cmd(name: str = typer.Argument(..., help="用户名")) -> None:
 def passwd_cmd(
     name: str = typer.Argument(..., help="用户名"),
     password_stdin: bool = typer.Option(False, "--password-stdin", help="从标准输入读取新密码（一行）"),
+    must_change: bool = typer.Option(False, "--must-change", help="该用户下次登录时须先修改密码"),
 ) -> None:
-    """重设密码（同时解除锁定）。"""
+    """重设密码（同时解除锁定）；密码须符合密码策略，且不能与最近几次的密码相同。"""
     password = _read_password(password_stdin)
     with unit_of_work() as session:
-        users.set_password(session, name=name, password=password)
-    typer.echo(f"用户 {name} 的密码已重设")
+        users.set_password(session, name=name, password=password, must_change=must_change)
+    typer.echo(f"用户 {name} 的密码已重设" + ("；下次登录须先修改密码" if must_change else ""))
+
+
+@users_app.command("role")
+def role_cmd(
+    name: str = typer.Argument(..., help="用户名"),
+    role: RoleOpt = typer.Option(..., "--role", help="county_admin、county_staff 或 township"),
+    township: str = typer.Option(None, "--township", help="改为乡镇用户时所属的乡镇"),
+) -> None:
+    """更改用户的角色（最后一名启用中的县级管理员不能改为其他角色）。"""
+    with unit_of_work() as session:
+        users.set_role(session, name=name, role=role.value, township=township)
+    typer.echo(f"用户 {name} 的角色已改为{Role.label_of(role.value)}" + (f"（{township}）" if township else ""))
 
 
 @users_app.command("disable")
@@ -125,7 +143,7 @@ def list_cmd(fmt: Fmt = typer.Option(Fmt.table, "--format", help="输出格式�
     for col in ("用户名", "角色", "县（区）", "乡镇", "状态", "锁定至"):
         table.add_column(col)
     for u in rows:
-        table.add_row(u.name, Role.label_of(u.role), u.township or "", "启用" if u.active else "停用",
+        table.add_row(u.name, Role.label_of(u.role), u.county or "", u.township or "", "启用" if u.active else "停用",
                       cn_datetime(u.locked_until))
     console.print(table)
 
