@@ -440,3 +440,32 @@ def test_cli_policy_forced_change_and_last_admin(engine, cli_env, monkeypatch):
         assert [u.role for u in s.execute(select(User).order_by(User.id)).scalars()] == ["county_staff", "county_admin"]
         assert [e.action for e in s.execute(select(AuditEvent).order_by(AuditEvent.id)).scalars()] == [
             "create", "create", "password_reset", "role", "role"]
+
+
+def test_county_admins_read_their_own_countys_journal(people):
+    from tracker import counties
+
+    with session_scope(people) as s:
+        counties.add_county(s, name="乙县")
+        add_tasks(s, township="乙镇", n=1)
+        from tracker.models import Task, Township
+
+        yi = s.execute(select(Township).where(Township.name == "乙镇")).scalar_one()
+        yi.county_id = counties.county_named(s, "乙县").id
+        yi_task = s.execute(select(Task.id).where(Task.township_id == yi.id)).scalar_one()
+        xi_task = s.execute(select(Task.id).where(Task.township_id != yi.id)).scalars().first()
+        b_admin = users.create_user(s, name="乙县管理员", role="county_admin", password=GOOD, county="乙县")
+        city = users.create_user(s, name="市里", role="city", password=GOOD)
+        audit.record(s, actor="乙县管理员", action="export", entity="ledger", entity_id=0)
+        audit.record(s, actor="admin", action="export", entity="ledger", entity_id=0)
+        audit.record(s, actor="导入", action="update", entity="task", entity_id=yi_task, after={"title": "乙镇的问题"})
+        audit.record(s, actor="导入", action="update", entity="task", entity_id=xi_task, after={"title": "西里的问题"})
+        admin = users.get_user(s, name="admin")
+        mine = {(e.actor, e.entity, e.entity_id) for e in audit.search(s, actor=admin).items}
+        theirs = {(e.actor, e.entity, e.entity_id) for e in audit.search(s, actor=b_admin).items}
+        everything = audit.search(s, actor=city).total
+    assert ("admin", "ledger", 0) in mine and ("导入", "task", xi_task) in mine
+    assert ("乙县管理员", "ledger", 0) not in mine and ("导入", "task", yi_task) not in mine
+    assert ("本机操作员", "user", b_admin.id) not in mine  # the other county's user was created
+    assert theirs == {("乙县管理员", "ledger", 0), ("导入", "task", yi_task), ("本机操作员", "user", b_admin.id)}
+    assert everything == len(_events(people))

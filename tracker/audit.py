@@ -169,22 +169,54 @@ def _where(q, f: AuditFilters):
     return q
 
 
+def _scope(session: Session, q, actor: User | None):
+    """A county admin reads their county's part of the journal: events about its tasks and reports (by
+    township), about its users, and the other events its users caused. Events of no user (the operator,
+    ingest under a name that is no account, logins with unknown names) belong to the default county.
+    The city and the local operator read everything."""
+    from sqlalchemy import and_, or_
+
+    from tracker import counties
+    from tracker.models import Report, Task, Township
+
+    if counties.sees_all(actor):
+        return q
+    own = counties.own_county_id(session, actor)
+    is_default = own == counties.default_county(session).id
+    here = User.county_id == own
+    if is_default:
+        here = or_(here, User.county_id.is_(None))
+    townships = select(Township.id).where(Township.county_id == own)
+    tasks = select(Task.id).where(Task.township_id.in_(townships))
+    reports = select(Report.id).where(Report.township_id.in_(townships))
+    ids, names = select(User.id).where(here), select(User.name).where(here)
+    by_actor = AuditEvent.actor.in_(names)
+    if is_default:
+        by_actor = or_(by_actor, AuditEvent.actor.not_in(select(User.name)))
+    return q.where(or_(
+        and_(AuditEvent.entity == "task", AuditEvent.entity_id.in_(tasks)),
+        and_(AuditEvent.entity == "report", AuditEvent.entity_id.in_(reports)),
+        and_(AuditEvent.entity == "user", or_(AuditEvent.entity_id.in_(ids), and_(AuditEvent.entity_id == 0, by_actor))),
+        and_(AuditEvent.entity.not_in(("task", "report", "user")), by_actor)))
+
+
 def search(session: Session, *, actor: User | None, filters: AuditFilters | None = None, page: int = 1,
            per_page: int = PER_PAGE) -> AuditPage:
-    """One page of the journal, newest first."""
+    """One page of the journal (of the county admin's county), newest first."""
     require_auditor(actor)
     f = filters or AuditFilters()
-    total = session.execute(_where(select(func.count()).select_from(AuditEvent), f)).scalar_one()
+    total = session.execute(_scope(session, _where(select(func.count()).select_from(AuditEvent), f), actor)
+                            ).scalar_one()
     pages = max(1, ceil(total / per_page))
     page = min(max(1, page), pages)
-    rows = session.execute(_where(select(AuditEvent), f).order_by(AuditEvent.id.desc())
+    rows = session.execute(_scope(session, _where(select(AuditEvent), f), actor).order_by(AuditEvent.id.desc())
                            .offset((page - 1) * per_page).limit(per_page)).scalars()
     return AuditPage(items=[AuditEventPublic.model_validate(r, from_attributes=True) for r in rows],
                      total=total, page=page, per_page=per_page)
 
 
-def _all(session: Session, f: AuditFilters) -> list[AuditEvent]:
-    return list(session.execute(_where(select(AuditEvent), f).order_by(AuditEvent.id.desc())
+def _all(session: Session, f: AuditFilters, actor: User | None) -> list[AuditEvent]:
+    return list(session.execute(_scope(session, _where(select(AuditEvent), f), actor).order_by(AuditEvent.id.desc())
                                 .limit(MAX_EXPORT_ROWS)).scalars())
 
 
@@ -224,7 +256,7 @@ def export_csv(session: Session, *, actor: User | None, filters: AuditFilters | 
     """The filtered journal as CSV (UTF-8 with BOM, so Excel opens the Chinese right); the export is recorded."""
     require_auditor(actor)
     f = filters or AuditFilters()
-    events = _all(session, f)
+    events = _all(session, f, actor)
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\r\n")
     writer.writerow(HEADERS)
@@ -243,7 +275,7 @@ def export_xlsx(session: Session, *, actor: User | None, filters: AuditFilters |
 
     require_auditor(actor)
     f = filters or AuditFilters()
-    events = _all(session, f)
+    events = _all(session, f, actor)
     wb = Workbook(write_only=True)
     ws = wb.create_sheet("审计记录")
     ws.append(list(HEADERS))
