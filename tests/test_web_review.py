@@ -7,13 +7,12 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from tracker.config import get_settings
+from tests.web_helpers import ADMIN, REPORTS, csrf_from, login, seed, web_env
 from tracker.db import session_scope
 from tracker.extraction import extract_text, read_document
-from tracker.models import Item, Report, Task
+from tracker.models import Item, PendingUpload, Report, Task
 from tracker.web import review
 from tracker.web.app import create_app
-from tests.web_helpers import ADMIN, REPORTS, csrf_from, login, seed, web_env
 
 XILI = REPORTS[0]
 
@@ -84,7 +83,8 @@ def test_review_edit_drop_merge_then_confirm(county, web):
     assert sorted(it.seq for it in stored if it.kind == "plan") == list(range(1, sum(it.kind == "plan" for it in stored) + 1))
     assert len(tasks) == len(stored)  # every kept item here is a problem or a plan
     # the pending upload is gone; confirming twice finds nothing
-    assert not (get_settings().data_dir / "uploads" / f"{token}.json").exists()
+    with session_scope(engine) as s:
+        assert s.get(PendingUpload, token) is None
     assert county.post(f"/reports/review/{token}", data=form).status_code == 404
 
 
@@ -158,8 +158,8 @@ def test_upload_of_each_format_reviews_the_same_items_highlighted_in_its_text(co
     assert r.status_code == 303, r.text
     token = r.headers["location"].rsplit("/", 1)[1]
     page = county.get(f"/reports/review/{token}").text
-    pending = review.list_pending()
-    ex = next(p.extraction for p in pending if p.token == token)
+    assert token in {p.token for p in review.list_pending()}
+    ex = review.load(token).extraction
     assert [(it.kind, it.title) for it in ex.items] == [(it.kind, it.title) for it in expected.items]
     for i, it in enumerate(ex.items):
         assert ex.text[it.start:it.end] == it.text

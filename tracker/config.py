@@ -140,7 +140,7 @@ class NotifySettings(_Env):
 
 
 class Settings(_Env):
-    # database file, evidence, pending uploads, session key, template overrides, Prefect home
+    # database file and session key (embedded default), evidence (directory store), template overrides, Prefect home
     data_dir: Path = Field(ROOT / "var", validate_default=True)
     # empty: SQLite in data_dir
     database_url: str = Field("", validate_default=True, json_schema_extra={"accepts": ACCEPTS_DATABASE})

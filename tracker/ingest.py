@@ -95,9 +95,13 @@ def ingest_file(*, engine: Engine, path: Path, actor: str, replace: bool = False
     return _ingest_batch(engine, [_prepare(path)], actor=actor, replace=replace)[0]
 
 
-def ingest_extraction(*, engine: Engine, extraction: Extraction, sha256: str, actor: str,
-                      replace: bool = False) -> IngestResult:
-    """Store one extracted report whole, or nothing (IngestError). Used by the web upload after review."""
+def ingest_extraction(*, engine: Engine | None = None, extraction: Extraction, sha256: str, actor: str,
+                      replace: bool = False, session: Session | None = None) -> IngestResult:
+    """Store one extracted report whole, or nothing (IngestError). Used by the web upload after review. In
+    the caller's `session` when given (the review removes its pending upload in the same transaction; the
+    caller opens it for writing)."""
+    if session is not None:
+        return _store(session, extraction, sha256, actor, replace)
     with session_scope(engine) as session:
         _begin_write(session)
         return _store(session, extraction, sha256, actor, replace)

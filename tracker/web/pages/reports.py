@@ -14,7 +14,7 @@ from tracker.errors import ValidationFailed
 from tracker.extraction import ExtractionError
 from tracker.extraction.decode import MAX_BYTES as MAX_REPORT_BYTES
 from tracker.extraction.decode import SUPPORTED as REPORT_SUFFIXES
-from tracker.ingest import OUTCOME_LABELS, IngestError, ingest_extraction
+from tracker.ingest import OUTCOME_LABELS, IngestError
 from tracker.models import User
 from tracker.reports import report_view, visible_reports
 from tracker.users import require_county
@@ -28,7 +28,8 @@ router = APIRouter(prefix="/reports", include_in_schema=False)
 
 def _list_page(request: Request, session, user: User, *, status_code: int = 200, failures=()):
     return render(request, "reports.html", user=user, status_code=status_code,
-                  reports=visible_reports(session, actor=user), pending=review.list_pending(actor=user),
+                  reports=visible_reports(session, actor=user),
+                  pending=review.list_pending(actor=user, session=session),
                   failures=failures, report_accept=",".join(REPORT_SUFFIXES))
 
 
@@ -49,7 +50,7 @@ def upload(request: Request, session: SessionDep, user: CurrentUser,
         try:
             if len(data) > MAX_REPORT_BYTES:
                 raise ExtractionError(f"文件 {f.filename} 超过 20 MB 的上限，不像是一份年度报告")
-            staged.append(review.stage(filename=f.filename, data=data, actor=user))
+            staged.append(review.stage(filename=f.filename, data=data, actor=user, session=session))
         except ExtractionError as exc:
             failures.append(str(exc))
     if not staged and not failures:
@@ -74,8 +75,8 @@ def _review_page(request: Request, user: User, pending: review.Pending, *, error
 
 
 @router.get("/review/{token}")
-def review_page(request: Request, user: CurrentUser, token: str):
-    return _review_page(request, user, review.load(token, actor=user))
+def review_page(request: Request, session: SessionDep, user: CurrentUser, token: str):
+    return _review_page(request, user, review.load(token, actor=user, session=session))
 
 
 @router.post("/review/{token}")
@@ -84,7 +85,7 @@ def review_submit(request: Request, session: SessionDep, user: CurrentUser, toke
                   drop: Annotated[list[int], Form()] = [], merge: Annotated[list[int], Form()] = [],
                   unit: Annotated[str, Form()] = "", report_year: Annotated[str, Form()] = "",
                   replace: Annotated[bool, Form()] = False, action: Annotated[str, Form()] = "apply"):
-    pending = review.load(token, actor=user)
+    pending = review.load(token, actor=user, session=session)
     typed = {"unit": unit, "report_year": report_year, "replace": replace, "kinds": kind, "titles": title,
              "drop": set(drop), "merge": set(merge)}
     try:
@@ -93,18 +94,16 @@ def review_submit(request: Request, session: SessionDep, user: CurrentUser, toke
                                                 report_year=optional_int(report_year, "报告年度"))
     except ValidationFailed as exc:  # shown on the form, with what was typed
         return _review_page(request, user, pending, error=exc.message, status_code=exc.status_code, form=typed)
-    review.save(pending)
+    review.save(pending, session=session)
     if action != "confirm":
         flash(request, "修改已应用，请核对高亮后确认导入")
         return RedirectResponse(f"/reports/review/{token}", status_code=303)
-    try:
-        result = ingest_extraction(engine=request.app.state.engine, extraction=pending.extraction,
-                                   sha256=pending.sha256, actor=user.name, replace=replace)
+    try:  # in the request's transaction: the upload leaves the list with the import, or stays
+        result = review.confirm(pending, actor=user, replace=replace, session=session)
     except IngestError as exc:  # the edits are applied: only the options need keeping
         return _review_page(request, user, pending, error=str(exc), status_code=422,
                             form={"unit": unit, "report_year": report_year, "replace": replace,
                                   "kinds": None, "titles": None, "drop": set(), "merge": set()})
-    review.discard(token, actor=user)
     counts = f"，生成整改任务 {result.counts['tasks']} 项" if result.counts.get("tasks") is not None else ""
     flash(request, f"{OUTCOME_LABELS[result.outcome]}：{result.message}{counts}",
           "ok" if result.outcome != "duplicate" else "warn")
@@ -113,8 +112,8 @@ def review_submit(request: Request, session: SessionDep, user: CurrentUser, toke
 
 
 @router.post("/review/{token}/discard")
-def review_discard(request: Request, user: CurrentUser, token: str):
-    pending = review.discard(token, actor=user)
+def review_discard(request: Request, session: SessionDep, user: CurrentUser, token: str):
+    pending = review.discard(token, actor=user, session=session)
     flash(request, f"已放弃上传的 {pending.extraction.source_name}")
     return RedirectResponse("/reports", status_code=303)
 
