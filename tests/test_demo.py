@@ -12,7 +12,6 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from tests.web_helpers import TEST_SECRET_KEY
-from tests.web_helpers import TEST_SECRET_KEY
 from tracker.cli import app
 from tracker.cli.serve import seed_demo
 from tracker.config import TZ
@@ -62,8 +61,7 @@ def _check_demo(engine, day: date) -> None:
 def test_serve_sets_up_the_demo_around_today(engine, cli_env, monkeypatch):
     monkeypatch.setattr(uvicorn, "run", lambda app, **kw: None)
     monkeypatch.setenv("RECTIFY_SECRET_KEY", TEST_SECRET_KEY)  # required on PostgreSQL
-    # on PostgreSQL, serve needs the session key every web process shares
-    result = CliRunner().invoke(app, ["serve"], env={"COLUMNS": "200", "RECTIFY_SECRET_KEY": TEST_SECRET_KEY})
+    result = CliRunner().invoke(app, ["serve"], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
     assert "演示数据：整改时限以今天为准" in result.output
     _check_demo(engine, today())
