@@ -102,11 +102,20 @@ def test_replace_keeps_matched_tasks_and_withdraws_vanished(engine, tmp_path):
         assert withdraw.entity_id == gone_id and withdraw.before["status"] == "待分派"
 
 
-def test_failure_mid_report_leaves_nothing(engine, monkeypatch):
+@pytest.mark.parametrize("bulk", [False, True], ids=["report_by_report", "bulk"])
+def test_failure_mid_report_leaves_nothing(engine, monkeypatch, bulk):
+    from tracker import ingest_bulk
+
     def boom(*a, **k):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(audit, "record", boom)
+    monkeypatch.setattr(ingest_bulk, "ENABLED", bulk)
+    if bulk:  # the journal is written after the report, its items and tasks
+        rows = ingest_bulk._rows
+        monkeypatch.setattr(ingest_bulk, "_rows", lambda conn, model, r: boom() if model is AuditEvent else
+                            rows(conn, model, r))
+    else:
+        monkeypatch.setattr(audit, "record", boom)
     with pytest.raises(RuntimeError):
         ingest_file(engine=engine, path=XILI, actor="a")
     assert [count(engine, m) for m in (Township, Report, Item, Task, AuditEvent)] == [0, 0, 0, 0, 0]

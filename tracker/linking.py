@@ -23,20 +23,22 @@ THEME_BONUS = 0.05
 TITLE_WEIGHT = 0.3  # a plan's title names an action; its body says which problem it treats
 
 
-def link_scores(shortcomings: list[tuple[str, str]], plans: list[tuple[str, str]]) -> list[list[float]]:
-    """score[i][j] for shortcoming i and plan j, each given as (title, text)."""
+def link_scores(shortcomings: list[tuple[str, str]], plans: list[tuple[str, str]], *,
+                themes: tuple[list[str], list[str]] | None = None) -> list[list[float]]:
+    """score[i][j] for shortcoming i and plan j, each given as (title, text); `themes`: their themes
+    (classify(title, text)) when the caller has them already."""
     s_prof = [Profile.of(t, x) for t, x in shortcomings]
     p_prof = [Profile.of(t, x) for t, x in plans]
-    s_theme = [classify(t, x) for t, x in shortcomings]
-    p_theme = [classify(t, x) for t, x in plans]
+    s_theme, p_theme = themes or ([classify(t, x) for t, x in shortcomings], [classify(t, x) for t, x in plans])
     return [[similarity(sp, pp, TITLE_WEIGHT) + (THEME_BONUS if st == pt else 0.0) for pp, pt in zip(p_prof, p_theme)]
             for sp, st in zip(s_prof, s_theme)]
 
 
-def link(shortcomings: list[tuple[str, str]], plans: list[tuple[str, str]]) -> list[tuple[int, int, float]]:
+def link(shortcomings: list[tuple[str, str]], plans: list[tuple[str, str]], *,
+         themes: tuple[list[str], list[str]] | None = None) -> list[tuple[int, int, float]]:
     """(shortcoming index, plan index, score) for each shortcoming a plan answers."""
     links = []
-    for i, row in enumerate(link_scores(shortcomings, plans)):
+    for i, row in enumerate(link_scores(shortcomings, plans, themes=themes)):
         if row:
             j = max(range(len(row)), key=row.__getitem__)
             if row[j] >= THRESHOLD:
