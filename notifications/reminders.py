@@ -33,9 +33,10 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import (BigInteger, Date, Integer, String, and_, case, cast, exists, func, literal, literal_column,
                         null, or_, select)
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError
 
-from notifications.models import Channel, MessageKind, NotifyCursor, OutboxStatus
-from notifications.outbox import dialect_insert, enqueue_select
+from notifications.models import Channel, MessageKind, NotifyCursor, Outbox, OutboxStatus
+from notifications.outbox import REMINDER_COLUMNS, dialect_insert, enqueue_select
 from tracker.config import NotifySettings, get_settings
 from tracker.db import UTCDateTime, utcnow
 from tracker.lights import day_start_utc
@@ -46,6 +47,8 @@ SENT_BACK_ACTION = "reject"  # tracker.lifecycle's journal action for 退回
 SENT_BACK_LOOKBACK = timedelta(days=3)  # a first scan of an old journal does not replay history
 SETTLE = timedelta(minutes=10)  # journal rows older than this are committed: a cursor may pass them
 CURSOR = NotifyCursor.__table__
+REMINDER_KINDS = (MessageKind.due_soon.value, MessageKind.overdue.value, MessageKind.escalation.value,
+                  MessageKind.stale.value)
 
 
 class _Sql:
@@ -115,8 +118,9 @@ def _county_channels():
 
 class _Check:
     def __init__(self, conn: Connection, as_of: date, ns: NotifySettings, stale_days: int, now: datetime,
-                 window: Window | None):
+                 window: Window | None, *, plain: bool = False):
         self.conn, self.as_of, self.ns, self.stale_days, self.now, self.window = conn, as_of, ns, stale_days, now, window
+        self.plain = plain  # INSERT without ON CONFLICT: the outbox holds no reminder at all (see enqueue_reminders)
         self.sql = _Sql(conn.dialect.name)
         if window is not None:
             self.changed = select(AuditEvent.entity_id).where(AuditEvent.id > window.journal, AuditEvent.entity == "task")
@@ -127,6 +131,9 @@ class _Check:
     def queue(self, query, crossed) -> int:
         """All of `query`, or within the window: what crossed, what changed, what is new."""
         if self.window is None:
+            if self.plain:
+                stmt = Outbox.__table__.insert().from_select(list(REMINDER_COLUMNS), query)
+                return self.conn.execute(stmt.execution_options(preserve_rowcount=True)).rowcount
             return enqueue_select(self.conn, query)
         n = enqueue_select(self.conn, query.where(crossed))
         if self.any_changed:
@@ -213,9 +220,25 @@ def enqueue_reminders(*, engine: Engine, as_of: date, settings: NotifySettings |
         last = conn.execute(select(CURSOR).where(CURSOR.c.name == "check")).first()
         usable = last is not None and last.as_of is not None and last.as_of <= as_of
         window = Window(last.as_of, last.position, last.since) if usable and not full else None
-        check = _Check(conn, as_of, ns, stale_days or get_settings().stale_days, now, window)
-        counts = {MessageKind.due_soon.value: check.due_soon(), MessageKind.overdue.value: check.overdue(),
-                  MessageKind.escalation.value: check.escalation(), MessageKind.stale.value: check.stale()}
+
+        def run(plain: bool = False) -> dict[str, int]:
+            check = _Check(conn, as_of, ns, stale_days or get_settings().stale_days, now, window, plain=plain)
+            return {MessageKind.due_soon.value: check.due_soon(), MessageKind.overdue.value: check.overdue(),
+                    MessageKind.escalation.value: check.escalation(), MessageKind.stale.value: check.stale()}
+
+        # The very first check on a ledger queues a reminder for most open tasks (a million on two million
+        # tasks). With no reminder in the outbox, nothing can conflict but a check running at the same time:
+        # plain INSERTs skip ON CONFLICT's speculative insertion (a quarter of the time on PostgreSQL), and
+        # should a concurrent check have queued some key first, the savepoint goes back and ON CONFLICT
+        # sorts it out. Keys never repeat within one check (each names its kind, task, threshold and channel).
+        if window is None and not conn.execute(select(exists().where(Outbox.kind.in_(REMINDER_KINDS)))).scalar():
+            try:
+                with conn.begin_nested():
+                    counts = run(plain=True)
+            except IntegrityError:
+                counts = run()
+        else:
+            counts = run()
         if last is None or last.as_of is None or as_of >= last.as_of:
             _advance(conn, "check", last.position if last else 0, now, as_of=as_of, since=now - SETTLE)
     return counts
