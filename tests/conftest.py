@@ -26,6 +26,9 @@ os.environ.setdefault("PREFECT_HOME", str(ROOT / "var" / "test-prefect"))
 # The tests' receivers (HTTP recorder, SMTP) listen on 127.0.0.1, which channels refuse by default;
 # tests of the refusal itself pass settings with channel_allow_private=False.
 os.environ.setdefault("RECTIFY_CHANNEL_ALLOW_PRIVATE", "1")
+# Web apps on PostgreSQL need a shared session key (`create_app` refuses to start without one); the
+# tests that check that refusal remove it themselves.
+os.environ.setdefault("RECTIFY_SECRET_KEY", "tests-only-session-key-" + "0" * 32)
 
 
 def _pg_available() -> str | None:
@@ -124,10 +127,10 @@ def _truncate(engine) -> None:
                 conn.execute(text(f'DELETE FROM "{t}"'))
             conn.commit()
             conn.exec_driver_sql("PRAGMA foreign_keys=ON")
-        conn.commit()
         # as the migrations leave it: the default county (tracker.counties)
         conn.execute(text("INSERT INTO county (name, created_at) VALUES (:name, :at)"),
                      {"name": "本县", "at": datetime.now(timezone.utc)})
+        conn.commit()
 
 
 @pytest.fixture
