@@ -57,10 +57,12 @@ def enqueue_digests(*, engine: Engine, as_of: date, settings: NotifySettings | N
         channels = conn.execute(select(Channel.id, Channel.township_id, Channel.role, Channel.county_id)
                                 .where(Channel.active.is_(True))).all()
         township_channels = defaultdict(list)
-        for cid, tid, _ in channels:
+        for cid, tid, _, _ in channels:
             if tid is not None:
                 township_channels[tid].append(cid)
-        county_channels = [cid for cid, tid, role in channels if tid is None and role == ChannelRole.staff]
+        # each county's staff channels get that county's digest
+        county_channels = [(cid, county) for cid, tid, role, county in channels
+                           if tid is None and role == ChannelRole.staff]
         counts = _counts(conn, as_of, ns)
         lists = _lists(conn, as_of) if township_channels else {}
         names = _names(conn)

@@ -289,7 +289,7 @@ def _fail(conn: Connection, rows: list[Row], token: str, error: str, now: dateti
 def retry(session: Session, *, outbox_id: int, now: datetime | None = None, actor: User | None = None) -> Outbox:
     """Put a failed (or waiting) message back in the queue for the next delivery run, attempts reset.
 
-    For county admins (`actor`; None: the CLI's operator)."""
+    For county admins (`actor`: their county's messages; None: the CLI's operator)."""
     require_admin(actor)
     row = session.get(Outbox, outbox_id)
     if row is None or not counties.can_see_county(session, actor, session.get(Channel, row.channel_id).county_id):
@@ -318,9 +318,9 @@ def list_outbox(session: Session, *, status: str | None = None, limit: int = 200
          .join(Channel, Channel.id == Outbox.channel_id)
          .outerjoin(Township, Township.id == Outbox.township_id)
          .outerjoin(Task, Task.id == Outbox.task_id)
+         .where(*counties.county_conds(actor, Channel.county_id, county_id=county_id))
          .order_by(Outbox.id.desc()).limit(limit))
     if status:
-         .where(*counties.county_conds(actor, Channel.county_id, county_id=county_id))
         q = q.where(Outbox.status == status)
     if outbox_id is not None:
         q = q.where(Outbox.id == outbox_id)

@@ -51,11 +51,11 @@ def add_channel(session: Session, *, township: str | None, kind: str, target: st
 
     The target is checked (notifications.targets): a valid email address, or an http(s) URL without
     control characters that is not on a loopback/private/link-local address unless the settings allow it."""
+    county_id = (counties.own_county_id(session, actor) if isinstance(actor, User)
+                 else counties.resolve_county(session, county).id)
     actor = _acting(actor)
     target, secret = (target or "").strip(), (secret or "").strip() or None
     ns = settings or get_settings().notify
-    county_id = (counties.own_county_id(session, actor) if isinstance(actor, User)
-                 else counties.resolve_county(session, county).id)
     _validate(kind, target, role, township is None, allow_private=ns.channel_allow_private)
     if secret is not None and (has_control(secret) or len(secret) > 255):
         raise ValidationFailed("签名密钥不能超过 255 个字符，也不能包含换行或控制字符")
@@ -67,13 +67,13 @@ def add_channel(session: Session, *, township: str | None, kind: str, target: st
             raise NotFound(f"乡镇“{township}”不存在（请先导入该乡镇的报告）")
     same = session.execute(select(Channel).where(
         Channel.township_id.is_(None) if township_id is None else Channel.township_id == township_id,
+        Channel.county_id == county_id,
         Channel.kind == kind, Channel.target == target)).scalars().first()
     if same is not None and same.active:
         raise Conflict(f"{township or '县级'}已有该{ChannelKind(kind).label}渠道（编号 {same.id}）")
     if same is not None:
         # Reactivate: its dedupe keys still hold, so reminders it already got are not sent again.
         same.active, same.secret, same.role = True, secret, role
-        Channel.county_id == county_id,
         channel, action = same, "reactivate"
     else:
         channel = Channel(township_id=township_id, county_id=county_id, kind=kind, target=target, secret=secret, role=role,
@@ -88,6 +88,7 @@ def add_channel(session: Session, *, township: str | None, kind: str, target: st
 
 def remove_channel(session: Session, *, channel_id: int, actor: User | str) -> Channel:
     """Deactivate a recipient; its messages not yet sent are marked failed (nobody to send them to)."""
+    user = actor if isinstance(actor, User) else None
     actor = _acting(actor)
     channel = session.get(Channel, channel_id)
     if channel is None or not channel.active or (user is not None and not counties.can_see_county(
@@ -106,7 +107,7 @@ def remove_channel(session: Session, *, channel_id: int, actor: User | str) -> C
 
 def list_channels(session: Session, *, actor: User | None = None, township: str | None = None,
                   channel_id: int | None = None) -> list[ChannelPublic]:
-    """Active recipients, the county's first; for a county admin (`actor`) or the CLI (None)."""
+    """Active recipients, the county's first; for a county admin (`actor`: their county's) or the CLI (None)."""
     if actor is not None:
         _acting(actor)
     q = (select(Channel.id, func.coalesce(Township.name, "全县").label("scope"), Channel.kind, Channel.target,

@@ -40,7 +40,7 @@ from notifications.outbox import REMINDER_COLUMNS, dialect_insert, enqueue_selec
 from tracker.config import NotifySettings, get_settings
 from tracker.db import UTCDateTime, utcnow
 from tracker.lights import day_start_utc
-from tracker.models import AuditEvent, Status, Task
+from tracker.models import AuditEvent, Status, Task, Township
 
 REMIND_STATUS = Status.in_progress.value
 SENT_BACK_ACTION = "reject"  # tracker.lifecycle's journal action for 退回

@@ -51,7 +51,7 @@ def _channels_page(request: Request, session, user: User, *, status_code: int = 
     channels = recipients.list_channels(session, actor=user)
     unreached = recipients.townships_without_channel(session, actor=user)
     return render(request, "notify_channels.html", user=user, status_code=status_code, error=error,
-                  form=form or {}, channels=channels, townships=township_names(session),
+                  form=form or {}, channels=channels, townships=township_names(session, actor=user),
                   unreached=unreached[:UNREACHED_SHOWN], unreached_total=len(unreached))
 
 

@@ -31,11 +31,12 @@ from tracker.extraction.decode import MAX_PART, MAX_UNZIPPED
 from tracker.ledger import ledger_select, row_of, task_filters
 from tracker.lights import today
 from tracker.models import Category, Kind, Task, Township, User
-from tracker.users import COUNTY_ROLES, can_see_township, require_role
+from tracker.counties import can_see_township
+from tracker.users import COUNTY_ROLES, require_role
 from tracker.vocabulary import Light
+from tracker.xlsx import as_text
 
 SHEET = "整改台账"
-from tracker.xlsx import as_text
 HEADERS = ("序号", "乡镇", "报告年度", "问题/计划", "整改事项", "整改措施", "整改类别", "责任单位", "责任人", "整改时限",
            "状态", "最新进展", "佐证材料数", "预警", "任务编号", "版本")
 WIDTHS = (6, 12, 8, 8, 36, 40, 10, 16, 10, 14, 8, 36, 10, 6, 10, 6)
@@ -85,11 +86,11 @@ def export_ledger(session: Session, *, actor: User, path_or_buffer, **filters) -
     categories.add(f"{column}2:{column}{max(n + 1, 2) + 500}")  # room for the county to add rows it copies around
     ws.data_validations.append(categories)
     wb.save(path_or_buffer)
-    return n
     name = (Path(path_or_buffer).name.removeprefix(".").removesuffix(".tmp")  # the CLI writes .X.xlsx.tmp first
             if isinstance(path_or_buffer, (str, Path)) else f"{SHEET}.xlsx")
     audit.record_export(session, actor=actor, entity="ledger", what=name, rows=n,
                         filters={k: v for k, v in filters.items() if v not in (None, "", [], ())})
+    return n
 
 
 def export_filename(*, on: date, township: str | None = None, county: str | None = None, year: int | None = None,
@@ -166,7 +167,7 @@ def import_assignments(session: Session, *, actor: User, source) -> ImportReport
         names |= dict(session.execute(select(Township.id, Township.name).where(Township.id.in_(ids))).all())
     for r in rows:
         task = tasks.get(r.task_id)
-        if task is None or not can_see_township(actor, task.township_id):
+        if task is None or not can_see_township(session, actor, task.township_id):
             report.errors.append(RowError(r.row, r.task_id, f"任务编号 {r.task_id} 不存在"))
         elif r.township and r.township != names[task.township_id]:
             report.errors.append(RowError(r.row, r.task_id, f"任务编号 {r.task_id} 属于“{names[task.township_id]}”，"
@@ -184,10 +185,10 @@ def import_assignments(session: Session, *, actor: User, source) -> ImportReport
             except DomainError as exc:  # raised before this row wrote anything
                 report.errors.append(RowError(r.row, r.task_id, exc.message))
     report.errors.sort(key=lambda e: e.row)
-    return report
     audit.record(session, actor=actor.name, action="import", entity="ledger", entity_id=0,
                  after={"file": _source_name(source), "applied": len(report.applied), "unchanged": report.unchanged,
                         "refused": len(report.errors)})
+    return report
 
 
 def _chunks(values: list, size: int = CHUNK) -> list[list]:

@@ -21,7 +21,8 @@ from tracker.errors import ValidationFailed
 from tracker.extraction import Extraction, ExtractedItem, ExtractionError, read_document, extract_text
 from tracker.extraction.decode import SUPPORTED as READABLE
 from tracker.fieldlen import check_length
-from tracker.models import Item, Report, Status, Task, Township, TRACKED_KINDS
+from tracker import counties
+from tracker.models import County, Item, Report, Status, Task, Township, TRACKED_KINDS
 from tracker.textfmt import cn_date
 from tracker.analysis import AnalysisItem, analyze_report
 
@@ -61,7 +62,7 @@ def iter_report_files(paths: Iterable[Path]) -> Iterator[Path]:
             yield p
 
 
-BATCH = 50  # reports per transaction in ingest_paths: a commit per report costs more than the report
+BATCH = 500  # reports per transaction in ingest_paths; new ones are written together (tracker/ingest_bulk.py)
 
 
 @dataclass
@@ -73,38 +74,69 @@ class _Prepared:
     extraction: Extraction
 
 
+@dataclass(frozen=True)
+class Destination:
+    """The county the reports' townships go to. `named`: the caller named it (rectify ingest --county), so
+    a report addressed to a different county is refused; otherwise the addressee is only recorded."""
+
+    county_id: int
+    name: str
+    named: bool
+
+
+def destination(session: Session, *, county: str | None = None, county_id: int | None = None) -> Destination:
+    """The county named (`county`), the county `county_id` (a county user's own), or the default county."""
+    if county and county.strip():
+        c = counties.county_named(session, county)
+        return Destination(c.id, c.name, True)
+    c = session.get(County, county_id) if county_id is not None else counties.default_county(session)
+    if c is None:
+        raise IngestError(f"县（区）{county_id} 不存在")
+    return Destination(c.id, c.name, False)
+
+
 def ingest_paths(*, engine: Engine, paths: Iterable[Path], actor: str, replace: bool = False,
-                 on_result: Callable[[IngestResult], None] | None = None) -> list[IngestResult]:
+                 on_result: Callable[[IngestResult], None] | None = None, county: str | None = None,
+                 county_id: int | None = None) -> list[IngestResult]:
     """Import every report file, BATCH per transaction with a savepoint per report.
+
+    Townships are found or created in the county `county` (a name: a report addressed to another county is
+    refused) or `county_id`, else in the default county.
 
     A report that fails rolls back to its savepoint only. `on_result` sees each result once its batch
     is committed, so what it was told is what the database holds; an unexpected error (database gone,
     disk full) rolls back the current batch and propagates.
     """
     results = []
+    with session_scope(engine) as session:
+        dest = destination(session, county=county, county_id=county_id)
     files = iter(iter_report_files(paths))
     while batch := list(islice(files, BATCH)):
-        for result in _ingest_batch(engine, [_prepare(p) for p in batch], actor=actor, replace=replace):
+        for result in _ingest_batch(engine, [_prepare(p) for p in batch], actor=actor, replace=replace, dest=dest):
             results.append(result)
             if on_result:
                 on_result(result)
     return results
 
 
-def ingest_file(*, engine: Engine, path: Path, actor: str, replace: bool = False) -> IngestResult:
-    return _ingest_batch(engine, [_prepare(path)], actor=actor, replace=replace)[0]
+def ingest_file(*, engine: Engine, path: Path, actor: str, replace: bool = False, county: str | None = None,
+                county_id: int | None = None) -> IngestResult:
+    with session_scope(engine) as session:
+        dest = destination(session, county=county, county_id=county_id)
+    return _ingest_batch(engine, [_prepare(path)], actor=actor, replace=replace, dest=dest)[0]
 
 
 def ingest_extraction(*, engine: Engine | None = None, extraction: Extraction, sha256: str, actor: str,
-                      replace: bool = False, session: Session | None = None) -> IngestResult:
-    """Store one extracted report whole, or nothing (IngestError). Used by the web upload after review. In
-    the caller's `session` when given (the review removes its pending upload in the same transaction; the
-    caller opens it for writing)."""
+                      replace: bool = False, county_id: int | None = None,
+                      session: Session | None = None) -> IngestResult:
+    """Store one extracted report whole, or nothing (IngestError). Used by the web upload after review,
+    into the uploader's county (`county_id`; None: the default county). In the caller's `session` when
+    given (the review removes its pending upload in the same transaction; the caller opens it for writing)."""
     if session is not None:
-        return _store(session, extraction, sha256, actor, replace)
+        return _store(session, extraction, sha256, actor, replace, destination(session, county_id=county_id))
     with session_scope(engine) as session:
         _begin_write(session)
-        return _store(session, extraction, sha256, actor, replace)
+        return _store(session, extraction, sha256, actor, replace, destination(session, county_id=county_id))
 
 
 def _prepare(path: Path) -> _Prepared | IngestResult:
@@ -123,16 +155,20 @@ def _prepare(path: Path) -> _Prepared | IngestResult:
 
 
 def _ingest_batch(engine: Engine, batch: list[_Prepared | IngestResult], *, actor: str,
-                  replace: bool) -> list[IngestResult]:
+                  replace: bool, dest: Destination) -> list[IngestResult]:
+    from tracker.ingest_bulk import store_new  # imports this module
+
     results = []
     with session_scope(engine) as session:
         _begin_write(session)
-        for p in batch:
-            if isinstance(p, IngestResult):
-                results.append(p)
+        # The batch's plain new reports in a few statements per table, the others one by one after them.
+        bulk = store_new(session, batch, actor=actor, dest=dest)
+        for i, p in enumerate(batch):
+            if isinstance(p, IngestResult) or i in bulk:
+                results.append(p if isinstance(p, IngestResult) else bulk[i])
                 continue
             try:
-                results.append(_store(session, p.extraction, p.sha256, actor, replace))
+                results.append(_store(session, p.extraction, p.sha256, actor, replace, dest))
             except IngestError as exc:
                 results.append(IngestResult(p.path, "failed", str(exc)))
     return results
@@ -148,26 +184,30 @@ def _begin_write(session: Session) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def _store(session: Session, ex: Extraction, sha256: str, actor: str, replace: bool) -> IngestResult:
+def _store(session: Session, ex: Extraction, sha256: str, actor: str, replace: bool,
+           dest: Destination) -> IngestResult:
     """One report under a savepoint of the caller's transaction: stored whole, or nothing (IngestError)."""
     _check_complete(ex)
+    if dest.named and not counties.same_county(dest.name, ex.county):
+        raise IngestError(f"文件 {ex.source_name}：报告的报送对象是“{ex.county}”，与指定的“{dest.name}”不一致，"
+                          f"未导入；请确认 --county，或把该报告导入“{ex.county}”")
     try:
         with session.begin_nested():
-            return _write(session, ex, sha256, actor, replace)
+            return _write(session, ex, sha256, actor, replace, dest.county_id)
     except IntegrityError:
         # A concurrent import of the same content or township-year won the race: report what is there now.
-        dup = _duplicate(session, sha256, ex.source_name)
+        dup = _duplicate(session, sha256, ex.source_name, dest.county_id)
         if dup:
             return dup
         raise IngestError(f"文件 {ex.source_name}：同一乡镇同一年度的报告正在被另一处导入，请稍后重试")
 
 
-def _write(session: Session, ex: Extraction, sha256: str, actor: str, replace: bool) -> IngestResult:
+def _write(session: Session, ex: Extraction, sha256: str, actor: str, replace: bool, county_id: int) -> IngestResult:
     name = ex.source_name
-    dup = _duplicate(session, sha256, name)
+    dup = _duplicate(session, sha256, name, county_id)
     if dup:
         return dup
-    township_id, created = _township(session, ex)
+    township_id, created = _township(session, ex, county_id)
     existing = None if created else session.connection().execute(
         _EXISTING, {"township_id": township_id, "year": ex.report_year}).first()
     if existing is None:
@@ -206,9 +246,11 @@ def _check_complete(ex: Extraction) -> None:
 
 
 # Hot statements, built once: ingest runs each for every report, and building one costs more than running it.
-_DUPLICATE = (select(Report.id, Report.imported_at, Report.report_year, Report.source_name, Township.name)
+_DUPLICATE = (select(Report.id, Report.imported_at, Report.report_year, Report.source_name, Township.name,
+                     Township.county_id)
               .join(Township, Report.township_id == Township.id).where(Report.sha256 == bindparam("sha")))
-_TOWNSHIP = select(Township.id, Township.county).where(Township.name == bindparam("name"))
+_TOWNSHIP = select(Township.id, Township.county).where(Township.county_id == bindparam("county_id"),
+                                                       Township.name == bindparam("name"))
 _ADD_TOWNSHIP = insert(Township).returning(Township.id)
 _SET_COUNTY = update(Township).where(Township.id == bindparam("township_id")).values(county=bindparam("county"))
 _EXISTING = select(Report.id, Report.imported_at, Report.imported_by, Report.source_name).where(
@@ -220,22 +262,26 @@ _ADD_ITEMS = insert(Item).returning(Item.id, Item.kind, Item.seq)
 _ADD_TASKS = insert(Task).returning(Task.id, Task.item_id)
 
 
-def _duplicate(session: Session, sha: str, name: str) -> IngestResult | None:
+def _duplicate(session: Session, sha: str, name: str, county_id: int | None = None) -> IngestResult | None:
     row = session.connection().execute(_DUPLICATE, {"sha": sha}).first()
     if row is None:
         return None
-    report_id, imported_at, year, source, township = row
+    report_id, imported_at, year, source, township, dup_county = row
+    if county_id is not None and dup_county != county_id:  # names nothing of another county
+        raise IngestError(f"文件 {name}：相同内容的报告已导入到另一个县（区），同一份报告只能属于一个县，未导入")
     return IngestResult(name, "duplicate",
                         f"已导入：相同内容已于{cn_date(imported_at)}导入（{township}{year}年度，文件 {source}），"
                         f"本次未重复导入", report_id, township, year)
 
 
-def _township(session: Session, ex: Extraction) -> tuple[int, bool]:
-    """The id of the report's township, and whether it was created now."""
+def _township(session: Session, ex: Extraction, county_id: int) -> tuple[int, bool]:
+    """The id of the report's township in the county, and whether it was created now. The county the
+    report is addressed to (`ex.county`) is recorded on the township, never used to choose the county."""
     conn = session.connection()
-    row = conn.execute(_TOWNSHIP, {"name": ex.unit}).first()
+    row = conn.execute(_TOWNSHIP, {"county_id": county_id, "name": ex.unit}).first()
     if row is None:
-        return conn.execute(_ADD_TOWNSHIP, {"name": ex.unit, "county": ex.county}).scalar_one(), True
+        return conn.execute(_ADD_TOWNSHIP, {"county_id": county_id, "name": ex.unit,
+                                            "county": ex.county}).scalar_one(), True
     if row.county is None and ex.county:
         conn.execute(_SET_COUNTY, {"township_id": row.id, "county": ex.county})
     return row.id, False

@@ -9,7 +9,8 @@ from sqlmodel import Session
 
 from tracker.errors import ValidationFailed
 from tracker.lights import GREEN, RED, YELLOW, light_sql, today
-from tracker.models import (AuditEvent, Evidence, Item, Progress, Report, Role, Task, TaskPage, TaskRow, TaskTheme,
+from tracker.counties import township_conds
+from tracker.models import (AuditEvent, County, Evidence, Item, Progress, Report, Task, TaskPage, TaskRow, TaskTheme,
                             Township, User)
 from tracker.vocabulary import Status
 
@@ -18,7 +19,7 @@ MAX_PER_PAGE = 500
 
 
 # The columns of a TaskRow, named as its fields.
-ROW_COLUMNS = (Task.id, Township.name.label("township"), Report.report_year, Task.kind, Task.title, Task.status,
+ROW_COLUMNS = (Task.id, Township.name.label("township"), County.name.label("county"), Report.report_year, Task.kind, Task.title, Task.status,
                Task.deadline, Task.category, Task.owner_unit, Task.owner_person, Task.version, Item.start, Item.end,
                Task.description, Task.progress_percent)
 
@@ -29,14 +30,19 @@ def row_of(row) -> TaskRow:
 
 
 def list_tasks(session: Session, *, township: str | None = None, year: int | None = None,
-               kind: str | None = None, status: str | None = None, limit: int | None = None) -> list[TaskRow]:
+               kind: str | None = None, status: str | None = None, limit: int | None = None,
+               county_id: int | None = None) -> list[TaskRow]:
+    """The CLI's listing (the operator's: every county, or `county_id`)."""
     q = (select(*ROW_COLUMNS, light_sql(today()).label("light"))  # today's light (None: closed or withdrawn)
          .join(Township, Task.township_id == Township.id)
+         .join(County, Township.county_id == County.id)
          .join(Report, Task.report_id == Report.id)
          .join(Item, Task.item_id == Item.id)
          .order_by(Township.name, Report.report_year, Task.kind.desc(), Item.start))
     if township:
         q = q.where(Township.name == township)
+    if county_id is not None:
+        q = q.where(Township.county_id == county_id)
     if year:
         q = q.where(Report.report_year == year)
     if kind:
@@ -51,16 +57,18 @@ def list_tasks(session: Session, *, township: str | None = None, year: int | Non
 def task_filters(*, actor: User | None, as_of: date, township: str | None = None, county: str | None = None,
                  year: int | None = None, kind: str | None = None, status: str | None = None,
                  light: str | None = None, owner: str | None = None, q: str | None = None,
-                 theme: str | None = None, sent_back: bool = False) -> list:
-    """WHERE clauses on the task table alone (no joins), so counting stays an index scan. `sent_back`:
+                 theme: str | None = None, county_id: int | None = None, sent_back: bool = False) -> list:
+    """WHERE clauses on the task table alone (no joins), so counting stays an index scan.
+
+    Always within what `actor` may see (tracker.counties); `county` (a name) or `county_id` narrows it
+    to one county: the city's choice (a county user naming another county gets nothing). `sent_back`:
     only tasks sent back (退回) and not yet submitted again."""
-    conds = []
-    if actor is not None and actor.role == Role.township:
-        conds.append(Task.township_id == actor.township_id)
+    conds = township_conds(actor, Task.township_id, county_id=county_id)
     if township:
         conds.append(Task.township_id.in_(select(Township.id).where(Township.name == township)))
     if county:
-        conds.append(Task.township_id.in_(select(Township.id).where(Township.county == county)))
+        conds.append(Task.township_id.in_(select(Township.id).join(County, County.id == Township.county_id)
+                                          .where(County.name == county)))
     if year:
         conds.append(Task.report_id.in_(select(Report.id).where(Report.report_year == year)))
     if kind:
@@ -94,6 +102,7 @@ def sent_back_cond():
 
 def _with_joins(stmt):
     return (stmt.join(Township, Task.township_id == Township.id)
+            .join(County, Township.county_id == County.id)
             .join(Report, Task.report_id == Report.id)
             .join(Item, Task.item_id == Item.id))
 
@@ -133,12 +142,14 @@ def query_tasks(session: Session, *, actor: User | None, township: str | None = 
                 kind: str | None = None, status: str | None = None, light: str | None = None,
                 owner: str | None = None, q: str | None = None, theme: str | None = None,
                 county: str | None = None, as_of: date | None = None, page: int = 1, per_page: int = 50,
-                order: str = "light", sent_back: bool = False) -> TaskPage:
-    """One page of the tasks `actor` may see (None: the county's view, for the CLI)."""
+                order: str = "light", county_id: int | None = None, sent_back: bool = False) -> TaskPage:
+    """One page of the tasks `actor` may see (None: the operator's view, for the CLI; every county unless
+    `county`/`county_id` names one)."""
     as_of = as_of or today()
     page, per_page = max(1, page), min(max(1, per_page), MAX_PER_PAGE)
     conds = task_filters(actor=actor, as_of=as_of, township=township, county=county, year=year, kind=kind,
-                         status=status, light=light, owner=owner, q=q, theme=theme, sent_back=sent_back)
+                         status=status, light=light, owner=owner, q=q, theme=theme, county_id=county_id,
+                         sent_back=sent_back)
     total = session.execute(select(func.count()).select_from(Task).where(*conds)).scalar_one()
     stmt = ledger_select(as_of=as_of, conds=conds, order=order, page=page, per_page=per_page)
     return TaskPage(items=[row_of(r) for r in session.execute(stmt)], total=total, page=page, per_page=per_page)

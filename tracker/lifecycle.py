@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from sqlalchemy import func, select, update
+from sqlalchemy.orm import object_session
 from sqlmodel import Session
 
 from tracker import audit
@@ -20,12 +21,12 @@ from tracker.errors import Conflict, InvalidTransition, NotFound, ValidationFail
 from tracker.evidence import check_batch, check_file, clean_filename, store_evidence
 from tracker.fieldlen import check_length
 from tracker.lights import check_day, light_of, today
-from tracker.models import (AuditEvent, Category, Evidence, EvidencePublic, Item, Kind, Progress, ProgressPublic,
+from tracker.models import (AuditEvent, County, Category, Evidence, EvidencePublic, Item, Kind, Progress, ProgressPublic,
                             Report, Role, Status, Task, TaskDetailPublic, Township, User)
 from tracker.textfmt import cn_date
-from tracker.counties import township_conds
+from tracker.counties import can_see_township, township_conds
 from tracker.ledger import sent_back_cond
-from tracker.users import COUNTY_ROLES, can_see_township, require_role
+from tracker.users import COUNTY_ROLES, require_role
 from tracker.vocabulary import FIELD_LABELS
 
 TOWNSHIP_ROLES = (Role.township.value,)
@@ -46,8 +47,9 @@ ACTION_LABELS = {
 
 
 def available_actions(actor: User, task: Task) -> set[str]:
-    """What `actor` may do to `task` now (for showing buttons; the functions below enforce the same)."""
-    if not can_see_township(actor, task.township_id):
+    """What `actor` may do to `task` (as loaded by a session) now (for showing buttons; the functions
+    below enforce the same)."""
+    if not can_see_township(object_session(task), actor, task.township_id):
         return set()
     return {a for a, (roles, statuses, _) in RULES.items()
             if actor.role in roles and task.status in statuses
@@ -63,7 +65,7 @@ def _refuse_state(task: Task, action: str) -> None:
 def _load(session: Session, actor: User, task_id: int) -> Task:
     task = session.execute(select(Task).where(Task.id == task_id)
                            .execution_options(populate_existing=True)).scalars().first()
-    if task is None or not can_see_township(actor, task.township_id):
+    if task is None or not can_see_township(session, actor, task.township_id):
         raise NotFound(f"任务 {task_id} 不存在")
     return task
 
@@ -131,7 +133,7 @@ def assign(session: Session, *, actor: User, task_ids: list[int], owner_unit: st
     plan = []
     for task_id in ids:
         task = found.get(task_id)
-        if task is None or not can_see_township(actor, task.township_id):
+        if task is None or not can_see_township(session, actor, task.township_id):
             raise NotFound(f"任务 {task_id} 不存在")
         expected = _expected(task, versions.get(task_id))
         _refuse_state(task, "assign")
@@ -372,8 +374,9 @@ def task_detail(session: Session, *, actor: User, task_id: int) -> TaskDetailPub
     item = session.get(Item, task.item_id)
     progress = list_progress(session, actor=actor, task_id=task_id)
     files = list_evidence(session, actor=actor, task_id=task_id)
+    township = session.get(Township, task.township_id)
     return TaskDetailPublic.model_validate(task, update={
-        "township": session.get(Township, task.township_id).name,
+        "township": township.name, "county": session.get(County, township.county_id).name,
         "report_year": session.get(Report, task.report_id).report_year, "light": light_of(task, today()),
         "latest_note": progress[-1].note if progress else None, "evidence_count": len(files),
         "source_start": item.start, "source_end": item.end, "actions": sorted(available_actions(actor, task)),

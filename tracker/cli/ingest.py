@@ -33,10 +33,8 @@ def ingest(
         from tracker.cli.users import acting_as
         from tracker.users import require_county
 
-        with acting_as(actor) as (_session, user):
+        with acting_as(actor) as (session, user):
             require_county(user)
-    who = actor or default_actor()
-    if len(files) >= PROGRESS_FROM:
             if county and county_named_id(session, county) != user.county_id:
                 fail(f"用户 {actor} 不属于“{county}”，不能向该县导入报告")
             county_id = user.county_id
@@ -47,6 +45,8 @@ def ingest(
 
         with unit_of_work() as session:
             county_named_id(session, county)
+    who = actor or default_actor()
+    if len(files) >= PROGRESS_FROM:
         with Progress(TextColumn("导入报告"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                       console=console, transient=True) as bar:
             job = bar.add_task("ingest", total=len(files))
@@ -60,6 +60,12 @@ def ingest(
         raise typer.Exit(1)
 
 
+def county_named_id(session, name: str) -> int:
+    from tracker.counties import county_named
+
+    return county_named(session, name).id
+
+
 def _summary(results: list[IngestResult]) -> None:
     table = Table(title="导入结果", show_lines=False)
     for col in ("文件", "结果", "乡镇", "年度", "任务数", "说明"):
@@ -71,12 +77,6 @@ def _summary(results: list[IngestResult]) -> None:
     console.print(table)
     counts = {k: sum(r.outcome == k for r in results) for k in OUTCOME_LABELS}
     console.print("合计：" + "，".join(f"{OUTCOME_LABELS[k]} {n} 个" for k, n in counts.items() if n))
-
-
-def county_named_id(session, name: str) -> int:
-    from tracker.counties import county_named
-
-    return county_named(session, name).id
 
 
 def register(app: typer.Typer) -> None:

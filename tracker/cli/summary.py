@@ -48,16 +48,16 @@ def summary(
     """生成各乡镇“问题整改情况”材料（每个乡镇每种格式一个文件）和县级汇总。"""
     from tracker.yearend.run import run_year_end
 
-    fmts = [f.strip().lower().lstrip(".") for f in formats.split(",") if f.strip()]
     from tracker.cli.users import unit_of_work
     from tracker.counties import resolve_county
 
+    fmts = [f.strip().lower().lstrip(".") for f in formats.split(",") if f.strip()]
+    with unit_of_work() as session:
+        county_id = resolve_county(session, county).id
     try:
         result = run_year_end(engine=get_engine(), year=year, as_of=_as_of(as_of), out_dir=out,
                               townships=township or None, formats=fmts, county_id=county_id,
                               county=(not township) if county_files is None else county_files,
-    with unit_of_work() as session:
-        county_id = resolve_county(session, county).id
                               review_notes=review_notes)
     except DomainError as exc:
         fail(exc.message)

@@ -33,7 +33,7 @@ def section_township(session: Session, *, actor: User, year: int, asked: str | N
         return own
     if asked:
         return asked
-    with_report = township_names(session, year=year)
+    with_report = township_names(session, actor=actor, year=year)
     if not with_report:
         raise NotFound(f"没有找到{year}年度报告，请先导入")
     return with_report[0]

@@ -274,9 +274,9 @@ def cross_year(engine: Engine, *, year: int, townships: list[str] | None = None,
     where = [or_(rl.c.report_year == year, re_.c.report_year == year)]
     if townships:
         where.append(tw.c.name.in_(townships))
-    with engine.connect() as conn:
     if county_id is not None:
         where.append(tw.c.county_id == county_id)
+    with engine.connect() as conn:
         recs = [RecurrenceRow(*r) for r in conn.execute(
             select(tw.c.name, later.c.title, rl.c.report_year, earlier.c.title, re_.c.report_year,
                    Recurrence.years, Recurrence.score).select_from(Recurrence)
@@ -288,11 +288,11 @@ def cross_year(engine: Engine, *, year: int, townships: list[str] | None = None,
                        RectificationClaim.claim == "done", earlier.c.status != Status.closed.value]
         if townships:
             claim_where.append(tw.c.name.in_(townships))
+        if county_id is not None:
+            claim_where.append(tw.c.county_id == county_id)
         claims = [ClaimRow(*r) for r in conn.execute(
             select(tw.c.name, Report.report_year, Item.text, earlier.c.title, earlier.c.status)
             .select_from(RectificationClaim).join(Item, Item.id == RectificationClaim.item_id)
-        if county_id is not None:
-            claim_where.append(tw.c.county_id == county_id)
             .join(Report, Report.id == Item.report_id)
             .join(earlier, earlier.c.id == RectificationClaim.task_id).join(re_, re_.c.id == earlier.c.report_id)
             .join(tw, tw.c.id == Report.township_id).where(*claim_where)

@@ -80,8 +80,8 @@ def _review_notes(request: Request) -> bool:
 def _section(request: Request, session: Session, user: User):
     year, as_of = _params(request, session, user)
     name = section_township(session, actor=user, year=year, asked=request.query_params.get("township"))
-    return one_section(session.get_bind(), year=year, as_of=as_of, township=name,
     county_id = county_scope(session, actor=user, asked=request.query_params.get("county"))
+    return one_section(session.get_bind(), year=year, as_of=as_of, township=name,
                        review_notes=_review_notes(request), county_id=county_id), year, as_of
 
 

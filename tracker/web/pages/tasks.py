@@ -10,6 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse
 from tracker import evidence, lifecycle
+from tracker.counties import acting_county_id, county_choices
 from tracker.errors import ValidationFailed
 from tracker.insights import task_insights
 from tracker.ledger import query_tasks
@@ -25,7 +26,7 @@ from tracker.themes import THEMES, theme_counts
 
 router = APIRouter(include_in_schema=False)
 PER_PAGE = 50
-FILTERS = ("township", "year", "kind", "status", "light", "owner", "q", "theme")
+FILTERS = ("township", "year", "kind", "status", "light", "owner", "q", "theme", "county")
 PREVIEW_TYPES = ("application/pdf", "image/png", "image/jpeg")  # shown inline on the task page
 
 
@@ -36,13 +37,15 @@ def ledger_filters(request: Request, user: User) -> dict:
     f["year"] = optional_int(f["year"], "年度")
     if user.role == Role.township:
         f["township"] = None  # always their own; query_tasks scopes it
+    if user.role != Role.city:
+        f["county"] = None  # county users see their own county (tracker.counties scopes it)
     f["sent_back"] = p.get("sent_back") in ("1", "true", "on")  # 被退回: sent back, not yet submitted again
     return f
 
 
 def filter_options(session, user: User) -> dict:
-    townships = [] if user.role == Role.township else township_names(session)
-    return {"townships": townships, "years": report_years(session, actor=user),
+    townships = [] if user.role == Role.township else township_names(session, actor=user)
+    return {"townships": townships, "counties": county_choices(session, actor=user), "years": report_years(session, actor=user),
             "kinds": (Kind.shortcoming.value, Kind.plan.value), "statuses": [s.value for s in Status],
             "categories": [c.value for c in Category], "themes": THEMES}
 
@@ -61,14 +64,16 @@ def _ledger_page(request: Request, session, user: User, *, status_code: int = 20
     # township users first see what they can act on (整改中 by light, then 待审核, then 待分派)
     order = "action" if user.role == Role.township else "light"
     page = query_tasks(session, actor=user, **filters, page=page_no, per_page=PER_PAGE, order=order)
+    county_id = acting_county_id(session, user, filters["county"]) if filters["county"] else None
     tid = user.township_id if user.role == Role.township else (
-        township_id(session, name=filters["township"]) if filters["township"] else None)
-    counts = theme_counts(session, township_id=tid, report_year=filters["year"], kind=filters["kind"])
+        township_id(session, name=filters["township"], actor=user, county_id=county_id) if filters["township"] else None)
+    counts = theme_counts(session, township_id=tid, report_year=filters["year"], kind=filters["kind"], actor=user,
+                          county_id=county_id)
     sent_back = lifecycle.sent_back_ids(session, actor=user, task_ids=[t.id for t in page.items])
     return render(request, "tasks.html", user=user, status_code=status_code, page=page, filters=filters,
                   options=filter_options(session, user), theme_counts=counts, query=request.url.query,
                   sent_back=sent_back, form_error=form_error, form=form or {},
-                  active_filters=sum(1 for v in filters.values() if v))
+                  active_filters=sum(1 for k, v in filters.items() if v and k != "county"))
 
 
 def _selected(values: list[str]) -> dict[int, int]:
