@@ -119,11 +119,11 @@ def seed(engine: Engine, *, townships: int = 38000, tasks: int = 2_000_000, seed
         if conn.execute(text("SELECT count(*) FROM township")).scalar() or \
                 conn.execute(text("SELECT count(*) FROM task")).scalar():
             raise RuntimeError("seed needs an empty ledger (no townships, no tasks)")
-        conn.execute(text(
         # Counties 1..N: the default county (id 1, as the migration made it) becomes 样本00001县.
         if conn.execute(text("SELECT count(*) FROM county WHERE id <> 1")).scalar():
             raise RuntimeError("seed needs no county but the default one (id 1)")
         conn.execute(text("UPDATE county SET name = '样本00001县' WHERE id = 1"))
+        conn.execute(text(
             d.with_series("counties") + "INSERT INTO county (id, name, created_at) "
             f"SELECT n, '样本' || {d.pad('n', 5)} || '县', {d.ts('2024-01-01', '0')} FROM {d.series('counties')} "
             "WHERE NOT EXISTS (SELECT 1 FROM county c WHERE c.id = n)"), params)

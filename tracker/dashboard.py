@@ -7,11 +7,13 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import case, func, select
+from sqlalchemy import Date, and_, case, cast, func, select
 from sqlmodel import Session
 
+from tracker.counties import acting_county_id, require_reader, sees_all, township_conds
+from tracker.errors import Forbidden
 from tracker.lights import GREEN, OPEN_STATUSES, RED, YELLOW, light_sql
-from tracker.models import Report, Role, Status, Task, Township, User
+from tracker.models import County, Recurrence, Report, Role, Status, Task, Township, User
 from tracker.vocabulary import TRACKED_KINDS
 
 LIGHTS = (RED, YELLOW, GREEN)
@@ -19,10 +21,10 @@ STATUSES = tuple(s.value for s in Status)
 OVERDUE_LIMIT = 100  # rows listed; the full number is in `overdue_total`
 
 
-def _scope(actor: User, county: str | None) -> list:
-    if actor.role == Role.township:
-        return [Township.id == actor.township_id]
-    return [Township.county == county] if county else []
+def _scope(session: Session, actor: User, county: str | None) -> tuple[list, int | None]:
+    """Conditions on Township for what the dashboard covers, and the county it is for (None: every county)."""
+    county_id = acting_county_id(session, actor, county) if actor.role != Role.township else None
+    return township_conds(actor, Township.id, county_id=county_id), county_id
 
 
 def _rates(row: dict) -> dict:
@@ -38,9 +40,10 @@ def _of_year(year: int | None) -> list:
 
 def dashboard(session: Session, *, actor: User, as_of: date, county: str | None = None,
               year: int | None = None) -> dict:
-    """Township users see their own township; county users all townships, or those of `county`. `year`:
-    only the tasks of that year's reports."""
-    scope = _scope(actor, county)
+    """Township users see their own township; county users their county's townships; the city every
+    county's, or those of `county` (the drill-down from `city_dashboard`). `year`: only the tasks of
+    that year's reports."""
+    scope, county_id = _scope(session, actor, county)
     light = light_sql(as_of)
     in_scope = select(Township.id).where(*scope) if scope else None
     counts = (select(Task.township_id.label("tid"),
@@ -77,7 +80,8 @@ def dashboard(session: Session, *, actor: User, as_of: date, county: str | None 
     return {
         "as_of": as_of,
         "year": year,
-        "county": county if actor.role != Role.township else None,
+        "county": (session.get(County, county_id).name if county_id is not None else None)
+                  if actor.role != Role.township else None,
         "townships": townships,
         "totals": _rates(totals),
         "overdue": [{"id": i, "township": n, "title": t, "deadline": d, "days_overdue": (as_of - d).days,
@@ -90,7 +94,7 @@ def dashboard(session: Session, *, actor: User, as_of: date, county: str | None 
 def completion_by_year(session: Session, *, actor: User, county: str | None = None) -> list[dict]:
     """Per report year (newest first) and kind (问题, 计划): tasks counted (withdrawn left out), closed, and
     the completion rate, over what `actor` may see (narrowed to `county` for the city). One grouped query."""
-    scope = _scope(actor, county)
+    scope, _ = _scope(session, actor, county)
     counted = Task.status != Status.withdrawn.value
     q = (select(Report.report_year, Task.kind, func.count(case((counted, 1))),
                 func.count(case((Task.status == Status.closed.value, 1))))
@@ -109,7 +113,52 @@ def completion_by_year(session: Session, *, actor: User, county: str | None = No
     return rows
 
 
-def counties(session: Session) -> list[str]:
-    """The counties the townships belong to, for the dashboard's county selector."""
-    return list(session.execute(select(Township.county).where(Township.county.is_not(None))
-                                .distinct().order_by(Township.county)).scalars())
+def counties(session: Session, *, actor: User | None = None) -> list[str]:
+    """The counties `actor` may choose between on the dashboard: every one for the city, none for others."""
+    if not sees_all(actor):
+        return []
+    return list(session.execute(select(County.name).order_by(County.id)).scalars())
+
+
+def _closed_late(dialect: str):
+    """A closed task whose closing day (Asia/Shanghai) is after its deadline."""
+    if dialect == "postgresql":
+        day = cast(func.timezone("Asia/Shanghai", Task.closed_at), Date)
+    else:
+        day = func.date(Task.closed_at, "+8 hours")
+    return and_(Task.status == Status.closed.value, day > Task.deadline)
+
+
+def city_dashboard(session: Session, *, actor: User | None, as_of: date) -> dict:
+    """The city's comparison of its counties: per county the townships, tasks, completion rate, lights,
+    overdue, recurring problems and items closed late. Three grouped queries, whatever the size."""
+    require_reader(actor)
+    if not sees_all(actor):
+        raise Forbidden("仅市级用户可以查看各县对比")
+    light = light_sql(as_of)
+    counted = Task.status != Status.withdrawn.value
+    per_county = session.execute(
+        select(Township.county_id, func.count(case((counted, 1))), func.count(case((Task.status == Status.closed, 1))),
+               *[func.count(case((light == lt, 1))) for lt in LIGHTS],
+               func.count(case((_closed_late(session.get_bind().dialect.name), 1))))
+        .select_from(Task).join(Township, Township.id == Task.township_id).group_by(Township.county_id)).all()
+    townships = dict(session.execute(select(Township.county_id, func.count()).group_by(Township.county_id)).all())
+    recurring = dict(session.execute(
+        select(Township.county_id, func.count()).select_from(Recurrence).join(Task, Task.id == Recurrence.task_id)
+        .join(Township, Township.id == Task.township_id).group_by(Township.county_id)).all())
+    numbers = {cid: rest for cid, *rest in per_county}
+    rows, totals = [], dict.fromkeys(("townships", "total", "closed", "overdue", "recurring", "late"), 0)
+    totals["by_light"] = dict.fromkeys(LIGHTS, 0)
+    for cid, name in session.execute(select(County.id, County.name).order_by(County.id)):
+        total, closed, *lights, late = numbers.get(cid, [0] * (3 + len(LIGHTS)))
+        by_light = dict(zip(LIGHTS, lights))
+        row = {"county_id": cid, "county": name, "townships": townships.get(cid, 0), "total": total,
+               "closed": closed, "completion_rate": closed / total if total else None, "by_light": by_light,
+               "overdue": by_light[RED], "recurring": recurring.get(cid, 0), "late": late}
+        rows.append(row)
+        for k in ("townships", "total", "closed", "overdue", "recurring", "late"):
+            totals[k] += row[k]
+        for lt in LIGHTS:
+            totals["by_light"][lt] += by_light[lt]
+    totals["completion_rate"] = totals["closed"] / totals["total"] if totals["total"] else None
+    return {"as_of": as_of, "counties": rows, "totals": totals}
