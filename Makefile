@@ -17,7 +17,7 @@ export UV_SYSTEM_CERTS ?= 1
 export UV_NATIVE_TLS ?= 1
 export RECTIFY_PREFECT_QUIET := 1
 
-.PHONY: run test bench deps font browser clean
+.PHONY: run test lint bench deps font browser clean
 
 $(TOOLS)/bin/uv:
 	@echo "未找到 uv，安装到 $(TOOLS)/（独立的 Python 虚拟环境）"
@@ -50,7 +50,12 @@ PORT ?= 8000
 run: deps font
 	$(BIN)/rectify serve --host $(HOST) --port $(PORT)
 
-test: deps browser
+# Lint and format first (seconds), then the suite.
+lint: deps
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test: deps browser lint
 	$(BIN)/pytest -n 2 --dist loadgroup
 
 bench: deps

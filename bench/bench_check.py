@@ -10,6 +10,7 @@ channel receive the reminders. Prints JSON lines, then a summary; exit 1 if a ta
 
     python bench/bench_check.py [--db sqlite,postgresql] [--townships 38000] [--tasks 2000000] [--keep]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -53,13 +54,23 @@ def prepare(engine, townships: int, tasks: int) -> None:
         emit({"db": engine.dialect.name, "step": "seed", "tasks": tasks, "seconds": round(time.perf_counter() - t0, 1)})
     with engine.begin() as c:
         if not c.execute(select(func.count()).select_from(Channel)).scalar():
-            insert = ("INSERT INTO channel (township_id, kind, target, role, active, activated_at, created_at, "
-                      "created_by) ")
+            insert = (
+                "INSERT INTO channel (township_id, kind, target, role, active, activated_at, created_at, created_by) "
+            )
             params = {"t": True, "now": "2024-01-01 00:00:00"}
-            c.execute(text(insert + "SELECT id, 'webhook', 'http://127.0.0.1:9/t' || id, 'staff', :t, :now, :now, "
-                                    "'bench' FROM township"), params)
-            c.execute(text(insert + "VALUES (NULL, 'webhook', 'http://127.0.0.1:9/leader', 'leader', :t, :now, :now, "
-                                    "'bench')"), params)
+            c.execute(
+                text(
+                    insert + "SELECT id, 'webhook', 'http://127.0.0.1:9/t' || id, 'staff', :t, :now, :now, "
+                    "'bench' FROM township"
+                ),
+                params,
+            )
+            c.execute(
+                text(
+                    insert + "VALUES (NULL, 'webhook', 'http://127.0.0.1:9/leader', 'leader', :t, :now, :now, 'bench')"
+                ),
+                params,
+            )
     with engine.begin() as c:  # a first check: nothing queued or checked yet
         c.execute(text("DELETE FROM outbox"))
         c.execute(text("DELETE FROM notifycursor"))
@@ -134,10 +145,19 @@ def measure(engine, capture: Capture, as_of: date, phase: str) -> dict:
     floor_s = floor(engine, statements)
     reset(engine, before=as_of, cursors=cursors)
     summary, flow_s = capture.run(lambda: check_progress.fn(as_of=as_of, engine=engine))
-    record = {"db": engine.dialect.name, "phase": phase, "as_of": as_of.isoformat(), "flow_s": round(flow_s, 2),
-              "floor_s": round(floor_s, 2), "ratio": round(flow_s / floor_s, 2), "first_call_s": round(warm, 2),
-              "statements": len(statements), "queued": summary["queued"], "lights": summary["totals"],
-              "townships": len(summary["townships"])}
+    record = {
+        "db": engine.dialect.name,
+        "phase": phase,
+        "as_of": as_of.isoformat(),
+        "flow_s": round(flow_s, 2),
+        "floor_s": round(floor_s, 2),
+        "ratio": round(flow_s / floor_s, 2),
+        "first_call_s": round(warm, 2),
+        "statements": len(statements),
+        "queued": summary["queued"],
+        "lights": summary["totals"],
+        "townships": len(summary["townships"]),
+    }
     emit(record)
     return record
 
@@ -167,9 +187,11 @@ def main() -> int:
     for r in results:
         hit = r["flow_s"] <= TARGET_S and r["ratio"] <= TARGET_RATIO
         ok &= hit
-        print(f"check_progress {r['db']:<10} {r['phase']:<5} flow {r['flow_s']:6.2f} s  floor {r['floor_s']:6.2f} s  "
-              f"ratio {r['ratio']:4.2f}  queued {sum(r['queued'].values()):>9,}  "
-              f"{'ok' if hit else 'MISSED'} (≤ {TARGET_S:.0f} s, ≤ {TARGET_RATIO:.0f}×)")
+        print(
+            f"check_progress {r['db']:<10} {r['phase']:<5} flow {r['flow_s']:6.2f} s  floor {r['floor_s']:6.2f} s  "
+            f"ratio {r['ratio']:4.2f}  queued {sum(r['queued'].values()):>9,}  "
+            f"{'ok' if hit else 'MISSED'} (≤ {TARGET_S:.0f} s, ≤ {TARGET_RATIO:.0f}×)"
+        )
     return 0 if ok else 1
 
 

@@ -10,6 +10,7 @@ network latency, which `--latency-ms` adds to every answer.
 
     python bench/bench_deliver.py [--db sqlite,postgresql] [--messages 10000] [--channels 500] [--latency-ms 0]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -100,14 +101,24 @@ def fill(engine, *, messages: int, channels: int, url: str) -> None:
     """`channels` townships with a webhook each and `messages` pending reminders spread over them."""
     seed(engine, townships=channels, tasks=messages * 2)
     with engine.begin() as c:
-        c.execute(text("INSERT INTO channel (township_id, kind, target, role, active, activated_at, created_at, "
-                       "created_by) SELECT id, 'webhook', :url || '/t' || id, 'staff', :t, :now, :now, 'bench' "
-                       "FROM township"), {"url": url, "t": True, "now": "2024-01-01 00:00:00"})
-        c.execute(text("INSERT INTO outbox (dedupe_key, channel_id, kind, township_id, task_id, threshold, as_of, "
-                       "status, attempts, next_attempt_at, created_at) "
-                       "SELECT 'bench:' || t.id || ':' || c.id, c.id, 'due_soon', t.township_id, t.id, 7, "
-                       "'2024-06-23', 'pending', 0, :now, :now FROM task t JOIN channel c ON c.township_id = "
-                       "t.township_id ORDER BY t.id LIMIT :n"), {"now": "2024-01-01 00:00:00", "n": messages})
+        c.execute(
+            text(
+                "INSERT INTO channel (township_id, kind, target, role, active, activated_at, created_at, "
+                "created_by) SELECT id, 'webhook', :url || '/t' || id, 'staff', :t, :now, :now, 'bench' "
+                "FROM township"
+            ),
+            {"url": url, "t": True, "now": "2024-01-01 00:00:00"},
+        )
+        c.execute(
+            text(
+                "INSERT INTO outbox (dedupe_key, channel_id, kind, township_id, task_id, threshold, as_of, "
+                "status, attempts, next_attempt_at, created_at) "
+                "SELECT 'bench:' || t.id || ':' || c.id, c.id, 'due_soon', t.township_id, t.id, 7, "
+                "'2024-06-23', 'pending', 0, :now, :now FROM task t JOIN channel c ON c.township_id = "
+                "t.township_id ORDER BY t.id LIMIT :n"
+            ),
+            {"now": "2024-01-01 00:00:00", "n": messages},
+        )
 
 
 def requeue(engine) -> None:
@@ -146,11 +157,19 @@ def main() -> int:
                     seconds = time.perf_counter() - t0
                     got = httpx.get(f"{base}/keys", timeout=30).json()
                     exact = len(got) == len(set(got)) == args.messages == result.sent
-                    record = {"db": db, "concurrency": level, "messages": args.messages, "channels": args.channels,
-                              "latency_ms": args.latency_ms,
-                              "seconds": round(seconds, 2), "per_second": round(result.sent / seconds),
-                              "sent": result.sent, "received": len(got), "unique": len(set(got)),
-                              "exactly_once": exact}
+                    record = {
+                        "db": db,
+                        "concurrency": level,
+                        "messages": args.messages,
+                        "channels": args.channels,
+                        "latency_ms": args.latency_ms,
+                        "seconds": round(seconds, 2),
+                        "per_second": round(result.sent / seconds),
+                        "sent": result.sent,
+                        "received": len(got),
+                        "unique": len(set(got)),
+                        "exactly_once": exact,
+                    }
                     emit(record)
                     results.append(record)
                     ok &= exact and (level != configured.concurrency or seconds <= TARGET_S)
@@ -161,11 +180,16 @@ def main() -> int:
         server.terminate()
     print()
     for r in results:
-        mark = "" if r["concurrency"] != configured.concurrency else \
-            ("ok" if r["seconds"] <= TARGET_S else "MISSED") + f" (≤ {TARGET_S:.0f} s)"
-        print(f"deliver {r['db']:<10} concurrency {r['concurrency']:>2}, latency {r['latency_ms']:.0f} ms: "
-              f"{r['messages']:,} webhooks in "
-              f"{r['seconds']:6.2f} s ({r['per_second']:,}/s), each received once: {r['exactly_once']}  {mark}")
+        mark = (
+            ""
+            if r["concurrency"] != configured.concurrency
+            else ("ok" if r["seconds"] <= TARGET_S else "MISSED") + f" (≤ {TARGET_S:.0f} s)"
+        )
+        print(
+            f"deliver {r['db']:<10} concurrency {r['concurrency']:>2}, latency {r['latency_ms']:.0f} ms: "
+            f"{r['messages']:,} webhooks in "
+            f"{r['seconds']:6.2f} s ({r['per_second']:,}/s), each received once: {r['exactly_once']}  {mark}"
+        )
     return 0 if ok else 1
 
 

@@ -11,6 +11,7 @@ must do: decode the bytes and run one marker regex (.txt), parse the page and ta
 paragraphs (.docx, python-docx). CPU time of this process; rounds alternate floor and extract.
 Prints one JSON line per form and a summary; also the median time to read and extract a 10-page PDF.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -73,13 +74,25 @@ def forms() -> dict[str, tuple[str, list[tuple[str, bytes]], object]]:
     texts = [report_text(g) for g in GOLDS]
     return {
         "txt": ("reports", [(f"{g.stem}.txt", t.encode("utf-8")) for g, t in zip(GOLDS, texts)], floor_txt),
-        "pdf-viewer-copy.txt": ("reports", [(f"{g.stem}.txt", pdf_viewer_copy(t, running_header="法治政府建设工作报告")
-                                             .encode("utf-8")) for g, t in zip(GOLDS, texts)], floor_txt),
+        "pdf-viewer-copy.txt": (
+            "reports",
+            [
+                (f"{g.stem}.txt", pdf_viewer_copy(t, running_header="法治政府建设工作报告").encode("utf-8"))
+                for g, t in zip(GOLDS, texts)
+            ],
+            floor_txt,
+        ),
         "html": ("reports", [(f"{s}.html", page_bytes(s, encoding="gbk")) for s in STEMS], floor_html),
-        "pdf": ("pages", [(f"{g.stem}.pdf", report_pdf(t, header="法治政府建设工作报告")) for g, t in zip(GOLDS, texts)],
-                floor_pdf),
-        "docx-auto-numbered": ("reports", [(f"{g.stem}.docx", auto_numbered_docx(t)[0]) for g, t in zip(GOLDS, texts)],
-                               floor_docx),
+        "pdf": (
+            "pages",
+            [(f"{g.stem}.pdf", report_pdf(t, header="法治政府建设工作报告")) for g, t in zip(GOLDS, texts)],
+            floor_pdf,
+        ),
+        "docx-auto-numbered": (
+            "reports",
+            [(f"{g.stem}.docx", auto_numbered_docx(t)[0]) for g, t in zip(GOLDS, texts)],
+            floor_docx,
+        ),
     }
 
 
@@ -141,12 +154,21 @@ def main() -> int:
         measure(files, floor, 1, 1)  # warm up: imports, fonts, compiled regexes
         ext, flo, ratio = measure(files, floor, args.rounds, args.copies)
         per = statistics.mean(pages(raw) for _, raw in files) if unit == "pages" else 1
-        result = {"bench": "formats", "form": form, "unit": unit, f"{unit}_per_s": round(per / ext, 1),
-                  f"floor_{unit}_per_s": round(per / flo, 1), "ratio": round(ratio, 2),
-                  "ms_per_file": round(ext * 1000, 2)}
+        result = {
+            "bench": "formats",
+            "form": form,
+            "unit": unit,
+            f"{unit}_per_s": round(per / ext, 1),
+            f"floor_{unit}_per_s": round(per / flo, 1),
+            "ratio": round(ratio, 2),
+            "ms_per_file": round(ext * 1000, 2),
+        }
         print(json.dumps(result, ensure_ascii=False))
-        print(f"   {form}: {per / ext:,.0f} {unit}/s ({ext * 1000:.2f} ms a file), floor {per / flo:,.0f} {unit}/s, "
-              f"ratio {ratio:.2f}×", flush=True)
+        print(
+            f"   {form}: {per / ext:,.0f} {unit}/s ({ext * 1000:.2f} ms a file), floor {per / flo:,.0f} {unit}/s, "
+            f"ratio {ratio:.2f}×",
+            flush=True,
+        )
     seconds, n = ten_page_pdf(args.rounds)
     print(json.dumps({"bench": "formats", "form": "pdf-10-pages", "pages": n, "seconds": round(seconds, 3)}))
     print(f"   a {n}-page PDF read and extracted in {seconds * 1000:.0f} ms (target: < 500 ms on one core)")

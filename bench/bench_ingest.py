@@ -3,6 +3,7 @@
 Each database runs in its own subprocess so peak RSS is its own. Medians over --rounds runs.
     python bench/bench_ingest.py [--n 38000] [--rounds 1] [--db sqlite,postgresql]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -42,8 +43,12 @@ def run_one(url: str, folder: Path) -> dict:
     outcomes = {}
     for r in results:
         outcomes[r.outcome] = outcomes.get(r.outcome, 0) + 1
-    return {"seconds": seconds, "reports": len(results), "outcomes": outcomes,
-            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+    return {
+        "seconds": seconds,
+        "reports": len(results),
+        "outcomes": outcomes,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
 
 
 def fresh_url(db: str, tmp: Path) -> tuple[str, callable]:
@@ -84,19 +89,34 @@ def main() -> None:
             runs = []
             for _ in range(args.rounds):
                 url, cleanup = fresh_url(db, tmp)
-                proc = subprocess.run([sys.executable, __file__, "--child", url, str(folder)],
-                                      capture_output=True, text=True, cwd=ROOT)
+                proc = subprocess.run(
+                    [sys.executable, __file__, "--child", url, str(folder)], capture_output=True, text=True, cwd=ROOT
+                )
                 cleanup()
                 if proc.returncode:
                     sys.exit(f"{db}: ingest failed:\n{proc.stderr[-2000:]}")
                 runs.append(json.loads(proc.stdout.strip().splitlines()[-1]))
             secs = statistics.median(r["seconds"] for r in runs)
             rss = max(r["peak_rss_mb"] for r in runs)
-            print(json.dumps({"bench": "ingest", "db": db, "reports": args.n, "median_s": round(secs, 2),
-                              "reports_per_s": round(args.n / secs), "peak_rss_mb": round(rss),
-                              "outcomes": runs[-1]["outcomes"], "rounds": args.rounds}, ensure_ascii=False))
-            print(f"ingest {args.n} reports into {db}: median {secs:.1f} s ({args.n / secs:.0f}/s), "
-                  f"peak RSS {rss:.0f} MB, target ≤ 120 s (SQLite)")
+            print(
+                json.dumps(
+                    {
+                        "bench": "ingest",
+                        "db": db,
+                        "reports": args.n,
+                        "median_s": round(secs, 2),
+                        "reports_per_s": round(args.n / secs),
+                        "peak_rss_mb": round(rss),
+                        "outcomes": runs[-1]["outcomes"],
+                        "rounds": args.rounds,
+                    },
+                    ensure_ascii=False,
+                )
+            )
+            print(
+                f"ingest {args.n} reports into {db}: median {secs:.1f} s ({args.n / secs:.0f}/s), "
+                f"peak RSS {rss:.0f} MB, target ≤ 120 s (SQLite)"
+            )
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ Prints JSON lines, then a summary. Exit 1 if a target is missed.
 --keep leaves the seeded databases in place (var/bench/, database rectify_bench_ledger_*) and reuses
 them on the next run instead of seeding again.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -98,21 +99,26 @@ def run(db: str, args) -> list[dict]:
     try:
         step = max(1, args.townships // SAMPLES)
         with Session(engine) as s:
-            sample = s.execute(select(Township.name, Township.county)
-                               .where(Township.id.in_([1 + i * step for i in range(SAMPLES)]))).all()
+            sample = s.execute(
+                select(Township.name, Township.county).where(Township.id.in_([1 + i * step for i in range(SAMPLES)]))
+            ).all()
         county = user(engine, "bench-county", "county_staff")
         town_users = [user(engine, f"bench-{name}", "township", name) for name, _ in sample]
         county_names = sorted({c for _, c in sample})
         with Session(engine) as s:
-            per_county = [s.execute(select(func.count()).select_from(Task).join(Township)
-                                    .where(Township.county == c)).scalar() for c in county_names]
+            per_county = [
+                s.execute(select(func.count()).select_from(Task).join(Township).where(Township.county == c)).scalar()
+                for c in county_names
+            ]
         ops = {
             "township_task_list": (lambda s, u: query_tasks(s, actor=u, as_of=AS_OF), town_users, 3),
             "county_dashboard": (lambda s, c: dashboard(s, actor=county, as_of=AS_OF, county=c), county_names, 3),
-            "county_ledger_page": (lambda s, c: query_tasks(s, actor=county, county=c, as_of=AS_OF),
-                                   county_names, 3),
-            "county_export": (lambda s, c: export_ledger(s, actor=county, path_or_buffer=io.BytesIO(), county=c,
-                                                         as_of=AS_OF), county_names, 1),
+            "county_ledger_page": (lambda s, c: query_tasks(s, actor=county, county=c, as_of=AS_OF), county_names, 3),
+            "county_export": (
+                lambda s, c: export_ledger(s, actor=county, path_or_buffer=io.BytesIO(), county=c, as_of=AS_OF),
+                county_names,
+                1,
+            ),
             "all_dashboard": (lambda s, _: dashboard(s, actor=county, as_of=AS_OF), [None], 3),
             "all_ledger_page": (lambda s, _: query_tasks(s, actor=county, as_of=AS_OF), [None], 3),
         }
@@ -133,9 +139,17 @@ def run(db: str, args) -> list[dict]:
 def timing_record(db: str, op: str, ms: list[float], target: float | None, args) -> dict:
     """One operation's sorted timings as the JSON record all read benchmarks print."""
     median = statistics.median(ms)
-    return {"db": db, "op": op, "median_ms": round(median, 1), "p90_ms": round(ms[math.ceil(len(ms) * 0.9) - 1], 1),
-            "runs": len(ms), "target_ms": target, "ok": None if target is None else median <= target,
-            "tasks": args.tasks, "townships": args.townships}
+    return {
+        "db": db,
+        "op": op,
+        "median_ms": round(median, 1),
+        "p90_ms": round(ms[math.ceil(len(ms) * 0.9) - 1], 1),
+        "runs": len(ms),
+        "target_ms": target,
+        "ok": None if target is None else median <= target,
+        "tasks": args.tasks,
+        "townships": args.townships,
+    }
 
 
 def cli(run, title: str, argv: list[str] | None) -> int:
@@ -149,7 +163,9 @@ def cli(run, title: str, argv: list[str] | None) -> int:
     results = [r for db in args.db.split(",") for r in run(db.strip(), args)]
     print(f"\n{title}（{args.tasks:,} 项任务，{args.townships:,} 个乡镇，中位数）")
     for r in results:
-        verdict = "" if r["target_ms"] is None else ("  达标" if r["ok"] else "  未达标") + f"（目标 ≤ {r['target_ms']} ms）"
+        verdict = (
+            "" if r["target_ms"] is None else ("  达标" if r["ok"] else "  未达标") + f"（目标 ≤ {r['target_ms']} ms）"
+        )
         print(f"  {r['db']:<10} {r['op']:<22} {r['median_ms']:>9.1f} ms  p90 {r['p90_ms']:>9.1f} ms{verdict}")
     return 0 if all(r["ok"] is not False for r in results) else 1
 

@@ -17,6 +17,7 @@ Prints a JSON line per phase (median, p95, reads, flood attempts by status) and 
     python bench/bench_login_flood.py [--db sqlite|postgresql] [--townships 3800] [--tasks 200000]
                                       [--seconds 20] [--connections 20] [--keep] [--phases quiet,flood,...]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -43,8 +44,14 @@ PHASES = {
     "quiet": (False, {}),
     "flood": (True, {}),
     "flood_no_rate": (True, {"RECTIFY_LOGIN_RATE_PER_ADDRESS": "0", "RECTIFY_LOGIN_RATE_PER_NAME": "0"}),
-    "unprotected": (True, {"RECTIFY_LOGIN_RATE_PER_ADDRESS": "0", "RECTIFY_LOGIN_RATE_PER_NAME": "0",
-                           "RECTIFY_LOGIN_HASH_CONCURRENCY": "64"}),
+    "unprotected": (
+        True,
+        {
+            "RECTIFY_LOGIN_RATE_PER_ADDRESS": "0",
+            "RECTIFY_LOGIN_RATE_PER_NAME": "0",
+            "RECTIFY_LOGIN_HASH_CONCURRENCY": "64",
+        },
+    ),
 }
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -92,10 +99,25 @@ def prepare(args) -> tuple[str, str, callable]:
 
 def start_server(url: str, data_dir: str, extra_env: dict) -> tuple[subprocess.Popen, str]:
     port = _free_port()
-    env = os.environ | {"RECTIFY_DATABASE_URL": url, "RECTIFY_DATA_DIR": data_dir, "RECTIFY_ACCESS_LOG": "0",
-                        "RECTIFY_SCHEDULER": "0", "RECTIFY_LOG_LEVEL": "ERROR"} | extra_env
-    proc = subprocess.Popen([str(Path(sys.executable).with_name("rectify")), "serve", "--no-demo", "--port", str(port)],
-                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    env = (
+        os.environ
+        | {
+            "RECTIFY_DATABASE_URL": url,
+            "RECTIFY_DATA_DIR": data_dir,
+            "RECTIFY_ACCESS_LOG": "0",
+            "RECTIFY_SCHEDULER": "0",
+            "RECTIFY_LOG_LEVEL": "ERROR",
+        }
+        | extra_env
+    )
+    proc = subprocess.Popen(
+        [str(Path(sys.executable).with_name("rectify")), "serve", "--no-demo", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     base = f"http://127.0.0.1:{port}"
     import httpx
 
@@ -150,8 +172,9 @@ async def _flood(base: str, seconds: float, connections: int) -> Counter:
             while time.monotonic() < end:
                 n += 1
                 try:
-                    r = await client.post("/login", data={"name": f"guess-{i}-{n}", "password": "wrong-password",
-                                                          "csrf_token": token})
+                    r = await client.post(
+                        "/login", data={"name": f"guess-{i}-{n}", "password": "wrong-password", "csrf_token": token}
+                    )
                     statuses[r.status_code] += 1
                 except httpx.HTTPError as exc:
                     statuses[type(exc).__name__] += 1
@@ -176,8 +199,11 @@ def run_phase(phase: str, url: str, name: str, args) -> dict:
             read_for(client, 1.0)  # warm-up
             flooder = None
             if flood:
-                flooder = subprocess.Popen([sys.executable, __file__, "--flood-child", base, str(args.seconds + 2),
-                                            str(args.connections)], stdout=subprocess.PIPE, text=True)
+                flooder = subprocess.Popen(
+                    [sys.executable, __file__, "--flood-child", base, str(args.seconds + 2), str(args.connections)],
+                    stdout=subprocess.PIPE,
+                    text=True,
+                )
                 time.sleep(2)  # let the flood build up before measuring
             ms = sorted(read_for(client, args.seconds))
             statuses = {}
@@ -193,13 +219,22 @@ def run_phase(phase: str, url: str, name: str, args) -> dict:
                 proc.kill()
     p95 = ms[math.ceil(len(ms) * 0.95) - 1]
     attempts = sum(v for v in statuses.values())
-    rec = {"db": args.db, "phase": phase, "op": "township_tasks_page", "median_ms": round(statistics.median(ms), 1),
-           "p95_ms": round(p95, 1), "max_ms": round(ms[-1], 1), "reads": len(ms),
-           "flood_connections": args.connections if flood else 0,
-           "flood_attempts_per_s": round(attempts / (args.seconds + 2), 1) if flood else 0,
-           "flood_statuses": statuses, "target_p95_ms": TARGET_P95_MS if phase == "flood" else None,
-           "ok": (p95 <= TARGET_P95_MS) if phase == "flood" else None,
-           "tasks": args.tasks, "townships": args.townships}
+    rec = {
+        "db": args.db,
+        "phase": phase,
+        "op": "township_tasks_page",
+        "median_ms": round(statistics.median(ms), 1),
+        "p95_ms": round(p95, 1),
+        "max_ms": round(ms[-1], 1),
+        "reads": len(ms),
+        "flood_connections": args.connections if flood else 0,
+        "flood_attempts_per_s": round(attempts / (args.seconds + 2), 1) if flood else 0,
+        "flood_statuses": statuses,
+        "target_p95_ms": TARGET_P95_MS if phase == "flood" else None,
+        "ok": (p95 <= TARGET_P95_MS) if phase == "flood" else None,
+        "tasks": args.tasks,
+        "townships": args.townships,
+    }
     emit(rec)
     return rec
 
@@ -224,8 +259,12 @@ def main(argv: list[str] | None = None) -> int:
         cleanup()
     print(f"\n登录洪泛下的乡镇任务列表（{args.db}，{args.tasks:,} 项任务，{args.connections} 个连接持续登录）")
     for r in results:
-        verdict = "" if r["ok"] is None else ("  达标" if r["ok"] else "  未达标") + f"（目标 p95 ≤ {TARGET_P95_MS} ms）"
-        flood = f"  洪泛 {r['flood_attempts_per_s']:>6.1f} 次/秒 {r['flood_statuses']}" if r["flood_connections"] else ""
+        verdict = (
+            "" if r["ok"] is None else ("  达标" if r["ok"] else "  未达标") + f"（目标 p95 ≤ {TARGET_P95_MS} ms）"
+        )
+        flood = (
+            f"  洪泛 {r['flood_attempts_per_s']:>6.1f} 次/秒 {r['flood_statuses']}" if r["flood_connections"] else ""
+        )
         print(f"  {r['phase']:<14} 中位数 {r['median_ms']:>7.1f} ms  p95 {r['p95_ms']:>7.1f} ms{verdict}{flood}")
     return 0 if all(r["ok"] is not False for r in results) else 1
 

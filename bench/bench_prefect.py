@@ -13,6 +13,7 @@ body directly unless a Prefect server is configured".
 
     python bench/bench_prefect.py [--runs 15]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -73,12 +74,21 @@ def start_server() -> tuple[str, subprocess.Popen, callable]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    env = {**os.environ, "PREFECT_HOME": str(WORK / "server"), "PREFECT_UI_ENABLED": "false",
-           "PREFECT_API_DATABASE_CONNECTION_URL": make_url(PG_ADMIN).set(
-               drivername="postgresql+asyncpg", database=name).render_as_string(hide_password=False)}
-    proc = subprocess.Popen([str(Path(sys.executable).parent / "prefect"), "server", "start", "--host", "127.0.0.1",
-                             "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
+    env = {
+        **os.environ,
+        "PREFECT_HOME": str(WORK / "server"),
+        "PREFECT_UI_ENABLED": "false",
+        "PREFECT_API_DATABASE_CONNECTION_URL": make_url(PG_ADMIN)
+        .set(drivername="postgresql+asyncpg", database=name)
+        .render_as_string(hide_password=False),
+    }
+    proc = subprocess.Popen(
+        [str(Path(sys.executable).parent / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     api = f"http://127.0.0.1:{port}/api"
 
     def stop():
@@ -113,8 +123,14 @@ def main() -> int:
     check_progress(as_of=AS_OF)  # the first real run starts the temporary server
     startup = time.perf_counter() - t0
     ephemeral = timed(lambda: check_progress(as_of=AS_OF), args.runs)
-    emit({"mode": "ephemeral", "runs": args.runs, "first_run_s": round(startup, 2),
-          "median_s": round(statistics.median(ephemeral), 4)})
+    emit(
+        {
+            "mode": "ephemeral",
+            "runs": args.runs,
+            "first_run_s": round(startup, 2),
+            "median_s": round(statistics.median(ephemeral), 4),
+        }
+    )
 
     t0 = time.perf_counter()
     api, _, stop = start_server()
@@ -127,20 +143,32 @@ def main() -> int:
                 unbeaten = timed(lambda: check_progress(as_of=AS_OF), args.runs)
     finally:
         stop()
-    emit({"mode": "server", "runs": args.runs, "server_start_s": round(server_start, 2),
-          "median_s": round(statistics.median(served), 4)})
+    emit(
+        {
+            "mode": "server",
+            "runs": args.runs,
+            "server_start_s": round(server_start, 2),
+            "median_s": round(statistics.median(served), 4),
+        }
+    )
     emit({"mode": "no-beat", "runs": args.runs, "median_s": round(statistics.median(unbeaten), 4)})
 
     base = statistics.median(direct)
     print()
     print(f"check_progress body called directly     median {base * 1000:8.1f} ms")
-    print(f"as a flow, temporary server            median {statistics.median(ephemeral) * 1000:8.1f} ms  "
-          f"(+{(statistics.median(ephemeral) - base) * 1000:.0f} ms per run; the first run, starting it: "
-          f"{startup:.1f} s)")
-    print(f"as a flow, prefect server (PostgreSQL) median {statistics.median(served) * 1000:8.1f} ms  "
-          f"(+{(statistics.median(served) - base) * 1000:.0f} ms per run; server start-up {server_start:.1f} s)")
-    print(f"  the same, flow-run heartbeats off    median {statistics.median(unbeaten) * 1000:8.1f} ms  "
-          f"(+{(statistics.median(unbeaten) - base) * 1000:.0f} ms per run)")
+    print(
+        f"as a flow, temporary server            median {statistics.median(ephemeral) * 1000:8.1f} ms  "
+        f"(+{(statistics.median(ephemeral) - base) * 1000:.0f} ms per run; the first run, starting it: "
+        f"{startup:.1f} s)"
+    )
+    print(
+        f"as a flow, prefect server (PostgreSQL) median {statistics.median(served) * 1000:8.1f} ms  "
+        f"(+{(statistics.median(served) - base) * 1000:.0f} ms per run; server start-up {server_start:.1f} s)"
+    )
+    print(
+        f"  the same, flow-run heartbeats off    median {statistics.median(unbeaten) * 1000:8.1f} ms  "
+        f"(+{(statistics.median(unbeaten) - base) * 1000:.0f} ms per run)"
+    )
     return 0
 
 

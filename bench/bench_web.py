@@ -10,6 +10,7 @@ Reuses bench_ledger's databases (`--keep` shares them) and seeding. Prints JSON 
 
     python bench/bench_web.py [--db sqlite,postgresql] [--townships 38000] [--tasks 2000000] [--keep]
 """
+
 from __future__ import annotations
 
 import json
@@ -65,9 +66,12 @@ def run(db: str, args) -> list[dict]:
     try:
         step = max(1, args.townships // SAMPLES)
         with Session(engine) as s:
-            sample = s.execute(select(Township.name, Township.county, func.min(Task.id)).join(Task)
-                               .where(Township.id.in_([1 + i * step for i in range(SAMPLES)]))
-                               .group_by(Township.name, Township.county)).all()
+            sample = s.execute(
+                select(Township.name, Township.county, func.min(Task.id))
+                .join(Task)
+                .where(Township.id.in_([1 + i * step for i in range(SAMPLES)]))
+                .group_by(Township.name, Township.county)
+            ).all()
         app = create_app(engine=engine)
         user(engine, "bench-county", "county_staff")
         county = client(app, engine, "bench-county")
@@ -78,8 +82,9 @@ def run(db: str, args) -> list[dict]:
         ops = {
             "township_tasks_page": [lambda c=c: c.get("/tasks") for c, _ in towns],
             "township_tasks_api": [lambda c=c: c.get("/api/v1/tasks") for c, _ in towns],
-            "county_dashboard_page": [lambda c=c: county.get(f"/dashboard?county={quote(c)}")
-                                      for c in sorted({c for _, c, _ in sample})],
+            "county_dashboard_page": [
+                lambda c=c: county.get(f"/dashboard?county={quote(c)}") for c in sorted({c for _, c, _ in sample})
+            ],
             "task_page": [lambda c=c, t=t: c.get(f"/tasks/{t}") for c, t in towns],
         }
         results = []

@@ -6,6 +6,7 @@ The ledger is seeded set-based (bench/seed.py: 38,000 townships with a 2023 and 
     python bench/bench_yearend.py [--townships 38000] [--tasks 608000] [--db sqlite,postgresql] [--docx-runs 50]
 Targets: sections ≤ 120 s; one township's .docx ≤ 200 ms (median).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -41,8 +42,9 @@ def run_one(url: str, out: Path, townships: int, tasks: int, docx_runs: int) -> 
     rss_seed = peak_rss_mb()
 
     t0 = time.perf_counter()
-    result = run_year_end(engine=engine, year=2023, as_of=AS_OF, out_dir=out / "sections", formats=("md", "txt"),
-                          county=False)
+    result = run_year_end(
+        engine=engine, year=2023, as_of=AS_OF, out_dir=out / "sections", formats=("md", "txt"), county=False
+    )
     sections = time.perf_counter() - t0
     rss_sections = peak_rss_mb()
 
@@ -57,12 +59,20 @@ def run_one(url: str, out: Path, townships: int, tasks: int, docx_runs: int) -> 
         t0 = time.perf_counter()
         section_bytes(one_section(engine, year=2023, as_of=AS_OF, township=name), "docx")
         one.append(time.perf_counter() - t0)
-    return {"seed_s": round(seeded, 1), "rows": counts, "sections_s": round(sections, 1),
-            "section_files": result["files"], "shortcomings": result["shortcomings"], "county_s": round(county, 1),
-            "county_bytes": {k.rsplit(".", 1)[1]: len(v) for k, v in files.items()},
-            "docx_one_median_ms": round(statistics.median(one) * 1000, 1),
-            "docx_one_max_ms": round(max(one) * 1000, 1),
-            "peak_rss_after_seed_mb": rss_seed, "peak_rss_after_sections_mb": rss_sections, "peak_rss_mb": peak_rss_mb()}
+    return {
+        "seed_s": round(seeded, 1),
+        "rows": counts,
+        "sections_s": round(sections, 1),
+        "section_files": result["files"],
+        "shortcomings": result["shortcomings"],
+        "county_s": round(county, 1),
+        "county_bytes": {k.rsplit(".", 1)[1]: len(v) for k, v in files.items()},
+        "docx_one_median_ms": round(statistics.median(one) * 1000, 1),
+        "docx_one_max_ms": round(max(one) * 1000, 1),
+        "peak_rss_after_seed_mb": rss_seed,
+        "peak_rss_after_sections_mb": rss_sections,
+        "peak_rss_mb": peak_rss_mb(),
+    }
 
 
 def peak_rss_mb() -> int:
@@ -78,8 +88,12 @@ def main() -> None:
     ap.add_argument("--child", nargs=2, metavar=("URL", "OUT"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
-        print(json.dumps(run_one(args.child[0], Path(args.child[1]), args.townships, args.tasks, args.docx_runs),
-                         ensure_ascii=False))
+        print(
+            json.dumps(
+                run_one(args.child[0], Path(args.child[1]), args.townships, args.tasks, args.docx_runs),
+                ensure_ascii=False,
+            )
+        )
         return
     with tempfile.TemporaryDirectory(prefix="rectify-bench-yearend-") as tmp:
         tmp = Path(tmp)
@@ -87,19 +101,41 @@ def main() -> None:
             url, cleanup = fresh_url(db, tmp)
             out = tmp / f"out-{db}"
             env = os.environ | {"RECTIFY_DATA_DIR": str(tmp / "data")}
-            proc = subprocess.run([sys.executable, __file__, "--child", url, str(out), "--townships",
-                                   str(args.townships), "--tasks", str(args.tasks), "--docx-runs",
-                                   str(args.docx_runs)], capture_output=True, text=True, cwd=ROOT, env=env)
+            proc = subprocess.run(
+                [
+                    sys.executable,
+                    __file__,
+                    "--child",
+                    url,
+                    str(out),
+                    "--townships",
+                    str(args.townships),
+                    "--tasks",
+                    str(args.tasks),
+                    "--docx-runs",
+                    str(args.docx_runs),
+                ],
+                capture_output=True,
+                text=True,
+                cwd=ROOT,
+                env=env,
+            )
             cleanup()
             if proc.returncode:
                 sys.exit(f"{db}: year end failed:\n{proc.stderr[-3000:]}")
             r = json.loads(proc.stdout.strip().splitlines()[-1])
-            print(json.dumps({"bench": "yearend", "db": db, "townships": args.townships, "tasks": args.tasks, **r},
-                             ensure_ascii=False))
-            print(f"year end, {db}: sections (.md+.txt) for {args.townships} townships in {r['sections_s']} s "
-                  f"(target ≤ 120 s); county summary (.docx+.xlsx+.html, loads everything again) {r['county_s']} s; "
-                  f"one township's .docx median "
-                  f"{r['docx_one_median_ms']} ms (target ≤ 200 ms); peak RSS {r['peak_rss_mb']} MB")
+            print(
+                json.dumps(
+                    {"bench": "yearend", "db": db, "townships": args.townships, "tasks": args.tasks, **r},
+                    ensure_ascii=False,
+                )
+            )
+            print(
+                f"year end, {db}: sections (.md+.txt) for {args.townships} townships in {r['sections_s']} s "
+                f"(target ≤ 120 s); county summary (.docx+.xlsx+.html, loads everything again) {r['county_s']} s; "
+                f"one township's .docx median "
+                f"{r['docx_one_median_ms']} ms (target ≤ 200 ms); peak RSS {r['peak_rss_mb']} MB"
+            )
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ CLI::
 
     python bench/gen_reports.py N OUTDIR [--seed S]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -37,9 +38,9 @@ import re
 import sys
 import time
 from bisect import bisect_left
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 
 SAMPLES_DIR = Path(__file__).resolve().parent.parent / "samples"
 
@@ -62,13 +63,27 @@ _PROTECT = "\x1f"
 # Per source type: (old, new) replacements in order; "镇"/"乡"/"街道" left after the specific
 # phrases are the generic type noun (全镇, 我乡, 街道名义 …).
 _TYPE_RULES = {
-    "镇": [("集镇", _PROTECT + "1"), ("镇人民政府", T_ZF), ("镇党委", T_DW), ("镇政府", T_ZF),
-          ("镇长", T_HEAD), ("镇", T_N), (_PROTECT + "1", "集镇")],
-    "乡": [("乡村振兴", _PROTECT + "1"), ("返乡", _PROTECT + "2"), ("乡人民政府", T_ZF),
-          ("乡党委", T_DW), ("乡政府", T_ZF), ("乡长", T_HEAD), ("乡", T_N),
-          (_PROTECT + "1", "乡村振兴"), (_PROTECT + "2", "返乡")],
-    "街道": [("街道党工委", T_DW), ("街道办事处", T_ZF), ("办事处主任", T_HEAD), ("党工委", T_DW2),
-           ("街道", T_N)],
+    "镇": [
+        ("集镇", _PROTECT + "1"),
+        ("镇人民政府", T_ZF),
+        ("镇党委", T_DW),
+        ("镇政府", T_ZF),
+        ("镇长", T_HEAD),
+        ("镇", T_N),
+        (_PROTECT + "1", "集镇"),
+    ],
+    "乡": [
+        ("乡村振兴", _PROTECT + "1"),
+        ("返乡", _PROTECT + "2"),
+        ("乡人民政府", T_ZF),
+        ("乡党委", T_DW),
+        ("乡政府", T_ZF),
+        ("乡长", T_HEAD),
+        ("乡", T_N),
+        (_PROTECT + "1", "乡村振兴"),
+        (_PROTECT + "2", "返乡"),
+    ],
+    "街道": [("街道党工委", T_DW), ("街道办事处", T_ZF), ("办事处主任", T_HEAD), ("党工委", T_DW2), ("街道", T_N)],
 }
 
 CN_NUM = "一二三四五六七八九十"
@@ -76,7 +91,8 @@ CIRCLED = "①②③④⑤⑥⑦⑧⑨⑩"
 HEADING_RE = re.compile(r"^\s*[一二三四五六七八九十]+、")
 SUB_RE = re.compile(r"^(?:（[一二三四五六七八九十]+）|\d+、)")
 MARKER_BEFORE_RE = re.compile(
-    r"(?:[（(][一二三四五六七八九十\d]+[)）]|[一二三四五六七八九十]+[、.．是]|\d+[、.．]|[①-⑳])\s*$")
+    r"(?:[（(][一二三四五六七八九十\d]+[)）]|[一二三四五六七八九十]+[、.．是]|\d+[、.．]|[①-⑳])\s*$"
+)
 YEAR_RE = re.compile(r"(?<!\d)(20[0-4]\d)(?=\s*(?:年|\]|］|〕))")
 DOC_NO_RE = re.compile(r"^\S{1,8}\s*[\[〔［]\s*20\d\d\s*[\]〕］]\s*\d+\s*号$")
 DATE_RE = re.compile(r"^(?:20\d\d|[\x11-\x13])\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日$")
@@ -84,13 +100,17 @@ TITLE_END = re.compile(r"[。；\n]")
 
 # ---------------------------------------------------------------------------------------------
 # Township / county names: syllable lists; a name is unique per index (see unit_name).
-FIRST = ("青石柳东西南北龙凤白黄红金银马牛高新大小长平安永太双三五七九桃杏梅兰竹松柏桂杨李张王陈刘赵孙周吴郑"
-         "冯许何吕施沙泉溪河湖海江山岭峰坪坝塘沟湾桥关堡营寨庄店集铺屯井云雾霞彩丰兴盛昌隆富裕宝玉珠翠碧"
-         "绿丹朱赤苍乌灵秀清明光辉华荣德仁义和顺宁静康乐福寿吉祥瑞嘉美良文武英春夏秋阳月星天雷雨风雪霜露林森茂"
-         "芳草花果稻麦禾谷鹿鹤雁燕鸣凰麒狮虎豹象蒲芦苇荷菱莲藕樟槐榆桑枫杉柘桐楠橘柚枣梨李栗茶麻棉")
-SECOND = ("河山岭桥坪湾塘沟口关集店铺庄寨营堡台坡源泉溪林田阳安丰兴平宁和泰昌盛隆化城岗峪川洲滩渡江湖池"
-          "坊园亭楼阁寺洞崖岩石峰冈垭坳畈垄圩埠港浦汀渚屿岛头里上下门家旺福埔墩垣坎岙冲场坞陂泽滨浜汊沱涧"
-          "潭渠堰闸坨梁峦岚峡谷原野屯卫驿站栈巷社甸坂汇泾洋阜丘垸寮桐")
+FIRST = (
+    "青石柳东西南北龙凤白黄红金银马牛高新大小长平安永太双三五七九桃杏梅兰竹松柏桂杨李张王陈刘赵孙周吴郑"
+    "冯许何吕施沙泉溪河湖海江山岭峰坪坝塘沟湾桥关堡营寨庄店集铺屯井云雾霞彩丰兴盛昌隆富裕宝玉珠翠碧"
+    "绿丹朱赤苍乌灵秀清明光辉华荣德仁义和顺宁静康乐福寿吉祥瑞嘉美良文武英春夏秋阳月星天雷雨风雪霜露林森茂"
+    "芳草花果稻麦禾谷鹿鹤雁燕鸣凰麒狮虎豹象蒲芦苇荷菱莲藕樟槐榆桑枫杉柘桐楠橘柚枣梨李栗茶麻棉"
+)
+SECOND = (
+    "河山岭桥坪湾塘沟口关集店铺庄寨营堡台坡源泉溪林田阳安丰兴平宁和泰昌盛隆化城岗峪川洲滩渡江湖池"
+    "坊园亭楼阁寺洞崖岩石峰冈垭坳畈垄圩埠港浦汀渚屿岛头里上下门家旺福埔墩垣坎岙冲场坞陂泽滨浜汊沱涧"
+    "潭渠堰闸坨梁峦岚峡谷原野屯卫驿站栈巷社甸坂汇泾洋阜丘垸寮桐"
+)
 COUNTY_FIRST = "澄岚汶沅涟漳淇渭澧溆湄洮沐滦濉泗汝颍浍淮沭潍"
 COUNTY_SECOND = "阳宁安平川源江山城水丰德远昌化"
 
@@ -211,7 +231,7 @@ def _split_item(core: str, kind: str, state: str | None = None) -> Item:
     core = core.strip()
     m = TITLE_END.search(core)
     if m:
-        title, rest = core[: m.start()], core[m.end():].strip()
+        title, rest = core[: m.start()], core[m.end() :].strip()
     else:
         title, rest = core, ""
     title = title.rstrip("，,：: ")
@@ -234,13 +254,15 @@ def _items_in(body: str, keys: list[str], end_marks: list[int]) -> list[tuple[in
         starts.append(m.start() if m else p)
     spans = []
     for i, s in enumerate(starts):
-        nxt = [x for x in starts[i + 1:] + end_marks if x > s]
+        nxt = [x for x in starts[i + 1 :] + end_marks if x > s]
         spans.append((s, min(nxt) if nxt else len(body)))
     return spans
 
 
 def _strip_marker(s: str) -> str:
-    return re.sub(r"^(?:[（(][一二三四五六七八九十\d]+[)）]|[一二三四五六七八九十]+[、.．是]|\d+[、.．]|[①-⑳])\s*", "", s)
+    return re.sub(
+        r"^(?:[（(][一二三四五六七八九十\d]+[)）]|[一二三四五六七八九十]+[、.．是]|\d+[、.．]|[①-⑳])\s*", "", s
+    )
 
 
 def _section_kind(heading: str) -> str:
@@ -257,11 +279,13 @@ def _load_raw(samples_dir: Path) -> list[tuple[str, Pools]]:
     expected = json.loads((samples_dir / "expected.json").read_text(encoding="utf-8"))
     texts = [_decode((samples_dir / e["file"]).read_bytes()) for e in expected]
     # county names of the samples, from the addressee line (中共青岚县委、青岚县人民政府：)
-    counties = sorted({m for t in texts for m in re.findall(r"(?m)^\s*(?:中共)?([\u4e00-\u9fff]{2})县委[^\n：]{0,16}：\s*$", t)})
+    counties = sorted(
+        {m for t in texts for m in re.findall(r"(?m)^\s*(?:中共)?([\u4e00-\u9fff]{2})县委[^\n：]{0,16}：\s*$", t)}
+    )
     out = []
     for e, text in zip(expected, texts):
         text = _clean(text, e["unit"], counties, e["report_year"])
-        ck = lambda keys: [_clean(k, e["unit"], counties, e["report_year"]) for k in keys]  # noqa: E731
+        ck = lambda keys, e=e: [_clean(k, e["unit"], counties, e["report_year"]) for k in keys]  # noqa: E731
         lines = text.split("\n")
         heads = [i for i, ln in enumerate(lines) if HEADING_RE.match(ln)]
         pools = Pools()
@@ -270,11 +294,15 @@ def _load_raw(samples_dir: Path) -> list[tuple[str, Pools]]:
         pools.intros.append(max(header, key=len))
         for n, h in enumerate(heads):
             end = heads[n + 1] if n + 1 < len(heads) else len(lines)
-            body_lines = lines[h + 1: end]
+            body_lines = lines[h + 1 : end]
             # trailing signature / date / 特此报告 of the last section
-            while body_lines and (not body_lines[-1] or DATE_RE.match(body_lines[-1])
-                                  or body_lines[-1].startswith("特此报告") or U in body_lines[-1]
-                                  and len(body_lines[-1]) < 30):
+            while body_lines and (
+                not body_lines[-1]
+                or DATE_RE.match(body_lines[-1])
+                or body_lines[-1].startswith("特此报告")
+                or U in body_lines[-1]
+                and len(body_lines[-1]) < 30
+            ):
                 body_lines.pop()
             body = "\n".join(ln for ln in body_lines if ln)
             kind = _section_kind(lines[h])
@@ -310,14 +338,17 @@ def _load_raw(samples_dir: Path) -> list[tuple[str, Pools]]:
                 # rectification_status runs parallel to rectifications: [earlier index, state]
                 status = [st for _, st in e.get("rectification_status", [])]
                 for n2, (s, t) in enumerate(_items_in(body, ck(e["rectifications"]), leads)):
-                    pools.rect.append(_split_item(_strip_marker(body[s:t]), "rectification",
-                                                  status[n2] if n2 < len(status) else "正在整改"))
+                    pools.rect.append(
+                        _split_item(
+                            _strip_marker(body[s:t]), "rectification", status[n2] if n2 < len(status) else "正在整改"
+                        )
+                    )
         # causes written inside a shortcoming (原因是……) also feed the cause pool
         for _, c in e.get("inline_causes", []):
             p = text.find(_clean(c, e["unit"], counties, e["report_year"]))
             if p >= 0:
                 end = text.find("。", p)
-                pools.cause.append(text[p: end if end > 0 else len(text)])
+                pools.cause.append(text[p : end if end > 0 else len(text)])
         out.append((_unit_type(e["unit"]), pools))
     return out
 
@@ -370,13 +401,25 @@ TITLES = (
 ADDRESSEES = ("中共" + C + "县委、" + C + "县人民政府：", C + "县委、县人民政府：", "县委、县政府：")
 PRE_GENERIC = (
     "一年来，我" + T_N + "法治政府建设取得了一定成效，但对照上级要求和群众期盼还有一定差距，主要表现在：",
-    "对照法治政府建设的目标任务，我" + T_N + "工作中仍存在一些薄弱环节，离县委、县政府的要求还有一定差距。存在的问题主要有：",
+    "对照法治政府建设的目标任务，我"
+    + T_N
+    + "工作中仍存在一些薄弱环节，离县委、县政府的要求还有一定差距。存在的问题主要有：",
 )
 # orders of the four sections: a=achievements d=duty s=shortcomings p=plan
 ORDERS = ("adsp", "dasp", "asdp", "aspd", "asp", "adsp")  # adsp twice: the usual order
 # enumeration styles for shortcomings / plans
-STYLES = ("same_cn", "line_cn", "line_paren", "line_fparen", "same_dot", "same_dun", "line_dot",
-          "same_circ", "per_line_shi", "inline_shi")
+STYLES = (
+    "same_cn",
+    "line_cn",
+    "line_paren",
+    "line_fparen",
+    "same_dot",
+    "same_dun",
+    "line_dot",
+    "same_circ",
+    "per_line_shi",
+    "inline_shi",
+)
 
 
 def _marker(style: str, i: int) -> str:
@@ -431,8 +474,9 @@ def _pick(pool: _Pool, k: int, rnd) -> list:
     return [items[(start + j * step) % n] for j in range(k)]
 
 
-def _render_list(parts: list[str], items: list[tuple[tuple, int, str | None]], style: str,
-                 preamble: str | None) -> None:
+def _render_list(
+    parts: list[str], items: list[tuple[tuple, int, str | None]], style: str, preamble: str | None
+) -> None:
     """Append an enumerated list to ``parts``."""
     marks = _MARKERS[style]
     body = _BODY[style]
@@ -484,10 +528,15 @@ class _TypePools:
         self.doc_org = {"镇": "政", "乡": "政", "街道": "街工"}[t]
         self.titles = [x + "\n" for x in TITLES]
         self.addressees = [x + "\n" for x in ADDRESSEES]
-        rect_lead = ("问题整改情况：针对" + Y_PREV + "年度报告查摆的{k}个方面问题，"
-                     + ("街道" if t == "街道" else "我" + t)
-                     + "逐项建立整改台账，明确责任领导和整改时限，截至" + Y_CUR
-                     + "年12月底，已完成整改{a}项，正在整改{b}项，长期坚持{c}项。")
+        rect_lead = (
+            "问题整改情况：针对"
+            + Y_PREV
+            + "年度报告查摆的{k}个方面问题，"
+            + ("街道" if t == "街道" else "我" + t)
+            + "逐项建立整改台账，明确责任领导和整改时限，截至"
+            + Y_CUR
+            + "年12月底，已完成整改{a}项，正在整改{b}项，长期坚持{c}项。"
+        )
         P_short, P_plan, P_cause, P_rect = _Pool(short), _Pool(plan), _Pool(cause), _Pool(rect)
 
         # shortcoming sections: (text with heading, size, #shortcomings, #causes, #rectifications)
@@ -628,16 +677,34 @@ def _gen(n: int, seed: int, samples_dir: Path | None, annotate: bool = True) -> 
             out.append(f"{year + 1}年{m}月{d}日\n")
         if rnd() < 0.2:
             out.append("（此件公开发布）\n")
-        text = ("".join(out).replace(U, unit).replace(C, county).replace(Y_CUR, str(year))
-                .replace(Y_NEXT, str(year + 1)).replace(Y_PREV, str(year - 1)))
+        text = (
+            "".join(out)
+            .replace(U, unit)
+            .replace(C, county)
+            .replace(Y_CUR, str(year))
+            .replace(Y_NEXT, str(year + 1))
+            .replace(Y_PREV, str(year - 1))
+        )
         if rnd() < 0.1:
             text = text.replace("\n", "\n    ")
         if annotate:
-            yield f"{unit}-{year}.txt", text.encode(enc), {
-                "unit": unit, "county": county + "县", "report_year": year, "plan_year": year + 1,
-                "issued_on": issued, "doc_number": doc_no, "encoding": enc,
-                "shortcomings": n_short, "plans": n_plan, "causes": n_cause,
-                "rectifications": n_rect}
+            yield (
+                f"{unit}-{year}.txt",
+                text.encode(enc),
+                {
+                    "unit": unit,
+                    "county": county + "县",
+                    "report_year": year,
+                    "plan_year": year + 1,
+                    "issued_on": issued,
+                    "doc_number": doc_no,
+                    "encoding": enc,
+                    "shortcomings": n_short,
+                    "plans": n_plan,
+                    "causes": n_cause,
+                    "rectifications": n_rect,
+                },
+            )
         else:
             yield f"{unit}-{year}.txt", text.encode(enc)
 
@@ -647,8 +714,7 @@ def generate(n: int, *, seed: int = 0, samples_dir: Path | None = None) -> Itera
     return _gen(n, seed, samples_dir, annotate=False)
 
 
-def generate_annotated(n: int, *, seed: int = 0,
-                       samples_dir: Path | None = None) -> Iterator[tuple[str, bytes, dict]]:
+def generate_annotated(n: int, *, seed: int = 0, samples_dir: Path | None = None) -> Iterator[tuple[str, bytes, dict]]:
     """Like :func:`generate`, plus what an extractor should find: unit, county, report_year,
     plan_year, issued_on (YYYY-MM-DD or None), doc_number, encoding and the number of
     shortcomings / plans / causes / rectifications."""
@@ -660,8 +726,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("n", type=int, metavar="N")
     ap.add_argument("outdir", type=Path, metavar="OUTDIR")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--manifest", action="store_true",
-                    help="also write OUTDIR/manifest.jsonl (expected unit, years, date, item counts)")
+    ap.add_argument(
+        "--manifest",
+        action="store_true",
+        help="also write OUTDIR/manifest.jsonl (expected unit, years, date, item counts)",
+    )
     args = ap.parse_args(argv)
     args.outdir.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()

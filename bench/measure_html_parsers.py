@@ -19,6 +19,7 @@ libxml2's default limits).
   one core, median of --rounds rounds over the nine pages; then the reader (decode_html) and
   reader + extraction in reports/s, beside extraction of the same reports as .txt.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -36,8 +37,21 @@ from tracker.extraction import extract_text, webpage  # noqa: E402
 from tracker.extraction.decode import decode_text  # noqa: E402
 from tracker.extraction.webpage import _ARTICLE, _BLOCKS, _CELLS, _dropped, _Lines, decode_page  # noqa: E402
 
-FURNITURE = ("政务公开", "政务服务", "当前位置", "您现在的位置", "主办单位", "ICP备案号", "统计代码", "访问统计",
-             "您的浏览器不支持脚本", "分享到", "政策解读", "doZoom", "hm.baidu")
+FURNITURE = (
+    "政务公开",
+    "政务服务",
+    "当前位置",
+    "您现在的位置",
+    "主办单位",
+    "ICP备案号",
+    "统计代码",
+    "访问统计",
+    "您的浏览器不支持脚本",
+    "分享到",
+    "政策解读",
+    "doZoom",
+    "hm.baidu",
+)
 
 
 # --- the implementations -----------------------------------------------------------------------------------
@@ -107,9 +121,11 @@ def selectolax_parse(source: str) -> None:
     LexborHTMLParser(source)
 
 
-IMPLEMENTATIONS = {"selectolax": (selectolax_text, selectolax_parse),
-                   "lxml": (lxml_text, lxml_parse),
-                   "lxml, default limits": (lxml_default_text, lxml_parse)}
+IMPLEMENTATIONS = {
+    "selectolax": (selectolax_text, selectolax_parse),
+    "lxml": (lxml_text, lxml_parse),
+    "lxml, default limits": (lxml_default_text, lxml_parse),
+}
 
 
 # --- correctness ---------------------------------------------------------------------------------------------
@@ -139,8 +155,11 @@ TRICKY = [  # name, markup, what a browser shows (by the reader's rules)
     ("uppercase, unquoted class", "<P CLASS=Nav>导航</P><P>正文</P>", "正文"),
     ("<p> closed by <div>", "<p>段<div>块</div>尾</p>", "段\n块\n尾"),
     ("source line break between CJK", "<p>法治\n  建设 a\nb</p>", "法治建设 a b"),
-    ("600 unclosed <font> (Word paste)", "".join(f'<p><font face="仿宋">第{i}段' for i in range(600)),
-     "\n".join(f"第{i}段" for i in range(600))),
+    (
+        "600 unclosed <font> (Word paste)",
+        "".join(f'<p><font face="仿宋">第{i}段' for i in range(600)),
+        "\n".join(f"第{i}段" for i in range(600)),
+    ),
     ("3000 nested <div>", "<div>" * 3000 + "深处" + "</div>" * 3000, "深处"),
 ]
 
@@ -153,11 +172,16 @@ def charset_notes() -> list[str]:
     text = "喆镕𠀀中文"  # 喆镕: GBK but not GB2312; 𠀀: GB18030 only (four bytes)
     pages = {
         "gb2312-declared GBK": ('<html><head><meta charset="gb2312"></head><body><p>喆镕中文</p></body></html>', "gbk"),
-        "http-equiv GBK": ('<html><head><meta http-equiv="Content-Type" content="text/html; charset=gb2312">'
-                           "</head><body><p>喆镕中文</p></body></html>", "gbk"),
+        "http-equiv GBK": (
+            '<html><head><meta http-equiv="Content-Type" content="text/html; charset=gb2312">'
+            "</head><body><p>喆镕中文</p></body></html>",
+            "gbk",
+        ),
         "undeclared GB18030": ("<html><head></head><body><p>喆镕𠀀中文</p></body></html>", "gb18030"),
-        "UTF-8 declared gb2312": ('<html><head><meta charset="gb2312"></head><body><p>喆镕𠀀中文</p></body></html>',
-                                  "utf-8"),
+        "UTF-8 declared gb2312": (
+            '<html><head><meta charset="gb2312"></head><body><p>喆镕𠀀中文</p></body></html>',
+            "utf-8",
+        ),
     }
     notes = []
     for name, (html, encoding) in pages.items():
@@ -203,8 +227,10 @@ def main() -> None:
     for name, (text_fn, _) in IMPLEMENTATIONS.items():
         problems = {key: check_page(text_fn(decode_page(raw)), key[0]) for key, raw in pages.items()}
         bad = {k: v for k, v in problems.items() if v}
-        print(f"  {name}: {len(pages) - len(bad)}/{len(pages)} pages right"
-              + "".join(f"\n    {k}: {v[:3]}" for k, v in bad.items()))
+        print(
+            f"  {name}: {len(pages) - len(bad)}/{len(pages)} pages right"
+            + "".join(f"\n    {k}: {v[:3]}" for k, v in bad.items())
+        )
     print("\ntricky markup (what a browser shows):")
     for name, (text_fn, _) in IMPLEMENTATIONS.items():
         wrong = []
@@ -224,20 +250,30 @@ def main() -> None:
     print(f"\nspeed, one core, median of {args.rounds} rounds:")
     sources = [decode_page(raw) for raw in raws]
     measured = list(IMPLEMENTATIONS.items())[:2]
-    full = median_ms({name: lambda raw, fn=text_fn: fn(decode_page(raw)) for name, (text_fn, _) in measured},
-                     raws, args.rounds)
+    full = median_ms(
+        {name: lambda raw, fn=text_fn: fn(decode_page(raw)) for name, (text_fn, _) in measured}, raws, args.rounds
+    )
     parse = median_ms({name: parse_fn for name, (_, parse_fn) in measured}, sources, args.rounds)
     for name, _ in measured:
-        print(f"  {name:11s} decode+parse+text {full[name]:6.2f} ms/page ({1000 / full[name]:5.0f} pages/s)"
-              f"   parse alone {parse[name]:5.2f} ms/page")
+        print(
+            f"  {name:11s} decode+parse+text {full[name]:6.2f} ms/page ({1000 / full[name]:5.0f} pages/s)"
+            f"   parse alone {parse[name]:5.2f} ms/page"
+        )
     print(f"  decoding the bytes alone {median_ms({'decode': decode_page}, raws, args.rounds)['decode']:.3f} ms/page")
-    reader = median_ms({"read": lambda raw: webpage.decode_html(raw, "page.html"),
-                        "read+extract": lambda raw: extract_text(webpage.decode_html(raw, "page.html"))},
-                       raws, args.rounds)
+    reader = median_ms(
+        {
+            "read": lambda raw: webpage.decode_html(raw, "page.html"),
+            "read+extract": lambda raw: extract_text(webpage.decode_html(raw, "page.html")),
+        },
+        raws,
+        args.rounds,
+    )
     txts = [(REPORTS / f"{stem}.txt").read_bytes() for stem in STEMS]
     txt = median_ms({"txt": lambda raw: extract_text(decode_text(raw, "r.txt"))}, txts, args.rounds)["txt"]
-    print(f"\nthe reader (decode_html): {1000 / reader['read']:.0f} reports/s; with extraction "
-          f"{1000 / reader['read+extract']:.0f} reports/s (the same reports as .txt: {1000 / txt:.0f} reports/s)")
+    print(
+        f"\nthe reader (decode_html): {1000 / reader['read']:.0f} reports/s; with extraction "
+        f"{1000 / reader['read+extract']:.0f} reports/s (the same reports as .txt: {1000 / txt:.0f} reports/s)"
+    )
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ header and page number are removed from the extracted page before comparing.
 - lines: how many typeset lines come out as one line of their own (the extractor reads line starts);
 - speed: pages/s, open + text of every page, median of --rounds, CPU time pinned to one core.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -31,12 +32,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.report_forms.pdf import (CONVERSION_NOISE, FONT, PAGE_DASH, PAGE_HYPHEN, PAGE_OF,  # noqa: E402
-                                    layout, report_pdf)
+from tests.report_forms.pdf import CONVERSION_NOISE, FONT, PAGE_DASH, PAGE_HYPHEN, PAGE_OF, layout, report_pdf  # noqa: E402
 
 REPORTS = sorted((ROOT.parent / "shared" / "reports").glob("*.txt"))
-VARIANTS = [{"page_number": PAGE_DASH}, {"header": "法治政府建设年度报告", "page_number": PAGE_OF},
-            {"page_number": PAGE_HYPHEN}, {"page_number": PAGE_DASH, "furniture_first": True}]
+VARIANTS = [
+    {"page_number": PAGE_DASH},
+    {"header": "法治政府建设年度报告", "page_number": PAGE_OF},
+    {"page_number": PAGE_HYPHEN},
+    {"page_number": PAGE_DASH, "furniture_first": True},
+]
 TRUETYPE = Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")
 WS = re.compile(r"\s+")
 
@@ -74,12 +78,21 @@ def corpus() -> list[dict]:
         for variant in variants:
             pages = len(layout(text, variant.get("font", FONT)))
             header = variant.get("header")
-            furniture = [[WS.sub("", variant["page_number"].format(n=n, total=pages))] + ([header] if header else [])
-                         for n in range(1, pages + 1)]
+            furniture = [
+                [WS.sub("", variant["page_number"].format(n=n, total=pages))] + ([header] if header else [])
+                for n in range(1, pages + 1)
+            ]
             lines = [WS.sub("", line.text) for page in layout(text, variant.get("font", FONT)) for line in page]
-            docs.append({"name": path.stem, "data": report_pdf(text, **variant), "lines": [s for s in lines if s],
-                         "pages": pages, "expected": WS.sub("", CONVERSION_NOISE.sub("", text)),
-                         "furniture": furniture})
+            docs.append(
+                {
+                    "name": path.stem,
+                    "data": report_pdf(text, **variant),
+                    "lines": [s for s in lines if s],
+                    "pages": pages,
+                    "expected": WS.sub("", CONVERSION_NOISE.sub("", text)),
+                    "furniture": furniture,
+                }
+            )
     return docs
 
 
@@ -89,9 +102,9 @@ def body_text(pages: list[str], furniture: list[list[str]]) -> str:
         page = WS.sub("", page)
         for s in strings:  # at the page's start or end, else wherever the library put it
             if page.startswith(s):
-                page = page[len(s):]
+                page = page[len(s) :]
             elif page.endswith(s):
-                page = page[:-len(s)]
+                page = page[: -len(s)]
             else:
                 page = page.replace(s, "", 1)
         out.append(page)
@@ -111,8 +124,14 @@ def accuracy(read, docs: list[dict]) -> dict:
         present += common
         extra += len(got) - common
         in_order += sum(b.size for b in difflib.SequenceMatcher(None, want, got, autojunk=False).get_matching_blocks())
-    return {"expected": expected, "present": present, "in_order": in_order, "extra": extra,
-            "lines": lines, "whole_lines": whole_lines}
+    return {
+        "expected": expected,
+        "present": present,
+        "in_order": in_order,
+        "extra": extra,
+        "lines": lines,
+        "whole_lines": whole_lines,
+    }
 
 
 def speed(read, docs: list[dict], rounds: int) -> float:
@@ -133,16 +152,20 @@ def main() -> None:
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
     docs = corpus()
-    print(f"{len(docs)} PDFs, {sum(d['pages'] for d in docs)} pages, "
-          f"{sum(len(d['expected']) for d in docs)} characters (white space aside)")
+    print(
+        f"{len(docs)} PDFs, {sum(d['pages'] for d in docs)} pages, "
+        f"{sum(len(d['expected']) for d in docs)} characters (white space aside)"
+    )
     for name, read in LIBRARIES.items():
         read(docs[0]["data"])  # imports and first-use set-up outside the timing
         acc = accuracy(read, docs)
         n = acc["expected"]
-        print(f"{name:13s} chars {acc['present']}/{n} ({acc['present'] / n:.2%}) extra {acc['extra']}  "
-              f"in order {acc['in_order']}/{n} ({acc['in_order'] / n:.2%})  "
-              f"lines {acc['whole_lines']}/{acc['lines']}  "
-              f"{speed(read, docs, args.rounds):.0f} pages/s (median of {args.rounds}, one core)")
+        print(
+            f"{name:13s} chars {acc['present']}/{n} ({acc['present'] / n:.2%}) extra {acc['extra']}  "
+            f"in order {acc['in_order']}/{n} ({acc['in_order'] / n:.2%})  "
+            f"lines {acc['whole_lines']}/{acc['lines']}  "
+            f"{speed(read, docs, args.rounds):.0f} pages/s (median of {args.rounds}, one core)"
+        )
 
 
 if __name__ == "__main__":

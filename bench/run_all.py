@@ -3,6 +3,7 @@
 Results are appended to bench/out/results.jsonl. Pass script names to run only some:
     python bench/run_all.py bench_extract bench_ingest
 """
+
 from __future__ import annotations
 
 import subprocess
@@ -11,8 +12,17 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-ORDER = ["bench_extract", "bench_formats", "bench_ingest", "bench_ledger", "bench_web", "bench_check", "bench_deliver", "bench_prefect",
-         "bench_yearend"]
+ORDER = [
+    "bench_extract",
+    "bench_formats",
+    "bench_ingest",
+    "bench_ledger",
+    "bench_web",
+    "bench_check",
+    "bench_deliver",
+    "bench_prefect",
+    "bench_yearend",
+]
 
 
 def main(argv: list[str]) -> int:
@@ -23,8 +33,9 @@ def main(argv: list[str]) -> int:
     for name in names:
         print(f"== {name}", flush=True)
         t0 = time.perf_counter()
-        proc = subprocess.run([sys.executable, str(HERE / f"{name}.py")], cwd=HERE.parent, text=True,
-                              stdout=subprocess.PIPE)
+        proc = subprocess.run(
+            [sys.executable, str(HERE / f"{name}.py")], cwd=HERE.parent, text=True, stdout=subprocess.PIPE
+        )
         print(proc.stdout, end="", flush=True)
         with (out / "results.jsonl").open("a", encoding="utf-8") as fh:
             fh.writelines(line + "\n" for line in proc.stdout.splitlines() if line.startswith("{"))

@@ -11,6 +11,7 @@ Statuses: 15% 待分派, 45% 整改中, 10% 待审核, 25% 已销号, 5% 已撤�
 (no file on disk). Deterministic for a given `seed`. Ids are explicit; PostgreSQL sequences are
 moved past them so later inserts work.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -32,9 +33,16 @@ ROOT = Path(__file__).resolve().parents[1]
 PG_ADMIN = os.environ.get("RECTIFY_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 
 TOWNSHIPS_PER_COUNTY = 6
-TITLES = ("法律顾问作用发挥不充分", "行政执法规范化水平不高", "普法宣传针对性不强", "干部学法用法的自觉性有待增强",
-          "矛盾纠纷源头化解能力不足", "政务公开的及时性和完整性有待提高", "重大行政决策合法性审查覆盖不全",
-          "基层法治工作力量薄弱")
+TITLES = (
+    "法律顾问作用发挥不充分",
+    "行政执法规范化水平不高",
+    "普法宣传针对性不强",
+    "干部学法用法的自觉性有待增强",
+    "矛盾纠纷源头化解能力不足",
+    "政务公开的及时性和完整性有待提高",
+    "重大行政决策合法性审查覆盖不全",
+    "基层法治工作力量薄弱",
+)
 DESCRIPTION = "主要表现在制度执行不够到位、工作台账不够规范、考核督导不够有力，距离上级要求和群众期盼还有一定差距。"
 
 
@@ -50,7 +58,11 @@ class _Dialect:
         return "s"
 
     def with_series(self, count_param: str) -> str:
-        return "" if self.pg else f"WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < :{count_param}) "
+        return (
+            ""
+            if self.pg
+            else f"WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < :{count_param}) "
+        )
 
     def day(self, base: str, days: str) -> str:
         return f"(DATE '{base}' + ({days})::int)" if self.pg else f"date('{base}', '+' || ({days}) || ' days')"
@@ -106,75 +118,110 @@ def seed(engine: Engine, *, townships: int = 38000, tasks: int = 2_000_000, seed
     d = _Dialect(engine.dialect.name)
     # Stable pseudo-random numbers per task (multiplicative hashing: a township's tasks do not share them).
     h = f"(((n * 2654435761 + {seed} * 97) % 4294967291) * 100 / 4294967291)"  # 0..99: the status
+
     def h2(n: str) -> str:  # 0..7: progress (0, 1) and evidence (0)
         return f"((({n} * 40503 + {seed}) % 65521) * 8 / 65521)"
 
-    status = (f"(CASE WHEN {h} < 15 THEN '待分派' WHEN {h} < 60 THEN '整改中' WHEN {h} < 70 THEN '待审核' "
-              f"WHEN {h} < 95 THEN '已销号' ELSE '已撤销' END)")
+    status = (
+        f"(CASE WHEN {h} < 15 THEN '待分派' WHEN {h} < 60 THEN '整改中' WHEN {h} < 70 THEN '待审核' "
+        f"WHEN {h} < 95 THEN '已销号' ELSE '已撤销' END)"
+    )
     assigned = f"({h} >= 15 AND {h} < 95)"
     progressed = f"({assigned} AND {h2('n')} < 2)"
     counties = (townships + TOWNSHIPS_PER_COUNTY - 1) // TOWNSHIPS_PER_COUNTY
     params = {"townships": townships, "tasks": tasks, "reports": townships * 2, "counties": counties}
     with engine.connect() as conn, _bulk_mode(conn, d):
-        if conn.execute(text("SELECT count(*) FROM township")).scalar() or \
-                conn.execute(text("SELECT count(*) FROM task")).scalar():
+        if (
+            conn.execute(text("SELECT count(*) FROM township")).scalar()
+            or conn.execute(text("SELECT count(*) FROM task")).scalar()
+        ):
             raise RuntimeError("seed needs an empty ledger (no townships, no tasks)")
         # Counties 1..N: the default county (id 1, as the migration made it) becomes 样本00001县.
         if conn.execute(text("SELECT count(*) FROM county WHERE id <> 1")).scalar():
             raise RuntimeError("seed needs no county but the default one (id 1)")
         conn.execute(text("UPDATE county SET name = '样本00001县' WHERE id = 1"))
-        conn.execute(text(
-            d.with_series("counties") + "INSERT INTO county (id, name, created_at) "
-            f"SELECT n, '样本' || {d.pad('n', 5)} || '县', {d.ts('2024-01-01', '0')} FROM {d.series('counties')} "
-            "WHERE NOT EXISTS (SELECT 1 FROM county c WHERE c.id = n)"), params)
-        conn.execute(text(
-            d.with_series("townships") + "INSERT INTO township (id, county_id, name, county) "
-            f"SELECT n, (n - 1) / {TOWNSHIPS_PER_COUNTY} + 1, '样本' || {d.pad('n', 5)} || '镇', "
-            f"'样本' || {d.pad(f'(n - 1) / {TOWNSHIPS_PER_COUNTY} + 1', 5)} || '县' "
-            f"FROM {d.series('townships')}"), params)
-        conn.execute(text(
-            d.with_series("reports") + "INSERT INTO report (id, township_id, report_year, plan_year, source_name, "
-            "sha256, text, warnings, imported_at, imported_by) "
-            "SELECT n, (n - 1) / 2 + 1, 2023 + (n - 1) % 2, 2024 + (n - 1) % 2, 'seed-' || n || '.txt', "
-            f"{d.pad('n', 64)}, '（合成报告）', {d.json_list()}, {d.ts('2024-01-10', '(n - 1) % 2 * 366')}, 'seed' "
-            f"FROM {d.series('reports')}"), params)
+        conn.execute(
+            text(
+                d.with_series("counties") + "INSERT INTO county (id, name, created_at) "
+                f"SELECT n, '样本' || {d.pad('n', 5)} || '县', {d.ts('2024-01-01', '0')} FROM {d.series('counties')} "
+                "WHERE NOT EXISTS (SELECT 1 FROM county c WHERE c.id = n)"
+            ),
+            params,
+        )
+        conn.execute(
+            text(
+                d.with_series("townships") + "INSERT INTO township (id, county_id, name, county) "
+                f"SELECT n, (n - 1) / {TOWNSHIPS_PER_COUNTY} + 1, '样本' || {d.pad('n', 5)} || '镇', "
+                f"'样本' || {d.pad(f'(n - 1) / {TOWNSHIPS_PER_COUNTY} + 1', 5)} || '县' "
+                f"FROM {d.series('townships')}"
+            ),
+            params,
+        )
+        conn.execute(
+            text(
+                d.with_series("reports") + "INSERT INTO report (id, township_id, report_year, plan_year, source_name, "
+                "sha256, text, warnings, imported_at, imported_by) "
+                "SELECT n, (n - 1) / 2 + 1, 2023 + (n - 1) % 2, 2024 + (n - 1) % 2, 'seed-' || n || '.txt', "
+                f"{d.pad('n', 64)}, '（合成报告）', {d.json_list()}, {d.ts('2024-01-10', '(n - 1) % 2 * 366')}, 'seed' "
+                f"FROM {d.series('reports')}"
+            ),
+            params,
+        )
         # Reports cut the id range into 2 × townships consecutive blocks; a township owns two neighbours.
         t = f"((n - 1) * {townships} / {tasks} + 1)"
         report = f"((n - 1) * {2 * townships} / {tasks} + 1)"
         seq = f"(n - ((({report} - 1) * {tasks} + {2 * townships - 1}) / {2 * townships}))"
         kind = "(CASE WHEN n % 3 = 0 THEN 'plan' ELSE 'shortcoming' END)"
         title = f"('第' || {seq} || '项：' || {_title('n')})"
-        conn.execute(text(
-            d.with_series("tasks") + "INSERT INTO item (id, report_id, kind, seq, title, text, start, \"end\", causes, "
-            "section) "
-            f"SELECT n, {report}, {kind}, {seq}, {title}, {title} || '。{DESCRIPTION}', ({seq} - 1) * 200, "
-            f"({seq} - 1) * 200 + 150, {d.json_list()}, '存在的不足' FROM {d.series('tasks')}"), params)
-        conn.execute(text(
-            d.with_series("tasks") + "INSERT INTO task (id, township_id, report_id, item_id, kind, title, description, "
-            "owner_unit, owner_person, deadline, category, status, version, created_at, updated_at, assigned_at, "
-            "last_progress_at, progress_percent, submitted_at, closed_at) "
-            f"SELECT n, {t}, {report}, n, {kind}, {title}, {title} || '。{DESCRIPTION}', "
-            f"CASE WHEN {assigned} THEN '司法所' END, CASE WHEN {assigned} THEN '责任人' || (n % 50) END, "
-            f"{d.day('2024-01-01', '(n * 31 + ' + str(seed) + ') % 730')}, "
-            f"CASE WHEN {assigned} THEN (CASE n % 3 WHEN 0 THEN '立行立改' WHEN 1 THEN '限期整改' ELSE '长期坚持' END) END, "
-            f"{status}, CASE WHEN {assigned} THEN 3 ELSE 1 END, {d.ts('2024-01-15', '0')}, {d.ts('2024-03-01', '0')}, "
-            f"CASE WHEN {assigned} THEN {d.ts('2024-01-20', 'n % 240')} END, "
-            f"CASE WHEN {progressed} THEN {d.ts('2024-02-01', '(n * 7) % 330')} END, "
-            f"CASE WHEN {progressed} THEN (n / 4) % 101 END, "
-            f"CASE WHEN {h} >= 60 AND {h} < 95 THEN {d.ts('2024-05-01', 'n % 60')} END, "
-            f"CASE WHEN {h} >= 70 AND {h} < 95 THEN {d.ts('2024-07-01', 'n % 90')} END "
-            f"FROM {d.series('tasks')}"), params)
-        conn.execute(text(
-            "INSERT INTO progress (task_id, at, author, note, percent) "
-            "SELECT id, last_progress_at, '样本用户', '已按计划推进整改，完成进度 ' || progress_percent || '%。', "
-            "progress_percent FROM task WHERE last_progress_at IS NOT NULL ORDER BY id"))
-        conn.execute(text(
-            "INSERT INTO evidence (task_id, progress_id, filename, content_type, size, sha256, uploaded_at, "
-            "uploaded_by) "
-            f"SELECT task_id, id, '佐证材料.pdf', 'application/pdf', 1024, {d.pad('task_id', 64)}, at, author "
-            f"FROM progress WHERE {h2('CAST(task_id AS BIGINT)')} = 0 ORDER BY id"))
-        counts = {tbl: conn.execute(text(f"SELECT count(*) FROM {tbl}")).scalar()
-                  for tbl in ("county", "township", "report", "item", "task", "progress", "evidence")}
+        conn.execute(
+            text(
+                d.with_series("tasks")
+                + 'INSERT INTO item (id, report_id, kind, seq, title, text, start, "end", causes, '
+                "section) "
+                f"SELECT n, {report}, {kind}, {seq}, {title}, {title} || '。{DESCRIPTION}', ({seq} - 1) * 200, "
+                f"({seq} - 1) * 200 + 150, {d.json_list()}, '存在的不足' FROM {d.series('tasks')}"
+            ),
+            params,
+        )
+        conn.execute(
+            text(
+                d.with_series("tasks")
+                + "INSERT INTO task (id, township_id, report_id, item_id, kind, title, description, "
+                "owner_unit, owner_person, deadline, category, status, version, created_at, updated_at, assigned_at, "
+                "last_progress_at, progress_percent, submitted_at, closed_at) "
+                f"SELECT n, {t}, {report}, n, {kind}, {title}, {title} || '。{DESCRIPTION}', "
+                f"CASE WHEN {assigned} THEN '司法所' END, CASE WHEN {assigned} THEN '责任人' || (n % 50) END, "
+                f"{d.day('2024-01-01', '(n * 31 + ' + str(seed) + ') % 730')}, "
+                f"CASE WHEN {assigned} THEN (CASE n % 3 WHEN 0 THEN '立行立改' WHEN 1 THEN '限期整改' ELSE '长期坚持' END) END, "
+                f"{status}, CASE WHEN {assigned} THEN 3 ELSE 1 END, {d.ts('2024-01-15', '0')}, {d.ts('2024-03-01', '0')}, "
+                f"CASE WHEN {assigned} THEN {d.ts('2024-01-20', 'n % 240')} END, "
+                f"CASE WHEN {progressed} THEN {d.ts('2024-02-01', '(n * 7) % 330')} END, "
+                f"CASE WHEN {progressed} THEN (n / 4) % 101 END, "
+                f"CASE WHEN {h} >= 60 AND {h} < 95 THEN {d.ts('2024-05-01', 'n % 60')} END, "
+                f"CASE WHEN {h} >= 70 AND {h} < 95 THEN {d.ts('2024-07-01', 'n % 90')} END "
+                f"FROM {d.series('tasks')}"
+            ),
+            params,
+        )
+        conn.execute(
+            text(
+                "INSERT INTO progress (task_id, at, author, note, percent) "
+                "SELECT id, last_progress_at, '样本用户', '已按计划推进整改，完成进度 ' || progress_percent || '%。', "
+                "progress_percent FROM task WHERE last_progress_at IS NOT NULL ORDER BY id"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO evidence (task_id, progress_id, filename, content_type, size, sha256, uploaded_at, "
+                "uploaded_by) "
+                f"SELECT task_id, id, '佐证材料.pdf', 'application/pdf', 1024, {d.pad('task_id', 64)}, at, author "
+                f"FROM progress WHERE {h2('CAST(task_id AS BIGINT)')} = 0 ORDER BY id"
+            )
+        )
+        counts = {
+            tbl: conn.execute(text(f"SELECT count(*) FROM {tbl}")).scalar()
+            for tbl in ("county", "township", "report", "item", "task", "progress", "evidence")
+        }
         if d.pg:
             for tbl in ("county", "township", "report", "item", "task"):
                 conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{tbl}', 'id'), {counts[tbl]})"))

@@ -1,4 +1,5 @@
 """Alembic environment: the engine comes from tracker.db (or RECTIFY_DATABASE_URL)."""
+
 from alembic import context
 from sqlmodel import SQLModel
 
@@ -10,8 +11,8 @@ target_metadata = SQLModel.metadata
 def run_migrations_online() -> None:
     engine = context.config.attributes.get("engine")
     if engine is None:
-        from tracker.db import make_engine
         from tracker.config import get_settings
+        from tracker.db import make_engine
 
         engine = make_engine(get_settings().database_url)
     with engine.connect() as connection:

@@ -2,6 +2,7 @@
 
 Times come from the processes' clocks (kept in sync by NTP); the lease length dwarfs any skew.
 """
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -22,16 +23,25 @@ def acquire(engine: Engine, *, name: str, holder: str, ttl: timedelta, now: date
     with engine.begin() as conn:
         # One UPDATE decides: under PostgreSQL's row lock a concurrent contender re-checks and loses.
         took = conn.execute(
-            update(LEASE).where(LEASE.c.name == name, or_(LEASE.c.holder == holder, LEASE.c.expires_at < now))
-            .values(holder=holder, expires_at=now + ttl,
-                    acquired_at=case((LEASE.c.holder == holder, LEASE.c.acquired_at),
-                                     else_=literal(now, UTCDateTime)))).rowcount
+            update(LEASE)
+            .where(LEASE.c.name == name, or_(LEASE.c.holder == holder, LEASE.c.expires_at < now))
+            .values(
+                holder=holder,
+                expires_at=now + ttl,
+                acquired_at=case((LEASE.c.holder == holder, LEASE.c.acquired_at), else_=literal(now, UTCDateTime)),
+            )
+        ).rowcount
         if took:
             return True
-        return conn.execute(dialect_insert(conn, LEASE).values(name=name, holder=holder, expires_at=now + ttl,
-                                                               acquired_at=now)
-                            .on_conflict_do_nothing(index_elements=["name"])
-                            .execution_options(preserve_rowcount=True)).rowcount == 1
+        return (
+            conn.execute(
+                dialect_insert(conn, LEASE)
+                .values(name=name, holder=holder, expires_at=now + ttl, acquired_at=now)
+                .on_conflict_do_nothing(index_elements=["name"])
+                .execution_options(preserve_rowcount=True)
+            ).rowcount
+            == 1
+        )
 
 
 def release(engine: Engine, *, name: str, holder: str) -> None:

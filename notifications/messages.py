@@ -4,6 +4,7 @@ A template renders the subject on its first line and the body below, as plain te
 webhook) or, with `markdown` true, as markdown (group robots). Titles, owners and township names
 go in as one line each (a line break in a title would otherwise end the subject early).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -18,9 +19,9 @@ from notifications.models import MessageKind, Outbox
 from notifications.targets import one_line
 from tracker.config import TZ, NotifySettings
 from tracker.lights import light_of
-from tracker.vocabulary import Light, Status
 from tracker.models import AuditEvent, Task, Township
 from tracker.textfmt import cn_date
+from tracker.vocabulary import Light, Status
 
 PACKAGE_TEMPLATES = Path(__file__).parent / "templates"
 
@@ -29,8 +30,7 @@ PACKAGE_TEMPLATES = Path(__file__).parent / "templates"
 def _environment(override_dir: str) -> Environment:
     # templates_dir/messages/due_soon.j2 wins over the packaged messages/due_soon.j2
     loader = ChoiceLoader([FileSystemLoader(override_dir), FileSystemLoader(PACKAGE_TEMPLATES)])
-    env = Environment(loader=loader, undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
-                      autoescape=False)
+    env = Environment(loader=loader, undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, autoescape=False)
     env.filters["cn_date"] = lambda v: cn_date(date.fromisoformat(v) if isinstance(v, str) else v)
     env.globals.update(Status=Status, Light=Light)  # the words for states and lights (tracker.vocabulary)
     return env
@@ -69,29 +69,51 @@ def _task_context(task: Task, as_of: date, settings: NotifySettings) -> dict:
     activity = task.last_progress_at or task.assigned_at or task.created_at
     light = light_of(task, as_of)
     return {
-        "title": one_line(task.title), "task_id": task.id, "url": task_url(settings, task.id),
+        "title": one_line(task.title),
+        "task_id": task.id,
+        "url": task_url(settings, task.id),
         "owner": one_line(" ".join(x for x in (task.owner_unit, task.owner_person) if x)),
-        "deadline": cn_date(task.deadline), "light": Light.label_of(light, "无"), "light_code": light,
-        "days_left": (task.deadline - as_of).days, "days_overdue": (as_of - task.deadline).days,
-        "since": cn_date(activity), "days_idle": (as_of - activity.astimezone(TZ).date()).days,
+        "deadline": cn_date(task.deadline),
+        "light": Light.label_of(light, "无"),
+        "light_code": light,
+        "days_left": (task.deadline - as_of).days,
+        "days_overdue": (as_of - task.deadline).days,
+        "since": cn_date(activity),
+        "days_idle": (as_of - activity.astimezone(TZ).date()).days,
     }
 
 
 def build(row: Row, *, markdown: bool, settings: NotifySettings, templates_dir: Path) -> Message:
     ob = row.outbox
     context = {
-        "kind": ob.kind, "kind_label": MessageKind.label_of(ob.kind),
-        "township": one_line(row.township.name) if row.township else "全县", "as_of": cn_date(ob.as_of),
-        "escalate_days": settings.escalate_days, "base_url": settings.base_url, "url": f"{settings.base_url}/tasks",
-        "reason": row.event.reason if row.event else None, "actor": row.event.actor if row.event else None,
-        "payload": ob.payload or {}, "week_label": week_label(ob.as_of),
+        "kind": ob.kind,
+        "kind_label": MessageKind.label_of(ob.kind),
+        "township": one_line(row.township.name) if row.township else "全县",
+        "as_of": cn_date(ob.as_of),
+        "escalate_days": settings.escalate_days,
+        "base_url": settings.base_url,
+        "url": f"{settings.base_url}/tasks",
+        "reason": row.event.reason if row.event else None,
+        "actor": row.event.actor if row.event else None,
+        "payload": ob.payload or {},
+        "week_label": week_label(ob.as_of),
     }
-    data = {"kind": ob.kind, "kind_label": context["kind_label"], "township": context["township"],
-            "as_of": ob.as_of.isoformat()}
+    data = {
+        "kind": ob.kind,
+        "kind_label": context["kind_label"],
+        "township": context["township"],
+        "as_of": ob.as_of.isoformat(),
+    }
     if row.task is not None:
         context |= _task_context(row.task, ob.as_of, settings)
-        data["task"] = {"id": row.task.id, "title": row.task.title, "deadline": row.task.deadline.isoformat(),
-                        "status": row.task.status, "light": context["light_code"], "url": context["url"]}
+        data["task"] = {
+            "id": row.task.id,
+            "title": row.task.title,
+            "deadline": row.task.deadline.isoformat(),
+            "status": row.task.status,
+            "light": context["light_code"],
+            "url": context["url"],
+        }
     if ob.payload:
         data["payload"] = ob.payload
     subject, body = render(ob.kind, context, markdown=markdown, templates_dir=templates_dir)

@@ -10,6 +10,7 @@ The outbox's references (channel, township, task, journal entry) carry no foreig
 none of those rows is ever deleted (channels are deactivated, tasks withdrawn, the journal is
 append-only), and the constraint checks more than doubled the cost of queueing a large backlog.
 """
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -56,8 +57,11 @@ def _ts(**kw) -> Any:
 class ChannelBase(SQLModel):
     kind: ChannelKind = Field(sa_type=AutoString(length=16), description="email / wecom / dingtalk / webhook")
     target: str = Field(max_length=512, description="邮箱地址或机器人/Webhook 地址")
-    role: ChannelRole = Field(default=ChannelRole.staff, sa_type=AutoString(length=16),
-                              description="staff（工作人员）或 leader（县领导，督办）")
+    role: ChannelRole = Field(
+        default=ChannelRole.staff,
+        sa_type=AutoString(length=16),
+        description="staff（工作人员）或 leader（县领导，督办）",
+    )
 
 
 class Channel(ChannelBase, table=True):
@@ -106,8 +110,11 @@ class Outbox(OutboxBase, table=True):
 
     id: Optional[int] = Field(default=None, primary_key=True)
     # ASCII; byte order on PostgreSQL ("C"): a locale-aware unique index is several times slower to fill
-    dedupe_key: str = Field(sa_column=Column(String(191).with_variant(String(191, collation="C"), "postgresql"),
-                                             nullable=False, unique=True))
+    dedupe_key: str = Field(
+        sa_column=Column(
+            String(191).with_variant(String(191, collation="C"), "postgresql"), nullable=False, unique=True
+        )
+    )
     channel_id: int
     township_id: Optional[int] = None
     event_id: Optional[int] = None  # the 退回 journal entry
@@ -163,7 +170,8 @@ class NotifyCursor(SQLModel, table=True):
 # APScheduler's job store table, declared here so migrations own it like every other table.
 # Mirrors apscheduler.jobstores.sqlalchemy.SQLAlchemyJobStore (3.x), which creates it only if absent.
 apscheduler_jobs = Table(
-    "apscheduler_jobs", SQLModel.metadata,
+    "apscheduler_jobs",
+    SQLModel.metadata,
     Column("id", Unicode(191), primary_key=True),
     Column("next_run_time", Float(25), index=True),
     Column("job_state", LargeBinary, nullable=False),

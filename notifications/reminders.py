@@ -25,13 +25,28 @@ Who is reminded:
 - sent back (退回): every `reject` journal entry, read incrementally, to the township's channels.
 Deadline-based keys include the deadline: a moved deadline starts its reminders afresh.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import (BigInteger, Date, Integer, String, and_, case, cast, exists, func, literal, literal_column,
-                        null, or_, select)
+from sqlalchemy import (
+    BigInteger,
+    Date,
+    Integer,
+    String,
+    and_,
+    case,
+    cast,
+    exists,
+    func,
+    literal,
+    literal_column,
+    null,
+    or_,
+    select,
+)
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
@@ -47,8 +62,12 @@ SENT_BACK_ACTION = "reject"  # tracker.lifecycle's journal action for 退回
 SENT_BACK_LOOKBACK = timedelta(days=3)  # a first scan of an old journal does not replay history
 SETTLE = timedelta(minutes=10)  # journal rows older than this are committed: a cursor may pass them
 CURSOR = NotifyCursor.__table__
-REMINDER_KINDS = (MessageKind.due_soon.value, MessageKind.overdue.value, MessageKind.escalation.value,
-                  MessageKind.stale.value)
+REMINDER_KINDS = (
+    MessageKind.due_soon.value,
+    MessageKind.overdue.value,
+    MessageKind.escalation.value,
+    MessageKind.stale.value,
+)
 
 
 class _Sql:
@@ -100,10 +119,20 @@ def _key(*parts):
 
 def _rows(key, kind: str, *, task_id, event_id=None, threshold=None, as_of: date, now: datetime):
     """The select list in outbox.REMINDER_COLUMNS order."""
-    return (key, Channel.id, literal(kind), Task.township_id, task_id,
-            event_id if event_id is not None else cast(null(), Integer),
-            threshold if threshold is not None else cast(null(), Integer), literal(as_of, Date),
-            literal(OutboxStatus.pending.value), literal(0), literal(now, UTCDateTime), literal(now, UTCDateTime))
+    return (
+        key,
+        Channel.id,
+        literal(kind),
+        Task.township_id,
+        task_id,
+        event_id if event_id is not None else cast(null(), Integer),
+        threshold if threshold is not None else cast(null(), Integer),
+        literal(as_of, Date),
+        literal(OutboxStatus.pending.value),
+        literal(0),
+        literal(now, UTCDateTime),
+        literal(now, UTCDateTime),
+    )
 
 
 def _township_channels():
@@ -117,13 +146,31 @@ def _county_channels():
 
 
 class _Check:
-    def __init__(self, conn: Connection, as_of: date, ns: NotifySettings, stale_days: int, now: datetime,
-                 window: Window | None, *, plain: bool = False):
-        self.conn, self.as_of, self.ns, self.stale_days, self.now, self.window = conn, as_of, ns, stale_days, now, window
+    def __init__(
+        self,
+        conn: Connection,
+        as_of: date,
+        ns: NotifySettings,
+        stale_days: int,
+        now: datetime,
+        window: Window | None,
+        *,
+        plain: bool = False,
+    ):
+        self.conn, self.as_of, self.ns, self.stale_days, self.now, self.window = (
+            conn,
+            as_of,
+            ns,
+            stale_days,
+            now,
+            window,
+        )
         self.plain = plain  # INSERT without ON CONFLICT: the outbox holds no reminder at all (see enqueue_reminders)
         self.sql = _Sql(conn.dialect.name)
         if window is not None:
-            self.changed = select(AuditEvent.entity_id).where(AuditEvent.id > window.journal, AuditEvent.entity == "task")
+            self.changed = select(AuditEvent.entity_id).where(
+                AuditEvent.id > window.journal, AuditEvent.entity == "task"
+            )
             self.fresh = select(Channel.id).where(Channel.activated_at >= window.since)
             self.any_changed = conn.execute(select(exists(self.changed))).scalar()
             self.any_fresh = conn.execute(select(exists(self.fresh))).scalar()
@@ -149,22 +196,49 @@ class _Check:
         *tighter, widest = sorted(self.ns.due_days)
         # the tightest threshold the deadline is within: the one reminder owed now
         n = case(*[(Task.deadline <= as_of + timedelta(days=d), literal(d)) for d in tighter], else_=literal(widest))
-        query = (select(*_rows(_key("due", Task.id, sql.iso(Task.deadline), n, Channel.id), MessageKind.due_soon,
-                               task_id=Task.id, threshold=n, as_of=as_of, now=self.now))
-                 .select_from(Task).join(Channel, _township_channels())
-                 .where(Task.status == REMIND_STATUS, Task.deadline >= as_of,
-                        Task.deadline <= as_of + timedelta(days=widest)))
-        crossed = self.window and or_(*[(Task.deadline > self.window.day + timedelta(days=d))
-                                        & (Task.deadline <= as_of + timedelta(days=d)) for d in self.ns.due_days])
+        query = (
+            select(
+                *_rows(
+                    _key("due", Task.id, sql.iso(Task.deadline), n, Channel.id),
+                    MessageKind.due_soon,
+                    task_id=Task.id,
+                    threshold=n,
+                    as_of=as_of,
+                    now=self.now,
+                )
+            )
+            .select_from(Task)
+            .join(Channel, _township_channels())
+            .where(
+                Task.status == REMIND_STATUS, Task.deadline >= as_of, Task.deadline <= as_of + timedelta(days=widest)
+            )
+        )
+        crossed = self.window and or_(
+            *[
+                (Task.deadline > self.window.day + timedelta(days=d)) & (Task.deadline <= as_of + timedelta(days=d))
+                for d in self.ns.due_days
+            ]
+        )
         return self.queue(query, crossed)
 
     def overdue(self) -> int:
         as_of, sql, every = self.as_of, self.sql, self.ns.overdue_repeat_days
         period = (sql.days_after(as_of, Task.deadline) - 1) // every  # 0 on days 1..7, 1 on 8..14, …
-        query = (select(*_rows(_key("overdue", Task.id, sql.iso(Task.deadline), period, Channel.id),
-                               MessageKind.overdue, task_id=Task.id, threshold=period, as_of=as_of, now=self.now))
-                 .select_from(Task).join(Channel, _township_channels())
-                 .where(Task.status == REMIND_STATUS, Task.deadline < as_of))
+        query = (
+            select(
+                *_rows(
+                    _key("overdue", Task.id, sql.iso(Task.deadline), period, Channel.id),
+                    MessageKind.overdue,
+                    task_id=Task.id,
+                    threshold=period,
+                    as_of=as_of,
+                    now=self.now,
+                )
+            )
+            .select_from(Task)
+            .join(Channel, _township_channels())
+            .where(Task.status == REMIND_STATUS, Task.deadline < as_of)
+        )
         return self.queue(query, self.window and self._overdue_crossed())
 
     def _overdue_crossed(self):
@@ -177,18 +251,29 @@ class _Check:
         if oldest is None:
             return literal(False)
         weeks = (self.as_of - oldest).days // every + 1
-        return Task.deadline.in_([self.as_of - timedelta(days=1 + j + every * k)
-                                  for k in range(weeks) for j in range(gap)])
+        return Task.deadline.in_(
+            [self.as_of - timedelta(days=1 + j + every * k) for k in range(weeks) for j in range(gap)]
+        )
 
     def escalation(self) -> int:
         as_of, sql, after = self.as_of, self.sql, timedelta(days=self.ns.escalate_days)
         crossed = self.window and Task.deadline >= self.window.day - after
         total = 0
         for channels in (_township_channels(), _county_channels()):
-            query = (select(*_rows(_key("esc", Task.id, sql.iso(Task.deadline), Channel.id), MessageKind.escalation,
-                                   task_id=Task.id, as_of=as_of, now=self.now))
-                     .select_from(Task).join(Channel, channels)
-                     .where(Task.status == REMIND_STATUS, Task.deadline < as_of - after))
+            query = (
+                select(
+                    *_rows(
+                        _key("esc", Task.id, sql.iso(Task.deadline), Channel.id),
+                        MessageKind.escalation,
+                        task_id=Task.id,
+                        as_of=as_of,
+                        now=self.now,
+                    )
+                )
+                .select_from(Task)
+                .join(Channel, channels)
+                .where(Task.status == REMIND_STATUS, Task.deadline < as_of - after)
+            )
             total += self.queue(query, crossed)
         return total
 
@@ -199,17 +284,38 @@ class _Check:
         def period(day: date):  # whole stale spans from the activity to the start of `day`
             return (literal(int(day_start_utc(day).timestamp())) - sql.epoch(activity)) // span
 
-        query = (select(*_rows(_key("stale", Task.id, sql.epoch(activity), period(as_of), Channel.id),
-                               MessageKind.stale, task_id=Task.id, threshold=period(as_of), as_of=as_of, now=self.now))
-                 .select_from(Task).join(Channel, _township_channels())
-                 .where(Task.status == REMIND_STATUS, sql.scanned(Task.deadline) >= as_of,
-                        activity < day_start_utc(as_of) - timedelta(days=self.stale_days)))  # the yellow light's rule
+        query = (
+            select(
+                *_rows(
+                    _key("stale", Task.id, sql.epoch(activity), period(as_of), Channel.id),
+                    MessageKind.stale,
+                    task_id=Task.id,
+                    threshold=period(as_of),
+                    as_of=as_of,
+                    now=self.now,
+                )
+            )
+            .select_from(Task)
+            .join(Channel, _township_channels())
+            .where(
+                Task.status == REMIND_STATUS,
+                sql.scanned(Task.deadline) >= as_of,
+                activity < day_start_utc(as_of) - timedelta(days=self.stale_days),
+            )
+        )  # the yellow light's rule
         crossed = self.window and period(as_of) != period(self.window.day)
         return self.queue(query, crossed)
 
 
-def enqueue_reminders(*, engine: Engine, as_of: date, settings: NotifySettings | None = None,
-                      stale_days: int | None = None, now: datetime | None = None, full: bool = False) -> dict[str, int]:
+def enqueue_reminders(
+    *,
+    engine: Engine,
+    as_of: date,
+    settings: NotifySettings | None = None,
+    stale_days: int | None = None,
+    now: datetime | None = None,
+    full: bool = False,
+) -> dict[str, int]:
     """Queue every task reminder owed on `as_of`; returns how many new ones per kind.
 
     `full` examines every open task even when an earlier check allows a window (same result, slower).
@@ -223,8 +329,12 @@ def enqueue_reminders(*, engine: Engine, as_of: date, settings: NotifySettings |
 
         def run(plain: bool = False) -> dict[str, int]:
             check = _Check(conn, as_of, ns, stale_days or get_settings().stale_days, now, window, plain=plain)
-            return {MessageKind.due_soon.value: check.due_soon(), MessageKind.overdue.value: check.overdue(),
-                    MessageKind.escalation.value: check.escalation(), MessageKind.stale.value: check.stale()}
+            return {
+                MessageKind.due_soon.value: check.due_soon(),
+                MessageKind.overdue.value: check.overdue(),
+                MessageKind.escalation.value: check.escalation(),
+                MessageKind.stale.value: check.stale(),
+            }
 
         # The very first check on a ledger queues a reminder for most open tasks (a million on two million
         # tasks). With no reminder in the outbox, nothing can conflict but a check running at the same time:
@@ -246,11 +356,13 @@ def enqueue_reminders(*, engine: Engine, as_of: date, settings: NotifySettings |
 
 def _advance(conn: Connection, name: str, position: int, now: datetime, **values) -> None:
     """Move cursor `name` past the journal entries old enough to be committed, and set `values`."""
-    settled = conn.execute(select(func.max(AuditEvent.id))
-                           .where(AuditEvent.id > position, AuditEvent.at < now - SETTLE)).scalar()
+    settled = conn.execute(
+        select(func.max(AuditEvent.id)).where(AuditEvent.id > position, AuditEvent.at < now - SETTLE)
+    ).scalar()
     row = {"position": settled or position, **values}
-    conn.execute(dialect_insert(conn, CURSOR).values(name=name, **row)
-                 .on_conflict_do_update(index_elements=["name"], set_=row))
+    conn.execute(
+        dialect_insert(conn, CURSOR).values(name=name, **row).on_conflict_do_update(index_elements=["name"], set_=row)
+    )
 
 
 def enqueue_sent_back(*, engine: Engine, as_of: date, now: datetime | None = None) -> int:
@@ -258,13 +370,27 @@ def enqueue_sent_back(*, engine: Engine, as_of: date, now: datetime | None = Non
     now = now or utcnow()
     with engine.begin() as conn:
         position = conn.execute(select(CURSOR.c.position).where(CURSOR.c.name == "sent_back")).scalar() or 0
-        query = (select(*_rows(_key("back", AuditEvent.id, Channel.id), MessageKind.sent_back, task_id=Task.id,
-                               event_id=AuditEvent.id, as_of=as_of, now=now))
-                 .select_from(AuditEvent)
-                 .join(Task, Task.id == AuditEvent.entity_id)
-                 .join(Channel, _township_channels())
-                 .where(AuditEvent.id > position, AuditEvent.entity == "task",
-                        AuditEvent.action == SENT_BACK_ACTION, AuditEvent.at >= now - SENT_BACK_LOOKBACK))
+        query = (
+            select(
+                *_rows(
+                    _key("back", AuditEvent.id, Channel.id),
+                    MessageKind.sent_back,
+                    task_id=Task.id,
+                    event_id=AuditEvent.id,
+                    as_of=as_of,
+                    now=now,
+                )
+            )
+            .select_from(AuditEvent)
+            .join(Task, Task.id == AuditEvent.entity_id)
+            .join(Channel, _township_channels())
+            .where(
+                AuditEvent.id > position,
+                AuditEvent.entity == "task",
+                AuditEvent.action == SENT_BACK_ACTION,
+                AuditEvent.at >= now - SENT_BACK_LOOKBACK,
+            )
+        )
         queued = enqueue_select(conn, query)
         _advance(conn, "sent_back", position, now)  # newer entries are read again: their keys dedupe
     return queued

@@ -10,6 +10,7 @@ Jobs call the flows' bodies directly unless PREFECT_API_URL is set (see workflow
 record each run in JobRun. Every job is idempotent (outbox dedupe keys, delivery claims), so even
 a holder that stalls past its lease cannot send anything twice.
 """
+
 from __future__ import annotations
 
 import json
@@ -18,7 +19,7 @@ import os
 import socket
 import threading
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
@@ -35,8 +36,12 @@ from tracker.db import session_scope, utcnow
 
 log = logging.getLogger("rectify.scheduler")
 LEASE_NAME = "scheduler"
-JOB_LABELS = {"check_progress": "每日整改进度检查", "weekly_digest": "每周汇总", "year_end_summary": "年终整改情况汇总",
-              "send_notifications": "发送提醒"}
+JOB_LABELS = {
+    "check_progress": "每日整改进度检查",
+    "weekly_digest": "每周汇总",
+    "year_end_summary": "年终整改情况汇总",
+    "send_notifications": "发送提醒",
+}
 
 # The leading handle's engine and name, for run_job: jobs are stored by reference, engines cannot be.
 _leader: dict = {}
@@ -96,7 +101,7 @@ class SchedulerHandle:
     def is_leader(self) -> bool:
         return self.scheduler is not None
 
-    def start(self) -> "SchedulerHandle":
+    def start(self) -> SchedulerHandle:
         if self.settings.scheduler:
             self._thread.start()
         return self
@@ -123,7 +128,8 @@ class SchedulerHandle:
             jobstores={"default": SQLAlchemyJobStore(engine=self.engine, tablename="apscheduler_jobs")},
             executors={"default": ThreadPoolExecutor(4)},
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": grace},
-            timezone=TZ)
+            timezone=TZ,
+        )
         _leader.update(engine=self.engine, holder=self.holder)
         scheduler.start(paused=True)
         for job_id, trigger in triggers(ns).items():
@@ -170,9 +176,18 @@ def status(engine: Engine) -> dict:
     with session_scope(engine) as session:
         jobs = []
         for job_id, label in JOB_LABELS.items():
-            last = session.execute(select(JobRun).where(JobRun.job == job_id)
-                                   .order_by(JobRun.id.desc()).limit(1)).scalars().first()
+            last = (
+                session.execute(select(JobRun).where(JobRun.job == job_id).order_by(JobRun.id.desc()).limit(1))
+                .scalars()
+                .first()
+            )
             ts = next_runs.get(job_id)
-            jobs.append({"id": job_id, "label": label, "last_run": last,
-                         "next_run": datetime.fromtimestamp(ts, timezone.utc) if ts else None})
+            jobs.append(
+                {
+                    "id": job_id,
+                    "label": label,
+                    "last_run": last,
+                    "next_run": datetime.fromtimestamp(ts, UTC) if ts else None,
+                }
+            )
     return {"lease": lease.current(engine, name=LEASE_NAME), "jobs": jobs}

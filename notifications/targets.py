@@ -11,6 +11,7 @@ and again before each delivery batch, for channels added before these checks exi
 `one_line` turns any text into a header-safe line: CR, LF, U+2028/2029, NEL and every other
 control character become a space.
 """
+
 from __future__ import annotations
 
 import ipaddress
@@ -24,8 +25,10 @@ import httpx
 from tracker.errors import ValidationFailed
 
 ATEXT = "A-Za-z0-9!#$%&'*+/=?^_`{|}~-"
-EMAIL = re.compile(rf"^[{ATEXT}]+(\.[{ATEXT}]+)*@(?=.{{1,253}}$)([A-Za-z0-9]([A-Za-z0-9-]{{0,61}}[A-Za-z0-9])?\.)+"
-                   r"([A-Za-z]{2,63}|xn--[A-Za-z0-9-]{1,59})$")
+EMAIL = re.compile(
+    rf"^[{ATEXT}]+(\.[{ATEXT}]+)*@(?=.{{1,253}}$)([A-Za-z0-9]([A-Za-z0-9-]{{0,61}}[A-Za-z0-9])?\.)+"
+    r"([A-Za-z]{2,63}|xn--[A-Za-z0-9-]{1,59})$"
+)
 ALLOW_PRIVATE_HINT = "如确需发往内网地址，请设置 RECTIFY_CHANNEL_ALLOW_PRIVATE=1"
 LOCAL_NAMES = ("localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback")
 
@@ -47,7 +50,9 @@ def one_line(text: str) -> str:
 
 def check_email(address: str) -> None:
     if has_control(address) or len(address) > 254 or not EMAIL.match(address) or len(address.split("@")[0]) > 64:
-        raise ValidationFailed(f"邮箱地址“{one_line(address)}”格式不正确（每个渠道填写一个邮箱，如 name@example.gov.cn）")
+        raise ValidationFailed(
+            f"邮箱地址“{one_line(address)}”格式不正确（每个渠道填写一个邮箱，如 name@example.gov.cn）"
+        )
 
 
 def check_url(url: str, label: str) -> str:

@@ -5,11 +5,12 @@ answers, and fail instead when RECTIFY_REQUIRE_PG=1 (set by .ci/run). Tests that
 (the real reports, their gold files, the scorer) carry `needs_shared(...)`: they skip when it is
 missing, and fail instead under either of CI's require flags.
 """
+
 from __future__ import annotations
 
 import os
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -128,8 +129,9 @@ def _truncate(engine) -> None:
             conn.commit()
             conn.exec_driver_sql("PRAGMA foreign_keys=ON")
         # as the migrations leave it: the default county (tracker.counties)
-        conn.execute(text("INSERT INTO county (name, created_at) VALUES (:name, :at)"),
-                     {"name": "本县", "at": datetime.now(timezone.utc)})
+        conn.execute(
+            text("INSERT INTO county (name, created_at) VALUES (:name, :at)"), {"name": "本县", "at": datetime.now(UTC)}
+        )
         conn.commit()
 
 

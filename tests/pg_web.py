@@ -1,4 +1,5 @@
 """A fresh PostgreSQL database for one test module's web app (dropped afterwards)."""
+
 from __future__ import annotations
 
 import uuid

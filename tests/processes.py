@@ -3,6 +3,7 @@
 Each process runs in a session of its own; on exit it and its group get SIGTERM, then SIGKILL after 10 s,
 whatever happened in the test. Output goes to a log file whose tail failures show.
 """
+
 from __future__ import annotations
 
 import os
@@ -60,8 +61,9 @@ def process(args: list[str], *, env: dict[str, str], log_path: Path) -> Iterator
 def serving(env: dict[str, str], log_path: Path, *, timeout: float = 90.0) -> Iterator[str]:
     """`rectify serve --no-demo` on a free port of 127.0.0.1; yields its base URL once /login answers."""
     port = free_port()
-    with process([str(RECTIFY), "serve", "--no-demo", "--host", "127.0.0.1", "--port", str(port)],
-                 env=env, log_path=log_path) as proc:
+    with process(
+        [str(RECTIFY), "serve", "--no-demo", "--host", "127.0.0.1", "--port", str(port)], env=env, log_path=log_path
+    ) as proc:
         url = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + timeout
         while True:

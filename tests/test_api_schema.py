@@ -5,6 +5,7 @@ generated request is valid (positive) or not (negative).
 Each operation is driven through its Hypothesis strategy: schemathesis' pytest fixture loader
 (`from_fixture`) reads a private pytest attribute that pytest 9 no longer has.
 """
+
 from __future__ import annotations
 
 from datetime import date
@@ -14,10 +15,10 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
 
+from tests.web_helpers import ADMIN, MINIMAL_PDF, OWN, seed, web_env
 from tracker import lifecycle, users
 from tracker.db import session_scope
 from tracker.web.app import create_app
-from tests.web_helpers import ADMIN, MINIMAL_PDF, OWN, seed, web_env
 
 EXAMPLES = 12
 
@@ -27,10 +28,24 @@ def seeded(tmp_path_factory):
     with web_env(tmp_path_factory.mktemp("schema")) as engine:
         seed(engine)
         with session_scope(engine) as s:  # some history and evidence for the generated ids to hit
-            lifecycle.assign(s, actor=users.get_user(s, name=ADMIN), task_ids=[1, 2, 3], owner_unit="司法所",
-                             owner_person="张三", deadline=date(2031, 6, 30), category="长期坚持")
-            lifecycle.post_progress(s, actor=users.get_user(s, name=OWN), task_id=1, version=None, note="进展",
-                                    files=[("纪要.pdf", MINIMAL_PDF)], submit=True)
+            lifecycle.assign(
+                s,
+                actor=users.get_user(s, name=ADMIN),
+                task_ids=[1, 2, 3],
+                owner_unit="司法所",
+                owner_person="张三",
+                deadline=date(2031, 6, 30),
+                category="长期坚持",
+            )
+            lifecycle.post_progress(
+                s,
+                actor=users.get_user(s, name=OWN),
+                task_id=1,
+                version=None,
+                note="进展",
+                files=[("纪要.pdf", MINIMAL_PDF)],
+                submit=True,
+            )
         yield engine, schemathesis.openapi.from_asgi("/openapi.json", create_app(engine=engine))
 
 
@@ -49,14 +64,15 @@ def test_no_operation_answers_a_server_error(seeded):
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
 
             @given(case=operation.as_strategy(generation_mode=mode))
-            @settings(max_examples=EXAMPLES, deadline=None, database=None,
-                      suppress_health_check=list(HealthCheck))
+            @settings(max_examples=EXAMPLES, deadline=None, database=None, suppress_health_check=list(HealthCheck))
             def run(case):
                 response = case.call(headers={"Authorization": f"Bearer {admin_token()}"})
                 called.append(response.status_code)
                 if response.status_code >= 500:
-                    failures.append(f"{operation.label} ({mode.value}): {response.status_code} "
-                                    f"{response.text[:300]}\n  {case.as_curl_command()}")
+                    failures.append(
+                        f"{operation.label} ({mode.value}): {response.status_code} "
+                        f"{response.text[:300]}\n  {case.as_curl_command()}"
+                    )
 
             run()
     assert len(called) > 100 and any(c < 300 for c in called)

@@ -5,6 +5,7 @@ status (tests/test_api_schema.py runs the same on SQLite without the schema chec
 
 Kept small (a few examples per operation and mode) so it runs in well under a minute.
 """
+
 from __future__ import annotations
 
 from datetime import date
@@ -31,10 +32,24 @@ def seeded(request, tmp_path_factory):
     with fresh_pg_database("rectify_schema") as url, web_env(tmp_path_factory.mktemp("schema_pg"), url) as engine:
         seed(engine)
         with session_scope(engine) as s:
-            lifecycle.assign(s, actor=users.get_user(s, name=ADMIN), task_ids=[1, 2, 3], owner_unit="司法所",
-                             owner_person="张三", deadline=date(2031, 6, 30), category="长期坚持")
-            lifecycle.post_progress(s, actor=users.get_user(s, name=OWN), task_id=1, version=None, note="进展",
-                                    files=[("纪要.pdf", MINIMAL_PDF)], submit=False)
+            lifecycle.assign(
+                s,
+                actor=users.get_user(s, name=ADMIN),
+                task_ids=[1, 2, 3],
+                owner_unit="司法所",
+                owner_person="张三",
+                deadline=date(2031, 6, 30),
+                category="长期坚持",
+            )
+            lifecycle.post_progress(
+                s,
+                actor=users.get_user(s, name=OWN),
+                task_id=1,
+                version=None,
+                note="进展",
+                files=[("纪要.pdf", MINIMAL_PDF)],
+                submit=False,
+            )
         yield engine, schemathesis.openapi.from_asgi("/openapi.json", create_app(engine=engine))
 
 
@@ -54,18 +69,20 @@ def test_operations_answer_their_documented_shapes_on_postgresql(seeded):
             for who in (ADMIN, OWN):
 
                 @given(case=operation.as_strategy(generation_mode=mode))
-                @settings(max_examples=EXAMPLES, deadline=None, database=None,
-                          suppress_health_check=list(HealthCheck))
+                @settings(max_examples=EXAMPLES, deadline=None, database=None, suppress_health_check=list(HealthCheck))
                 def run(case):
                     headers = {"Authorization": f"Bearer {token(who)}"}
                     response = case.call(headers=headers)
                     called.append(response.status_code)
                     try:
-                        case.validate_response(response, checks=[not_a_server_error, response_schema_conformance],
-                                               headers=headers)
+                        case.validate_response(
+                            response, checks=[not_a_server_error, response_schema_conformance], headers=headers
+                        )
                     except BaseExceptionGroup as exc:  # schemathesis' FailureGroup: one line per failed check
-                        failures.append(f"{operation.label} ({mode.value}, {who}): {response.status_code} "
-                                        f"{str(exc)[:300]}\n  {case.as_curl_command()}")
+                        failures.append(
+                            f"{operation.label} ({mode.value}, {who}): {response.status_code} "
+                            f"{str(exc)[:300]}\n  {case.as_curl_command()}"
+                        )
 
                 run()
     assert len(called) > 100 and any(c < 300 for c in called)

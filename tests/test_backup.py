@@ -1,6 +1,7 @@
 """`rectify backup` / `rectify restore` for the embedded default: a backup taken while another process keeps
 ingesting reports and posting progress with evidence restores to a database whose counts are the
 snapshot's, with every evidence file it references, and the restored data dir serves."""
+
 from __future__ import annotations
 
 import hashlib
@@ -84,8 +85,15 @@ def _seed(data_dir: Path) -> None:
             admin = users.create_user(s, name="县管理员", role="county_admin", password=PASSWORD)
             users.create_user(s, name="鹤鸣镇", role="township", password=PASSWORD, township="鹤鸣镇")
             ids = s.execute(select(Task.id)).scalars().all()
-            lifecycle.assign(s, actor=admin, task_ids=ids, owner_unit="鹤鸣镇司法所", owner_person="李四",
-                             deadline=date.today() + timedelta(days=90), category="限期整改")
+            lifecycle.assign(
+                s,
+                actor=admin,
+                task_ids=ids,
+                owner_unit="鹤鸣镇司法所",
+                owner_person="李四",
+                deadline=date.today() + timedelta(days=90),
+                category="限期整改",
+            )
 
 
 def _rectify(*args: str, env: dict) -> subprocess.CompletedProcess:
@@ -128,8 +136,9 @@ def test_backup_during_writes_restores_the_snapshot_and_serves(tmp_path):
         assert table_counts(conn) == snapshot
         shas = [r[0] for r in conn.execute("SELECT sha256 FROM evidence")]
         [(first_id, first_sha)] = conn.execute("SELECT id, sha256 FROM evidence ORDER BY id LIMIT 1").fetchall()
-        own_tasks = conn.execute("SELECT count(*) FROM task JOIN township ON township.id = task.township_id "
-                                 "WHERE township.name = '鹤鸣镇'").fetchone()[0]
+        own_tasks = conn.execute(
+            "SELECT count(*) FROM task JOIN township ON township.id = task.township_id WHERE township.name = '鹤鸣镇'"
+        ).fetchone()[0]
     for sha in shas:  # every referenced file, intact
         path = restored / "evidence" / sha[:2] / sha[2:4] / sha
         assert hashlib.sha256(path.read_bytes()).hexdigest() == sha
@@ -139,21 +148,27 @@ def test_backup_during_writes_restores_the_snapshot_and_serves(tmp_path):
     with sqlite3.connect(restored / "rectify.db") as conn:
         assert table_counts(conn) == snapshot  # untouched
 
-    with serving(clean_env(RECTIFY_DATA_DIR=str(restored)), tmp_path / "serve.log") as url, \
-            httpx.Client(base_url=url, timeout=30) as client:
-        r = client.post("/login", data={"name": "鹤鸣镇", "password": PASSWORD,
-                                        "csrf_token": csrf_from(client.get("/login").text)})
+    with (
+        serving(clean_env(RECTIFY_DATA_DIR=str(restored)), tmp_path / "serve.log") as url,
+        httpx.Client(base_url=url, timeout=30) as client,
+    ):
+        r = client.post(
+            "/login", data={"name": "鹤鸣镇", "password": PASSWORD, "csrf_token": csrf_from(client.get("/login").text)}
+        )
         assert r.status_code == 303, tail(tmp_path / "serve.log")
         assert client.get("/api/v1/tasks").json()["total"] == own_tasks
         got = client.get(f"/api/v1/evidence/{first_id}")
         assert got.status_code == 200 and hashlib.sha256(got.content).hexdigest() == first_sha
 
 
-@pytest.mark.parametrize("setup, message", [
-    ("nothing", "备份文件 {archive} 不存在"),
-    ("garbage", "无法读取"),
-    ("foreign", "不应出现的内容"),
-])
+@pytest.mark.parametrize(
+    "setup, message",
+    [
+        ("nothing", "备份文件 {archive} 不存在"),
+        ("garbage", "无法读取"),
+        ("foreign", "不应出现的内容"),
+    ],
+)
 def test_restore_refuses_what_is_not_a_backup_and_leaves_the_dir_empty(tmp_path, setup, message):
     archive = tmp_path / "x.tar.gz"
     if setup == "garbage":
@@ -177,6 +192,11 @@ def test_backup_refuses_an_existing_file_and_postgresql(tmp_path):
     archive.write_bytes(b"earlier backup")
     out = _rectify("backup", str(archive), env=clean_env(RECTIFY_DATA_DIR=str(data)))
     assert out.returncode == 1 and "已存在" in out.stderr and archive.read_bytes() == b"earlier backup"
-    out = _rectify("backup", str(tmp_path / "c.tar.gz"), env=clean_env(
-        RECTIFY_DATA_DIR=str(data), RECTIFY_DATABASE_URL="postgresql+psycopg://postgres@127.0.0.1:5432/nowhere"))
+    out = _rectify(
+        "backup",
+        str(tmp_path / "c.tar.gz"),
+        env=clean_env(
+            RECTIFY_DATA_DIR=str(data), RECTIFY_DATABASE_URL="postgresql+psycopg://postgres@127.0.0.1:5432/nowhere"
+        ),
+    )
     assert out.returncode == 1 and "请用 pg_dump" in out.stderr

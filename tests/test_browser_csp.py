@@ -1,18 +1,18 @@
 """Headless Chromium under the Content-Security-Policy: the main pages of both roles load and their
 scripts work (select-all, confirm dialogs, review jumps) with no CSP violation in the console; an
 inline script is refused, which shows the policy is in force and the console check sees it."""
+
 from __future__ import annotations
 
 import pytest
-
-from tracker.db import session_scope
-from tracker.web.app import create_app
-from tests.test_browser_story import ARGS, CHROMIUM, DESKTOP
 from sqlalchemy import func, select
 
-from tracker.models import Task
 from tests.conftest import needs_shared
+from tests.test_browser_story import ARGS, CHROMIUM, DESKTOP
 from tests.web_helpers import ADMIN, OWN, PASSWORD, REPORTS, live_server, seed, web_env
+from tracker.db import session_scope
+from tracker.models import Task
+from tracker.web.app import create_app
 
 pytestmark = [pytest.mark.browser, needs_shared("reports/xili-2023.txt", "reports/xiaojing-2023.txt")]
 
@@ -66,9 +66,19 @@ def test_pages_work_under_the_csp_without_violations(browser, tmp_path):
             county.on("dialog", lambda d: d.accept())
             console = Console(county)
             _login(county, base, ADMIN)
-            for path in ("/dashboard", "/tasks", f"/tasks/{task_id}", "/reports", "/users", "/yearend",
-                         "/yearend/county", "/notifications/channels", "/notifications/outbox", "/audit",
-                         "/account/password"):
+            for path in (
+                "/dashboard",
+                "/tasks",
+                f"/tasks/{task_id}",
+                "/reports",
+                "/users",
+                "/yearend",
+                "/yearend/county",
+                "/notifications/channels",
+                "/notifications/outbox",
+                "/audit",
+                "/account/password",
+            ):
                 response = county.goto(base + path)
                 assert response.status == 200, (path, response.status)
                 assert "script-src 'self'" in response.headers["content-security-policy"], path

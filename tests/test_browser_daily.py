@@ -5,6 +5,7 @@ for confirmation first; evidence is previewed inline under the CSP without viola
 
 Screenshots go to test-output/screenshots/daily-*.png.
 """
+
 from __future__ import annotations
 
 import os
@@ -25,8 +26,10 @@ from tracker.models import Task, Township
 from tracker.web.app import create_app
 
 pytestmark = [pytest.mark.browser, needs_shared("reports/xili-2023.txt", "reports/xiaojing-2023.txt")]
-PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89"
-       b"\x00\x00\x00\rIDATx\x9cc\xf8\xcf\xc0\xf0\x1f\x00\x05\x00\x01\xff\x89\x99=\x1d\x00\x00\x00\x00IEND\xaeB`\x82")
+PNG = (
+    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89"
+    b"\x00\x00\x00\rIDATx\x9cc\xf8\xcf\xc0\xf0\x1f\x00\x05\x00\x01\xff\x89\x99=\x1d\x00\x00\x00\x00IEND\xaeB`\x82"
+)
 
 
 @pytest.fixture(scope="module")
@@ -49,14 +52,26 @@ def site(tmp_path_factory):
     with web_env(tmp_path_factory.mktemp("daily") / "data") as engine:
         seed(engine)
         with session_scope(engine) as s:
-            ids = list(s.execute(select(Task.id).join(Township, Task.township_id == Township.id)
-                                 .where(Township.name == OWN).order_by(Task.id)).scalars())
+            ids = list(
+                s.execute(
+                    select(Task.id)
+                    .join(Township, Task.township_id == Township.id)
+                    .where(Township.name == OWN)
+                    .order_by(Task.id)
+                ).scalars()
+            )
             admin = users.get_user(s, name=ADMIN)
-            lifecycle.assign(s, actor=admin, task_ids=ids[:4], owner_unit="司法所", owner_person="张三",
-                             deadline=today() + timedelta(days=60), category="限期整改")
+            lifecycle.assign(
+                s,
+                actor=admin,
+                task_ids=ids[:4],
+                owner_unit="司法所",
+                owner_person="张三",
+                deadline=today() + timedelta(days=60),
+                category="限期整改",
+            )
         with live_server(create_app(engine=engine)) as base:
             yield base, engine, ids
-
 
 
 def _shot(page, name: str) -> None:
@@ -95,10 +110,22 @@ def test_sent_back_banner_on_a_phone_with_the_progress_form_first(browser, site)
     base, engine, ids = site
     task_id = ids[0]
     with session_scope(engine) as s:
-        lifecycle.post_progress(s, actor=users.get_user(s, name=OWN), task_id=task_id, version=None,
-                                note="已召开专题会议", percent=100, submit=True)
-        lifecycle.verify(s, actor=users.get_user(s, name=ADMIN), task_id=task_id, version=None,
-                         reject_reason="缺少会议照片，请补充后再提交")
+        lifecycle.post_progress(
+            s,
+            actor=users.get_user(s, name=OWN),
+            task_id=task_id,
+            version=None,
+            note="已召开专题会议",
+            percent=100,
+            submit=True,
+        )
+        lifecycle.verify(
+            s,
+            actor=users.get_user(s, name=ADMIN),
+            task_id=task_id,
+            version=None,
+            reject_reason="缺少会议照片，请补充后再提交",
+        )
     page = browser.new_context(viewport=PHONE, locale="zh-CN", is_mobile=True).new_page()
     console = _console(page)
     _login(page, base, OWN)
@@ -169,11 +196,17 @@ def test_closing_asks_for_confirmation_and_evidence_is_previewed(browser, site):
     weak, ready = ids[2], ids[3]
     with session_scope(engine) as s:
         township = users.get_user(s, name=OWN)
-        lifecycle.post_progress(s, actor=township, task_id=weak, version=None, note="部分完成", percent=60,
-                                submit=True)
-        lifecycle.post_progress(s, actor=township, task_id=ready, version=None, note="已完成", percent=100,
-                                files=[("纪要.pdf", minutes_pdf("整改会议纪要", "已完成")), ("照片.png", PNG)],
-                                submit=True)
+        lifecycle.post_progress(s, actor=township, task_id=weak, version=None, note="部分完成", percent=60, submit=True)
+        lifecycle.post_progress(
+            s,
+            actor=township,
+            task_id=ready,
+            version=None,
+            note="已完成",
+            percent=100,
+            files=[("纪要.pdf", minutes_pdf("整改会议纪要", "已完成")), ("照片.png", PNG)],
+            submit=True,
+        )
     page = browser.new_context(viewport=DESKTOP, locale="zh-CN").new_page()
     console = _console(page)
     page.on("dialog", lambda d: d.accept())

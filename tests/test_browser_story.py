@@ -3,6 +3,7 @@ screen) reports progress with a PDF and submits, the county verifies, the dashbo
 
 Screenshots of every step go to test-output/screenshots/; a failing step names its screenshot.
 """
+
 from __future__ import annotations
 
 import os
@@ -12,16 +13,24 @@ from pathlib import Path
 
 import pytest
 
+from tests.web_helpers import ADMIN, MINIMAL_PDF, OWN, PASSWORD, REPORTS, live_server, web_env
 from tracker import users
 from tracker.db import session_scope
 from tracker.web.app import create_app
-from tests.web_helpers import ADMIN, MINIMAL_PDF, OWN, PASSWORD, REPORTS, live_server, web_env
 
 CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = Path(__file__).resolve().parents[1] / "test-output" / "screenshots"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
-        "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
+]
 DESKTOP = {"width": 1366, "height": 768}
 PHONE = {"width": 390, "height": 844}
 

@@ -1,6 +1,7 @@
 """Edges on SQLite and PostgreSQL (issue 13): the CLI refuses bad input with a Chinese line and a
 non-zero exit, never a traceback; lengths are refused alike on both databases; an import naming
 100,000 task ids stays under PostgreSQL's 65,535 bind parameters."""
+
 from __future__ import annotations
 
 import io
@@ -35,8 +36,9 @@ def shell(engine, cli_env, monkeypatch):
         xili = add_tasks(s, township="西里镇", n=2)
         dong = add_tasks(s, township="东湖镇", n=1)
     rectify("users", "add", "county", "--role", "county_staff", "--password-stdin", input=f"{PASSWORD}\n")
-    rectify("users", "add", "xili", "--role", "township", "--township", "西里镇", "--password-stdin",
-            input=f"{PASSWORD}\n")
+    rectify(
+        "users", "add", "xili", "--role", "township", "--township", "西里镇", "--password-stdin", input=f"{PASSWORD}\n"
+    )
     return xili, dong
 
 
@@ -71,8 +73,11 @@ def _with_dtd() -> bytes:
     with zipfile.ZipFile(out, "w") as zf:
         for name in src.namelist():
             zf.writestr(name, src.read(name))
-        zf.writestr("xl/sharedStrings.xml", b'<?xml version="1.0"?><!DOCTYPE sst [<!ENTITY a "aaaa">]>'
-                    b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><si><t>&a;</t></si></sst>')
+        zf.writestr(
+            "xl/sharedStrings.xml",
+            b'<?xml version="1.0"?><!DOCTYPE sst [<!ENTITY a "aaaa">]>'
+            b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><si><t>&a;</t></si></sst>',
+        )
     return out.getvalue()
 
 
@@ -90,13 +95,29 @@ def test_lengths_are_refused_alike_on_both_databases(engine):
     with session_scope(engine) as s:
         (task_id,) = add_tasks(s, n=1)
         admin = users.create_user(s, name="县管理员", role="county_admin", password=PASSWORD)
-        for unit, person, field in (("单" * 129, "张三", "责任单位不能超过 128 个字符"),
-                                    ("司法所", "人" * 65, "责任人不能超过 64 个字符")):
+        for unit, person, field in (
+            ("单" * 129, "张三", "责任单位不能超过 128 个字符"),
+            ("司法所", "人" * 65, "责任人不能超过 64 个字符"),
+        ):
             with pytest.raises(ValidationFailed, match=field):
-                lifecycle.assign(s, actor=admin, task_ids=[task_id], owner_unit=unit, owner_person=person,
-                                 deadline=date(2031, 1, 1), category="限期整改")
-        lifecycle.assign(s, actor=admin, task_ids=[task_id], owner_unit="单" * 128, owner_person="人" * 64,
-                         deadline=date(2031, 1, 1), category="限期整改")
+                lifecycle.assign(
+                    s,
+                    actor=admin,
+                    task_ids=[task_id],
+                    owner_unit=unit,
+                    owner_person=person,
+                    deadline=date(2031, 1, 1),
+                    category="限期整改",
+                )
+        lifecycle.assign(
+            s,
+            actor=admin,
+            task_ids=[task_id],
+            owner_unit="单" * 128,
+            owner_person="人" * 64,
+            deadline=date(2031, 1, 1),
+            category="限期整改",
+        )
 
 
 def test_import_naming_100000_task_ids(engine, monkeypatch):
@@ -105,9 +126,16 @@ def test_import_naming_100000_task_ids(engine, monkeypatch):
         (task_id,) = add_tasks(s, n=1)
         admin = users.create_user(s, name="县管理员", role="county_admin", password=PASSWORD)
         version = lifecycle.get_task(s, actor=admin, task_id=task_id).version
-    rows = [excel._Row(n + 2, tid, version, "", {"owner_unit": "司法所", "owner_person": "张三",
-                                                  "deadline": date(2031, 1, 1), "category": "限期整改"})
-            for n, tid in enumerate([task_id, *range(10_000_000, 10_100_000)])]
+    rows = [
+        excel._Row(
+            n + 2,
+            tid,
+            version,
+            "",
+            {"owner_unit": "司法所", "owner_person": "张三", "deadline": date(2031, 1, 1), "category": "限期整改"},
+        )
+        for n, tid in enumerate([task_id, *range(10_000_000, 10_100_000)])
+    ]
     monkeypatch.setattr(excel, "_read_rows", lambda source, report: rows)
     with session_scope(engine) as s:
         report = excel.import_assignments(s, actor=users.get_user(s, name="县管理员"), source=b"")

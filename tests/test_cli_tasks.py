@@ -1,4 +1,5 @@
 """The task life from the shell, in-process: users, assign, progress with evidence, verify, show, Excel."""
+
 from __future__ import annotations
 
 import json
@@ -30,14 +31,25 @@ def shell(engine, cli_env, monkeypatch):
         xili = add_tasks(s, township="西里镇", n=3)
         dong = add_tasks(s, township="东湖镇", n=1)
     rectify("users", "add", "county", "--role", "county_staff", "--password-stdin", input="county-pass-1\n")
-    rectify("users", "add", "xili", "--role", "township", "--township", "西里镇", "--password-stdin",
-            input="xili-pass1\n")
+    rectify(
+        "users", "add", "xili", "--role", "township", "--township", "西里镇", "--password-stdin", input="xili-pass1\n"
+    )
     return xili, dong
 
 
 def test_users_commands(engine, shell):
-    r = rectify("users", "add", "x", "--role", "township", "--township", "无名镇", "--password-stdin",
-                input="12345678\n", code=1)
+    r = rectify(
+        "users",
+        "add",
+        "x",
+        "--role",
+        "township",
+        "--township",
+        "无名镇",
+        "--password-stdin",
+        input="12345678\n",
+        code=1,
+    )
     assert "乡镇“无名镇”不存在" in r.stderr
     r = rectify("users", "add", "y", "--role", "county_staff", "--password-stdin", input="short\n", code=1)
     assert "密码不符合要求：长度至少 10 位（现为 5 位）" in r.stderr
@@ -48,7 +60,9 @@ def test_users_commands(engine, shell):
         assert users.authenticate(s, name="county", password="county-pass-1").role == "county_staff"
     listed = json.loads(rectify("users", "list", "--format", "json").stdout)
     assert [(u["name"], u["role"], u["township"]) for u in listed] == [
-        ("county", "county_staff", None), ("xili", "township", "西里镇")]
+        ("county", "county_staff", None),
+        ("xili", "township", "西里镇"),
+    ]
     rectify("users", "disable", "xili")
     r = rectify("tasks", "show", str(shell[0][0]), "--as", "xili", code=1)
     assert "用户 xili 已停用" in r.stderr
@@ -61,21 +75,90 @@ def test_task_life_from_the_shell(engine, shell, tmp_path):
     fake = tmp_path / "伪装.pdf"
     fake.write_bytes(b"MZ" + b"\0" * 100)
 
-    r = rectify("tasks", "assign", str(a), str(b), "--as", "county", "--unit", "司法所", "--person", "张三",
-                "--deadline", "2024-06-30", "--category", "限期整改")
+    r = rectify(
+        "tasks",
+        "assign",
+        str(a),
+        str(b),
+        "--as",
+        "county",
+        "--unit",
+        "司法所",
+        "--person",
+        "张三",
+        "--deadline",
+        "2024-06-30",
+        "--category",
+        "限期整改",
+    )
     assert f"任务 {a} 已分派：司法所 张三，2024年6月30日前，限期整改" in r.stdout
-    rectify("tasks", "assign", str(c), "--as", "county", "--unit", "司法所", "--person", "李四",
-            "--deadline", "2024-12-31", "--category", "长期坚持")
-    rectify("tasks", "assign", str(a), "--as", "county", "--unit", "u", "--person", "p", "--deadline", "2024-13-01",
-            "--category", "限期整改", code=2)
-    r = rectify("tasks", "assign", str(a), "--as", "xili", "--unit", "u", "--person", "p", "--deadline",
-                "2024-06-01", "--category", "限期整改", code=1)
+    rectify(
+        "tasks",
+        "assign",
+        str(c),
+        "--as",
+        "county",
+        "--unit",
+        "司法所",
+        "--person",
+        "李四",
+        "--deadline",
+        "2024-12-31",
+        "--category",
+        "长期坚持",
+    )
+    rectify(
+        "tasks",
+        "assign",
+        str(a),
+        "--as",
+        "county",
+        "--unit",
+        "u",
+        "--person",
+        "p",
+        "--deadline",
+        "2024-13-01",
+        "--category",
+        "限期整改",
+        code=2,
+    )
+    r = rectify(
+        "tasks",
+        "assign",
+        str(a),
+        "--as",
+        "xili",
+        "--unit",
+        "u",
+        "--person",
+        "p",
+        "--deadline",
+        "2024-06-01",
+        "--category",
+        "限期整改",
+        code=1,
+    )
     assert "无权执行此操作" in r.stderr
 
-    r = rectify("tasks", "progress", str(a), "--as", "xili", "--note", "已召开专题会议", "--evidence", str(fake), code=1)
+    r = rectify(
+        "tasks", "progress", str(a), "--as", "xili", "--note", "已召开专题会议", "--evidence", str(fake), code=1
+    )
     assert "伪装.pdf 类型不支持" in r.stderr
-    r = rectify("tasks", "progress", str(a), "--as", "xili", "--note", "已召开专题会议", "--percent", "60",
-                "--evidence", str(pdf), "--submit")
+    r = rectify(
+        "tasks",
+        "progress",
+        str(a),
+        "--as",
+        "xili",
+        "--note",
+        "已召开专题会议",
+        "--percent",
+        "60",
+        "--evidence",
+        str(pdf),
+        "--submit",
+    )
     assert "佐证材料 1 个" in r.stdout and "待审核" in r.stdout
     r = rectify("tasks", "progress", str(theirs), "--as", "xili", "--note", "越权", code=1)
     assert f"任务 {theirs} 不存在" in r.stderr
@@ -90,7 +173,11 @@ def test_task_life_from_the_shell(engine, shell, tmp_path):
     assert "任务当前状态为“已销号”，不能审核销号" in r.stderr
     rectify("tasks", "stage-done", str(c), "--as", "county", "--year", "2024")
     with Session(engine) as s:
-        assert (s.get(Task, a).status, s.get(Task, b).status, s.get(Task, c).stage_done_year) == ("已销号", "整改中", 2024)
+        assert (s.get(Task, a).status, s.get(Task, b).status, s.get(Task, c).stage_done_year) == (
+            "已销号",
+            "整改中",
+            2024,
+        )
 
     shown = rectify("tasks", "show", str(a), "--as", "xili").stdout
     assert "状态：已销号" in shown and "xili：已召开专题会议（60%）" in shown and "纪要.pdf" in shown

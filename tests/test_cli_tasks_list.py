@@ -1,5 +1,6 @@
 """`rectify tasks list`: the light in every format (JSON `light` never null), whole rows when the output is
 not a terminal, --format tsv, and help texts in Chinese across the CLI."""
+
 from __future__ import annotations
 
 import json
@@ -43,8 +44,15 @@ def ledger(engine, cli_env):
         xili = add_user(s, "xili", "township", township="西里镇")
         s.execute(update(Task).where(Task.id == ids[0]).values(title=LONG))
         for task_id, days in zip(ids[:4], (-3, 5, 60, 60)):
-            lifecycle.assign(s, actor=county, task_ids=[task_id], owner_unit="司法所", owner_person="王明",
-                             deadline=day + timedelta(days=days), category="限期整改")
+            lifecycle.assign(
+                s,
+                actor=county,
+                task_ids=[task_id],
+                owner_unit="司法所",
+                owner_person="王明",
+                deadline=day + timedelta(days=days),
+                category="限期整改",
+            )
         lifecycle.post_progress(s, actor=xili, task_id=ids[3], version=None, note="已完成", percent=100, submit=True)
         lifecycle.verify(s, actor=county, task_id=ids[3], version=None)
     return ids
@@ -85,8 +93,14 @@ def test_tsv(ledger):
 def test_a_pipe_gets_whole_lines(ledger, cli_env):
     """The real command with its output in a pipe, in a narrow 'terminal'."""
     exe = Path(sys.executable).with_name("rectify")
-    out = subprocess.run([str(exe), "tasks", "list"], capture_output=True, text=True, timeout=120, check=True,
-                         env=os.environ | {"COLUMNS": "60"}).stdout
+    out = subprocess.run(
+        [str(exe), "tasks", "list"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+        env=os.environ | {"COLUMNS": "60"},
+    ).stdout
     assert any(LONG in line for line in out.splitlines())
 
 
@@ -107,4 +121,3 @@ def test_help_is_in_chinese():
 
     walk(typer.main.get_command(app), "rectify")
     assert missing == []
-

@@ -1,6 +1,7 @@
 """Settings: typed and checked at start-up. A bad value stops any `rectify` command (and `rectify
 serve`) before it does anything: one Chinese line naming the variable, its value and what is
 accepted, exit status 2, no traceback."""
+
 from __future__ import annotations
 
 import os
@@ -21,8 +22,9 @@ def _env(tmp_path: Path, **values: str) -> dict[str, str]:
 
 
 def _rectify(tmp_path: Path, *args: str, **values: str) -> subprocess.CompletedProcess:
-    return subprocess.run([str(RECTIFY), *args], env=_env(tmp_path, **values), capture_output=True, text=True,
-                          timeout=120)
+    return subprocess.run(
+        [str(RECTIFY), *args], env=_env(tmp_path, **values), capture_output=True, text=True, timeout=120
+    )
 
 
 BAD = [
@@ -68,10 +70,19 @@ def test_every_bad_value_is_named_in_the_one_line(tmp_path):
 
 
 def test_good_values_are_accepted(tmp_path):
-    out = _rectify(tmp_path, "db", "current", RECTIFY_SMTP_SECURITY="STARTTLS", RECTIFY_DUE_DAYS="14, 3",
-                   RECTIFY_CHECK_CRON="0 7 * * mon-fri", RECTIFY_BASE_URL="https://rectify.example.gov.cn/",
-                   RECTIFY_DATABASE_URL=f"sqlite:///{tmp_path / 'x.db'}", RECTIFY_LOG_LEVEL="warning",
-                   RECTIFY_NOTIFY_TIMEOUT="2.5", RECTIFY_SCHEDULER="off")
+    out = _rectify(
+        tmp_path,
+        "db",
+        "current",
+        RECTIFY_SMTP_SECURITY="STARTTLS",
+        RECTIFY_DUE_DAYS="14, 3",
+        RECTIFY_CHECK_CRON="0 7 * * mon-fri",
+        RECTIFY_BASE_URL="https://rectify.example.gov.cn/",
+        RECTIFY_DATABASE_URL=f"sqlite:///{tmp_path / 'x.db'}",
+        RECTIFY_LOG_LEVEL="warning",
+        RECTIFY_NOTIFY_TIMEOUT="2.5",
+        RECTIFY_SCHEDULER="off",
+    )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "base" and "Traceback" not in out.stderr
 
@@ -91,7 +102,14 @@ def test_defaults_keep_their_meaning(environ):
     assert (s.yellow_days, s.stale_days, s.log_level, s.access_log) == (15, 30, "INFO", True)
     n = s.notify
     assert (n.base_url, n.smtp_host, n.smtp_port, n.smtp_user, n.smtp_password, n.smtp_security, n.smtp_from) == (
-        "http://127.0.0.1:8000", "127.0.0.1", 25, "", "", "none", "rectify@localhost")
+        "http://127.0.0.1:8000",
+        "127.0.0.1",
+        25,
+        "",
+        "",
+        "none",
+        "rectify@localhost",
+    )
     assert (n.timeout, n.due_days, n.overdue_repeat_days, n.escalate_days) == (10.0, (30, 7, 1), 7, 30)
     assert (n.max_attempts, n.backoff_seconds, n.concurrency, n.scheduler) == (8, 60, 8, True)
     assert (n.check_cron, n.digest_cron, n.yearend_cron) == ("0 8 * * *", "30 8 * * mon", "0 9 1 12 *")

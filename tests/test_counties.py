@@ -1,6 +1,7 @@
 """Counties (issue 11): the default county, townships unique per (county, name), ingest into a county,
 the county scope of users, the ledger and the dashboards, the city's comparison, per-county digests.
 On SQLite and PostgreSQL."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -43,8 +44,9 @@ def two_counties(engine, tmp_path):
         counties.add_county(s, name="乙县")
     assert ingest_file(engine=engine, path=REPORTS[0], actor="测试").ok
     assert ingest_file(engine=engine, path=REPORTS[1], actor="测试").ok
-    other = ingest_file(engine=engine, path=_copy(tmp_path, REPORTS[0], "乙县西里镇.txt", "\n（乙县）\n"),
-                        actor="测试", county="乙县")
+    other = ingest_file(
+        engine=engine, path=_copy(tmp_path, REPORTS[0], "乙县西里镇.txt", "\n（乙县）\n"), actor="测试", county="乙县"
+    )
     assert other.outcome == "imported", other.message
     with session_scope(engine) as s:
         users.create_user(s, name="甲管理员", role="county_admin", password=PASSWORD)
@@ -76,8 +78,11 @@ def test_the_default_county_is_there_and_can_be_renamed(engine):
 
 def test_a_township_name_repeats_across_counties_and_users_belong_to_one(two_counties):
     with session_scope(two_counties) as s:
-        rows = s.execute(select(County.name, Township.name).join(County, County.id == Township.county_id)
-                         .order_by(County.id, Township.name)).all()
+        rows = s.execute(
+            select(County.name, Township.name)
+            .join(County, County.id == Township.county_id)
+            .order_by(County.id, Township.name)
+        ).all()
         assert rows == [("本县", "孝敬镇"), ("本县", "西里镇"), ("乙县", "西里镇")]
         town = _user(s, "乙西里")
         assert s.get(Township, town.township_id).county_id == _county_id(s, "乙县") == town.county_id
@@ -98,8 +103,11 @@ def test_ingest_into_a_named_county_refuses_a_report_addressed_to_another(engine
     # without --county: the default county, whatever the addressee says (recorded on the township)
     assert ingest_file(engine=engine, path=REPORTS[0], actor="测试").ok
     with session_scope(engine) as s:
-        found = s.execute(select(Township.name, County.name, Township.county)
-                          .join(County, County.id == Township.county_id).order_by(Township.name)).all()
+        found = s.execute(
+            select(Township.name, County.name, Township.county)
+            .join(County, County.id == Township.county_id)
+            .order_by(Township.name)
+        ).all()
         assert found == [("孝敬镇", "博爱县", "博爱县"), ("西里镇", "本县", None)]
         assert {c.name for c in s.execute(select(County)).scalars()} == {"本县", "乙县", "博爱县"}
     # the same file again into another county: refused, naming nothing of the other county
@@ -126,11 +134,25 @@ def test_county_users_see_their_county_only_and_the_city_sees_all_read_only(two_
         assert lifecycle.task_detail(s, actor=city, task_id=b_task).county == "乙县"
         assert lifecycle.task_detail(s, actor=city, task_id=b_task).actions == []
         with pytest.raises(Forbidden):
-            lifecycle.assign(s, actor=city, task_ids=[b_task], owner_unit="司法所", owner_person="王五",
-                             deadline=date(2031, 1, 1), category="限期整改")
+            lifecycle.assign(
+                s,
+                actor=city,
+                task_ids=[b_task],
+                owner_unit="司法所",
+                owner_person="王五",
+                deadline=date(2031, 1, 1),
+                category="限期整改",
+            )
         with pytest.raises(NotFound):
-            lifecycle.assign(s, actor=a, task_ids=[b_task], owner_unit="司法所", owner_person="王五",
-                             deadline=date(2031, 1, 1), category="限期整改")
+            lifecycle.assign(
+                s,
+                actor=a,
+                task_ids=[b_task],
+                owner_unit="司法所",
+                owner_person="王五",
+                deadline=date(2031, 1, 1),
+                category="限期整改",
+            )
         assert {r.township for r in visible_reports(s, actor=b)} == {"西里镇"}
         assert len(visible_reports(s, actor=city)) == 3
         board = dashboard(s, actor=b, as_of=AS_OF)
@@ -148,8 +170,15 @@ def test_the_city_compares_counties_in_grouped_sql(two_counties):
         by_name = {r["county"]: r for r in board["counties"]}
         assert list(by_name) == ["本县", "乙县"]
         for name in by_name:
-            tasks = s.execute(select(Task).join(Township, Township.id == Task.township_id)
-                              .where(Township.county_id == _county_id(s, name))).scalars().all()
+            tasks = (
+                s.execute(
+                    select(Task)
+                    .join(Township, Township.id == Task.township_id)
+                    .where(Township.county_id == _county_id(s, name))
+                )
+                .scalars()
+                .all()
+            )
             row = by_name[name]
             assert row["total"] == len(tasks) and row["closed"] == 0 and row["completion_rate"] == 0
             assert sum(row["by_light"].values()) == len(tasks)
@@ -176,8 +205,9 @@ def test_who_manages_which_users(two_counties):
         # the city: county admins (of any county) and city users, nothing else
         users.create_user(s, name="乙管理员2", role="county_admin", password=PASSWORD, county="乙县", actor=city)
         with pytest.raises(Forbidden):
-            users.create_user(s, name="镇里", role="township", password=PASSWORD, county="乙县",
-                              township="西里镇", actor=city)
+            users.create_user(
+                s, name="镇里", role="township", password=PASSWORD, county="乙县", township="西里镇", actor=city
+            )
         with pytest.raises(NotFound):
             users.set_active(s, name="乙西里", active=False, actor=city)
         users.set_active(s, name="甲管理员", active=True, actor=city)
@@ -186,13 +216,17 @@ def test_who_manages_which_users(two_counties):
 def test_each_county_gets_its_own_digest_and_channels(two_counties):
     with session_scope(two_counties) as s:
         recipients.add_channel(s, township=None, kind="webhook", target="http://127.0.0.1:9/a", actor="测试")
-        recipients.add_channel(s, township=None, kind="webhook", target="http://127.0.0.1:9/b", actor="测试",
-                               county="乙县")
-        ch = recipients.add_channel(s, township="西里镇", kind="webhook", target="http://127.0.0.1:9/bx",
-                                    actor=_user(s, "乙管理员"))
+        recipients.add_channel(
+            s, township=None, kind="webhook", target="http://127.0.0.1:9/b", actor="测试", county="乙县"
+        )
+        ch = recipients.add_channel(
+            s, township="西里镇", kind="webhook", target="http://127.0.0.1:9/bx", actor=_user(s, "乙管理员")
+        )
         assert s.get(Township, ch.township_id).county_id == _county_id(s, "乙县")
         assert {c.target for c in recipients.list_channels(s, actor=_user(s, "乙管理员"))} == {
-            "http://127.0.0.1:9/b", "http://127.0.0.1:9/bx"}
+            "http://127.0.0.1:9/b",
+            "http://127.0.0.1:9/bx",
+        }
         with pytest.raises(NotFound):
             recipients.remove_channel(s, channel_id=ch.id, actor=_user(s, "甲管理员"))
     enqueue_digests(engine=two_counties, as_of=AS_OF)

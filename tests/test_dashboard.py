@@ -2,6 +2,7 @@
 
 SQL answers are checked against the same numbers computed in Python from every task row.
 """
+
 from __future__ import annotations
 
 from collections import Counter
@@ -101,8 +102,9 @@ def test_ledger_filters(engine, seeded):
         years = dict(s.execute(select(Report.id, Report.report_year)).all())
 
         def ids(**kw) -> list[int]:
-            pages = [query_tasks(s, actor=county, as_of=AS_OF, per_page=400, order="deadline", page=n, **kw)
-                     for n in (1, 2)]
+            pages = [
+                query_tasks(s, actor=county, as_of=AS_OF, per_page=400, order="deadline", page=n, **kw) for n in (1, 2)
+            ]
             rows = [r.id for p in pages for r in p.items]
             assert pages[0].total == len(rows)
             return rows
@@ -113,11 +115,14 @@ def test_ledger_filters(engine, seeded):
         assert ids() == want(lambda t: True)
         assert ids(status="已撤销") == want(lambda t: t.status == "已撤销")  # withdrawn stay visible
         assert ids(light="red") == want(lambda t: light_of(t, AS_OF) == "red")
-        assert ids(township="样本00003镇", year=2024) == want(lambda t: t.township_id == 3 and years[t.report_id] == 2024)
+        assert ids(township="样本00003镇", year=2024) == want(
+            lambda t: t.township_id == 3 and years[t.report_id] == 2024
+        )
         assert ids(county="样本00002县", kind="plan") == want(lambda t: t.township_id > 6 and t.kind == "plan")
         assert ids(q="法律顾问") == want(lambda t: "法律顾问" in t.title)
         assert ids(owner="责任人7", status="整改中") == want(
-            lambda t: t.status == "整改中" and "责任人7" in (t.owner_person or ""))
+            lambda t: t.status == "整改中" and "责任人7" in (t.owner_person or "")
+        )
         assert ids(q="100%_") == []  # LIKE wildcards are taken literally
         with pytest.raises(ValidationFailed, match="预警“purple”无效"):
             query_tasks(s, actor=county, light="purple")

@@ -1,6 +1,7 @@
 """The demo `rectify serve` sets up on an empty database moves with today's date: after it, the lights
 show red, yellow and green, and the ledger holds progress with evidence, a 退回, a 销号, a task awaiting
 review, a 阶段性完成 and an open recurring problem, all written through the lifecycle (journal included)."""
+
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
@@ -38,15 +39,20 @@ def _check_demo(engine, day: date) -> None:
         assert any(r.evidence_count and r.status == Status.in_progress for r in rows)
         assert any(t.stage_done_year == day.year for t in tasks.values())
         # 退回: journalled with its reason, the task back in 整改中 with the rejected evidence kept
-        rejects = s.execute(select(AuditEvent).where(AuditEvent.entity == "task", AuditEvent.action == "reject")
-                            ).scalars().all()
+        rejects = (
+            s.execute(select(AuditEvent).where(AuditEvent.entity == "task", AuditEvent.action == "reject"))
+            .scalars()
+            .all()
+        )
         assert [e.reason for e in rejects] == [REJECT_REASON]
         sent_back = next(r for r in rows if r.id == rejects[0].entity_id)
         assert sent_back.status == Status.in_progress and sent_back.evidence_count == 2
         # a recurring problem: this year's task open, last year's closed
         pairs = s.execute(select(Recurrence.task_id, Recurrence.earlier_task_id)).all()
-        assert any(tasks[now].status in (Status.in_progress, Status.pending_review)
-                   and tasks[before].status == Status.closed for now, before in pairs)
+        assert any(
+            tasks[now].status in (Status.in_progress, Status.pending_review) and tasks[before].status == Status.closed
+            for now, before in pairs
+        )
         # every closed task went through progress, submit and verify
         closed = [t.id for t in tasks.values() if t.status == Status.closed]
         events = select(AuditEvent).where(AuditEvent.entity == "task", AuditEvent.entity_id.in_(closed))

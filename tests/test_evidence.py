@@ -1,4 +1,5 @@
 """Evidence uploads: type and size checks before anything is written, content-addressed storage, access."""
+
 from __future__ import annotations
 
 import hashlib
@@ -36,8 +37,15 @@ def task_world(engine, cli_env):
         county = add_user(s, "county", "county_admin")
         xili = add_user(s, "xili", "township", "西里镇")
         dong = add_user(s, "donghu", "township", "东湖镇")
-        lifecycle.assign(s, actor=county, task_ids=[tid], owner_unit="司法所", owner_person="张三",
-                         deadline=DEADLINE, category="限期整改")
+        lifecycle.assign(
+            s,
+            actor=county,
+            task_ids=[tid],
+            owner_unit="司法所",
+            owner_person="张三",
+            deadline=DEADLINE,
+            category="限期整改",
+        )
     return tid, county, xili, dong
 
 
@@ -46,33 +54,44 @@ def _stored_files() -> list:
     return [p for p in root.rglob("*") if p.is_file()] if root.exists() else []
 
 
-@pytest.mark.parametrize("name,data,message", [
-    ("大文件.pdf", b"%PDF-" + b"0" * evidence.MAX_BYTES, "文件 大文件.pdf 超过 20 MB 限制"),
-    ("病毒.pdf", EXE, "文件 病毒.pdf 类型不支持（仅限 pdf、jpg、png、docx、xlsx）：内容与扩展名 .pdf 不符"),
-    ("程序.exe", EXE, "文件 程序.exe 类型不支持（仅限 pdf、jpg、png、docx、xlsx）"),
-    ("假表格.xlsx", _ooxml("word/document.xml"), "假表格.xlsx 类型不支持"),
-    ("空.png", b"", "文件 空.png 是空文件"),
-])
+@pytest.mark.parametrize(
+    "name,data,message",
+    [
+        ("大文件.pdf", b"%PDF-" + b"0" * evidence.MAX_BYTES, "文件 大文件.pdf 超过 20 MB 限制"),
+        ("病毒.pdf", EXE, "文件 病毒.pdf 类型不支持（仅限 pdf、jpg、png、docx、xlsx）：内容与扩展名 .pdf 不符"),
+        ("程序.exe", EXE, "文件 程序.exe 类型不支持（仅限 pdf、jpg、png、docx、xlsx）"),
+        ("假表格.xlsx", _ooxml("word/document.xml"), "假表格.xlsx 类型不支持"),
+        ("空.png", b"", "文件 空.png 是空文件"),
+    ],
+)
 def test_bad_upload_refused_and_nothing_stored(engine, task_world, name, data, message):
     tid, _, xili, _ = task_world
     with pytest.raises(ValidationFailed) as err:
         with session_scope(engine) as s:  # a good file alongside: the whole post is refused
-            lifecycle.post_progress(s, actor=xili, task_id=tid, version=2, note="上传材料",
-                                    files=[("好.png", PNG), (name, data)])
+            lifecycle.post_progress(
+                s, actor=xili, task_id=tid, version=2, note="上传材料", files=[("好.png", PNG), (name, data)]
+            )
     assert message in err.value.message
     assert _stored_files() == []
     with Session(engine) as s:
         assert s.execute(select(func.count()).select_from(Evidence)).scalar() == 0
         assert s.execute(select(func.count()).select_from(Progress)).scalar() == 0
         assert s.get(Task, tid).version == 2
-        assert s.execute(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "progress")
-                         ).scalar() == 0
+        assert (
+            s.execute(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "progress")).scalar() == 0
+        )
 
 
 def test_allowed_types_stored_once_by_content(engine, task_world):
     tid, county, xili, dong = task_world
-    files = [("照片.JPG", b"\xff\xd8\xff\xe0" + b"1" * 20), ("截图.png", PNG), ("方案.docx", _ooxml("word/document.xml")),
-             ("台账.xlsx", _ooxml("xl/workbook.xml")), ("纪要.pdf", PDF), ("C:\\Users\\a\\纪要副本.pdf", PDF)]
+    files = [
+        ("照片.JPG", b"\xff\xd8\xff\xe0" + b"1" * 20),
+        ("截图.png", PNG),
+        ("方案.docx", _ooxml("word/document.xml")),
+        ("台账.xlsx", _ooxml("xl/workbook.xml")),
+        ("纪要.pdf", PDF),
+        ("C:\\Users\\a\\纪要副本.pdf", PDF),
+    ]
     with session_scope(engine) as s:
         lifecycle.post_progress(s, actor=xili, task_id=tid, version=None, note="材料齐全", files=files)
     stored = _stored_files()
@@ -81,7 +100,14 @@ def test_allowed_types_stored_once_by_content(engine, task_world):
     assert get_settings().evidence_dir / sha[:2] / sha[2:4] / sha in stored
     with Session(engine) as s:
         rows = lifecycle.list_evidence(s, actor=county, task_id=tid)
-        assert [r.filename for r in rows] == ["照片.JPG", "截图.png", "方案.docx", "台账.xlsx", "纪要.pdf", "纪要副本.pdf"]
+        assert [r.filename for r in rows] == [
+            "照片.JPG",
+            "截图.png",
+            "方案.docx",
+            "台账.xlsx",
+            "纪要.pdf",
+            "纪要副本.pdf",
+        ]
         assert rows[0].content_type == "image/jpeg" and rows[4].size == len(PDF)
         pdf = rows[5]
         ev, path = evidence.open_evidence(s, actor=xili, evidence_id=pdf.id)

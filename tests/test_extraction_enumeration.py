@@ -1,6 +1,7 @@
 """A problems section of N enumerated items, in every typed enumeration style, gives exactly N items
 whose spans start at their markers and hold exactly their text (auto-numbered Word lists have their
 own property test in test_extraction_word.py)."""
+
 from __future__ import annotations
 
 from hypothesis import given, settings
@@ -43,13 +44,18 @@ def check(text: str, expected: list[str], titles: list[str]) -> None:
     assert [it.text for it in got] == expected
     assert [it.title for it in got] == titles
     for it in got:
-        assert text[it.start:it.end] == it.text
+        assert text[it.start : it.end] == it.text
     assert [it.kind for it in ex.items if it.kind != "shortcoming"] == ["plan"]
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.sampled_from(sorted(STYLES)), st.lists(st.tuples(words, words), min_size=1, max_size=15),
-       st.booleans(), st.booleans(), st.sampled_from(["\n", "\r\n"]))
+@given(
+    st.sampled_from(sorted(STYLES)),
+    st.lists(st.tuples(words, words), min_size=1, max_size=15),
+    st.booleans(),
+    st.booleans(),
+    st.sampled_from(["\n", "\r\n"]),
+)
 def test_n_items_on_their_own_lines(style, bodies, body_on_next_line, wide, newline):
     items, titles = [], []
     for n, (title, body) in enumerate(bodies, 1):

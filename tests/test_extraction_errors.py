@@ -1,6 +1,7 @@
 """Files that are not readable reports: a Chinese ExtractionError naming the file and the reason,
 and `rectify extract` exits non-zero with that message on stderr. Reports without the expected
 sections are not errors: exit 0 with a Chinese warning."""
+
 from __future__ import annotations
 
 import io
@@ -36,8 +37,11 @@ BAD_FILES = [
     ("假文档.docx", "这不是一个压缩包".encode(), "不是有效的 Word 文档"),
     ("图片改名.docx", PNG, "PNG 图片"),
     ("压缩包.docx", _zip({"readme.txt": b"hello"}), "word/document.xml"),
-    ("坏文档.docx", _zip({"[Content_Types].xml": b"<broken", "word/document.xml": b"<w:document"}),
-     "不是有效的 Word 文档"),
+    (
+        "坏文档.docx",
+        _zip({"[Content_Types].xml": b"<broken", "word/document.xml": b"<w:document"}),
+        "不是有效的 Word 文档",
+    ),
     ("报告.pdf", b"%PDF-1.7\n", "已损坏"),  # a PDF cut off after its header
     ("报告", "一、存在的问题".encode(), "不受支持"),
 ]
@@ -100,8 +104,9 @@ def test_cli_exits_non_zero_with_the_message_on_stderr(tmp_path, name, data, rea
 
 def test_cli_report_without_shortcomings_or_plan_gives_warnings_not_an_error(tmp_path):
     path = tmp_path / "只有成效.txt"
-    path.write_text("南坪乡2023年度法治政府建设工作总结\n一、主要举措和成效\n（一）开展普法。全年12场。\n",
-                    encoding="utf-8")
+    path.write_text(
+        "南坪乡2023年度法治政府建设工作总结\n一、主要举措和成效\n（一）开展普法。全年12场。\n", encoding="utf-8"
+    )
     result = runner.invoke(app, ["extract", str(path), "--format", "json"])
     assert result.exit_code == 0, result.stderr
     out = json.loads(result.stdout)
@@ -111,13 +116,26 @@ def test_cli_report_without_shortcomings_or_plan_gives_warnings_not_an_error(tmp
 
 def test_cli_text_format_is_a_readable_chinese_list(tmp_path):
     path = tmp_path / "东坪乡.txt"
-    path.write_text("东坪乡2023年度法治政府建设工作总结\n一、存在的不足和原因\n（一）台账不全。原因是无专人管理。\n"
-                    "二、2024年工作计划\n（一）健全台账。明确专人。\n东坪乡人民政府\n2024年1月9日\n", encoding="utf-8")
+    path.write_text(
+        "东坪乡2023年度法治政府建设工作总结\n一、存在的不足和原因\n（一）台账不全。原因是无专人管理。\n"
+        "二、2024年工作计划\n（一）健全台账。明确专人。\n东坪乡人民政府\n2024年1月9日\n",
+        encoding="utf-8",
+    )
     result = runner.invoke(app, ["extract", str(path), "--format", "text"])
     assert result.exit_code == 0, result.stderr
     out = result.stdout
-    for expected in ("单位：东坪乡", "报告年度：2023", "计划年度：2024", "签发日期：2024年1月9日", "文号：—",
-                     "存在的不足（1 条）", "1. 台账不全", "原因：无专人管理", "下一年度计划（1 条）", "1. 健全台账"):
+    for expected in (
+        "单位：东坪乡",
+        "报告年度：2023",
+        "计划年度：2024",
+        "签发日期：2024年1月9日",
+        "文号：—",
+        "存在的不足（1 条）",
+        "1. 台账不全",
+        "原因：无专人管理",
+        "下一年度计划（1 条）",
+        "1. 健全台账",
+    ):
         assert expected in out
     assert "〔位置 " in out
 

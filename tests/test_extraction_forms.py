@@ -4,6 +4,7 @@ digits and numbering, reworded section headings, traditional script, text copied
 
 The shared scorer runs in-process (its score_report) on every form; one form per family also goes
 through `rectify extract` as a user runs it."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -11,9 +12,17 @@ import json
 
 import opencc
 import pytest
-from tests.report_forms.text import (GOLDS, HEADING_VARIANTS, PAGE_NUMBERS, SHARED, full_width, pdf_viewer_copy,
-                               report_text, reworded)
 
+from tests.report_forms.text import (
+    GOLDS,
+    HEADING_VARIANTS,
+    PAGE_NUMBERS,
+    SHARED,
+    full_width,
+    pdf_viewer_copy,
+    report_text,
+    reworded,
+)
 from tests.test_extraction_gold import score
 from tracker.extraction import extract_text
 from tracker.extraction.cleaning import describe
@@ -74,7 +83,7 @@ def test_text_copied_from_a_pdf_viewer(gold, style):
     assert [it.title for it in ex.items] == [it.title for it in clean]  # no broken lines in titles
     for it, ref in zip(ex.items, clean, strict=True):
         # The span is exact over the raw text; the description has no furniture and no broken lines.
-        assert text[it.start:it.end] == it.text
+        assert text[it.start : it.end] == it.text
         assert it.description == describe(ref.text)
 
 
@@ -101,7 +110,7 @@ def test_traditional_script_keeps_what_was_written(gold):
     assert [(it.kind, it.start, it.end) for it in ex.items] == [(it.kind, it.start, it.end) for it in clean.items]
     assert [it.title for it in ex.items] == [s2t.convert(it.title) for it in clean.items]
     for it in ex.items:
-        assert text[it.start:it.end] == it.text
+        assert text[it.start : it.end] == it.text
 
 
 FOOTER = """
@@ -148,23 +157,38 @@ def test_a_web_publication_date_is_only_a_fallback_with_a_warning():
     assert str(signed.issued_on) == "2025-01-06" and not any("发布时间" in w for w in signed.warnings)
 
 
-@pytest.mark.parametrize("problems, plans", [
-    ("存在的问题", "下一步工作计划"), ("存在的不足和原因", "2025年工作打算"), ("短板和不足", "下步工作安排"),
-    ("工作中的差距", "今后工作思路"), ("薄弱环节", "明年工作重点"), ("存在的困难和问题", "2025年主要举措"),
-    ("存在的短板及原因分析", "下一步工作方向"),
-])
+@pytest.mark.parametrize(
+    "problems, plans",
+    [
+        ("存在的问题", "下一步工作计划"),
+        ("存在的不足和原因", "2025年工作打算"),
+        ("短板和不足", "下步工作安排"),
+        ("工作中的差距", "今后工作思路"),
+        ("薄弱环节", "明年工作重点"),
+        ("存在的困难和问题", "2025年主要举措"),
+        ("存在的短板及原因分析", "下一步工作方向"),
+    ],
+)
 def test_each_heading_form_in_a_small_text(problems, plans):
-    text = (f"青石镇2024年度法治政府建设工作报告\n一、2024年主要举措和成效\n（一）加强学习。一是学法。\n"
-            f"二、{problems}\n（一）学法不够深入。\n（二）执法不够规范。\n三、{plans}\n（一）加强培训。\n（二）规范执法。\n")
+    text = (
+        f"青石镇2024年度法治政府建设工作报告\n一、2024年主要举措和成效\n（一）加强学习。一是学法。\n"
+        f"二、{problems}\n（一）学法不够深入。\n（二）执法不够规范。\n三、{plans}\n（一）加强培训。\n（二）规范执法。\n"
+    )
     ex = extract_text(text)
     assert [(it.kind, it.title) for it in ex.items] == [
-        ("shortcoming", "学法不够深入"), ("shortcoming", "执法不够规范"), ("plan", "加强培训"), ("plan", "规范执法")]
+        ("shortcoming", "学法不够深入"),
+        ("shortcoming", "执法不够规范"),
+        ("plan", "加强培训"),
+        ("plan", "规范执法"),
+    ]
     assert ex.plan_year == 2025
 
 
 def test_achievement_headings_stay_out():
     for heading in ("2024年主要举措和成效", "2024年法治政府建设工作开展情况", "取得的成绩"):
-        ex = extract_text(f"青石镇2024年度法治政府建设工作报告\n一、{heading}\n（一）加强学习。\n二、存在问题\n（一）学法不够。\n")
+        ex = extract_text(
+            f"青石镇2024年度法治政府建设工作报告\n一、{heading}\n（一）加强学习。\n二、存在问题\n（一）学法不够。\n"
+        )
         assert [it.kind for it in ex.items] == ["shortcoming"], heading
 
 

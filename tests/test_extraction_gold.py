@@ -1,5 +1,6 @@
 """The quality bar: the shared scorer gives F1=1.000, meta=12/12 and every item grounded on the
 three real reports, also as .docx and GB18030 copies; offsets hold in-process too."""
+
 from __future__ import annotations
 
 import json
@@ -78,10 +79,10 @@ def test_offsets_in_process_and_the_same_result_for_every_format(tmp_path):
         original = extract_file(gold.parent / json.loads(gold.read_text(encoding="utf-8"))["file"])
         assert original.items and original.text == text
         for it in original.items:
-            assert text[it.start:it.end] == it.text and it.start < it.end
+            assert text[it.start : it.end] == it.text and it.start < it.end
         stem = gold.name.removesuffix(".gold.json")
         for copy in (as_docx(text, tmp_path / f"{stem}.docx"), as_gb18030(text, tmp_path / f"{stem}.txt")):
             converted = extract_file(copy)
             assert converted.to_dict() == original.to_dict(), copy.name
             for it in converted.items:
-                assert converted.text[it.start:it.end] == it.text
+                assert converted.text[it.start : it.end] == it.text

@@ -1,6 +1,7 @@
 """PDF reports: the reader returns every page's text in order (page furniture and hard wraps kept),
 scans, password-protected and damaged files get a Chinese error naming the file, and the shared
 scorer gives the same result on each report's typeset PDF as on its text."""
+
 from __future__ import annotations
 
 import io
@@ -13,8 +14,7 @@ import pytest
 from reportlab.pdfgen import canvas
 
 from tests.conftest import needs_shared
-from tests.report_forms.pdf import (CONVERSION_NOISE, PAGE_DASH, PAGE_HYPHEN, PAGE_OF, layout, report_pdf,
-                                    scanned_pdf)
+from tests.report_forms.pdf import CONVERSION_NOISE, PAGE_DASH, PAGE_HYPHEN, PAGE_OF, layout, report_pdf, scanned_pdf
 from tests.test_extraction_gold import GOLDS, report_text, score
 from tracker.extraction import ExtractionError, extract_file, read_document
 from tracker.extraction.pdf import MAX_PAGES
@@ -64,7 +64,7 @@ def test_spans_slice_the_pdf_text(tmp_path, gold):
     ex = extract_file(path)
     assert ex.items and ex.text == read_document(path)
     for it in ex.items:
-        assert it.start < it.end and ex.text[it.start:it.end] == it.text
+        assert it.start < it.end and ex.text[it.start : it.end] == it.text
 
 
 @needs_shared("eval/score_extraction.py", "reports/*.gold.json")
@@ -142,8 +142,11 @@ def test_cli_json_on_a_pdf(tmp_path):
     from tracker.cli import app
 
     path = tmp_path / "东坪乡.pdf"
-    report_pdf("东坪乡2023年度法治政府建设工作总结\n\n一、存在的不足和原因\n（一）台账不全。原因是无专人管理。\n"
-               "二、2024年工作计划\n（一）健全台账。明确专人。\n特此报告。\n东坪乡人民政府\n2024年1月9日\n", path)
+    report_pdf(
+        "东坪乡2023年度法治政府建设工作总结\n\n一、存在的不足和原因\n（一）台账不全。原因是无专人管理。\n"
+        "二、2024年工作计划\n（一）健全台账。明确专人。\n特此报告。\n东坪乡人民政府\n2024年1月9日\n",
+        path,
+    )
     result = CliRunner().invoke(app, ["extract", str(path), "--format", "json"])
     assert result.exit_code == 0, result.stderr
     out = json.loads(result.stdout)

@@ -1,5 +1,6 @@
 """Word documents: automatic list numbering rendered as Word shows it, the three reports as
 auto-numbered .docx (scorer F1=1.000, the same items as their .txt), and .doc/.wps via LibreOffice."""
+
 from __future__ import annotations
 
 import io
@@ -20,8 +21,7 @@ from lxml import etree
 from tests.conftest import needs_shared
 from tests.report_forms.word import auto_numbered_docx
 from tests.test_extraction_gold import GOLDS, report_text, score
-from tracker.extraction import ExtractionError, extract_file, extract_text
-from tracker.extraction import word
+from tracker.extraction import ExtractionError, extract_file, extract_text, word
 from tracker.extraction.word import OLE2_MAGIC, decode_docx, decode_legacy_word
 from tracker.extraction.word_numbering import ListNumbers, format_number
 
@@ -31,11 +31,11 @@ LAYOUTS = ("direct", "heading")
 
 # --- the renderer on small numbering.xml fragments ------------------------------------------------
 
+
 def lvl(ilvl: int = 0, fmt: str = "decimal", text: str | None = None, start: int | None = 1, extra: str = "") -> str:
     text = f"%{ilvl + 1}." if text is None else text
     start_xml = "" if start is None else f'<w:start w:val="{start}"/>'
-    return (f'<w:lvl w:ilvl="{ilvl}">{start_xml}<w:numFmt w:val="{fmt}"/>{extra}'
-            f'<w:lvlText w:val="{text}"/></w:lvl>')
+    return f'<w:lvl w:ilvl="{ilvl}">{start_xml}<w:numFmt w:val="{fmt}"/>{extra}<w:lvlText w:val="{text}"/></w:lvl>'
 
 
 def abstract(aid: int, *levels: str, extra: str = "") -> str:
@@ -54,32 +54,63 @@ def para(num_id: int | None = None, ilvl: int | None = None, style: str | None =
     """A paragraph's XML: numbered directly (numId, ilvl), through a style, or both."""
     parts = [f'<w:pStyle w:val="{style}"/>' if style else ""]
     if num_id is not None or ilvl is not None:
-        parts.append("<w:numPr>" + (f'<w:ilvl w:val="{ilvl}"/>' if ilvl is not None else "")
-                     + (f'<w:numId w:val="{num_id}"/>' if num_id is not None else "") + "</w:numPr>")
+        parts.append(
+            "<w:numPr>"
+            + (f'<w:ilvl w:val="{ilvl}"/>' if ilvl is not None else "")
+            + (f'<w:numId w:val="{num_id}"/>' if num_id is not None else "")
+            + "</w:numPr>"
+        )
     return f'<w:p xmlns:w="{W_NS}"><w:pPr>{"".join(parts)}</w:pPr><w:r><w:t>x</w:t></w:r></w:p>'
 
 
-def style(sid: str, based: str | None = None, num_id: int | None = None, ilvl: int | None = None,
-          kind: str = "paragraph", default: bool = False) -> str:
+def style(
+    sid: str,
+    based: str | None = None,
+    num_id: int | None = None,
+    ilvl: int | None = None,
+    kind: str = "paragraph",
+    default: bool = False,
+) -> str:
     num_pr = ""
     if num_id is not None or ilvl is not None:
-        num_pr = ("<w:pPr><w:numPr>" + (f'<w:ilvl w:val="{ilvl}"/>' if ilvl is not None else "")
-                  + (f'<w:numId w:val="{num_id}"/>' if num_id is not None else "") + "</w:numPr></w:pPr>")
-    return (f'<w:style w:type="{kind}" w:styleId="{sid}"' + (' w:default="1"' if default else "") + ">"
-            + (f'<w:basedOn w:val="{based}"/>' if based else "") + num_pr + "</w:style>")
+        num_pr = (
+            "<w:pPr><w:numPr>"
+            + (f'<w:ilvl w:val="{ilvl}"/>' if ilvl is not None else "")
+            + (f'<w:numId w:val="{num_id}"/>' if num_id is not None else "")
+            + "</w:numPr></w:pPr>"
+        )
+    return (
+        f'<w:style w:type="{kind}" w:styleId="{sid}"'
+        + (' w:default="1"' if default else "")
+        + ">"
+        + (f'<w:basedOn w:val="{based}"/>' if based else "")
+        + num_pr
+        + "</w:style>"
+    )
 
 
 def render(numbering: str, paragraphs: list[str], styles: str = "") -> list[str]:
-    numbers = ListNumbers(etree.fromstring(f'<w:numbering xmlns:w="{W_NS}">{numbering}</w:numbering>'),
-                          etree.fromstring(f'<w:styles xmlns:w="{W_NS}">{styles}</w:styles>'))
+    numbers = ListNumbers(
+        etree.fromstring(f'<w:numbering xmlns:w="{W_NS}">{numbering}</w:numbering>'),
+        etree.fromstring(f'<w:styles xmlns:w="{W_NS}">{styles}</w:styles>'),
+    )
     return [numbers.label(etree.fromstring(p)) for p in paragraphs]
 
 
 FORMATS = {  # numFmt → {value: what Word shows}
     "decimal": {1: "1", 9: "9", 10: "10", 123: "123"},
     "chineseCounting": {1: "一", 9: "九", 10: "十", 11: "十一", 19: "十九", 20: "二十", 21: "二十一", 99: "九十九"},
-    "chineseCountingThousand": {1: "一", 10: "十", 11: "十一", 20: "二十", 25: "二十五", 100: "一百",
-                                101: "一百零一", 110: "一百一十", 1005: "一千零五"},
+    "chineseCountingThousand": {
+        1: "一",
+        10: "十",
+        11: "十一",
+        20: "二十",
+        25: "二十五",
+        100: "一百",
+        101: "一百零一",
+        110: "一百一十",
+        1005: "一千零五",
+    },
     "ideographTraditional": {1: "甲", 2: "乙", 3: "丙", 10: "癸", 11: "甲"},
     "ideographZodiac": {1: "子", 2: "丑", 12: "亥", 13: "子"},
     "decimalEnclosedCircle": {1: "①", 2: "②", 10: "⑩", 20: "⑳", 21: "21"},
@@ -105,31 +136,54 @@ def test_each_number_format(fmt):
 
 
 def test_chinese_markers_as_reports_use_them():
-    numbering = (abstract(1, lvl(0, "chineseCountingThousand", "%1、"), lvl(1, "chineseCounting", "（%2）"),
-                          lvl(2, "decimal", "（%3）"), lvl(3, "decimal", "%4."))
-                 + num(1, 1))
+    numbering = abstract(
+        1,
+        lvl(0, "chineseCountingThousand", "%1、"),
+        lvl(1, "chineseCounting", "（%2）"),
+        lvl(2, "decimal", "（%3）"),
+        lvl(3, "decimal", "%4."),
+    ) + num(1, 1)
     paragraphs = [para(1, 0), para(1, 1), para(1, 1), para(1, 2), para(1, 3), para(1, 0), para(1, 1)]
     assert render(numbering, paragraphs) == ["一、", "（一）", "（二）", "（1）", "1.", "二、", "（一）"]
 
 
 def test_bullet_none_and_empty_text():
-    numbering = (abstract(1, lvl(fmt="bullet", text="●")) + abstract(2, lvl(fmt="none", text="%1"))
-                 + abstract(3, lvl(text="")) + num(1, 1) + num(2, 2) + num(3, 3))
+    numbering = (
+        abstract(1, lvl(fmt="bullet", text="●"))
+        + abstract(2, lvl(fmt="none", text="%1"))
+        + abstract(3, lvl(text=""))
+        + num(1, 1)
+        + num(2, 2)
+        + num(3, 3)
+    )
     assert render(numbering, [para(1, 0), para(2, 0), para(3, 0)]) == ["●", "", ""]
 
 
 def test_start_values():
-    numbering = (abstract(1, lvl(start=5)) + abstract(2, lvl(start=None)) + abstract(3, lvl(fmt="chineseCounting",
-                 text="（%1）", start=3)) + num(1, 1) + num(2, 2) + num(3, 3))
+    numbering = (
+        abstract(1, lvl(start=5))
+        + abstract(2, lvl(start=None))
+        + abstract(3, lvl(fmt="chineseCounting", text="（%1）", start=3))
+        + num(1, 1)
+        + num(2, 2)
+        + num(3, 3)
+    )
     got = render(numbering, [para(1, 0), para(1, 0), para(2, 0), para(2, 0), para(3, 0)])
     assert got == ["5.", "6.", "0.", "1.", "（三）"]  # no w:start: Word starts at 0
 
 
 def test_default_restart_and_lvl_restart():
-    numbering = (abstract(1, lvl(0), lvl(1, text="%2)"), lvl(2, text="%3]"))
-                 + abstract(2, lvl(0), lvl(1, text="%2)", extra='<w:lvlRestart w:val="0"/>'),
-                            lvl(2, text="%3]", extra='<w:lvlRestart w:val="1"/>'))
-                 + num(1, 1) + num(2, 2))
+    numbering = (
+        abstract(1, lvl(0), lvl(1, text="%2)"), lvl(2, text="%3]"))
+        + abstract(
+            2,
+            lvl(0),
+            lvl(1, text="%2)", extra='<w:lvlRestart w:val="0"/>'),
+            lvl(2, text="%3]", extra='<w:lvlRestart w:val="1"/>'),
+        )
+        + num(1, 1)
+        + num(2, 2)
+    )
     order = [0, 1, 2, 2, 1, 2, 0, 1, 2]
     # default: a level restarts whenever a level above it is used
     assert render(numbering, [para(1, i) for i in order]) == ["1.", "1)", "1]", "2]", "2)", "1]", "2.", "1)", "1]"]
@@ -138,47 +192,101 @@ def test_default_restart_and_lvl_restart():
 
 
 def test_nums_sharing_an_abstract_continue_and_start_override_restarts():
-    numbering = (abstract(1, lvl(fmt="chineseCounting", text="（%1）"))
-                 + num(1, 1) + num(2, 1) + num(3, 1, start_override(0, 1)) + num(4, 1, start_override(0, 7)))
+    numbering = (
+        abstract(1, lvl(fmt="chineseCounting", text="（%1）"))
+        + num(1, 1)
+        + num(2, 1)
+        + num(3, 1, start_override(0, 1))
+        + num(4, 1, start_override(0, 7))
+    )
     paragraphs = [para(1, 0), para(1, 0), para(2, 0), para(3, 0), para(3, 0), para(1, 0), para(4, 0), para(3, 0)]
     # num 2 continues num 1; num 3 restarts at its first use only, then num 1 continues the same sequence
-    assert render(numbering, paragraphs) == ["（一）", "（二）", "（三）", "（一）", "（二）", "（三）", "（七）", "（八）"]
+    assert render(numbering, paragraphs) == [
+        "（一）",
+        "（二）",
+        "（三）",
+        "（一）",
+        "（二）",
+        "（三）",
+        "（七）",
+        "（八）",
+    ]
 
 
 def test_start_override_is_the_level_start_after_a_restart():
     numbering = abstract(1, lvl(0), lvl(1, text="%2)")) + num(1, 1) + num(2, 1, start_override(1, 4))
-    assert render(numbering, [para(2, 0), para(2, 1), para(2, 1), para(2, 0), para(2, 1)]) == \
-        ["1.", "4)", "5)", "2.", "4)"]
+    assert render(numbering, [para(2, 0), para(2, 1), para(2, 1), para(2, 0), para(2, 1)]) == [
+        "1.",
+        "4)",
+        "5)",
+        "2.",
+        "4)",
+    ]
 
 
 def test_level_override_with_a_whole_level():
     full = lvl(0, "decimalEnclosedCircle", "%1", start=3)
-    numbering = (abstract(1, lvl(0, "chineseCountingThousand", "%1、")) + num(1, 1)
-                 + num(2, 1, start_override(0, 3, full)) + num(3, 1, f'<w:lvlOverride w:ilvl="0">{full}</w:lvlOverride>'))
+    numbering = (
+        abstract(1, lvl(0, "chineseCountingThousand", "%1、"))
+        + num(1, 1)
+        + num(2, 1, start_override(0, 3, full))
+        + num(3, 1, f'<w:lvlOverride w:ilvl="0">{full}</w:lvlOverride>')
+    )
     got = render(numbering, [para(1, 0), para(1, 0), para(2, 0), para(1, 0), para(3, 0)])
     # only num 2 and 3 show circled numbers; without a startOverride num 3 continues the shared count
     assert got == ["一、", "二、", "③", "四、", "⑤"]
 
 
 def test_style_numbering_through_based_on():
-    numbering = (abstract(1, lvl(0, "chineseCountingThousand", "%1、"), lvl(1, "chineseCounting", "（%2）"))
-                 + num(1, 1))
-    styles = (style("Normal", default=True) + style("Outline", num_id=1) + style("Sub", based="Outline", ilvl=1)
-              + style("MySub", based="Sub") + style("Quote", based="Normal"))
-    paragraphs = [para(style="Outline"), para(style="MySub"), para(style="MySub"), para(style="Outline"),
-                  para(style="Quote"), para(), para(style="MySub"), para(0, style="MySub"), para(style="MySub"),
-                  para(ilvl=0, style="MySub")]
+    numbering = abstract(1, lvl(0, "chineseCountingThousand", "%1、"), lvl(1, "chineseCounting", "（%2）")) + num(1, 1)
+    styles = (
+        style("Normal", default=True)
+        + style("Outline", num_id=1)
+        + style("Sub", based="Outline", ilvl=1)
+        + style("MySub", based="Sub")
+        + style("Quote", based="Normal")
+    )
+    paragraphs = [
+        para(style="Outline"),
+        para(style="MySub"),
+        para(style="MySub"),
+        para(style="Outline"),
+        para(style="Quote"),
+        para(),
+        para(style="MySub"),
+        para(0, style="MySub"),
+        para(style="MySub"),
+        para(ilvl=0, style="MySub"),
+    ]
     # a paragraph's own numPr wins: numId 0 takes the style's number away, an ilvl changes the level
-    assert render(numbering, paragraphs, styles) == ["一、", "（一）", "（二）", "二、", "", "", "（一）", "", "（二）", "三、"]
+    assert render(numbering, paragraphs, styles) == [
+        "一、",
+        "（一）",
+        "（二）",
+        "二、",
+        "",
+        "",
+        "（一）",
+        "",
+        "（二）",
+        "三、",
+    ]
 
 
 def test_heading_style_bound_to_a_level_by_pstyle():
-    numbering = (abstract(1, lvl(0, "chineseCountingThousand", "%1、", extra='<w:pStyle w:val="Heading1"/>'),
-                          lvl(1, "chineseCounting", "（%2）", extra='<w:pStyle w:val="Heading2"/>'))
-                 + num(5, 1))
-    styles = (style("Heading1", num_id=5) + style("Heading2", num_id=5) + style("MyHeading2", based="Heading2"))
-    paragraphs = [para(style="Heading1"), para(style="Heading2"), para(style="Heading2"), para(style="Heading1"),
-                  para(style="Heading2")]
+    numbering = abstract(
+        1,
+        lvl(0, "chineseCountingThousand", "%1、", extra='<w:pStyle w:val="Heading1"/>'),
+        lvl(1, "chineseCounting", "（%2）", extra='<w:pStyle w:val="Heading2"/>'),
+    ) + num(5, 1)
+    styles = style("Heading1", num_id=5) + style("Heading2", num_id=5) + style("MyHeading2", based="Heading2")
+    paragraphs = [
+        para(style="Heading1"),
+        para(style="Heading2"),
+        para(style="Heading2"),
+        para(style="Heading1"),
+        para(style="Heading2"),
+    ]
     assert render(numbering, paragraphs, styles) == ["一、", "（一）", "（二）", "二、", "（一）"]
 
 
@@ -194,8 +302,12 @@ def test_default_paragraph_style_numbering():
 
 def test_num_style_link():
     # abstract 2 takes its levels from the numbering style "ReportList", defined by num 1 → abstract 1
-    numbering = (abstract(1, lvl(0, "chineseCountingThousand", "%1、"), extra='<w:styleLink w:val="ReportList"/>')
-                 + abstract(2, extra='<w:numStyleLink w:val="ReportList"/>') + num(1, 1) + num(2, 2))
+    numbering = (
+        abstract(1, lvl(0, "chineseCountingThousand", "%1、"), extra='<w:styleLink w:val="ReportList"/>')
+        + abstract(2, extra='<w:numStyleLink w:val="ReportList"/>')
+        + num(1, 1)
+        + num(2, 2)
+    )
     styles = style("ReportList", kind="numbering", num_id=1)
     assert render(numbering, [para(2, 0), para(2, 0), para(1, 0)], styles) == ["一、", "二、", "三、"]
 
@@ -208,16 +320,21 @@ def test_multi_level_text_and_skipped_levels():
 
 
 def test_is_lgl_shows_every_level_in_decimal():
-    numbering = (abstract(1, lvl(0, "chineseCountingThousand", "%1、"), lvl(1, "lowerRoman", "%1.%2"),
-                          lvl(2, "lowerRoman", "%1.%2.%3", extra="<w:isLgl/>"))
-                 + num(1, 1))
+    numbering = abstract(
+        1,
+        lvl(0, "chineseCountingThousand", "%1、"),
+        lvl(1, "lowerRoman", "%1.%2"),
+        lvl(2, "lowerRoman", "%1.%2.%3", extra="<w:isLgl/>"),
+    ) + num(1, 1)
     assert render(numbering, [para(1, i) for i in (0, 1, 2)]) == ["一、", "一.i", "1.1.1"]
 
 
 @pytest.mark.parametrize("suff, shown", [(None, "一、"), ("tab", "一、"), ("nothing", "一、"), ("space", "一、 ")])
 def test_suffixes(suff, shown):
     extra = f'<w:suff w:val="{suff}"/>' if suff else ""
-    assert render(abstract(1, lvl(0, "chineseCountingThousand", "%1、", extra=extra)) + num(1, 1), [para(1, 0)]) == [shown]
+    assert render(abstract(1, lvl(0, "chineseCountingThousand", "%1、", extra=extra)) + num(1, 1), [para(1, 0)]) == [
+        shown
+    ]
 
 
 def test_no_numbering():
@@ -227,6 +344,7 @@ def test_no_numbering():
 
 
 # --- decode_docx ----------------------------------------------------------------------------------
+
 
 def _docx(document) -> bytes:
     buf = io.BytesIO()
@@ -245,7 +363,8 @@ def test_decode_docx_with_the_template_numbering():
 def test_numbered_paragraphs_in_tables_count_and_are_read_in_order():
     document = docx.Document()
     document.part.numbering_part._element = parse_xml(
-        f'<w:numbering xmlns:w="{W_NS}">{abstract(1, lvl(0, "chineseCounting", "（%1）"))}{num(1, 1)}</w:numbering>')
+        f'<w:numbering xmlns:w="{W_NS}">{abstract(1, lvl(0, "chineseCounting", "（%1）"))}{num(1, 1)}</w:numbering>'
+    )
 
     def numbered(p):
         num_pr = p._p.get_or_add_pPr().get_or_add_numPr()
@@ -259,6 +378,7 @@ def test_numbered_paragraphs_in_tables_count_and_are_read_in_order():
 
 
 # --- the three reports as auto-numbered .docx ------------------------------------------------------
+
 
 def _source(gold: Path) -> Path:
     return gold.parent / json.loads(gold.read_text(encoding="utf-8"))["file"]
@@ -283,7 +403,7 @@ def test_reports_as_auto_numbered_docx(tmp_path, layout):
         ex, plain = extract_file(path), extract_file(_source(gold))
         assert ex.text == shown and ex.items
         for it in ex.items:
-            assert ex.text[it.start:it.end] == it.text
+            assert ex.text[it.start : it.end] == it.text
         assert _key(ex) == _key(plain), gold.name
     with ThreadPoolExecutor(max_workers=len(GOLDS)) as pool:  # each scorer run waits on a subprocess
         totals = list(pool.map(lambda pair: score([pair[0]], pair[1]), zip(GOLDS, copies, strict=True)))
@@ -301,15 +421,27 @@ MARKERS = {  # typed form of item i (1-based) in each auto-numbered style
     "1、": lambda i: f"{i}、",
     "①": lambda i: format_number(i, "decimalEnclosedCircle"),
 }
-TOPICS = ["学法用法制度落实不够到位", "行政执法人员培训不足", "合法性审查力量薄弱", "普法宣传形式比较单一",
-          "矛盾纠纷化解机制不健全", "法律顾问作用发挥不充分", "规范性文件管理不严"]
+TOPICS = [
+    "学法用法制度落实不够到位",
+    "行政执法人员培训不足",
+    "合法性审查力量薄弱",
+    "普法宣传形式比较单一",
+    "矛盾纠纷化解机制不健全",
+    "法律顾问作用发挥不充分",
+    "规范性文件管理不严",
+]
 
 
 def _report(shortcomings: list[str], plans: list[str], style_a: str, style_b: str, space: bool) -> str:
     sep = " " if space else ""
-    lines = ["石岭镇人民政府关于2023年度法治政府建设情况的报告", "县委、县政府：",
-             "现将石岭镇2023年度法治政府建设情况报告如下：", "一、推进法治政府建设的主要举措和成效",
-             "（一）加强组织领导。成立工作领导小组，定期研究法治建设工作。", "二、存在的不足和原因"]
+    lines = [
+        "石岭镇人民政府关于2023年度法治政府建设情况的报告",
+        "县委、县政府：",
+        "现将石岭镇2023年度法治政府建设情况报告如下：",
+        "一、推进法治政府建设的主要举措和成效",
+        "（一）加强组织领导。成立工作领导小组，定期研究法治建设工作。",
+        "二、存在的不足和原因",
+    ]
     lines += [f"{MARKERS[style_a](i)}{sep}{t}。相关工作还需要进一步加强和改进。" for i, t in enumerate(shortcomings, 1)]
     lines.append("三、2024年工作计划")
     lines += [f"{MARKERS[style_b](i)}{sep}着力解决{t}的问题。将在全年持续推进落实。" for i, t in enumerate(plans, 1)]
@@ -318,22 +450,26 @@ def _report(shortcomings: list[str], plans: list[str], style_a: str, style_b: st
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(st.sampled_from(TOPICS), min_size=1, max_size=12), st.lists(st.sampled_from(TOPICS), min_size=1,
-       max_size=12), st.sampled_from(list(MARKERS)), st.sampled_from(list(MARKERS)), st.booleans(),
-       st.sampled_from(LAYOUTS))
+@given(
+    st.lists(st.sampled_from(TOPICS), min_size=1, max_size=12),
+    st.lists(st.sampled_from(TOPICS), min_size=1, max_size=12),
+    st.sampled_from(list(MARKERS)),
+    st.sampled_from(list(MARKERS)),
+    st.booleans(),
+    st.sampled_from(LAYOUTS),
+)
 def test_auto_numbered_sections_give_exactly_their_items(shortcomings, plans, style_a, style_b, space, layout):
     data, shown = auto_numbered_docx(_report(shortcomings, plans, style_a, style_b, space), layout=layout)
     text = decode_docx(data, "p.docx")
     assert text == shown
     ex = extract_text(text)
     line_starts = [0] + [i + 1 for i, ch in enumerate(text) if ch == "\n"]
-    for kind, topics, marker in (("shortcoming", shortcomings, MARKERS[style_a]),
-                                 ("plan", plans, MARKERS[style_b])):
+    for kind, topics, marker in (("shortcoming", shortcomings, MARKERS[style_a]), ("plan", plans, MARKERS[style_b])):
         items = [it for it in ex.items if it.kind == kind]
         assert len(items) == len(topics), (kind, [it.text for it in items])
         for i, (it, topic) in enumerate(zip(items, topics, strict=True), 1):
             assert it.start in line_starts and text.startswith(marker(i), it.start)
-            assert text[it.start:it.end] == it.text and topic in it.text
+            assert text[it.start : it.end] == it.text and topic in it.text
 
 
 # --- .doc / .wps ----------------------------------------------------------------------------------
@@ -356,9 +492,14 @@ def test_legacy_word_without_libreoffice(tmp_path, no_libreoffice, suffix):
         extract_file(path)
 
 
-@pytest.mark.parametrize("raw, reason", [("二、存在的不足\n（一）学法不够".encode(), "不是有效的旧版 Word/WPS 文档"),
-                                         (b"\x89PNG\r\n\x1a\n" + b"\x00" * 20, "PNG 图片"),
-                                         (b"{\\rtf1\\ansi hello}", "RTF 文档")])
+@pytest.mark.parametrize(
+    "raw, reason",
+    [
+        ("二、存在的不足\n（一）学法不够".encode(), "不是有效的旧版 Word/WPS 文档"),
+        (b"\x89PNG\r\n\x1a\n" + b"\x00" * 20, "PNG 图片"),
+        (b"{\\rtf1\\ansi hello}", "RTF 文档"),
+    ],
+)
 def test_legacy_word_that_is_not_one(tmp_path, no_libreoffice, raw, reason):
     path = tmp_path / "报告.doc"
     path.write_bytes(raw)
@@ -427,7 +568,9 @@ def test_legacy_word_through_libreoffice(tmp_path, monkeypatch, name):
 
 def test_legacy_word_conversion_that_fails(tmp_path, monkeypatch):
     _fake_soffice(tmp_path, monkeypatch, write=False)
-    with pytest.raises(ExtractionError, match="无法用 LibreOffice 转换为 .docx（Error: source file could not be loaded）"):
+    with pytest.raises(
+        ExtractionError, match="无法用 LibreOffice 转换为 .docx（Error: source file could not be loaded）"
+    ):
         decode_legacy_word(FAKE_DOC, "报告.doc")
 
 

@@ -1,8 +1,9 @@
 """The flows' bodies (`.fn`, no Prefect server) and the CLI commands that run them."""
+
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 from typer.testing import CliRunner
 
@@ -14,7 +15,7 @@ from tracker.models import Status, Task
 from workflows import flows
 
 AS_OF = date(2024, 6, 25)
-RECENT = datetime(2024, 6, 20, tzinfo=timezone.utc)
+RECENT = datetime(2024, 6, 20, tzinfo=UTC)
 
 
 def _ledger(engine, recorder=None) -> list[Task]:
@@ -90,6 +91,7 @@ def test_run_calls_the_body_without_a_server(engine, monkeypatch):
 
 # ---- CLI ---------------------------------------------------------------------------------------
 
+
 def _cli(*args: str):
     from tracker.cli import app
 
@@ -99,11 +101,21 @@ def _cli(*args: str):
 
 def test_cli_channels_check_notify_outbox(engine, cli_env, recorder):
     _ledger(engine)
-    r = _cli("channels", "add", "--township", "西里镇", "--kind", "webhook", "--target", recorder.url("/x"),
-             "--secret", "k")
+    r = _cli(
+        "channels", "add", "--township", "西里镇", "--kind", "webhook", "--target", recorder.url("/x"), "--secret", "k"
+    )
     assert r.exit_code == 0 and "已添加接收渠道 1" in r.output
-    r = _cli("channels", "add", "--county", "--kind", "dingtalk", "--target", recorder.url("/ding?access_token=t"),
-             "--role", "leader")
+    r = _cli(
+        "channels",
+        "add",
+        "--county",
+        "--kind",
+        "dingtalk",
+        "--target",
+        recorder.url("/ding?access_token=t"),
+        "--role",
+        "leader",
+    )
     assert r.exit_code == 0
     r = _cli("channels", "add", "--township", "不存在镇", "--kind", "email", "--target", "a@b.cn")
     assert r.exit_code == 1 and "乡镇“不存在镇”不存在" in r.output
@@ -113,7 +125,9 @@ def test_cli_channels_check_notify_outbox(engine, cli_env, recorder):
     assert r.exit_code == 1 and "二选一" in r.output
     listed = json.loads(_cli("channels", "list", "--format", "json").output)
     assert [(c["scope"], c["kind"], c["role"], c["has_secret"]) for c in listed] == [
-        ("全县", "dingtalk", "leader", False), ("西里镇", "webhook", "staff", True)]
+        ("全县", "dingtalk", "leader", False),
+        ("西里镇", "webhook", "staff", True),
+    ]
 
     r = _cli("check", "--as-of", "2024-06-25")
     assert r.exit_code == 0 and "红灯" in r.output and "新加入发送队列的提醒 2 条" in r.output

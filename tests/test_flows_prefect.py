@@ -1,4 +1,5 @@
 """check_progress as a real Prefect flow run (one temporary Prefect server per test session)."""
+
 from __future__ import annotations
 
 import json
@@ -33,8 +34,12 @@ def test_check_progress_flow_run_publishes_its_summary(engine, cli_env, prefect_
     assert summary["as_of"] == AS_OF.isoformat() and summary["totals"]["red"] == 2
     run_id = state.state_details.flow_run_id
     with get_client(sync_client=True) as client:
-        artifacts = {a.key: a for a in client.read_artifacts(
-            artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[run_id])))}
+        artifacts = {
+            a.key: a
+            for a in client.read_artifacts(
+                artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[run_id]))
+            )
+        }
         step_names = set()
         for _ in range(100):  # task runs reach the server as events, shortly after the flow run ends
             step_names = {t.name.rsplit("-", 1)[0] for t in client.read_task_runs() if t.flow_run_id == run_id}
@@ -43,7 +48,8 @@ def test_check_progress_flow_run_publishes_its_summary(engine, cli_env, prefect_
             time.sleep(0.1)
     table = artifacts["check-progress-townships"].data
     rows = json.loads(table) if isinstance(table, str) else table
-    assert rows == [{"乡镇": r["township"], "红灯": r["red"], "黄灯": r["yellow"], "绿灯": r["green"]}
-                    for r in summary["townships"]]
+    assert rows == [
+        {"乡镇": r["township"], "红灯": r["red"], "黄灯": r["yellow"], "绿灯": r["green"]} for r in summary["townships"]
+    ]
     assert "红灯 2 项" in artifacts["check-progress-summary"].data
     assert step_names == {"queue-reminders", "queue-sent-back", "light-summary"}  # a few batched tasks

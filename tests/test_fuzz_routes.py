@@ -6,6 +6,7 @@ The routes and their parameters come from the route table itself (FastAPI's depe
 route is fuzzed without being listed; pages that read their filters from the query string get the
 common filter names too.
 """
+
 from __future__ import annotations
 
 import time
@@ -27,12 +28,36 @@ from tracker.web.app import create_app
 
 pytestmark = pytest.mark.pg
 
-VALUES = ["a\x00b", "\r\nSet-Cookie: x=1", "x\u2028y\u2029", "长" * 5000, "-1", "-9223372036854775809",
-          "99999999999999999999999", "0001-01-01", "9999-12-31", "../../.."]
+VALUES = [
+    "a\x00b",
+    "\r\nSet-Cookie: x=1",
+    "x\u2028y\u2029",
+    "长" * 5000,
+    "-1",
+    "-9223372036854775809",
+    "99999999999999999999999",
+    "0001-01-01",
+    "9999-12-31",
+    "../../..",
+]
 PATH_VALUES = ["a\x00b", "长" * 2000, "-1", "99999999999999999999999", "0001-01-01", ".."]
 # filters pages read from request.query_params themselves (not declared as parameters)
-PAGE_QUERY = ("township", "year", "kind", "status", "light", "owner", "q", "theme", "page", "county", "as_of",
-              "review_notes", "next", "format")
+PAGE_QUERY = (
+    "township",
+    "year",
+    "kind",
+    "status",
+    "light",
+    "owner",
+    "q",
+    "theme",
+    "page",
+    "county",
+    "as_of",
+    "review_notes",
+    "next",
+    "format",
+)
 
 
 @pytest.fixture(scope="module")
@@ -42,16 +67,43 @@ def world(request, tmp_path_factory):
         seed(engine)
         with session_scope(engine) as s:
             admin = users.get_user(s, name=ADMIN)
-            task_id = s.execute(select(Task.id).join(User, User.township_id == Task.township_id)
-                                .where(User.name == OWN).order_by(Task.id)).scalars().first()
-            lifecycle.assign(s, actor=admin, task_ids=[task_id], owner_unit="司法所", owner_person="张三",
-                             deadline=date(2031, 6, 30), category="长期坚持")
-            lifecycle.post_progress(s, actor=users.get_user(s, name=OWN), task_id=task_id, version=None,
-                                    note="进展", files=[("纪要.pdf", MINIMAL_PDF)])
+            task_id = (
+                s.execute(
+                    select(Task.id)
+                    .join(User, User.township_id == Task.township_id)
+                    .where(User.name == OWN)
+                    .order_by(Task.id)
+                )
+                .scalars()
+                .first()
+            )
+            lifecycle.assign(
+                s,
+                actor=admin,
+                task_ids=[task_id],
+                owner_unit="司法所",
+                owner_person="张三",
+                deadline=date(2031, 6, 30),
+                category="长期坚持",
+            )
+            lifecycle.post_progress(
+                s,
+                actor=users.get_user(s, name=OWN),
+                task_id=task_id,
+                version=None,
+                note="进展",
+                files=[("纪要.pdf", MINIMAL_PDF)],
+            )
             spare = users.create_user(s, name="备用用户", role="county_staff", password=PASSWORD)
-            ids = {"task_id": task_id, "report_id": s.get(Task, task_id).report_id,
-                   "evidence_id": s.execute(select(Evidence.id)).scalars().first(), "user_id": spare.id,
-                   "channel_id": 1, "outbox_id": 1, "token": "A" * 24}
+            ids = {
+                "task_id": task_id,
+                "report_id": s.get(Task, task_id).report_id,
+                "evidence_id": s.execute(select(Evidence.id)).scalars().first(),
+                "user_id": spare.id,
+                "channel_id": 1,
+                "outbox_id": 1,
+                "token": "A" * 24,
+            }
         yield create_app(engine=engine), engine, ids
 
 
@@ -78,7 +130,7 @@ def _routes(app):
 def _fill(path: str, params: list[str], ids: dict, value: str | None) -> str:
     for name in params:
         real = {"fmt": "txt" if "section" in path else "xlsx"}.get(name, ids.get(name, 1))
-        path = path.replace("{%s}" % name, quote(value if value is not None else str(real), safe=""))
+        path = path.replace(f"{{{name}}}", quote(value if value is not None else str(real), safe=""))
     return path
 
 
@@ -117,8 +169,18 @@ def test_no_route_answers_5xx_to_hostile_input(world):
                         kwargs["json"] = {f: value for f in json_fields}
                     elif form:
                         kwargs["data"] = {name: value for name, is_file in form if not is_file}
-                        files = [(name, (f"{value[:100]}.pdf", value.encode("utf-8", "surrogatepass")[:1000],
-                                         "application/pdf")) for name, is_file in form if is_file]
+                        files = [
+                            (
+                                name,
+                                (
+                                    f"{value[:100]}.pdf",
+                                    value.encode("utf-8", "surrogatepass")[:1000],
+                                    "application/pdf",
+                                ),
+                            )
+                            for name, is_file in form
+                            if is_file
+                        ]
                         if files:
                             kwargs["files"] = files
                 try:
@@ -132,8 +194,10 @@ def test_no_route_answers_5xx_to_hostile_input(world):
                     raise AssertionError(f"{method} {url}: {exc}") from exc
                 sent += 1
                 if r.status_code >= 500:
-                    failures.append(f"{role} {method} {path} path={in_path!r:.40} value={value!r:.40} → "
-                                    f"{r.status_code} {r.text[:200]}")
+                    failures.append(
+                        f"{role} {method} {path} path={in_path!r:.40} value={value!r:.40} → "
+                        f"{r.status_code} {r.text[:200]}"
+                    )
     print(f"\nfuzz: {sent} requests over {len(routes)} routes in {time.monotonic() - started:.1f} s")
     assert sent > 1000
     assert not failures, f"{len(failures)} server errors:\n" + "\n".join(failures[:30])

@@ -1,9 +1,10 @@
 """Ingest: one transaction per report, idempotent by content, --replace keeps task history."""
+
 from __future__ import annotations
 
 import json
 import shutil
-from datetime import date, timezone
+from datetime import date
 
 import pytest
 from sqlalchemy import func, select
@@ -35,7 +36,7 @@ def test_import_real_report_creates_items_tasks_and_journal(engine):
         assert report.imported_at.tzinfo is not None and report.imported_by == "县司法局"
         items = s.scalars(select(Item).order_by(Item.start)).all()
         for it in items:
-            assert report.text[it.start:it.end] == it.text
+            assert report.text[it.start : it.end] == it.text
         tasks = s.scalars(select(Task)).all()
         assert sorted(t.kind for t in tasks) == ["plan"] * 4 + ["shortcoming"] * 4
         assert {t.status for t in tasks} == {Status.unassigned}
@@ -60,8 +61,9 @@ def test_same_content_again_adds_nothing(engine, tmp_path):
 def test_different_file_same_township_year_is_refused_without_replace(engine, tmp_path):
     ingest_file(engine=engine, path=XILI, actor="a")
     edited = tmp_path / "xili-2023-修改.txt"
-    edited.write_text(XILI.read_text(encoding="utf-8").replace("调解队伍素质能力有待提升", "调解队伍能力不足"),
-                      encoding="utf-8")
+    edited.write_text(
+        XILI.read_text(encoding="utf-8").replace("调解队伍素质能力有待提升", "调解队伍能力不足"), encoding="utf-8"
+    )
     r = ingest_file(engine=engine, path=edited, actor="b")
     assert r.outcome == "failed"
     assert "西里镇2023年度报告已于" in r.message and "--replace" in r.message and "xili-2023-修改.txt" in r.message
@@ -95,7 +97,7 @@ def test_replace_keeps_matched_tasks_and_withdraws_vanished(engine, tmp_path):
         report = s.scalars(select(Report)).one()
         assert report.source_name == "xili-2023-v2.txt"
         live = s.scalars(select(Item).where(Item.removed_at.is_(None))).all()
-        assert all(report.text[i.start:i.end] == i.text for i in live)
+        assert all(report.text[i.start : i.end] == i.text for i in live)
         assert s.scalars(select(Task).where(Task.title.startswith("行政复议应诉能力不强"))).one().status == "待分派"
         assert count(engine, Task) == 9  # nothing deleted
         withdraw = s.scalars(select(AuditEvent).where(AuditEvent.action == "withdraw")).one()
@@ -112,8 +114,9 @@ def test_failure_mid_report_leaves_nothing(engine, monkeypatch, bulk):
     monkeypatch.setattr(ingest_bulk, "ENABLED", bulk)
     if bulk:  # the journal is written after the report, its items and tasks
         rows = ingest_bulk._rows
-        monkeypatch.setattr(ingest_bulk, "_rows", lambda conn, model, r: boom() if model is AuditEvent else
-                            rows(conn, model, r))
+        monkeypatch.setattr(
+            ingest_bulk, "_rows", lambda conn, model, r: boom() if model is AuditEvent else rows(conn, model, r)
+        )
     else:
         monkeypatch.setattr(audit, "record", boom)
     with pytest.raises(RuntimeError):
@@ -132,8 +135,13 @@ def test_folder_with_bad_files_imports_the_good_ones(engine, tmp_path):
     (folder / "无关.txt").write_text("会议通知\n请各村于周五前报送材料。\n", encoding="utf-8")
     results = {r.path.split("/")[-1]: r for r in ingest_paths(engine=engine, paths=[folder], actor="a")}
     assert {k: r.outcome for k, r in results.items()} == {
-        "xili-2023.txt": "imported", "xiaojing-2023.txt": "imported", "空白.txt": "failed",
-        "图片.txt": "failed", "损坏.docx": "failed", "无关.txt": "failed"}
+        "xili-2023.txt": "imported",
+        "xiaojing-2023.txt": "imported",
+        "空白.txt": "failed",
+        "图片.txt": "failed",
+        "损坏.docx": "failed",
+        "无关.txt": "failed",
+    }
     for name in ("空白.txt", "图片.txt", "损坏.docx", "无关.txt"):
         assert name in results[name].message
     assert count(engine, Report) == 2
@@ -143,8 +151,9 @@ def test_cli_ingest_summary_and_tasks_list_json(cli_env):
     runner = CliRunner()
     res = runner.invoke(app, ["ingest", str(XILI), "--as", "县司法局"])  # --as names an existing county user
     assert res.exit_code == 1 and "用户 县司法局 不存在" in res.stderr
-    res = runner.invoke(app, ["users", "add", "县司法局", "--role", "county_staff", "--password-stdin"],
-                        input="County-pass-2024\n")
+    res = runner.invoke(
+        app, ["users", "add", "县司法局", "--role", "county_staff", "--password-stdin"], input="County-pass-2024\n"
+    )
     assert res.exit_code == 0, res.output
     res = runner.invoke(app, ["ingest", str(XILI), str(REPORTS / "xidagou-2024.txt"), "--as", "县司法局"])
     assert res.exit_code == 0, res.output
@@ -155,11 +164,21 @@ def test_cli_ingest_summary_and_tasks_list_json(cli_env):
     assert res.exit_code == 0, res.output
     rows = json.loads(res.stdout)
     assert len(rows) == 4
-    assert set(rows[0]) >= {"id", "township", "report_year", "kind", "title", "status", "deadline", "owner",
-                            "start", "end"}
+    assert set(rows[0]) >= {
+        "id",
+        "township",
+        "report_year",
+        "kind",
+        "title",
+        "status",
+        "deadline",
+        "owner",
+        "start",
+        "end",
+    }
     assert {r["township"] for r in rows} == {"西里镇"} and rows[0]["deadline"] == "2024-12-31"
     text = XILI.read_text(encoding="utf-8")
-    assert all(text[r["start"]:r["end"]].lstrip().startswith("（") for r in rows)
+    assert all(text[r["start"] : r["end"]].lstrip().startswith("（") for r in rows)
 
 
 def test_cli_ingest_exits_nonzero_when_nothing_imported(cli_env, tmp_path):

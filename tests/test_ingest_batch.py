@@ -1,4 +1,5 @@
 """Ingest of a folder: reports share a transaction, each under its own savepoint."""
+
 from __future__ import annotations
 
 import shutil
@@ -10,8 +11,7 @@ from sqlmodel import Session
 from tests.conftest import SHARED, needs_shared
 from tracker import ingest
 from tracker.ingest import IngestError, ingest_paths
-from tracker.models import (AuditEvent, Item, ItemLink, RectificationClaim, Recurrence, Report, Task, TaskTheme,
-                            Township)
+from tracker.models import AuditEvent, Item, ItemLink, RectificationClaim, Recurrence, Report, Task, TaskTheme, Township
 
 REPORTS = SHARED / "reports"
 NAMES = ("xiaojing-2023.txt", "xidagou-2024.txt", "xili-2023.txt")  # ingest order: sorted by name
@@ -83,7 +83,9 @@ def _dump(engine) -> dict:
         out = {}
         for model in _TABLES:
             cols = [c for c in model.__table__.columns if c.key not in _CLOCK]
-            out[model.__tablename__] = [tuple(r) for r in s.execute(select(*cols).order_by(*model.__table__.primary_key))]
+            out[model.__tablename__] = [
+                tuple(r) for r in s.execute(select(*cols).order_by(*model.__table__.primary_key))
+            ]
         return out
 
 
@@ -120,8 +122,11 @@ def test_bulk_path_writes_what_the_report_by_report_path_writes(engine, tmp_path
     for enabled in (False, True):
         monkeypatch.setattr(ingest_bulk, "ENABLED", enabled)
         _truncate(engine)
-        results = [(r.path, r.outcome, r.message, r.report_id, r.counts)
-                   for folder in (one, two) for r in ingest_paths(engine=engine, paths=[folder], actor="a")]
+        results = [
+            (r.path, r.outcome, r.message, r.report_id, r.counts)
+            for folder in (one, two)
+            for r in ingest_paths(engine=engine, paths=[folder], actor="a")
+        ]
         runs.append((results, _dump(engine)))
     (slow_results, slow), (bulk_results, bulk) = runs
     assert bulk_results == slow_results

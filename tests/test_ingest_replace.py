@@ -1,5 +1,6 @@
 """`ingest --replace` writes task versions the way lifecycle does: conditional on the version read,
 bumped by one, journalled; an edit made between its read and its write is kept, not overwritten."""
+
 from __future__ import annotations
 
 import re
@@ -44,8 +45,12 @@ def test_replace_bumps_versions_and_journals(engine, tmp_path):
         renamed, gone = s.get(Task, renamed_id), s.get(Task, gone_id)
         assert (renamed.title, renamed.version) == ("矛盾纠纷源头化解能力仍然不足", 2)
         assert (gone.status, gone.version) == (Status.withdrawn, 2)
-        events = {e.entity_id: e for e in s.scalars(select(AuditEvent).where(
-            AuditEvent.entity == "task", AuditEvent.action.in_(["update", "withdraw"])))}
+        events = {
+            e.entity_id: e
+            for e in s.scalars(
+                select(AuditEvent).where(AuditEvent.entity == "task", AuditEvent.action.in_(["update", "withdraw"]))
+            )
+        }
         assert events[renamed_id].before == {"title": RENAMED, "version": 1}
         assert events[renamed_id].after == {"title": "矛盾纠纷源头化解能力仍然不足", "version": 2}
         assert events[gone_id].before == {"status": Status.unassigned.value, "version": 1}
@@ -57,8 +62,11 @@ def test_an_edit_between_read_and_write_is_not_overwritten(engine, tmp_path, mon
     ingest_file(engine=engine, path=SAMPLE, actor="a")
     with Session(engine) as s:
         gone_id = _task(s, GONE).id
-    concurrent = update(Task).where(Task.id == gone_id, Task.version == 1).values(
-        status=Status.in_progress.value, owner_unit="党政办", version=2)
+    concurrent = (
+        update(Task)
+        .where(Task.id == gone_id, Task.version == 1)
+        .values(status=Status.in_progress.value, owner_unit="党政办", version=2)
+    )
     read_tasks = ingest._read_tasks
 
     def read_then_someone_edits(session, report_id):

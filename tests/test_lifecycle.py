@@ -1,4 +1,5 @@
 """A task's life on SQLite and PostgreSQL: rules, permissions, optimistic locking, the journal."""
+
 from __future__ import annotations
 
 import threading
@@ -18,26 +19,54 @@ PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 DEADLINE = date(2024, 6, 30)
 
 
-def add_tasks(session: Session, *, township: str = "西里镇", county: str = "测试县", n: int = 2,
-              kind: str = "shortcoming", year: int = 2023) -> list[int]:
+def add_tasks(
+    session: Session,
+    *,
+    township: str = "西里镇",
+    county: str = "测试县",
+    n: int = 2,
+    kind: str = "shortcoming",
+    year: int = 2023,
+) -> list[int]:
     """A township (created if new) with one report of `n` tasks in 待分派; returns the task ids."""
     t = session.execute(select(Township).where(Township.name == township)).scalars().first()
     if t is None:
         t = Township(name=township, county=county)
         session.add(t)
         session.flush()
-    r = Report(township_id=t.id, report_year=year, plan_year=year + 1, source_name=f"{township}-{year}.txt",
-               sha256=f"{township}{year}".encode().hex()[:64], text="正文", imported_by="test")
+    r = Report(
+        township_id=t.id,
+        report_year=year,
+        plan_year=year + 1,
+        source_name=f"{township}-{year}.txt",
+        sha256=f"{township}{year}".encode().hex()[:64],
+        text="正文",
+        imported_by="test",
+    )
     session.add(r)
     session.flush()
     ids = []
     for i in range(n):
-        item = Item(report_id=r.id, kind=kind, seq=i + 1, title=f"{township}问题{i + 1}", text=f"{township}问题{i + 1}。",
-                    start=i * 10, end=i * 10 + 9)
+        item = Item(
+            report_id=r.id,
+            kind=kind,
+            seq=i + 1,
+            title=f"{township}问题{i + 1}",
+            text=f"{township}问题{i + 1}。",
+            start=i * 10,
+            end=i * 10 + 9,
+        )
         session.add(item)
         session.flush()
-        task = Task(township_id=t.id, report_id=r.id, item_id=item.id, kind=kind, title=item.title,
-                    description=item.text, deadline=date(year + 1, 12, 31))
+        task = Task(
+            township_id=t.id,
+            report_id=r.id,
+            item_id=item.id,
+            kind=kind,
+            title=item.title,
+            description=item.text,
+            deadline=date(year + 1, 12, 31),
+        )
         session.add(task)
         session.flush()
         ids.append(task.id)
@@ -66,20 +95,40 @@ def world(engine, cli_env):
 
 
 def _assign(s, w, ids, category="限期整改"):
-    return lifecycle.assign(s, actor=w["county"], task_ids=ids, owner_unit="司法所", owner_person="张三",
-                            deadline=DEADLINE, category=category)
+    return lifecycle.assign(
+        s,
+        actor=w["county"],
+        task_ids=ids,
+        owner_unit="司法所",
+        owner_person="张三",
+        deadline=DEADLINE,
+        category=category,
+    )
 
 
 def test_full_story_assign_progress_reject_resubmit_verify(engine, world):
     tid = world["xili"][0]
     with session_scope(engine) as s:
         [task] = _assign(s, world, [tid])
-        assert (task.status, task.owner_unit, task.owner_person, task.deadline, task.category, task.version) == \
-               ("整改中", "司法所", "张三", DEADLINE, "限期整改", 2)
+        assert (task.status, task.owner_unit, task.owner_person, task.deadline, task.category, task.version) == (
+            "整改中",
+            "司法所",
+            "张三",
+            DEADLINE,
+            "限期整改",
+            2,
+        )
         assert task.assigned_at is not None
     with session_scope(engine) as s:
-        task = lifecycle.post_progress(s, actor=world["xili_user"], task_id=tid, version=2, note="已召开专题会议",
-                                       percent=60, files=[("会议纪要.pdf", PDF)])
+        task = lifecycle.post_progress(
+            s,
+            actor=world["xili_user"],
+            task_id=tid,
+            version=2,
+            note="已召开专题会议",
+            percent=60,
+            files=[("会议纪要.pdf", PDF)],
+        )
         assert (task.status, task.progress_percent, task.version) == ("整改中", 60, 3)
         assert task.last_progress_at is not None
     with session_scope(engine) as s:
@@ -92,8 +141,9 @@ def test_full_story_assign_progress_reject_resubmit_verify(engine, world):
         task = lifecycle.verify(s, actor=world["county"], task_id=tid, version=4, reject_reason="佐证材料不全")
         assert task.status == Status.in_progress and task.submitted_at is None
     with session_scope(engine) as s:
-        task = lifecycle.post_progress(s, actor=world["xili_user"], task_id=tid, version=5, note="补充制度文件",
-                                       percent=100, submit=True)
+        task = lifecycle.post_progress(
+            s, actor=world["xili_user"], task_id=tid, version=5, note="补充制度文件", percent=100, submit=True
+        )
         assert task.status == Status.pending_review
     with session_scope(engine) as s:
         task = lifecycle.verify(s, actor=world["county"], task_id=tid, version=6)
@@ -146,8 +196,15 @@ def test_roles(engine, world):
     tid = world["xili"][0]
     with session_scope(engine) as s:
         with pytest.raises(Forbidden, match="无权执行此操作"):
-            lifecycle.assign(s, actor=world["xili_user"], task_ids=[tid], owner_unit="u", owner_person="p",
-                             deadline=DEADLINE, category="限期整改")
+            lifecycle.assign(
+                s,
+                actor=world["xili_user"],
+                task_ids=[tid],
+                owner_unit="u",
+                owner_person="p",
+                deadline=DEADLINE,
+                category="限期整改",
+            )
         _assign(s, world, [tid])
     with session_scope(engine) as s:
         with pytest.raises(Forbidden):
@@ -168,8 +225,15 @@ def test_assign_validates_and_is_all_or_nothing(engine, world):
         with pytest.raises(ValidationFailed, match="整改类别“马上办”无效"):
             _assign(s, world, [a], category="马上办")
         with pytest.raises(ValidationFailed, match="责任单位不能为空"):
-            lifecycle.assign(s, actor=world["county"], task_ids=[a], owner_unit=" ", owner_person="p",
-                             deadline=DEADLINE, category="限期整改")
+            lifecycle.assign(
+                s,
+                actor=world["county"],
+                task_ids=[a],
+                owner_unit=" ",
+                owner_person="p",
+                deadline=DEADLINE,
+                category="限期整改",
+            )
     with session_scope(engine) as s:
         s.get(Task, b).status = Status.closed.value
     with pytest.raises(InvalidTransition):
@@ -180,14 +244,30 @@ def test_assign_validates_and_is_all_or_nothing(engine, world):
             _assign(s, world, [a, 999999])
     with pytest.raises(Conflict):
         with session_scope(engine) as s:
-            lifecycle.assign(s, actor=world["county"], task_ids=[a], owner_unit="u", owner_person="p",
-                             deadline=DEADLINE, category="限期整改", versions={a: 7})
+            lifecycle.assign(
+                s,
+                actor=world["county"],
+                task_ids=[a],
+                owner_unit="u",
+                owner_person="p",
+                deadline=DEADLINE,
+                category="限期整改",
+                versions={a: 7},
+            )
     with Session(engine) as s:
         assert s.get(Task, a).status == Status.unassigned and s.get(Task, a).version == 1
     with session_scope(engine) as s:  # re-assigning an 整改中 task only changes fields, journalled as such
         _assign(s, world, [a])
-        task = lifecycle.assign(s, actor=world["county"], task_ids=[a], owner_unit="综治办", owner_person="张三",
-                                deadline=DEADLINE, category="限期整改", versions={a: 2})[0]
+        task = lifecycle.assign(
+            s,
+            actor=world["county"],
+            task_ids=[a],
+            owner_unit="综治办",
+            owner_person="张三",
+            deadline=DEADLINE,
+            category="限期整改",
+            versions={a: 2},
+        )[0]
         assert (task.status, task.owner_unit, task.version) == ("整改中", "综治办", 3)
         _assign(s, world, [a])
         assert task.version == 4 and task.owner_unit == "司法所"
@@ -215,7 +295,8 @@ def test_long_term_task_stage_done_stays_open(engine, world):
             lifecycle.mark_stage_done(s, actor=world["county"], task_id=tid, version=None, year=2024)
         assert "stage_done" in lifecycle.available_actions(world["county"], s.get(Task, tid))
         assert lifecycle.journal(s, actor=world["county"], task_id=tid)[-1]["changes"] == [
-            ("阶段性完成", "", "2024年度")]
+            ("阶段性完成", "", "2024年度")
+        ]
         # still open: the township keeps posting progress
         lifecycle.post_progress(s, actor=world["xili_user"], task_id=tid, version=None, note="持续推进")
 
@@ -265,8 +346,9 @@ def test_two_concurrent_stale_edits_exactly_one_wins(engine, world):
     def first():
         try:
             with session_scope(engine) as s:
-                lifecycle.post_progress(s, actor=world["xili_user"], task_id=tid, version=2, note="甲",
-                                        files=[("甲.pdf", PDF + b"a")])
+                lifecycle.post_progress(
+                    s, actor=world["xili_user"], task_id=tid, version=2, note="甲", files=[("甲.pdf", PDF + b"a")]
+                )
                 first_wrote.set()
                 second_started.wait(10)
                 time.sleep(0.5)  # let the second edit block on the row
@@ -280,8 +362,9 @@ def test_two_concurrent_stale_edits_exactly_one_wins(engine, world):
         second_started.set()
         try:
             with session_scope(engine) as s:
-                lifecycle.post_progress(s, actor=world["xili_user"], task_id=tid, version=2, note="乙",
-                                        files=[("乙.pdf", PDF + b"b")])
+                lifecycle.post_progress(
+                    s, actor=world["xili_user"], task_id=tid, version=2, note="乙", files=[("乙.pdf", PDF + b"b")]
+                )
             outcome["second"] = "ok"
         except Exception as exc:  # noqa: BLE001
             outcome["second"] = exc
@@ -298,6 +381,13 @@ def test_two_concurrent_stale_edits_exactly_one_wins(engine, world):
         assert s.get(Task, tid).version == 3
         assert [p.note for p in s.execute(select(Progress)).scalars()] == ["甲"]
         assert [e.filename for e in s.execute(select(Evidence)).scalars()] == ["甲.pdf"]
-        events = s.execute(select(AuditEvent.action).where(AuditEvent.entity == "task", AuditEvent.entity_id == tid,
-                                                           AuditEvent.action == "progress")).scalars().all()
+        events = (
+            s.execute(
+                select(AuditEvent.action).where(
+                    AuditEvent.entity == "task", AuditEvent.entity_id == tid, AuditEvent.action == "progress"
+                )
+            )
+            .scalars()
+            .all()
+        )
     assert events == ["progress"]

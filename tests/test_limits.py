@@ -4,6 +4,7 @@ bombs, row caps, formula-free exports, file names, far dates and text the databa
 The request-size tests drive the ASGI app directly with a body generator that records how much of
 the body the app pulled: a refused body must not be read at all.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -17,6 +18,7 @@ from fastapi.testclient import TestClient
 from openpyxl import Workbook, load_workbook
 from sqlalchemy import select
 
+from tests.web_helpers import ADMIN, MINIMAL_PDF, OWN, csrf_from, login, seed, web_env
 from tracker import config, lifecycle, users
 from tracker.db import session_scope
 from tracker.errors import ValidationFailed
@@ -26,7 +28,6 @@ from tracker.extraction import ExtractionError
 from tracker.extraction.decode import decode_bytes
 from tracker.models import Task
 from tracker.web.app import create_app
-from tests.web_helpers import ADMIN, MINIMAL_PDF, OWN, csrf_from, login, seed, web_env
 
 MB = 1024 * 1024
 
@@ -37,8 +38,15 @@ def world(tmp_path_factory):
         seed(engine)
         with session_scope(engine) as s:
             task_id = s.execute(select(Task.id).order_by(Task.id)).scalars().first()
-            lifecycle.assign(s, actor=users.get_user(s, name=ADMIN), task_ids=[task_id], owner_unit="司法所",
-                             owner_person="张三", deadline=date(2031, 6, 30), category="长期坚持")
+            lifecycle.assign(
+                s,
+                actor=users.get_user(s, name=ADMIN),
+                task_ids=[task_id],
+                owner_unit="司法所",
+                owner_person="张三",
+                deadline=date(2031, 6, 30),
+                category="长期坚持",
+            )
             admin_token = users.issue_token(s, name=ADMIN)
             own_token = users.issue_token(s, name=OWN)
         yield create_app(engine=engine), engine, task_id, {"admin": admin_token, "own": own_token}
@@ -47,16 +55,19 @@ def world(tmp_path_factory):
 @pytest.fixture
 def settings_env(monkeypatch):
     """Set RECTIFY_* variables for one test; the cached settings follow."""
+
     def set_env(**values):
         for k, v in values.items():
             monkeypatch.setenv(f"RECTIFY_{k.upper()}", str(v))
         config.get_settings.cache_clear()
+
     yield set_env
     monkeypatch.undo()
     config.get_settings.cache_clear()
 
 
 # ---- request bodies refused unread -------------------------------------------------------------------
+
 
 def _call(app, method: str, path: str, headers: dict[str, str], chunks, *, chunk_size: int = 64 * 1024):
     """Run one request through the ASGI app; `chunks` is an iterable of body chunks pulled lazily.
@@ -79,18 +90,30 @@ def _call(app, method: str, path: str, headers: dict[str, str], chunks, *, chunk
         elif message["type"] == "http.response.body":
             sent["body"] += message.get("body", b"")
 
-    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method, "scheme": "http",
-             "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
-             "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
-             "client": ("127.0.0.1", 5000), "server": ("127.0.0.1", 8000)}
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
+        "client": ("127.0.0.1", 5000),
+        "server": ("127.0.0.1", 8000),
+    }
     asyncio.run(app(scope, receive, send))
     return sent["status"], sent["body"].decode("utf-8", "replace"), consumed
 
 
 def _endless(chunk_size: int = 64 * 1024):
     """A multipart body whose one file never ends (300 MB and more), as an attacker would stream it."""
-    yield (b'--XyZ\r\nContent-Disposition: form-data; name="files"; filename="a.pdf"\r\n'
-           b"Content-Type: application/pdf\r\n\r\n%PDF-")
+    yield (
+        b'--XyZ\r\nContent-Disposition: form-data; name="files"; filename="a.pdf"\r\n'
+        b"Content-Type: application/pdf\r\n\r\n%PDF-"
+    )
     chunk = b"A" * chunk_size
     while True:
         yield chunk
@@ -116,8 +139,13 @@ def test_declared_oversized_body_is_refused_before_it_is_read(world):
     assert (status, consumed) == (413, 0)
     assert "超过 120 MB" in body
     # anonymous and not multipart (the login form): still refused by size first
-    status, _, consumed = _call(app, "POST", "/login", {"content-type": "application/x-www-form-urlencoded",
-                                                       "content-length": str(300 * MB)}, _endless())
+    status, _, consumed = _call(
+        app,
+        "POST",
+        "/login",
+        {"content-type": "application/x-www-form-urlencoded", "content-length": str(300 * MB)},
+        _endless(),
+    )
     assert (status, consumed) == (413, 0)
 
 
@@ -134,6 +162,7 @@ def test_streamed_body_without_length_stops_at_the_limit(world, settings_env):
 
 # ---- evidence per progress post ----------------------------------------------------------------------
 
+
 def test_evidence_count_and_total_size_per_post(world, settings_env):
     app, engine, task_id, tokens = world
     client = TestClient(app, raise_server_exceptions=False)
@@ -142,8 +171,12 @@ def test_evidence_count_and_total_size_per_post(world, settings_env):
     def post(files):
         with session_scope(engine) as s:
             version = s.get(Task, task_id).version
-        return client.post(f"/api/v1/tasks/{task_id}/progress", headers=auth, data={"version": version, "note": "进展"},
-                           files=[("files", (f"证明{i}.pdf", data, "application/pdf")) for i, data in enumerate(files)])
+        return client.post(
+            f"/api/v1/tasks/{task_id}/progress",
+            headers=auth,
+            data={"version": version, "note": "进展"},
+            files=[("files", (f"证明{i}.pdf", data, "application/pdf")) for i, data in enumerate(files)],
+        )
 
     r = post([MINIMAL_PDF] * 11)
     assert r.status_code == 422 and "一次最多上传 10 个佐证材料，本次选择了 11 个" in r.json()["detail"]
@@ -155,6 +188,7 @@ def test_evidence_count_and_total_size_per_post(world, settings_env):
 
 
 # ---- report and sheet bombs --------------------------------------------------------------------------
+
 
 def _zip(parts: dict[str, bytes | int]) -> bytes:
     """A zip whose int-valued parts are that many bytes of spaces (tiny once deflated)."""
@@ -171,8 +205,10 @@ def _zip(parts: dict[str, bytes | int]) -> bytes:
     return buf.getvalue()
 
 
-_DOC = (b'<?xml version="1.0" encoding="UTF-8"?><w:document xmlns:w="http://schemas.openxmlformats.org/'
-        b'wordprocessingml/2006/main"><w:body><w:p><w:r><w:t>x</w:t></w:r></w:p>')
+_DOC = (
+    b'<?xml version="1.0" encoding="UTF-8"?><w:document xmlns:w="http://schemas.openxmlformats.org/'
+    b'wordprocessingml/2006/main"><w:body><w:p><w:r><w:t>x</w:t></w:r></w:p>'
+)
 
 
 def test_docx_whose_document_inflates_past_30_mb_is_refused_unparsed():
@@ -200,8 +236,11 @@ def _rows_bomb(n: int) -> bytes:
     real = zipfile.ZipFile(io.BytesIO(_sheet_bytes([])))
     parts = {name: real.read(name) for name in real.namelist()}
     sheet = next(name for name in parts if name.startswith("xl/worksheets/"))
-    rows = b"".join(b'<row r="%d"><c r="A%d"><v>%d</v></c><c r="B%d"><v>1</v></c><c r="D%d" t="inlineStr"><is><t>'
-                    b"x</t></is></c></row>" % (i, i, i, i, i) for i in range(2, n + 2))
+    rows = b"".join(
+        b'<row r="%d"><c r="A%d"><v>%d</v></c><c r="B%d"><v>1</v></c><c r="D%d" t="inlineStr"><is><t>'
+        b"x</t></is></c></row>" % (i, i, i, i, i)
+        for i in range(2, n + 2)
+    )
     parts[sheet] = parts[sheet].replace(b"</sheetData>", rows + b"</sheetData>")
     return _zip(parts)
 
@@ -218,16 +257,21 @@ def test_sheet_rows_are_capped_without_reading_the_rest(world, settings_env):
         assert time.monotonic() - started < 5
         settings_env(import_max_rows=3)
         with pytest.raises(ValidationFailed, match="超过每次导入 3 行的上限"):
-            import_assignments(s, actor=admin, source=_sheet_bytes([[i, 1, "限期整改", "司法所", "张三", "2031-01-01"]
-                                                                   for i in range(1, 5)]))
+            import_assignments(
+                s,
+                actor=admin,
+                source=_sheet_bytes([[i, 1, "限期整改", "司法所", "张三", "2031-01-01"] for i in range(1, 5)]),
+            )
         big = _zip({"[Content_Types].xml": b"<Types/>", "xl/sharedStrings.xml": 40 * MB})
         with pytest.raises(ValidationFailed, match="xl/sharedStrings.xml 解压后为 40 MB，超过 30 MB 的上限"):
             import_assignments(s, actor=admin, source=big)
 
 
-_DTD = (b'<?xml version="1.0"?><!DOCTYPE lol [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;">]>'
-        b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="1" uniqueCount="1">'
-        b"<si><t>&lol2;</t></si></sst>")
+_DTD = (
+    b'<?xml version="1.0"?><!DOCTYPE lol [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;">]>'
+    b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="1" uniqueCount="1">'
+    b"<si><t>&lol2;</t></si></sst>"
+)
 
 
 def _with_dtd() -> bytes:
@@ -243,8 +287,11 @@ def test_malformed_sheet_is_a_chinese_422(world):
     login(client, ADMIN)
     csrf = csrf_from(client.get("/tasks/import").text)
     for data in (_with_dtd(), b"PK\x03\x04 not really a zip", _zip({"xl/workbook.xml": b"<broken"})):
-        r = client.post("/tasks/import", files={"file": ("台账.xlsx", data, "application/octet-stream")},
-                        headers={"X-CSRF-Token": csrf})
+        r = client.post(
+            "/tasks/import",
+            files={"file": ("台账.xlsx", data, "application/octet-stream")},
+            headers={"X-CSRF-Token": csrf},
+        )
         assert r.status_code == 422, r.text[:300]
         assert "不是有效的 Excel" in r.text or "含有 DTD 声明，不是 Excel 保存的表格" in r.text
 
@@ -258,10 +305,16 @@ def test_ledger_export_writes_formula_like_text_as_text(world):
     _, engine, task_id, _ = world
     with session_scope(engine) as s:
         admin = users.get_user(s, name=ADMIN)
-        lifecycle.assign(s, actor=admin, task_ids=[task_id], owner_unit=FORMULAS[0], owner_person="=1+2",
-                         deadline=date(2031, 6, 30), category="长期坚持")
-        lifecycle.post_progress(s, actor=users.get_user(s, name=OWN), task_id=task_id, version=None,
-                                note=FORMULAS[1])
+        lifecycle.assign(
+            s,
+            actor=admin,
+            task_ids=[task_id],
+            owner_unit=FORMULAS[0],
+            owner_person="=1+2",
+            deadline=date(2031, 6, 30),
+            category="长期坚持",
+        )
+        lifecycle.post_progress(s, actor=users.get_user(s, name=OWN), task_id=task_id, version=None, note=FORMULAS[1])
         s.get(Task, task_id).title = FORMULAS[3]
         buf = io.BytesIO()
         export_ledger(s, actor=admin, path_or_buffer=buf)
@@ -286,10 +339,11 @@ def test_county_summary_cells_are_text():
     wb.save(buf)
     row = next(load_workbook(io.BytesIO(buf.getvalue()))["t"].iter_rows())
     assert [c.data_type for c in row] == ["s"] * (len(FORMULAS) + 1) + ["n"]
-    assert [c.value for c in row][:len(FORMULAS)] == [county.gbt9704.xml_safe(v) for v in FORMULAS]
+    assert [c.value for c in row][: len(FORMULAS)] == [county.gbt9704.xml_safe(v) for v in FORMULAS]
 
 
 # ---- file names, far dates, big ids, unstorable text ---------------------------------------------------
+
 
 def test_file_names():
     assert clean_filename("C:\\Users\\a\\报告.docx") == "报告.docx"
@@ -306,7 +360,9 @@ def test_report_uploads_with_bad_names_are_refused_not_500(world):
     client = TestClient(app, raise_server_exceptions=False)
     auth = {"Authorization": f"Bearer {tokens['admin']}"}
     for name in ("..", "a\x00b.txt", "名" * 200 + ".txt", "../../etc/passwd"):
-        r = client.post("/api/v1/reports", headers=auth, files=[("files", (name, b"\xe6\xb5\x8b\xe8\xaf\x95", "text/plain"))])
+        r = client.post(
+            "/api/v1/reports", headers=auth, files=[("files", (name, b"\xe6\xb5\x8b\xe8\xaf\x95", "text/plain"))]
+        )
         assert r.status_code < 500, (name, r.text[:300])
         if r.status_code == 200:
             assert all(item["outcome"] == "failed" for item in r.json()), r.text
@@ -318,34 +374,62 @@ def test_far_dates_and_huge_ids(world):
     app, _, _, tokens = world
     client = TestClient(app, raise_server_exceptions=False)
     client.headers["Authorization"] = f"Bearer {tokens['admin']}"
-    for url in ("/yearend?as_of=0001-01-01", "/yearend?as_of=9999-12-31", "/yearend/county?as_of=0001-01-01",
-                "/yearend/section.txt?as_of=9999-12-31", "/yearend/all.zip?as_of=9999-12-31"):
+    for url in (
+        "/yearend?as_of=0001-01-01",
+        "/yearend?as_of=9999-12-31",
+        "/yearend/county?as_of=0001-01-01",
+        "/yearend/section.txt?as_of=9999-12-31",
+        "/yearend/all.zip?as_of=9999-12-31",
+    ):
         r = client.get(url)
         assert r.status_code == 422 and "超出范围" in r.text, url
-    for url in (f"/api/v1/tasks/{2 ** 64}", f"/tasks/{2 ** 64}", f"/api/v1/evidence/{2 ** 70}", f"/reports/{-2 ** 64}"):
+    for url in (f"/api/v1/tasks/{2**64}", f"/tasks/{2**64}", f"/api/v1/evidence/{2**70}", f"/reports/{-(2**64)}"):
         assert client.get(url).status_code == 422, url
-    r = client.post("/api/v1/tasks/assign", json={"task_ids": [1], "owner_unit": "司法所", "owner_person": "张三",
-                                                  "deadline": "9999-12-31", "category": "限期整改"})
+    r = client.post(
+        "/api/v1/tasks/assign",
+        json={
+            "task_ids": [1],
+            "owner_unit": "司法所",
+            "owner_person": "张三",
+            "deadline": "9999-12-31",
+            "category": "限期整改",
+        },
+    )
     assert r.status_code == 422 and "整改时限 9999-12-31 超出范围" in r.json()["detail"]
 
 
 def test_unstorable_text_is_refused_everywhere_it_comes_in(world):
     app, _, task_id, tokens = world
     client = TestClient(app, raise_server_exceptions=False)
-    r = client.post("/login", data={"name": "admin\x00", "password": "x",
-                                    "csrf_token": csrf_from(client.get("/login").text)})
+    r = client.post(
+        "/login", data={"name": "admin\x00", "password": "x", "csrf_token": csrf_from(client.get("/login").text)}
+    )
     assert r.status_code == 422 and "无法保存的字符" in r.text
     auth = {"Authorization": f"Bearer {tokens['admin']}"}
     for url in ("/tasks?q=%00", "/tasks?owner=a%00", "/api/v1/tasks?township=%00", "/dashboard?county=%00"):
         r = client.get(url, headers=auth)
         assert r.status_code == 422 and "无法保存的字符" in r.text, url
-    r = client.post("/api/v1/tasks/assign", headers=auth, json={
-        "task_ids": [task_id], "owner_unit": "司法\u0000所", "owner_person": "张三", "deadline": "2031-01-01",
-        "category": "限期整改"})
+    r = client.post(
+        "/api/v1/tasks/assign",
+        headers=auth,
+        json={
+            "task_ids": [task_id],
+            "owner_unit": "司法\u0000所",
+            "owner_person": "张三",
+            "deadline": "2031-01-01",
+            "category": "限期整改",
+        },
+    )
     assert r.status_code == 422 and "请求内容含有无法保存的字符" in r.json()["detail"]
-    r = client.post("/api/v1/tasks/assign", headers=auth, content=b'{"task_ids": [1], "owner_unit": "\\ud800"}',
-                    )
+    r = client.post(
+        "/api/v1/tasks/assign",
+        headers=auth,
+        content=b'{"task_ids": [1], "owner_unit": "\\ud800"}',
+    )
     assert r.status_code == 422
-    r = client.post(f"/api/v1/tasks/{task_id}/progress", headers={"Authorization": f"Bearer {tokens['own']}"},
-                    data={"version": 1, "note": "进展\x00"})
+    r = client.post(
+        f"/api/v1/tasks/{task_id}/progress",
+        headers={"Authorization": f"Bearer {tokens['own']}"},
+        data={"version": 1, "note": "进展\x00"},
+    )
     assert r.status_code == 422 and "表单含有无法保存的字符" in r.json()["detail"]

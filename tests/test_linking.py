@@ -1,5 +1,6 @@
 """Which plan answers which shortcoming: scored against the links of the real (gold) reports and of
 the sample reports (samples/expected.json)."""
+
 from __future__ import annotations
 
 import json
@@ -43,15 +44,19 @@ def _score(cases: list[tuple[Path, dict]], name: str) -> tuple[float, float, int
         want = {tuple(pair) for pair in gold["links"]}
         tp, fp, fn = tp + len(got & want), fp + len(got - want), fn + len(want - got)
     recall, precision = tp / (tp + fn), tp / (tp + fp)
-    print(f"\nlinker on {len(cases)} {name}: recall {recall:.2f} ({tp}/{tp + fn}), precision {precision:.2f} "
-          f"({tp}/{tp + fp})")
+    print(
+        f"\nlinker on {len(cases)} {name}: recall {recall:.2f} ({tp}/{tp + fn}), precision {precision:.2f} "
+        f"({tp}/{tp + fp})"
+    )
     return recall, precision, tp + fn
 
 
 @needs_shared("reports/*.gold.json")
 def test_linker_recall_and_precision_on_gold_links(capsys):
-    golds = [json.loads(p.read_text(encoding="utf-8")) | {"path": p}
-             for p in sorted((SHARED / "reports").glob("*.gold.json"))]
+    golds = [
+        json.loads(p.read_text(encoding="utf-8")) | {"path": p}
+        for p in sorted((SHARED / "reports").glob("*.gold.json"))
+    ]
     with capsys.disabled():
         recall, precision, total = _score([(g["path"].with_name(g["file"]), g) for g in golds], "gold reports")
     assert total >= 7, "gold links went missing"
@@ -80,10 +85,16 @@ def test_a_shared_theme_alone_does_not_link():
 def test_links_are_stored_on_import(engine, cli_env):
     result = ingest_file(engine=engine, path=SHARED / "reports" / "xili-2023.txt", actor="测试")
     with session_scope(engine) as s:
-        rows = s.execute(select(Item.title, Item.kind).join(ItemLink, ItemLink.shortcoming_item_id == Item.id)
-                         .where(ItemLink.report_id == result.report_id)).all()
-        plans = s.execute(select(Item.title).join(ItemLink, ItemLink.plan_item_id == Item.id)
-                          .order_by(ItemLink.id)).scalars().all()
+        rows = s.execute(
+            select(Item.title, Item.kind)
+            .join(ItemLink, ItemLink.shortcoming_item_id == Item.id)
+            .where(ItemLink.report_id == result.report_id)
+        ).all()
+        plans = (
+            s.execute(select(Item.title).join(ItemLink, ItemLink.plan_item_id == Item.id).order_by(ItemLink.id))
+            .scalars()
+            .all()
+        )
     assert [kind for _, kind in rows] == ["shortcoming", "shortcoming"]
     assert plans == ["进一步学习贯彻党的二十大精神和习近平法治思想", "进一步落实法治建设第一责任人制度"]
 

@@ -1,5 +1,6 @@
 """The lockout (tracker/lockout.py) on SQLite and PostgreSQL: parallel guesses, per (name, address),
 unknown names like known ones, expiry."""
+
 from __future__ import annotations
 
 import threading

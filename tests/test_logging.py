@@ -1,12 +1,13 @@
 """Logging: one configuration (tracker/logs.py) and a line for every flow run (with its counts),
 every failed delivery and every refused login."""
+
 from __future__ import annotations
 
 import logging
 import os
 import subprocess
 import sys
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 from fastapi.testclient import TestClient
 
@@ -28,7 +29,7 @@ def _messages(caplog, logger: str) -> list[str]:
 def test_a_flow_run_logs_its_counts(engine, caplog):
     caplog.set_level(logging.INFO, logger="rectify.flows")
     with session_scope(engine) as s:
-        add_task(s, deadline=AS_OF - timedelta(days=3), last_progress_at=datetime(2024, 7, 1, tzinfo=timezone.utc))
+        add_task(s, deadline=AS_OF - timedelta(days=3), last_progress_at=datetime(2024, 7, 1, tzinfo=UTC))
         add_channel(s)
     flows.check_progress.fn(as_of=AS_OF, engine=engine)
     [line] = _messages(caplog, "rectify.flows")
@@ -39,7 +40,7 @@ def test_a_flow_run_logs_its_counts(engine, caplog):
 def test_a_failed_delivery_is_logged(engine, recorder, caplog):
     caplog.set_level(logging.INFO, logger="rectify.delivery")
     with session_scope(engine) as s:
-        add_task(s, deadline=AS_OF + timedelta(days=3), last_progress_at=datetime(2024, 7, 1, tzinfo=timezone.utc))
+        add_task(s, deadline=AS_OF + timedelta(days=3), last_progress_at=datetime(2024, 7, 1, tzinfo=UTC))
         channel = add_channel(s, target=recorder.url("/down"))
     enqueue_reminders(engine=engine, as_of=AS_OF)
     recorder.mode = "500"
@@ -75,9 +76,11 @@ def _python(code: str, **env: str) -> subprocess.CompletedProcess:
 
 
 def test_one_configuration_to_stderr_at_the_configured_level(tmp_path):
-    code = ("import logging; from tracker.logs import configure_logging; configure_logging(); configure_logging(); "
-            "logging.getLogger('rectify.x').info('hello'); logging.getLogger('httpx').info('noise'); "
-            "logging.getLogger('rectify.x').debug('detail'); print('out')")
+    code = (
+        "import logging; from tracker.logs import configure_logging; configure_logging(); configure_logging(); "
+        "logging.getLogger('rectify.x').info('hello'); logging.getLogger('httpx').info('noise'); "
+        "logging.getLogger('rectify.x').debug('detail'); print('out')"
+    )
     out = _python(code, RECTIFY_DATA_DIR=str(tmp_path))
     assert out.stdout == "out\n"
     assert [line.split(" ", 2)[2] for line in out.stderr.splitlines()] == ["INFO rectify.x: hello"]

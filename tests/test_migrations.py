@@ -2,6 +2,7 @@
 
 Each test that migrates gets an empty database of its own, on SQLite and on PostgreSQL.
 """
+
 from __future__ import annotations
 
 import json
@@ -67,8 +68,13 @@ def _missing_from(engine, metadata) -> dict[str, set[str]]:
     insp = inspect(engine)
     present = set(insp.get_table_names())
     missing_tables = set(metadata.tables) - present
-    missing_indexes = {f"{t.name}.{ix.name}" for t in metadata.tables.values() if t.name in present
-                       for ix in t.indexes if ix.name not in {i["name"] for i in insp.get_indexes(t.name)}}
+    missing_indexes = {
+        f"{t.name}.{ix.name}"
+        for t in metadata.tables.values()
+        if t.name in present
+        for ix in t.indexes
+        if ix.name not in {i["name"] for i in insp.get_indexes(t.name)}
+    }
     return {"tables": missing_tables, "indexes": missing_indexes}
 
 
@@ -155,8 +161,9 @@ def test_tables_live_in_models_modules_and_env_models_sees_them_all(tmp_path):
     """Importing every module registers no table or index that `migrations/env_models.py` misses,
     and every mapped table is declared in a package's `models` module."""
     env = {**os.environ, "RECTIFY_DATA_DIR": str(tmp_path / "data"), "PREFECT_HOME": str(tmp_path / "prefect")}
-    out = subprocess.run([sys.executable, "-c", _SNAPSHOT], cwd=ROOT, env=env, capture_output=True,
-                         text=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-c", _SNAPSHOT], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     found = json.loads(out.stdout.strip().splitlines()[-1])
     assert found["everything"] == found["env_models"]
@@ -188,9 +195,17 @@ def test_processes_starting_together_migrate_once(empty_url, tmp_path):
 
     go = tmp_path / "go"
     env = {**os.environ, "RECTIFY_DATABASE_URL": empty_url, "RECTIFY_DATA_DIR": str(tmp_path / "data")}
-    procs = [subprocess.Popen([sys.executable, "-c", _WORKER, str(tmp_path / f"ready{i}"), str(go)],
-                              cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for i in range(4)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", _WORKER, str(tmp_path / f"ready{i}"), str(go)],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(4)
+    ]
     try:
         deadline = time.monotonic() + 120
         while not all((tmp_path / f"ready{i}").exists() for i in range(4)):

@@ -4,6 +4,7 @@ Bodies are checked exactly, the DingTalk and webhook signatures are recomputed h
 failure modes (HTTP 500, robot errcode, a hanging server, a dropped connection) become errors
 on the outbox row while the other channels still deliver.
 """
+
 from __future__ import annotations
 
 import base64
@@ -12,7 +13,7 @@ import hmac
 import socket
 import ssl
 import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from email import message_from_bytes, policy
 from urllib.parse import quote_plus
 
@@ -20,12 +21,11 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from notifications.outbox import deliver
-from tests.test_notify_support import (add_channel, add_task, notify_settings, outbox_rows, recorder,  # noqa: F401
-                                       recorder_server)
+from tests.test_notify_support import add_channel, add_task, notify_settings, outbox_rows, recorder, recorder_server  # noqa: F401
 from tracker.db import session_scope
 
 AS_OF = date(2024, 6, 23)  # 7 days before the task's 2024-06-30 deadline
-RECENT = datetime(2024, 6, 20, tzinfo=timezone.utc)  # progress posted lately: no stale reminder
+RECENT = datetime(2024, 6, 20, tzinfo=UTC)  # progress posted lately: no stale reminder
 
 
 def free_port() -> int:
@@ -55,17 +55,24 @@ def tls_cert(tmp_path_factory):
 
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = datetime.now(timezone.utc)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now - timedelta(days=1))
-            .not_valid_after(now + timedelta(days=1))
-            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
-            .sign(key, hashes.SHA256()))
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+        .sign(key, hashes.SHA256())
+    )
     d = tmp_path_factory.mktemp("tls")
     (d / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    (d / "key.pem").write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                                  serialization.NoEncryption()))
+    (d / "key.pem").write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
     return d / "cert.pem", d / "key.pem"
 
 
@@ -78,15 +85,28 @@ def smtp_server(request, tls_cert, monkeypatch):
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert, key)
     port = free_port()
-    kwargs = {"tls_context": context, "require_starttls": True} if security == "starttls" else \
-        {"ssl_context": context} if security == "ssl" else {}
+    kwargs = (
+        {"tls_context": context, "require_starttls": True}
+        if security == "starttls"
+        else {"ssl_context": context}
+        if security == "ssl"
+        else {}
+    )
     controller = Controller(inbox, hostname="127.0.0.1", port=port, **kwargs)
     if security == "ssl":
         monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # the controller's own readiness probe trusts it too
     controller.start()
     monkeypatch.setenv("SSL_CERT_FILE", str(cert))
-    yield inbox, notify_settings(smtp_host="127.0.0.1", smtp_port=port, smtp_security=security,
-                                 smtp_from="rectify@county.gov.cn", base_url="http://rectify.local")
+    yield (
+        inbox,
+        notify_settings(
+            smtp_host="127.0.0.1",
+            smtp_port=port,
+            smtp_security=security,
+            smtp_from="rectify@county.gov.cn",
+            base_url="http://rectify.local",
+        ),
+    )
     controller.stop()
 
 
@@ -116,7 +136,8 @@ def test_email_exact_message(engine, smtp_server):
         "西里镇：整改事项“行政执法公示不规范”还有 7 天到期。\n\n"
         "整改时限：2024年6月30日（当前黄灯）\n\n"
         "责任单位/责任人：司法所 张三\n\n"
-        f"请抓紧推进整改，并在系统中填报进展、上传佐证材料。查看任务：http://rectify.local/tasks/{task.id}")
+        f"请抓紧推进整改，并在系统中填报进展、上传佐证材料。查看任务：http://rectify.local/tasks/{task.id}"
+    )
     [row] = outbox_rows(engine)
     assert row.status == "sent" and row.attempts == 1 and row.sent_at is not None
     # the dedupe key itself as the Message-ID, its colons written as dots (a msg-id has no ':')
@@ -143,12 +164,23 @@ def test_webhook_exact_body_and_signature(engine, recorder):
     expected = {
         "key": row.dedupe_key,
         "subject": "【整改到期提醒】西里镇：行政执法公示不规范（2024年6月30日到期）",
-        "text": ("西里镇：整改事项“行政执法公示不规范”还有 7 天到期。\n\n整改时限：2024年6月30日（当前黄灯）\n\n"
-                 "责任单位/责任人：司法所 张三\n\n"
-                 f"请抓紧推进整改，并在系统中填报进展、上传佐证材料。查看任务：http://rectify.local/tasks/{task.id}"),
-        "kind": "due_soon", "kind_label": "到期提醒", "township": "西里镇", "as_of": "2024-06-23",
-        "task": {"id": task.id, "title": "行政执法公示不规范", "deadline": "2024-06-30", "status": "整改中",
-                 "light": "yellow", "url": f"http://rectify.local/tasks/{task.id}"},
+        "text": (
+            "西里镇：整改事项“行政执法公示不规范”还有 7 天到期。\n\n整改时限：2024年6月30日（当前黄灯）\n\n"
+            "责任单位/责任人：司法所 张三\n\n"
+            f"请抓紧推进整改，并在系统中填报进展、上传佐证材料。查看任务：http://rectify.local/tasks/{task.id}"
+        ),
+        "kind": "due_soon",
+        "kind_label": "到期提醒",
+        "township": "西里镇",
+        "as_of": "2024-06-23",
+        "task": {
+            "id": task.id,
+            "title": "行政执法公示不规范",
+            "deadline": "2024-06-30",
+            "status": "整改中",
+            "light": "yellow",
+            "url": f"http://rectify.local/tasks/{task.id}",
+        },
     }
     assert req.json() == expected
     assert row.dedupe_key == f"due:{task.id}:2024-06-30:7:{row.channel_id}"
@@ -161,11 +193,17 @@ def test_wecom_markdown(engine, recorder):
     task = _due_task_with(engine, kind="wecom", target=recorder.url("/cgi-bin/webhook/send"))
     assert deliver(engine=engine, settings=notify_settings(base_url="http://rectify.local")).sent == 1
     [req] = recorder.requests
-    assert req.json() == {"msgtype": "markdown", "markdown": {"content": (
-        "### 【整改到期提醒】西里镇：行政执法公示不规范（2024年6月30日到期）\n\n"
-        "西里镇：整改事项“**行政执法公示不规范**”还有 7 天到期。\n\n"
-        "整改时限：2024年6月30日（当前**黄灯**）\n\n责任单位/责任人：司法所 张三\n\n"
-        f"请抓紧推进整改，并在系统中填报进展、上传佐证材料。[查看任务](http://rectify.local/tasks/{task.id})")}}
+    assert req.json() == {
+        "msgtype": "markdown",
+        "markdown": {
+            "content": (
+                "### 【整改到期提醒】西里镇：行政执法公示不规范（2024年6月30日到期）\n\n"
+                "西里镇：整改事项“**行政执法公示不规范**”还有 7 天到期。\n\n"
+                "整改时限：2024年6月30日（当前**黄灯**）\n\n责任单位/责任人：司法所 张三\n\n"
+                f"请抓紧推进整改，并在系统中填报进展、上传佐证材料。[查看任务](http://rectify.local/tasks/{task.id})"
+            )
+        },
+    }
     assert "x-rectify-signature" not in req.headers
 
 
@@ -180,10 +218,16 @@ def test_dingtalk_signature(engine, recorder):
     expected = base64.b64encode(hmac.new(b"SEC123", f"{ts}\nSEC123".encode(), hashlib.sha256).digest()).decode()
     assert f"sign={quote_plus(expected)}" in req.raw_query.split("&")  # url-encoded on the wire
     body = req.json()
-    assert body == {"msgtype": "markdown", "markdown": {
-        "title": "【整改到期提醒】西里镇：行政执法公示不规范（2024年6月30日到期）",
-        "text": body["markdown"]["text"]}}
-    assert body["markdown"]["text"].startswith("### 【整改到期提醒】西里镇：行政执法公示不规范（2024年6月30日到期）\n\n")
+    assert body == {
+        "msgtype": "markdown",
+        "markdown": {
+            "title": "【整改到期提醒】西里镇：行政执法公示不规范（2024年6月30日到期）",
+            "text": body["markdown"]["text"],
+        },
+    }
+    assert body["markdown"]["text"].startswith(
+        "### 【整改到期提醒】西里镇：行政执法公示不规范（2024年6月30日到期）\n\n"
+    )
 
 
 def test_dingtalk_without_secret_is_unsigned(engine, recorder):
@@ -192,12 +236,15 @@ def test_dingtalk_without_secret_is_unsigned(engine, recorder):
     assert set(recorder.requests[0].query) == {"access_token"}
 
 
-@pytest.mark.parametrize("mode, error", [
-    ("errcode", "钉钉机器人返回错误 310000：sign not match"),
-    ("500", "对方返回 HTTP 500（对方服务器内部错误）"),  # the status and a reason, never the body
-    ("hang", "连接超时：127.0.0.1:{port} 在 1 秒内没有应答"),
-    ("close", "连接被对方断开：127.0.0.1:{port} 未返回应答"),
-])
+@pytest.mark.parametrize(
+    "mode, error",
+    [
+        ("errcode", "钉钉机器人返回错误 310000：sign not match"),
+        ("500", "对方返回 HTTP 500（对方服务器内部错误）"),  # the status and a reason, never the body
+        ("hang", "连接超时：127.0.0.1:{port} 在 1 秒内没有应答"),
+        ("close", "连接被对方断开：127.0.0.1:{port} 未返回应答"),
+    ],
+)
 def test_failure_is_recorded_and_other_channels_still_deliver(engine, recorder, mode, error):
     with session_scope(engine) as s:
         broken_task = add_task(s, deadline=date(2024, 6, 30), last_progress_at=RECENT)
@@ -218,4 +265,4 @@ def test_failure_is_recorded_and_other_channels_still_deliver(engine, recorder, 
     broken = rows[broken_task.id]
     assert broken.status == "pending" and broken.attempts == 1
     assert broken.last_error == error.format(port=recorder.port)
-    assert broken.next_attempt_at > datetime.now(timezone.utc) + timedelta(seconds=50)  # backoff 60 s
+    assert broken.next_attempt_at > datetime.now(UTC) + timedelta(seconds=50)  # backoff 60 s

@@ -1,9 +1,10 @@
 """The outbox delivers every reminder once: through channel failures, crashes, concurrent deliverers."""
+
 from __future__ import annotations
 
 import threading
 import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import update
@@ -12,8 +13,7 @@ from notifications.models import Outbox
 from notifications.outbox import _claim, deliver, retry
 from notifications.recipients import remove_channel
 from notifications.reminders import enqueue_reminders
-from tests.test_notify_support import (add_channel, add_task, notify_settings, outbox_rows, recorder,  # noqa: F401
-                                       recorder_server)
+from tests.test_notify_support import add_channel, add_task, notify_settings, outbox_rows, recorder, recorder_server  # noqa: F401
 from tracker.db import session_scope
 from tracker.errors import InvalidTransition
 
@@ -26,15 +26,20 @@ def _queue(engine, recorder, per_township: int = 4) -> list[str]:
     with session_scope(engine) as s:
         for name in TOWNSHIPS:
             for i in range(per_township):
-                add_task(s, township_name=name, title=f"{name}问题{i}", deadline=AS_OF + timedelta(days=10 * i - 15),
-                         last_progress_at=datetime(2024, 7, 1, tzinfo=timezone.utc))
+                add_task(
+                    s,
+                    township_name=name,
+                    title=f"{name}问题{i}",
+                    deadline=AS_OF + timedelta(days=10 * i - 15),
+                    last_progress_at=datetime(2024, 7, 1, tzinfo=UTC),
+                )
             add_channel(s, township_name=name, target=recorder.url(f"/{name}"))
     enqueue_reminders(engine=engine, as_of=AS_OF)
     return sorted(o.dedupe_key for o in outbox_rows(engine))
 
 
 def _later(hours: float) -> datetime:
-    return datetime.now(timezone.utc) + timedelta(hours=hours)
+    return datetime.now(UTC) + timedelta(hours=hours)
 
 
 def test_failing_half_way_then_run_again_delivers_each_once(engine, recorder):
@@ -54,13 +59,14 @@ def test_failing_half_way_then_run_again_delivers_each_once(engine, recorder):
 
 def test_crashed_deliverer_claims_expire_then_deliver_once(engine, recorder):
     expected = _queue(engine, recorder, per_township=2)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     assert sorted(_claim(engine, "crashed-run", now)) == sorted(o.id for o in outbox_rows(engine))
     # the crashed run holds its claims: another run sends nothing yet
     assert deliver(engine=engine, settings=notify_settings(), now=now + timedelta(minutes=1)).sent == 0
     # the claim timeout (RECTIFY_NOTIFY_CLAIM_SECONDS, default 2 minutes) lapses: the rows are due again
-    assert deliver(engine=engine, settings=notify_settings(), now=now + timedelta(minutes=2, seconds=1)).sent == \
-        len(expected)
+    assert deliver(engine=engine, settings=notify_settings(), now=now + timedelta(minutes=2, seconds=1)).sent == len(
+        expected
+    )
     assert sorted(recorder.accepted_keys()) == expected
 
 
@@ -105,17 +111,20 @@ def test_two_deliverers_at_once_send_each_once(engine, recorder):
 
 def test_backoff_then_failed_with_error_then_retry(engine, recorder):
     with session_scope(engine) as s:
-        add_task(s, deadline=AS_OF + timedelta(days=3), last_progress_at=datetime(2024, 7, 1, tzinfo=timezone.utc))
+        add_task(s, deadline=AS_OF + timedelta(days=3), last_progress_at=datetime(2024, 7, 1, tzinfo=UTC))
         add_channel(s, target=recorder.url("/down"))
     enqueue_reminders(engine=engine, as_of=AS_OF)
     recorder.mode = "500"
     settings = notify_settings(max_attempts=3, backoff_seconds=60)
-    t0 = datetime.now(timezone.utc)
+    t0 = datetime.now(UTC)
     assert deliver(engine=engine, settings=settings, now=t0).retrying == 1
     [row] = outbox_rows(engine)
     assert (row.status, row.attempts, row.next_attempt_at) == ("pending", 1, t0 + timedelta(seconds=60))
     assert deliver(engine=engine, settings=settings, now=t0 + timedelta(seconds=59)).as_dict() == {
-        "sent": 0, "retrying": 0, "failed": 0}  # not due yet
+        "sent": 0,
+        "retrying": 0,
+        "failed": 0,
+    }  # not due yet
     assert deliver(engine=engine, settings=settings, now=t0 + timedelta(seconds=61)).retrying == 1
     [row] = outbox_rows(engine)
     assert row.attempts == 2 and row.next_attempt_at == t0 + timedelta(seconds=61 + 120)
@@ -150,18 +159,18 @@ def test_removed_channel_fails_its_pending_messages(engine, recorder):
     with session_scope(engine) as s:
         again = add_channel(s, township_name=TOWNSHIPS[0], target=recorder.url(f"/{TOWNSHIPS[0]}"))
     assert again.id == removed
-    assert enqueue_reminders(engine=engine, as_of=AS_OF) == {"due_soon": 0, "overdue": 0, "escalation": 0,
-                                                             "stale": 0}
+    assert enqueue_reminders(engine=engine, as_of=AS_OF) == {"due_soon": 0, "overdue": 0, "escalation": 0, "stale": 0}
 
 
 def test_templates_in_the_data_dir_override_the_packaged_ones(engine, recorder, tmp_path):
     with session_scope(engine) as s:
-        task = add_task(s, deadline=AS_OF + timedelta(days=5), last_progress_at=datetime(2024, 7, 1, tzinfo=timezone.utc))
+        task = add_task(s, deadline=AS_OF + timedelta(days=5), last_progress_at=datetime(2024, 7, 1, tzinfo=UTC))
         add_channel(s, target=recorder.url("/x"))
     enqueue_reminders(engine=engine, as_of=AS_OF)
     (tmp_path / "messages").mkdir()
     (tmp_path / "messages" / "due_soon.j2").write_text(
-        "请注意：{{ title }}\n\n{{ township }}，{{ deadline }}前完成（{{ light }}）。{{ url }}", encoding="utf-8")
+        "请注意：{{ title }}\n\n{{ township }}，{{ deadline }}前完成（{{ light }}）。{{ url }}", encoding="utf-8"
+    )
     assert deliver(engine=engine, settings=notify_settings(base_url="http://h"), templates_dir=tmp_path).sent == 1
     body = recorder.accepted[0].json()
     assert body["subject"] == f"请注意：{task.title}"
@@ -170,8 +179,8 @@ def test_templates_in_the_data_dir_override_the_packaged_ones(engine, recorder, 
 
 def test_broken_override_fails_the_message_not_the_channel(engine, recorder, tmp_path):
     with session_scope(engine) as s:
-        add_task(s, deadline=AS_OF + timedelta(days=5), last_progress_at=datetime(2024, 7, 1, tzinfo=timezone.utc))
-        add_task(s, deadline=AS_OF - timedelta(days=2), last_progress_at=datetime(2024, 7, 1, tzinfo=timezone.utc))
+        add_task(s, deadline=AS_OF + timedelta(days=5), last_progress_at=datetime(2024, 7, 1, tzinfo=UTC))
+        add_task(s, deadline=AS_OF - timedelta(days=2), last_progress_at=datetime(2024, 7, 1, tzinfo=UTC))
         add_channel(s, target=recorder.url("/x"))
     enqueue_reminders(engine=engine, as_of=AS_OF)
     (tmp_path / "messages").mkdir()

@@ -1,6 +1,7 @@
 """Delivery survives a bad message or a bad channel (issue 13) and a failing channel spends only its own
 attempts (issue 12): the crash cases, channel targets checked when added, claims that lapse after a kill.
 """
+
 from __future__ import annotations
 
 import logging
@@ -8,7 +9,7 @@ import os
 import signal
 import subprocess
 import sys
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from email import message_from_bytes, policy
 from pathlib import Path
 
@@ -22,8 +23,15 @@ from notifications.outbox import deliver
 from notifications.recipients import add_channel as add_recipient
 from notifications.reminders import enqueue_reminders
 from tests.test_notify_channels import smtp_server, tls_cert  # noqa: F401
-from tests.test_notify_support import (add_channel, add_task, notify_settings, outbox_rows, recorder,  # noqa: F401
-                                       recorder_server, township)
+from tests.test_notify_support import (  # noqa: F401
+    add_channel,
+    add_task,
+    notify_settings,
+    outbox_rows,
+    recorder,
+    recorder_server,
+    township,
+)
 from tracker import config
 from tracker.cli import app
 from tracker.db import session_scope
@@ -33,23 +41,36 @@ from workflows import flows  # noqa: F401  (Prefect sets up its logging at impor
 
 ROOT = Path(__file__).resolve().parents[1]
 AS_OF = date(2024, 6, 23)
-RECENT = datetime(2024, 6, 20, tzinfo=timezone.utc)
-LONG_AGO = datetime(2000, 1, 1, tzinfo=timezone.utc)
+RECENT = datetime(2024, 6, 20, tzinfo=UTC)
+LONG_AGO = datetime(2000, 1, 1, tzinfo=UTC)
 runner = CliRunner()
 
 
 def _raw_channel(session, *, township_name: str, kind: str, target: str) -> Channel:
     """A channel stored without the checks (as one added before they existed)."""
-    channel = Channel(township_id=township(session, township_name).id, kind=kind, target=target,
-                      activated_at=LONG_AGO, created_by="old")
+    channel = Channel(
+        township_id=township(session, township_name).id,
+        kind=kind,
+        target=target,
+        activated_at=LONG_AGO,
+        created_by="old",
+    )
     session.add(channel)
     session.flush()
     return channel
 
 
 def _tasks(session, township_name: str, n: int, prefix: str = "问题") -> list:
-    return [add_task(session, township_name=township_name, title=f"{prefix}{i}", deadline=date(2024, 6, 25 + i),
-                     last_progress_at=RECENT) for i in range(n)]
+    return [
+        add_task(
+            session,
+            township_name=township_name,
+            title=f"{prefix}{i}",
+            deadline=date(2024, 6, 25 + i),
+            last_progress_at=RECENT,
+        )
+        for i in range(n)
+    ]
 
 
 def _by_township(engine) -> dict[str, list]:
@@ -63,6 +84,7 @@ def _by_township(engine) -> dict[str, list]:
 
 # ---- a bad message --------------------------------------------------------------------------------------
 
+
 def test_title_with_line_separators_is_sent_with_a_one_line_subject(engine, smtp_server):
     inbox, settings = smtp_server
     with session_scope(engine) as s:
@@ -72,8 +94,10 @@ def test_title_with_line_separators_is_sent_with_a_one_line_subject(engine, smtp
     enqueue_reminders(engine=engine, as_of=AS_OF)
     assert deliver(engine=engine, settings=settings).as_dict() == {"sent": 2, "retrying": 0, "failed": 0}
     subjects = sorted(message_from_bytes(raw, policy=policy.default)["Subject"] for _, raw in inbox.messages)
-    assert subjects == ["【整改到期提醒】西里镇：普法宣传不足（2024年6月29日到期）",
-                        "【整改到期提醒】西里镇：行政执法 公示 不规范（2024年6月30日到期）"]
+    assert subjects == [
+        "【整改到期提醒】西里镇：普法宣传不足（2024年6月29日到期）",
+        "【整改到期提醒】西里镇：行政执法 公示 不规范（2024年6月30日到期）",
+    ]
 
 
 def test_a_message_that_cannot_be_sent_fails_alone_and_is_logged(engine, recorder, monkeypatch, caplog):
@@ -100,6 +124,7 @@ def test_a_message_that_cannot_be_sent_fails_alone_and_is_logged(engine, recorde
 
 
 # ---- a bad channel --------------------------------------------------------------------------------------
+
 
 def test_invalid_target_fails_its_rows_notify_exits_0_and_the_job_logs_it(engine, recorder, cli_env, caplog):
     with session_scope(engine) as s:
@@ -142,8 +167,11 @@ def test_a_name_resolving_to_an_intranet_address_is_refused_at_delivery(engine, 
         _tasks(s, "西里镇", 1)
         add_channel(s, target="http://hooks.example.gov.cn/x", settings=notify_settings(channel_allow_private=False))
     enqueue_reminders(engine=engine, as_of=AS_OF)
-    monkeypatch.setattr(targets.socket, "getaddrinfo",
-                        lambda host, *a, **k: [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("10.0.0.5", 80))])
+    monkeypatch.setattr(
+        targets.socket,
+        "getaddrinfo",
+        lambda host, *a, **k: [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("10.0.0.5", 80))],
+    )
     assert deliver(engine=engine, settings=notify_settings(channel_allow_private=False)).failed == 1
     [row] = outbox_rows(engine)
     assert row.status == "failed" and "hooks.example.gov.cn 解析到内网地址 10.0.0.5，已拒绝发送" in row.last_error
@@ -165,15 +193,31 @@ BAD_TARGETS = [
     ("email", "a@xili..gov.cn", "格式不正确"),
     ("email", "a@-xili.gov.cn", "格式不正确"),
 ]
-PRIVATE_TARGETS = ["http://127.0.0.1:8080/hook", "http://localhost/hook", "http://app.localhost/hook",
-                   "http://10.1.2.3/hook", "http://172.16.0.1/hook", "http://192.168.1.10/hook",
-                   "http://169.254.169.254/latest/meta-data", "http://[::1]:8000/hook", "http://[fe80::1]/hook",
-                   "http://[fd00::1]/hook", "http://[::ffff:10.0.0.1]/hook", "http://0.0.0.0/hook",
-                   "http://127.1/hook", "http://2130706433/hook", "http://0x7f000001/hook", "http://100.64.0.1/"]
-GOOD_TARGETS = [("dingtalk", "https://oapi.dingtalk.com/robot/send?access_token=abc"),
-                ("wecom", "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k-1"),
-                ("webhook", "http://8.8.8.8:8080/hook"), ("email", "liu.fang@xili.gov.cn"),
-                ("email", "sfs+notice@xn--fiqs8s.cn")]
+PRIVATE_TARGETS = [
+    "http://127.0.0.1:8080/hook",
+    "http://localhost/hook",
+    "http://app.localhost/hook",
+    "http://10.1.2.3/hook",
+    "http://172.16.0.1/hook",
+    "http://192.168.1.10/hook",
+    "http://169.254.169.254/latest/meta-data",
+    "http://[::1]:8000/hook",
+    "http://[fe80::1]/hook",
+    "http://[fd00::1]/hook",
+    "http://[::ffff:10.0.0.1]/hook",
+    "http://0.0.0.0/hook",
+    "http://127.1/hook",
+    "http://2130706433/hook",
+    "http://0x7f000001/hook",
+    "http://100.64.0.1/",
+]
+GOOD_TARGETS = [
+    ("dingtalk", "https://oapi.dingtalk.com/robot/send?access_token=abc"),
+    ("wecom", "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k-1"),
+    ("webhook", "http://8.8.8.8:8080/hook"),
+    ("email", "liu.fang@xili.gov.cn"),
+    ("email", "sfs+notice@xn--fiqs8s.cn"),
+]
 
 
 @pytest.mark.parametrize("kind, target, error", BAD_TARGETS)
@@ -188,18 +232,36 @@ def test_private_targets_need_the_setting(engine, target):
     with session_scope(engine) as s:
         township(s, "西里镇")
         with pytest.raises(ValidationFailed, match="指向本机或内网地址.*RECTIFY_CHANNEL_ALLOW_PRIVATE=1"):
-            add_recipient(s, township="西里镇", kind="webhook", target=target, actor="test",
-                          settings=notify_settings(channel_allow_private=False))
-        assert add_recipient(s, township="西里镇", kind="webhook", target=target, actor="test",
-                             settings=notify_settings(channel_allow_private=True)).id
+            add_recipient(
+                s,
+                township="西里镇",
+                kind="webhook",
+                target=target,
+                actor="test",
+                settings=notify_settings(channel_allow_private=False),
+            )
+        assert add_recipient(
+            s,
+            township="西里镇",
+            kind="webhook",
+            target=target,
+            actor="test",
+            settings=notify_settings(channel_allow_private=True),
+        ).id
 
 
 @pytest.mark.parametrize("kind, target", GOOD_TARGETS)
 def test_good_targets_are_accepted(engine, kind, target):
     with session_scope(engine) as s:
         township(s, "西里镇")
-        assert add_recipient(s, township="西里镇", kind=kind, target=target, actor="test",
-                             settings=notify_settings(channel_allow_private=False)).id
+        assert add_recipient(
+            s,
+            township="西里镇",
+            kind=kind,
+            target=target,
+            actor="test",
+            settings=notify_settings(channel_allow_private=False),
+        ).id
 
 
 def test_cli_refuses_a_bad_target(engine, cli_env, monkeypatch):
@@ -210,12 +272,14 @@ def test_cli_refuses_a_bad_target(engine, cli_env, monkeypatch):
     assert r.exit_code == 1 and "Webhook地址格式不正确：http://[::1/" in r.stderr
     monkeypatch.setenv("RECTIFY_CHANNEL_ALLOW_PRIVATE", "0")
     config.get_settings.cache_clear()
-    r = runner.invoke(app, ["channels", "add", "--township", "西里镇", "--kind", "webhook",
-                            "--target", "http://192.168.1.10/hook"])
+    r = runner.invoke(
+        app, ["channels", "add", "--township", "西里镇", "--kind", "webhook", "--target", "http://192.168.1.10/hook"]
+    )
     assert r.exit_code == 1 and "指向本机或内网地址（192.168.1.10）" in r.stderr
 
 
 # ---- a channel failing mid-batch ------------------------------------------------------------------------
+
 
 def test_a_channel_down_mid_batch_keeps_its_untried_rows_attempts(engine, recorder):
     with session_scope(engine) as s:
@@ -226,7 +290,7 @@ def test_a_channel_down_mid_batch_keeps_its_untried_rows_attempts(engine, record
     enqueue_reminders(engine=engine, as_of=AS_OF)
     recorder.fail_after = 1  # the first message is accepted, then /xili answers 500
     recorder.modes["/songling"] = "ok"
-    t0 = datetime.now(timezone.utc)
+    t0 = datetime.now(UTC)
     settings = notify_settings(concurrency=1, backoff_seconds=60)
     result = deliver(engine=engine, settings=settings, now=t0)
     # 西里镇 is tried first: one sent, the second refused with 500, the two after it not tried; 松岭镇 goes on
@@ -247,8 +311,10 @@ def test_a_channel_down_mid_batch_keeps_its_untried_rows_attempts(engine, record
     assert sorted(recorder.accepted_keys()) == sorted(r.dedupe_key for r in xili[1:])
 
 
-@pytest.mark.parametrize("mode, error", [("400", "对方返回 HTTP 400（请求格式不被接受）"),
-                                         ("errcode", "钉钉机器人返回错误 310000：sign not match")])
+@pytest.mark.parametrize(
+    "mode, error",
+    [("400", "对方返回 HTTP 400（请求格式不被接受）"), ("errcode", "钉钉机器人返回错误 310000：sign not match")],
+)
 def test_a_refused_message_does_not_stop_its_channel(engine, recorder, mode, error):
     with session_scope(engine) as s:
         _tasks(s, "西里镇", 3)
@@ -292,15 +358,21 @@ def test_a_deliverer_killed_after_claiming_leaves_rows_that_return_after_the_cla
     expected = sorted(r.dedupe_key for r in outbox_rows(engine))
     url = engine.url.render_as_string(hide_password=False)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([sys.executable, "-c", KILLED_DELIVERER, url], cwd=ROOT, env=env, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", KILLED_DELIVERER, url],
+        cwd=ROOT,
+        env=env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     try:
         line = proc.stdout.readline()
         assert line.strip() == "claimed", proc.stderr.read() if proc.poll() is not None else line
     finally:
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(timeout=30)
-    killed_at = datetime.now(timezone.utc)
+    killed_at = datetime.now(UTC)
     rows = outbox_rows(engine)
     assert sum(r.status == "sent" for r in rows) == 1
     waiting = [r for r in rows if r.status == "pending"]
@@ -323,8 +395,9 @@ def test_claim_timeout_setting(monkeypatch):
     ns = config.load_settings().notify
     assert (ns.claim_seconds, ns.channel_allow_private) == (300, True)
     monkeypatch.setenv("RECTIFY_NOTIFY_CLAIM_SECONDS", "35")  # shorter than 4 timeouts of 10 s
-    with pytest.raises(config.ConfigError,
-                       match="RECTIFY_NOTIFY_CLAIM_SECONDS=35 无效，.*不小于 RECTIFY_NOTIFY_TIMEOUT 的 4 倍"):
+    with pytest.raises(
+        config.ConfigError, match="RECTIFY_NOTIFY_CLAIM_SECONDS=35 无效，.*不小于 RECTIFY_NOTIFY_TIMEOUT 的 4 倍"
+    ):
         config.load_settings()
     monkeypatch.setenv("RECTIFY_NOTIFY_TIMEOUT", "5")
     assert config.load_settings().notify.claim_seconds == 35

@@ -5,13 +5,14 @@ and answers according to a mode, per path if set in `modes`: ok, errcode (a robo
 400 (this message refused), 500, hang (the client times out), or close (drop the connection without answering);
 `fail_after` answers 500 once N requests were accepted (on paths without a mode of their own).
 """
+
 from __future__ import annotations
 
 import json
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
@@ -27,8 +28,7 @@ from tracker.models import Item, Report, Status, Task, Township
 
 def notify_settings(**changes) -> NotifySettings:
     """The configured settings with test changes (short timeouts, no backoff wait unless asked)."""
-    return get_settings().notify.model_copy(update={"timeout": 2.0, "backoff_seconds": 60, "concurrency": 4,
-                                                    **changes})
+    return get_settings().notify.model_copy(update={"timeout": 2.0, "backoff_seconds": 60, "concurrency": 4, **changes})
 
 
 def township(session: Session, name: str = "西里镇") -> Township:
@@ -40,39 +40,80 @@ def township(session: Session, name: str = "西里镇") -> Township:
     return t
 
 
-def add_task(session: Session, *, township_name: str = "西里镇", title: str = "行政执法公示不规范",
-             deadline: date = date(2024, 6, 30), status: str = Status.in_progress.value,
-             assigned_at: datetime | None = datetime(2024, 3, 1, 2, 0, tzinfo=timezone.utc),
-             last_progress_at: datetime | None = None, owner: tuple[str, str] = ("司法所", "张三")) -> Task:
+def add_task(
+    session: Session,
+    *,
+    township_name: str = "西里镇",
+    title: str = "行政执法公示不规范",
+    deadline: date = date(2024, 6, 30),
+    status: str = Status.in_progress.value,
+    assigned_at: datetime | None = datetime(2024, 3, 1, 2, 0, tzinfo=UTC),
+    last_progress_at: datetime | None = None,
+    owner: tuple[str, str] = ("司法所", "张三"),
+) -> Task:
     t = township(session, township_name)
     n = session.execute(select(func.count()).select_from(Report)).scalar() + 1
-    r = Report(township_id=t.id, report_year=2000 + n, plan_year=2001 + n, source_name=f"r{n}.txt",
-               sha256=f"{n:064d}", text="正文", imported_by="test")
+    r = Report(
+        township_id=t.id,
+        report_year=2000 + n,
+        plan_year=2001 + n,
+        source_name=f"r{n}.txt",
+        sha256=f"{n:064d}",
+        text="正文",
+        imported_by="test",
+    )
     session.add(r)
     session.flush()
     item = Item(report_id=r.id, kind="shortcoming", seq=1, title=title, text=title, start=0, end=len(title))
     session.add(item)
     session.flush()
-    task = Task(township_id=t.id, report_id=r.id, item_id=item.id, kind="shortcoming", title=title, description=title,
-                deadline=deadline, status=status, owner_unit=owner[0], owner_person=owner[1],
-                created_at=datetime(2024, 2, 1, tzinfo=timezone.utc), assigned_at=assigned_at,
-                last_progress_at=last_progress_at)
+    task = Task(
+        township_id=t.id,
+        report_id=r.id,
+        item_id=item.id,
+        kind="shortcoming",
+        title=title,
+        description=title,
+        deadline=deadline,
+        status=status,
+        owner_unit=owner[0],
+        owner_person=owner[1],
+        created_at=datetime(2024, 2, 1, tzinfo=UTC),
+        assigned_at=assigned_at,
+        last_progress_at=last_progress_at,
+    )
     session.add(task)
     session.flush()
     return task
 
 
-def add_channel(session: Session, *, township_name: str | None = "西里镇", kind: str = "webhook",
-                target: str = "http://127.0.0.1:9/hook", secret: str | None = None, role: str = "staff",
-                new: bool = False, settings: NotifySettings | None = None) -> Channel:
+def add_channel(
+    session: Session,
+    *,
+    township_name: str | None = "西里镇",
+    kind: str = "webhook",
+    target: str = "http://127.0.0.1:9/hook",
+    secret: str | None = None,
+    role: str = "staff",
+    new: bool = False,
+    settings: NotifySettings | None = None,
+) -> Channel:
     """A recipient, by default one that existed long before (`new`: added just now, so the next
     windowed check gives it everything owed, as it does for ten minutes after any addition)."""
     from notifications.recipients import add_channel as add
 
-    channel = add(session, township=township_name, kind=kind, target=target, secret=secret, role=role, actor="test",
-                  settings=settings)
+    channel = add(
+        session,
+        township=township_name,
+        kind=kind,
+        target=target,
+        secret=secret,
+        role=role,
+        actor="test",
+        settings=settings,
+    )
     if not new:
-        channel.activated_at = datetime(2000, 1, 1, tzinfo=timezone.utc)
+        channel.activated_at = datetime(2000, 1, 1, tzinfo=UTC)
         session.flush()
     return channel
 
@@ -136,8 +177,9 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self):
         body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
         parts = urlsplit(self.path)
-        got = Recorded(parts.path, parts.query, parse_qs(parts.query),
-                       {k.lower(): v for k, v in self.headers.items()}, body)
+        got = Recorded(
+            parts.path, parts.query, parse_qs(parts.query), {k.lower(): v for k, v in self.headers.items()}, body
+        )
         rec = self.rec
         with rec.lock:
             rec.requests.append(got)
@@ -153,10 +195,12 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             self.connection.shutdown(2)
             return
-        status, payload = {"ok": (200, {"errcode": 0, "errmsg": "ok"}),
-                           "errcode": (200, {"errcode": 310000, "errmsg": "sign not match"}),
-                           "400": (400, {"error": "bad request body"}),
-                           "500": (500, {"error": "boom"})}[mode]
+        status, payload = {
+            "ok": (200, {"errcode": 0, "errmsg": "ok"}),
+            "errcode": (200, {"errcode": 310000, "errmsg": "sign not match"}),
+            "400": (400, {"error": "bad request body"}),
+            "500": (500, {"error": "boom"}),
+        }[mode]
         data = json.dumps(payload).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")

@@ -1,4 +1,5 @@
 """County admin pages and API for recipients and the outbox, in the app as `rectify serve` runs it."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -9,10 +10,10 @@ from fastapi.testclient import TestClient
 from notifications.outbox import deliver
 from notifications.reminders import enqueue_reminders
 from tests.test_notify_support import notify_settings, outbox_rows, recorder, recorder_server  # noqa: F401
+from tests.web_helpers import ADMIN, OWN, STAFF, csrf_from, login, seed, web_env
 from tracker import users
 from tracker.db import session_scope
 from tracker.web.app import create_app
-from tests.web_helpers import ADMIN, OWN, STAFF, csrf_from, login, seed, web_env
 
 DEAD_URL = "http://127.0.0.1:9/hook"  # nothing listens on the discard port: connection refused
 
@@ -35,16 +36,24 @@ def test_channels_page_add_and_remove(site):
     page = browser.get("/notifications/channels")
     assert page.status_code == 200 and "提醒接收渠道" in page.text and "尚未添加接收渠道" in page.text
     token = csrf_from(page.text)
-    r = browser.post("/notifications/channels", data={"csrf_token": token, "township": OWN, "kind": "wecom",
-                                                      "target": "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k",
-                                                      "role": "staff"})
+    r = browser.post(
+        "/notifications/channels",
+        data={
+            "csrf_token": token,
+            "township": OWN,
+            "kind": "wecom",
+            "target": "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k",
+            "role": "staff",
+        },
+    )
     assert r.status_code == 200 and "已添加接收渠道" in r.text and "企业微信群机器人" in r.text  # after the redirect
-    bad = browser.post("/notifications/channels", data={"csrf_token": token, "township": OWN, "kind": "email",
-                                                        "target": "not-an-address"})
+    bad = browser.post(
+        "/notifications/channels",
+        data={"csrf_token": token, "township": OWN, "kind": "email", "target": "not-an-address"},
+    )
     assert bad.status_code == 422 and "邮箱地址“not-an-address”格式不正确" in bad.text
     assert 'value="not-an-address"' in bad.text  # the form keeps what was typed
-    forged = browser.post("/notifications/channels", data={"csrf_token": "forged", "kind": "email",
-                                                           "target": "x@y.cn"})
+    forged = browser.post("/notifications/channels", data={"csrf_token": "forged", "kind": "email", "target": "x@y.cn"})
     assert forged.status_code == 403
     channel_id = next(c["id"] for c in site[1][ADMIN].get("/api/v1/channels").json() if c["kind"] == "wecom")
     r = browser.post(f"/notifications/channels/{channel_id}/remove", data={"csrf_token": token})
@@ -54,17 +63,26 @@ def test_channels_page_add_and_remove(site):
 
 def test_channels_api(site):
     _, api, _ = site
-    r = api[ADMIN].post("/api/v1/channels", json={"kind": "dingtalk", "target": "https://oapi.dingtalk.com/robot/send"
-                                                  "?access_token=t", "secret": "SEC", "role": "leader"})
+    r = api[ADMIN].post(
+        "/api/v1/channels",
+        json={
+            "kind": "dingtalk",
+            "target": "https://oapi.dingtalk.com/robot/send?access_token=t",
+            "secret": "SEC",
+            "role": "leader",
+        },
+    )
     assert r.status_code == 201
     body = r.json()
     assert (body["scope"], body["kind"], body["role"], body["has_secret"]) == ("全县", "dingtalk", "leader", True)
     assert "secret" not in body
-    dup = api[ADMIN].post("/api/v1/channels", json={"kind": "dingtalk", "target": "https://oapi.dingtalk.com/robot/send"
-                                                    "?access_token=t"})
+    dup = api[ADMIN].post(
+        "/api/v1/channels", json={"kind": "dingtalk", "target": "https://oapi.dingtalk.com/robot/send?access_token=t"}
+    )
     assert dup.status_code == 409 and "已有该钉钉群机器人渠道" in dup.json()["detail"]
-    wrong = api[ADMIN].post("/api/v1/channels", json={"township": OWN, "kind": "webhook", "target": "ftp://x",
-                                                      "role": "leader"})
+    wrong = api[ADMIN].post(
+        "/api/v1/channels", json={"township": OWN, "kind": "webhook", "target": "ftp://x", "role": "leader"}
+    )
     assert wrong.status_code == 422 and "领导（督办）渠道只能添加在县级" in wrong.json()["detail"]
     assert api[ADMIN].delete(f"/api/v1/channels/{body['id']}").status_code == 204
     assert api[ADMIN].delete(f"/api/v1/channels/{body['id']}").status_code == 404
@@ -81,9 +99,16 @@ def test_outbox_shows_failures_and_retries(site):
     queued = enqueue_reminders(engine=engine, as_of=date(2025, 1, 10))  # the reports' tasks are 待分派 …
     assert sum(queued.values()) == 0
     first = api[ADMIN].get("/api/v1/tasks", params={"township": OWN, "per_page": 1}).json()["items"][0]
-    assign = api[ADMIN].post("/api/v1/tasks/assign", json={
-        "task_ids": [first["id"]], "owner_unit": "司法所", "owner_person": "张三", "deadline": "2025-01-15",
-        "category": "限期整改"})
+    assign = api[ADMIN].post(
+        "/api/v1/tasks/assign",
+        json={
+            "task_ids": [first["id"]],
+            "owner_unit": "司法所",
+            "owner_person": "张三",
+            "deadline": "2025-01-15",
+            "category": "限期整改",
+        },
+    )
     assert assign.status_code == 200, assign.text
     assert enqueue_reminders(engine=engine, as_of=date(2025, 1, 10))["due_soon"] == 1  # … until assigned
     assert deliver(engine=engine, settings=notify_settings(max_attempts=1)).failed == 1
@@ -99,8 +124,9 @@ def test_outbox_shows_failures_and_retries(site):
     assert api[OWN].get("/api/v1/outbox").status_code == 403
     assert browser.get("/notifications/outbox").status_code == 200
 
-    r = browser.post(f"/notifications/outbox/{failed.id}/retry",
-                     data={"csrf_token": csrf_from(page.text), "status": "failed"})
+    r = browser.post(
+        f"/notifications/outbox/{failed.id}/retry", data={"csrf_token": csrf_from(page.text), "status": "failed"}
+    )
     assert r.status_code == 200 and f"消息 {failed.id} 已重新加入发送队列" in r.text
     again = api[ADMIN].post(f"/api/v1/outbox/{failed.id}/retry").json()
     assert (again["status"], again["attempts"]) == ("pending", 0)
@@ -119,8 +145,9 @@ def test_channels_page_warns_of_townships_without_a_channel(site):
 
 def test_send_a_test_message_from_the_channels_page(site, recorder):
     engine, api, browser = site
-    good = api[ADMIN].post("/api/v1/channels", json={"township": OWN, "kind": "wecom",
-                                                     "target": recorder.url("/robot")})
+    good = api[ADMIN].post(
+        "/api/v1/channels", json={"township": OWN, "kind": "wecom", "target": recorder.url("/robot")}
+    )
     dead = api[ADMIN].post("/api/v1/channels", json={"kind": "webhook", "target": "http://127.0.0.1:9/test"})
     assert good.status_code == dead.status_code == 201
     token = csrf_from(browser.get("/notifications/channels").text)
@@ -131,13 +158,16 @@ def test_send_a_test_message_from_the_channels_page(site, recorder):
     content = req.json()["markdown"]["content"]
     assert content.startswith(f"### 【测试消息】{OWN}整改提醒渠道") and "县管理员" in content
     bad = browser.post(f"/notifications/channels/{dead.json()['id']}/test", data={"csrf_token": token})
-    assert (f"测试消息发送到全县的Webhook（编号 {dead.json()['id']}）失败：无法连接到 127.0.0.1:9（连接被拒绝）"
-            in bad.text)
+    assert (
+        f"测试消息发送到全县的Webhook（编号 {dead.json()['id']}）失败：无法连接到 127.0.0.1:9（连接被拒绝）" in bad.text
+    )
     staff = TestClient(browser.app)
     login(staff, STAFF)
     staff_token = csrf_from(staff.get("/notifications/outbox").text)
-    assert staff.post(f"/notifications/channels/{good.json()['id']}/test",
-                      data={"csrf_token": staff_token}).status_code == 403
+    assert (
+        staff.post(f"/notifications/channels/{good.json()['id']}/test", data={"csrf_token": staff_token}).status_code
+        == 403
+    )
     for c in (good, dead):
         api[ADMIN].delete(f"/api/v1/channels/{c.json()['id']}")
 
@@ -166,11 +196,14 @@ def test_private_and_malformed_targets_are_refused_by_the_api(site, monkeypatch)
     monkeypatch.setenv("RECTIFY_CHANNEL_ALLOW_PRIVATE", "0")
     config.get_settings.cache_clear()
     try:
-        private = api[ADMIN].post("/api/v1/channels", json={"township": OWN, "kind": "webhook",
-                                                            "target": "http://192.168.1.10/hook"})
+        private = api[ADMIN].post(
+            "/api/v1/channels", json={"township": OWN, "kind": "webhook", "target": "http://192.168.1.10/hook"}
+        )
         assert private.status_code == 422
-        assert private.json()["detail"] == ("Webhook地址指向本机或内网地址（192.168.1.10），已拒绝；"
-                                            "如确需发往内网地址，请设置 RECTIFY_CHANNEL_ALLOW_PRIVATE=1")
+        assert private.json()["detail"] == (
+            "Webhook地址指向本机或内网地址（192.168.1.10），已拒绝；"
+            "如确需发往内网地址，请设置 RECTIFY_CHANNEL_ALLOW_PRIVATE=1"
+        )
         bad = api[ADMIN].post("/api/v1/channels", json={"township": OWN, "kind": "webhook", "target": "http://[::1/"})
         assert bad.status_code == 422 and bad.json()["detail"] == "Webhook地址格式不正确：http://[::1/"
     finally:

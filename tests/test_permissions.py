@@ -7,36 +7,54 @@ the city reads every county and changes nothing but county admins' accounts. Tow
 township's data (403 or 404 and the database untouched, never 200 or a redirect to success);
 county staff cannot manage users. RULES maps each route to its rule: a route without one fails.
 """
+
 from __future__ import annotations
 
 import io
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
+from fastapi.routing import iter_route_contexts
 from fastapi.testclient import TestClient
 from openpyxl import Workbook
 from sqlalchemy import func, select
-from fastapi.routing import iter_route_contexts
 from starlette.routing import Mount
 
 from notifications import recipients
 from notifications.models import Outbox
 from notifications.outbox import enqueue_rows
+from tests.web_helpers import (
+    ADMIN,
+    MINIMAL_PDF,
+    OTHER,
+    OWN,
+    PASSWORD,
+    REPORTS,
+    REPORTS_DIR,
+    STAFF,
+    csrf_from,
+    login,
+    seed,
+    web_env,
+)
 from tracker import counties, lifecycle, users
-from tracker.ingest import ingest_file
 from tracker.db import session_scope
+from tracker.ingest import ingest_file
 from tracker.models import AuditEvent, Evidence, Progress, Report, Task, Township, User
 from tracker.web import review
 from tracker.web.app import create_app
-from tests.web_helpers import (ADMIN, MINIMAL_PDF, OTHER, OWN, PASSWORD, REPORTS, REPORTS_DIR, STAFF, csrf_from,
-                                 login, seed, web_env)
 
 PUBLIC, ANY, COUNTY, ADMIN_ONLY, TOWNSHIP = "public", "any", "county", "admin", "township"
-WHO = {PUBLIC: {"county_admin", "county_staff", "township"}, ANY: {"county_admin", "county_staff", "township"},
-       COUNTY: {"county_admin", "county_staff"}, ADMIN_ONLY: {"county_admin"}, TOWNSHIP: {"township"}}
+WHO = {
+    PUBLIC: {"county_admin", "county_staff", "township"},
+    ANY: {"county_admin", "county_staff", "township"},
+    COUNTY: {"county_admin", "county_staff"},
+    ADMIN_ONLY: {"county_admin"},
+    TOWNSHIP: {"township"},
+}
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -109,64 +127,96 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/tasks/export.xlsx"): Rule(ANY),
     ("GET", "/tasks/import"): Rule(COUNTY),
     ("POST", "/tasks/import"): Rule(COUNTY, True, lambda t: {"files": {"file": ("台账.xlsx", _sheet(t), XLSX)}}),
-    ("POST", "/tasks/assign"): Rule(COUNTY, True, lambda t: {"data": _assignment(t) | {
-        "task": f"{t.task_id}:{t.version()}"}}),
-    ("POST", "/tasks/verify"): Rule(COUNTY, True, lambda t: {"data": {  # bulk 销号: others' rows reported
-        "verify_task": f"{t.task_id}:{t.version()}"}}),
+    ("POST", "/tasks/assign"): Rule(
+        COUNTY, True, lambda t: {"data": _assignment(t) | {"task": f"{t.task_id}:{t.version()}"}}
+    ),
+    ("POST", "/tasks/verify"): Rule(
+        COUNTY,
+        True,
+        lambda t: {
+            "data": {  # bulk 销号: others' rows reported
+                "verify_task": f"{t.task_id}:{t.version()}"
+            }
+        },
+    ),
     ("GET", "/tasks/{task_id}"): Rule(ANY, True),
-    ("POST", "/tasks/{task_id}/assign"): Rule(COUNTY, True, lambda t: {"data": _assignment(t) | {
-        "version": t.version()}}),
-    ("POST", "/tasks/{task_id}/progress"): Rule(TOWNSHIP, True, lambda t: {
-        "data": {"version": t.version(), "note": "已召开专题会议"}, "files": _pdf(t)}),
+    ("POST", "/tasks/{task_id}/assign"): Rule(
+        COUNTY, True, lambda t: {"data": _assignment(t) | {"version": t.version()}}
+    ),
+    ("POST", "/tasks/{task_id}/progress"): Rule(
+        TOWNSHIP, True, lambda t: {"data": {"version": t.version(), "note": "已召开专题会议"}, "files": _pdf(t)}
+    ),
     ("POST", "/tasks/{task_id}/submit"): Rule(TOWNSHIP, True, lambda t: {"data": {"version": t.version()}}),
-    ("POST", "/tasks/{task_id}/verify"): Rule(COUNTY, True, lambda t: {"data": {
-        "version": t.version(), "decision": "reject", "reject_reason": "佐证材料不全"}}),
-    ("POST", "/tasks/{task_id}/stage-done"): Rule(COUNTY, True, lambda t: {"data": {
-        "version": t.version(), "year": 2024}}),
+    ("POST", "/tasks/{task_id}/verify"): Rule(
+        COUNTY,
+        True,
+        lambda t: {"data": {"version": t.version(), "decision": "reject", "reject_reason": "佐证材料不全"}},
+    ),
+    ("POST", "/tasks/{task_id}/stage-done"): Rule(
+        COUNTY, True, lambda t: {"data": {"version": t.version(), "year": 2024}}
+    ),
     ("GET", "/evidence/{evidence_id}"): Rule(ANY, True),
     ("GET", "/reports"): Rule(ANY),
-    ("POST", "/reports/upload"): Rule(COUNTY, False, lambda t: {"files": [
-        ("files", ("xili-2023.txt", REPORTS[0].read_bytes(), "text/plain"))]}),
+    ("POST", "/reports/upload"): Rule(
+        COUNTY, False, lambda t: {"files": [("files", ("xili-2023.txt", REPORTS[0].read_bytes(), "text/plain"))]}
+    ),
     ("GET", "/reports/review/{token}"): Rule(COUNTY),
     ("POST", "/reports/review/{token}"): Rule(COUNTY),  # body built from the staged upload
     ("POST", "/reports/review/{token}/discard"): Rule(COUNTY),
     ("GET", "/reports/{report_id}"): Rule(ANY, True),
     ("GET", "/users"): Rule(ADMIN_ONLY),
-    ("POST", "/users"): Rule(ADMIN_ONLY, False, lambda t: {"data": {
-        "name": f"新用户{uuid.uuid4().hex[:6]}", "role": "county_staff", "password": PASSWORD}}),
+    ("POST", "/users"): Rule(
+        ADMIN_ONLY,
+        False,
+        lambda t: {"data": {"name": f"新用户{uuid.uuid4().hex[:6]}", "role": "county_staff", "password": PASSWORD}},
+    ),
     ("POST", "/users/{user_id}/active"): Rule(ADMIN_ONLY, True, lambda t: {"data": {"active": "true"}}),
     ("POST", "/users/{user_id}/password"): Rule(ADMIN_ONLY, True, lambda t: {"data": {"password": "new-pass-456"}}),
     ("POST", "/users/{user_id}/token"): Rule(ADMIN_ONLY, True),
-    ("POST", "/users/{user_id}/role"): Rule(ADMIN_ONLY, True, lambda t: {"data": {
-        "role": "township", "township": t.township}}),  # the spare user's own role: no change
+    ("POST", "/users/{user_id}/role"): Rule(
+        ADMIN_ONLY, True, lambda t: {"data": {"role": "township", "township": t.township}}
+    ),  # the spare user's own role: no change
     # one's own password (a refused weak one here: the matrix must keep logging in with PASSWORD)
     ("GET", "/account/password"): Rule(ANY),
-    ("POST", "/account/password"): Rule(ANY, False, lambda t: {"data": {
-        "current_password": PASSWORD, "new_password": "short", "confirm_password": "short"}}),
+    ("POST", "/account/password"): Rule(
+        ANY,
+        False,
+        lambda t: {"data": {"current_password": PASSWORD, "new_password": "short", "confirm_password": "short"}},
+    ),
     # the audit journal: county admins only; everyone else gets 404
     ("GET", "/audit"): Rule(ADMIN_ONLY),
     ("GET", "/audit/export.{fmt}"): Rule(ADMIN_ONLY),
     # API
     ("GET", "/api/v1/tasks"): Rule(ANY),
     ("GET", "/api/v1/tasks/{task_id}"): Rule(ANY, True),
-    ("POST", "/api/v1/tasks/assign"): Rule(COUNTY, True, lambda t: {"json": _assignment(t) | {
-        "task_ids": [t.task_id], "versions": {str(t.task_id): t.version()}}}),
-    ("POST", "/api/v1/tasks/{task_id}/progress"): Rule(TOWNSHIP, True, lambda t: {
-        "data": {"version": t.version(), "note": "已整改"}, "files": _pdf(t)}),
+    ("POST", "/api/v1/tasks/assign"): Rule(
+        COUNTY,
+        True,
+        lambda t: {"json": _assignment(t) | {"task_ids": [t.task_id], "versions": {str(t.task_id): t.version()}}},
+    ),
+    ("POST", "/api/v1/tasks/{task_id}/progress"): Rule(
+        TOWNSHIP, True, lambda t: {"data": {"version": t.version(), "note": "已整改"}, "files": _pdf(t)}
+    ),
     ("POST", "/api/v1/tasks/{task_id}/submit"): Rule(TOWNSHIP, True, lambda t: {"json": {"version": t.version()}}),
-    ("POST", "/api/v1/tasks/{task_id}/verify"): Rule(COUNTY, True, lambda t: {"json": {
-        "version": t.version(), "reject_reason": "佐证材料不全"}}),
+    ("POST", "/api/v1/tasks/{task_id}/verify"): Rule(
+        COUNTY, True, lambda t: {"json": {"version": t.version(), "reject_reason": "佐证材料不全"}}
+    ),
     ("GET", "/api/v1/tasks/{task_id}/journal"): Rule(ANY, True),
     ("GET", "/api/v1/evidence/{evidence_id}"): Rule(ANY, True),
     ("GET", "/api/v1/reports"): Rule(ANY),
-    ("POST", "/api/v1/reports"): Rule(COUNTY, False, lambda t: {"files": [
-        ("files", ("xili-2023.txt", REPORTS[0].read_bytes(), "text/plain"))]}),
+    ("POST", "/api/v1/reports"): Rule(
+        COUNTY, False, lambda t: {"files": [("files", ("xili-2023.txt", REPORTS[0].read_bytes(), "text/plain"))]}
+    ),
     ("GET", "/api/v1/users"): Rule(ADMIN_ONLY),
-    ("POST", "/api/v1/users"): Rule(ADMIN_ONLY, False, lambda t: {"json": {
-        "name": f"新用户{uuid.uuid4().hex[:6]}", "role": "county_staff", "password": PASSWORD}}),
+    ("POST", "/api/v1/users"): Rule(
+        ADMIN_ONLY,
+        False,
+        lambda t: {"json": {"name": f"新用户{uuid.uuid4().hex[:6]}", "role": "county_staff", "password": PASSWORD}},
+    ),
     ("PATCH", "/api/v1/users/{user_id}"): Rule(ADMIN_ONLY, True, lambda t: {"json": {"active": True}}),
-    ("POST", "/api/v1/account/password"): Rule(ANY, False, lambda t: {"json": {
-        "current_password": PASSWORD, "new_password": "short"}}),
+    ("POST", "/api/v1/account/password"): Rule(
+        ANY, False, lambda t: {"json": {"current_password": PASSWORD, "new_password": "short"}}
+    ),
     # year end: a township sees only its own section; the county summary is for county users
     ("GET", "/yearend"): Rule(ANY, True),
     ("GET", "/yearend/section.{fmt}"): Rule(ANY, True),
@@ -194,8 +244,14 @@ CITY_READS = {("GET", "/users"), ("GET", "/api/v1/users"), ("GET", "/audit"), ("
 ROW_ERRORS = {("POST", "/tasks/import"), ("POST", "/tasks/verify")}
 CITY_REFUSED = {("GET", "/tasks/import"), ("GET", "/reports/review/{token}")}
 FOREIGN, FOREIGN_COUNTY, CITY = "西大沟镇", "乙县", "市级用户"  # a township of another county (xidagou-2024)
-TOWNSHIP_PARAM = {("GET", "/tasks"), ("GET", "/api/v1/tasks"), ("GET", "/dashboard"), ("GET", "/tasks/export.xlsx"),
-                  ("GET", "/yearend"), ("GET", "/yearend/section.{fmt}")}
+TOWNSHIP_PARAM = {
+    ("GET", "/tasks"),
+    ("GET", "/api/v1/tasks"),
+    ("GET", "/dashboard"),
+    ("GET", "/tasks/export.xlsx"),
+    ("GET", "/yearend"),
+    ("GET", "/yearend/section.{fmt}"),
+}
 
 
 def route_keys(app) -> set[tuple[str, str]]:
@@ -218,56 +274,139 @@ def world(tmp_path_factory):
         with session_scope(engine) as s:
             admin = users.get_user(s, name=ADMIN)
             for township, result in seeded.items():
-                task_id = s.execute(select(Task.id).where(Task.report_id == result.report_id)
-                                    .order_by(Task.id)).scalars().first()
-                lifecycle.assign(s, actor=admin, task_ids=[task_id], owner_unit="司法所", owner_person="张三",
-                                 deadline=date(2031, 6, 30), category="长期坚持")
-                lifecycle.post_progress(s, actor=users.get_user(s, name=township), task_id=task_id, version=None,
-                                        note="已建立台账", files=[("会议纪要.pdf", MINIMAL_PDF)])
-                spare = users.create_user(s, name=f"{township}备用", role="township", password=PASSWORD,
-                                          township=township)
+                task_id = (
+                    s.execute(select(Task.id).where(Task.report_id == result.report_id).order_by(Task.id))
+                    .scalars()
+                    .first()
+                )
+                lifecycle.assign(
+                    s,
+                    actor=admin,
+                    task_ids=[task_id],
+                    owner_unit="司法所",
+                    owner_person="张三",
+                    deadline=date(2031, 6, 30),
+                    category="长期坚持",
+                )
+                lifecycle.post_progress(
+                    s,
+                    actor=users.get_user(s, name=township),
+                    task_id=task_id,
+                    version=None,
+                    note="已建立台账",
+                    files=[("会议纪要.pdf", MINIMAL_PDF)],
+                )
+                spare = users.create_user(
+                    s, name=f"{township}备用", role="township", password=PASSWORD, township=township
+                )
                 titles = list(s.execute(select(Task.title).where(Task.report_id == result.report_id)).scalars())
-                channels = tuple(recipients.add_channel(s, township=township, kind="webhook", actor=ADMIN,
-                                                        target=f"http://127.0.0.1:9/{township}/{n}").id
-                                 for n in range(3))
+                channels = tuple(
+                    recipients.add_channel(
+                        s, township=township, kind="webhook", actor=ADMIN, target=f"http://127.0.0.1:9/{township}/{n}"
+                    ).id
+                    for n in range(3)
+                )
                 s.flush()
-                enqueue_rows(s.connection(), [dict(
-                    dedupe_key=f"perm:{township}", channel_id=channels[0], kind="overdue",
-                    township_id=s.get(Task, task_id).township_id, task_id=task_id, as_of=date(2024, 6, 1), status="failed",
-                    attempts=5, next_attempt_at=datetime.now(timezone.utc), created_at=datetime.now(timezone.utc))])
+                enqueue_rows(
+                    s.connection(),
+                    [
+                        dict(
+                            dedupe_key=f"perm:{township}",
+                            channel_id=channels[0],
+                            kind="overdue",
+                            township_id=s.get(Task, task_id).township_id,
+                            task_id=task_id,
+                            as_of=date(2024, 6, 1),
+                            status="failed",
+                            attempts=5,
+                            next_attempt_at=datetime.now(UTC),
+                            created_at=datetime.now(UTC),
+                        )
+                    ],
+                )
                 targets[township] = Target(
-                    engine, township, task_id, result.report_id,
-                    s.execute(select(Evidence.id).where(Evidence.task_id == task_id)).scalar_one(), spare.id, titles,
-                    channels, s.execute(select(Outbox.id).where(Outbox.task_id == task_id)).scalar_one())
+                    engine,
+                    township,
+                    task_id,
+                    result.report_id,
+                    s.execute(select(Evidence.id).where(Evidence.task_id == task_id)).scalar_one(),
+                    spare.id,
+                    titles,
+                    channels,
+                    s.execute(select(Outbox.id).where(Outbox.task_id == task_id)).scalar_one(),
+                )
             # another county: 乙县 with 西大沟镇, its own county admin, township user, channels and outbox row
             counties.add_county(s, name=FOREIGN_COUNTY)
         foreign = ingest_file(engine=engine, path=REPORTS_DIR / "xidagou-2024.txt", actor="测试", county=FOREIGN_COUNTY)
         assert foreign.ok and foreign.township == FOREIGN, foreign.message
         with session_scope(engine) as s:
             users.create_user(s, name=CITY, role="city", password=PASSWORD)
-            boss = users.create_user(s, name="乙县管理员", role="county_admin", password=PASSWORD, county=FOREIGN_COUNTY)
-            clerk = users.create_user(s, name=FOREIGN, role="township", password=PASSWORD, county=FOREIGN_COUNTY,
-                                      township=FOREIGN)
-            spare = users.create_user(s, name=f"{FOREIGN}备用", role="township", password=PASSWORD,
-                                      county=FOREIGN_COUNTY, township=FOREIGN)
-            task_id = s.execute(select(Task.id).where(Task.report_id == foreign.report_id).order_by(Task.id)).scalars().first()
-            lifecycle.assign(s, actor=boss, task_ids=[task_id], owner_unit="司法所", owner_person="李四",
-                             deadline=date(2031, 6, 30), category="长期坚持")
-            lifecycle.post_progress(s, actor=clerk, task_id=task_id, version=None, note="已建立台账",
-                                    files=[("会议纪要.pdf", MINIMAL_PDF)])
-            channels = tuple(recipients.add_channel(s, township=FOREIGN, kind="webhook", actor="测试",
-                                                    county=FOREIGN_COUNTY,
-                                                    target=f"http://127.0.0.1:9/{FOREIGN}/{n}").id for n in range(3))
+            boss = users.create_user(
+                s, name="乙县管理员", role="county_admin", password=PASSWORD, county=FOREIGN_COUNTY
+            )
+            clerk = users.create_user(
+                s, name=FOREIGN, role="township", password=PASSWORD, county=FOREIGN_COUNTY, township=FOREIGN
+            )
+            spare = users.create_user(
+                s, name=f"{FOREIGN}备用", role="township", password=PASSWORD, county=FOREIGN_COUNTY, township=FOREIGN
+            )
+            task_id = (
+                s.execute(select(Task.id).where(Task.report_id == foreign.report_id).order_by(Task.id))
+                .scalars()
+                .first()
+            )
+            lifecycle.assign(
+                s,
+                actor=boss,
+                task_ids=[task_id],
+                owner_unit="司法所",
+                owner_person="李四",
+                deadline=date(2031, 6, 30),
+                category="长期坚持",
+            )
+            lifecycle.post_progress(
+                s, actor=clerk, task_id=task_id, version=None, note="已建立台账", files=[("会议纪要.pdf", MINIMAL_PDF)]
+            )
+            channels = tuple(
+                recipients.add_channel(
+                    s,
+                    township=FOREIGN,
+                    kind="webhook",
+                    actor="测试",
+                    county=FOREIGN_COUNTY,
+                    target=f"http://127.0.0.1:9/{FOREIGN}/{n}",
+                ).id
+                for n in range(3)
+            )
             s.flush()
-            enqueue_rows(s.connection(), [dict(
-                dedupe_key=f"perm:{FOREIGN}", channel_id=channels[0], kind="overdue",
-                township_id=s.get(Task, task_id).township_id, task_id=task_id, as_of=date(2024, 6, 1), status="failed",
-                attempts=5, next_attempt_at=datetime.now(timezone.utc), created_at=datetime.now(timezone.utc))])
+            enqueue_rows(
+                s.connection(),
+                [
+                    dict(
+                        dedupe_key=f"perm:{FOREIGN}",
+                        channel_id=channels[0],
+                        kind="overdue",
+                        township_id=s.get(Task, task_id).township_id,
+                        task_id=task_id,
+                        as_of=date(2024, 6, 1),
+                        status="failed",
+                        attempts=5,
+                        next_attempt_at=datetime.now(UTC),
+                        created_at=datetime.now(UTC),
+                    )
+                ],
+            )
             targets[FOREIGN] = Target(
-                engine, FOREIGN, task_id, foreign.report_id,
-                s.execute(select(Evidence.id).where(Evidence.task_id == task_id)).scalar_one(), spare.id,
+                engine,
+                FOREIGN,
+                task_id,
+                foreign.report_id,
+                s.execute(select(Evidence.id).where(Evidence.task_id == task_id)).scalar_one(),
+                spare.id,
                 list(s.execute(select(Task.title).where(Task.report_id == foreign.report_id)).scalars()),
-                channels, s.execute(select(Outbox.id).where(Outbox.task_id == task_id)).scalar_one())
+                channels,
+                s.execute(select(Outbox.id).where(Outbox.task_id == task_id)).scalar_one(),
+            )
         yield create_app(engine=engine), engine, targets
 
 
@@ -275,11 +414,22 @@ def _fingerprint(engine) -> tuple:
     """Everything a request could change, in a few numbers."""
     with session_scope(engine) as s:
         count = lambda model: s.execute(select(func.count()).select_from(model)).scalar_one()  # noqa: E731
-        return (count(AuditEvent), count(Progress), count(Evidence), count(Report), count(Township),
-                s.execute(select(func.sum(Task.version))).scalar_one(),
-                tuple(s.execute(select(User.name, User.active, User.password_hash, User.token_hash, User.role, User.township_id)
-                                .order_by(User.id)).all()),
-                len(review.list_pending()))
+        return (
+            count(AuditEvent),
+            count(Progress),
+            count(Evidence),
+            count(Report),
+            count(Township),
+            s.execute(select(func.sum(Task.version))).scalar_one(),
+            tuple(
+                s.execute(
+                    select(
+                        User.name, User.active, User.password_hash, User.token_hash, User.role, User.township_id
+                    ).order_by(User.id)
+                ).all()
+            ),
+            len(review.list_pending()),
+        )
 
 
 def test_every_route_has_a_rule(world):
@@ -297,8 +447,15 @@ def _path(path: str, target: Target) -> str:
     if "{token}" in path:
         path = path.replace("{token}", target.token())
     channel = target.channel_ids[2 if path.endswith("/test") else path.startswith("/api/")]
-    return path.format(task_id=target.task_id, report_id=target.report_id, evidence_id=target.evidence_id,
-                       user_id=target.user_id, channel_id=channel, outbox_id=target.outbox_id, fmt="docx" if "yearend/section" in path else "xlsx")
+    return path.format(
+        task_id=target.task_id,
+        report_id=target.report_id,
+        evidence_id=target.evidence_id,
+        user_id=target.user_id,
+        channel_id=channel,
+        outbox_id=target.outbox_id,
+        fmt="docx" if "yearend/section" in path else "xlsx",
+    )
 
 
 def _request_kwargs(key, rule: Rule, target: Target, url: str) -> dict:
@@ -317,8 +474,11 @@ def _expected(role: str, key, rule: Rule, target: Target) -> bool | None:
     """Allowed (True), refused (False), or either (None: a filter naming another county's township, which
     answers an empty list or 404 — never its data)."""
     if role == "city":
-        return rule.who in (PUBLIC, ANY) or key in CITY_READS or (
-            key[0] == "GET" and rule.who == COUNTY and key not in CITY_REFUSED)
+        return (
+            rule.who in (PUBLIC, ANY)
+            or key in CITY_READS
+            or (key[0] == "GET" and rule.who == COUNTY and key not in CITY_REFUSED)
+        )
     if role not in WHO[rule.who]:
         return False
     if target.township == FOREIGN and role != "township":
@@ -367,8 +527,11 @@ def test_permission_matrix(world, role, name):
                 to_login = r.status_code in (302, 303, 307) and r.headers["location"].startswith("/login")
                 if (r.status_code in (401, 403, 404) or to_login) and key != ("POST", "/logout"):
                     failures.append(f"{where}: should be allowed; {r.text[:200]}")
-                if _hidden(role, target) and r.status_code == 200 and \
-                        r.headers.get("content-type", "").startswith(("text/html", "application/json")):
+                if (
+                    _hidden(role, target)
+                    and r.status_code == 200
+                    and r.headers.get("content-type", "").startswith(("text/html", "application/json"))
+                ):
                     leaked = [t for t in target.titles if t in r.text]
                     if leaked:
                         failures.append(f"{where}: shows another township's or county's tasks {leaked[:2]}")

@@ -13,6 +13,7 @@ One test, in phases (it takes one to two and a half minutes: it waits for a minu
 The server's log has no error at the end. Processes (server, worker, the worker's flow-run
 processes) and both databases are removed even when the test fails. Timings are printed (`-s`).
 """
+
 from __future__ import annotations
 
 import os
@@ -23,7 +24,7 @@ import sys
 import time
 import uuid
 from contextlib import contextmanager
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -44,8 +45,12 @@ POOL = "rectify"
 DEFAULT_CRONS = {"daily": "0 8 * * *", "weekly": "30 8 * * mon", "yearly": "0 9 1 12 *"}
 SCHEDULE_WAIT = 150  # seconds for the first scheduled run to complete (next minute + worker poll + start)
 SERVER_ERRORS = ("Traceback", "Can't evaluate bulk DML", " ERROR ", "| ERROR", "CRITICAL")
-QUIET = {"PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1",
-         "PREFECT_API_BLOCKS_REGISTER_ON_START": "false", "PREFECT_LOGGING_TO_API_ENABLED": "false"}
+QUIET = {
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    "DO_NOT_TRACK": "1",
+    "PREFECT_API_BLOCKS_REGISTER_ON_START": "false",
+    "PREFECT_LOGGING_TO_API_ENABLED": "false",
+}
 
 
 def _free_port() -> int:
@@ -73,8 +78,10 @@ def databases():
         names.append(_database(admin, "rectify_app"))
         names.append(_database(admin, "rectify_prefect"))
         base = make_url(PG_ADMIN_URL)
-        yield (base.set(database=names[0]).render_as_string(hide_password=False),
-               base.set(drivername="postgresql+asyncpg", database=names[1]).render_as_string(hide_password=False))
+        yield (
+            base.set(database=names[0]).render_as_string(hide_password=False),
+            base.set(drivername="postgresql+asyncpg", database=names[1]).render_as_string(hide_password=False),
+        )
     finally:
         with admin.connect() as conn:
             for name in names:
@@ -92,7 +99,7 @@ def _descendants(pid: int) -> list[int]:
             stat = (entry / "stat").read_text()
         except OSError:
             continue
-        ppid = int(stat[stat.rindex(")") + 2:].split()[1])
+        ppid = int(stat[stat.rindex(")") + 2 :].split()[1])
         children.setdefault(ppid, []).append(int(entry.name))
     found, todo = [], [pid]
     while todo:
@@ -139,15 +146,24 @@ def prefect_api(databases, tmp_path, request):
     (API URL, log path, seconds it took to answer /health)."""
     _, prefect_url = databases
     port = _free_port()
-    env = {**os.environ, **QUIET, "PREFECT_HOME": str(tmp_path / "prefect-server"),
-           "PREFECT_API_DATABASE_CONNECTION_URL": prefect_url, "PREFECT_UI_ENABLED": "false",
-           "PREFECT_SERVER_LOGGING_LEVEL": "WARNING"}
+    env = {
+        **os.environ,
+        **QUIET,
+        "PREFECT_HOME": str(tmp_path / "prefect-server"),
+        "PREFECT_API_DATABASE_CONNECTION_URL": prefect_url,
+        "PREFECT_UI_ENABLED": "false",
+        "PREFECT_SERVER_LOGGING_LEVEL": "WARNING",
+    }
     env.pop("PREFECT_API_URL", None)
     log_path = tmp_path / "server.log"
     api = f"http://127.0.0.1:{port}/api"
     started = time.monotonic()
-    with _process([str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-                  env=env, log_path=log_path, cwd=tmp_path) as server:
+    with _process(
+        [str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        log_path=log_path,
+        cwd=tmp_path,
+    ) as server:
         while True:
             try:
                 if httpx.get(f"{api}/health", timeout=1).status_code == 200:
@@ -186,9 +202,15 @@ def _wait(what: str, probe, timeout: float, diagnose=lambda: ""):
 
 def _deploy(env: dict, cwd: Path, **extra) -> tuple[str, datetime, float]:
     """`rectify deploy --work-pool rectify`: (its output, when it started, how long it took)."""
-    started, clock = datetime.now(timezone.utc), time.monotonic()
-    done = subprocess.run([str(BIN / "rectify"), "deploy", "--work-pool", POOL], env={**env, **extra}, cwd=cwd,
-                          capture_output=True, text=True, timeout=120)
+    started, clock = datetime.now(UTC), time.monotonic()
+    done = subprocess.run(
+        [str(BIN / "rectify"), "deploy", "--work-pool", POOL],
+        env={**env, **extra},
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     return done.stdout, started, time.monotonic() - clock
 
@@ -209,9 +231,16 @@ def test_scheduled_check_progress_runs_by_itself_on_a_worker(databases, prefect_
         add_channel(s)
     # The machine's environment as README's scale path sets it; the commands run outside the checkout,
     # so the worker finds the flows in the installed rectify package, not in a working directory.
-    env = {**os.environ, **QUIET, "PREFECT_API_URL": api_url, "PREFECT_HOME": str(tmp_path / "prefect-client"),
-           "RECTIFY_DATABASE_URL": app_url, "RECTIFY_DATA_DIR": str(tmp_path / "data"),
-           "RECTIFY_SCHEDULER": "0", "PREFECT_LOGGING_LEVEL": "INFO"}
+    env = {
+        **os.environ,
+        **QUIET,
+        "PREFECT_API_URL": api_url,
+        "PREFECT_HOME": str(tmp_path / "prefect-client"),
+        "RECTIFY_DATABASE_URL": app_url,
+        "RECTIFY_DATA_DIR": str(tmp_path / "data"),
+        "RECTIFY_SCHEDULER": "0",
+        "PREFECT_LOGGING_LEVEL": "INFO",
+    }
     for name in ("RECTIFY_CHECK_CRON", "RECTIFY_DIGEST_CRON", "RECTIFY_YEAREND_CRON", "RECTIFY_NOTIFY_MINUTES"):
         env.pop(name, None)
     work = tmp_path / "elsewhere"
@@ -220,26 +249,40 @@ def test_scheduled_check_progress_runs_by_itself_on_a_worker(databases, prefect_
     with httpx.Client(base_url=api_url, timeout=10) as api:
         # 1. The default schedules: every deployment gets scheduled runs by itself.
         out, deploy_started, timings["deploy_s"] = _deploy(env, work)
-        for name in ("check_progress/daily", "weekly_digest/weekly", "year_end_summary/yearly",
-                     "send_notifications/outbox", "ingest_reports/on-demand"):
+        for name in (
+            "check_progress/daily",
+            "weekly_digest/weekly",
+            "year_end_summary/yearly",
+            "send_notifications/outbox",
+            "ingest_reports/on-demand",
+        ):
             assert f"已部署 {name}" in out, out
         deployments = {d["name"]: d for d in api.post("/deployments/filter", json={}).json()}
         assert set(deployments) == {"daily", "weekly", "yearly", "outbox", "on-demand"}
         assert deployments["daily"]["entrypoint"] == "workflows.flows.check_progress"
         # nothing shipped: no storage, no pull steps; the worker imports the installed package
-        assert (deployments["daily"]["path"], deployments["daily"]["pull_steps"],
-                deployments["daily"]["storage_document_id"]) == (None, [], None)
+        assert (
+            deployments["daily"]["path"],
+            deployments["daily"]["pull_steps"],
+            deployments["daily"]["storage_document_id"],
+        ) == (None, [], None)
         assert deployments["on-demand"]["schedules"] == []
 
-        deployed_at, created = datetime.now(timezone.utc), []
+        deployed_at, created = datetime.now(UTC), []
         for name, cron in DEFAULT_CRONS.items():
             schedule = deployments[name]["schedules"][0]["schedule"]
             assert (schedule["cron"], schedule["timezone"]) == (cron, "Asia/Shanghai")
-            runs = _wait(f"scheduled runs of {name}",
-                         lambda: _runs(api, deployments[name]["id"], "SCHEDULED"), 90, lambda: _tail(server_log))
+            runs = _wait(
+                f"scheduled runs of {name}",
+                lambda: _runs(api, deployments[name]["id"], "SCHEDULED"),
+                90,
+                lambda: _tail(server_log),
+            )
             trigger, fires = CronTrigger.from_crontab(cron, timezone=TZ), []
             while len(fires) < len(runs):  # the cron's next fire times, in Asia/Shanghai
-                fires.append(trigger.get_next_fire_time(None, fires[-1] + timedelta(seconds=1) if fires else deployed_at))
+                fires.append(
+                    trigger.get_next_fire_time(None, fires[-1] + timedelta(seconds=1) if fires else deployed_at)
+                )
             assert [_when(r["expected_start_time"]) for r in runs] == fires, name
             assert all(r["auto_scheduled"] for r in runs)
             created.append(min(_when(r["created"]) for r in runs))
@@ -252,36 +295,55 @@ def test_scheduled_check_progress_runs_by_itself_on_a_worker(databases, prefect_
 
         # 2. The same command with another cron for the check: the schedule and its runs are replaced.
         _, redeploy_started, timings["redeploy_s"] = _deploy(env, work, RECTIFY_CHECK_CRON="* * * * *")
-        redeployed_at = datetime.now(timezone.utc)
+        redeployed_at = datetime.now(UTC)
         daily = api.get("/deployments/name/check_progress/daily").json()
         assert daily["id"] == deployments["daily"]["id"]
         assert [s["schedule"]["cron"] for s in daily["schedules"]] == ["* * * * *"]
 
         def minutely():
             runs = _runs(api, daily["id"], "SCHEDULED")
-            return runs if runs and _when(runs[0]["expected_start_time"]).second == 0 and all(
-                _when(r["expected_start_time"]) - redeployed_at < timedelta(hours=2) for r in runs) else None
+            return (
+                runs
+                if runs
+                and _when(runs[0]["expected_start_time"]).second == 0
+                and all(_when(r["expected_start_time"]) - redeployed_at < timedelta(hours=2) for r in runs)
+                else None
+            )
 
         runs = _wait("minutely runs of daily without the old 08:00 runs", minutely, 90, lambda: _tail(server_log))
         assert _when(runs[0]["expected_start_time"]) - redeployed_at <= timedelta(minutes=1)
         timings["redeploy_start_to_scheduled_runs_s"] = (
-            min(_when(r["created"]) for r in runs) - redeploy_started).total_seconds()
+            min(_when(r["created"]) for r in runs) - redeploy_started
+        ).total_seconds()
 
         # 3. A worker; nobody triggers anything: the next minute's run happens by itself.
         worker_log = tmp_path / "worker.log"
-        with _process([str(BIN / "prefect"), "worker", "start", "--pool", POOL], env=env, log_path=worker_log,
-                      cwd=work) as worker:
+        with _process(
+            [str(BIN / "prefect"), "worker", "start", "--pool", POOL], env=env, log_path=worker_log, cwd=work
+        ) as worker:
+
             def completed():
                 assert worker.poll() is None, "worker exited\n" + _tail(worker_log)
                 finished = _runs(api, daily["id"], "COMPLETED", "FAILED", "CRASHED", "CANCELLED")
                 assert all(r["state"]["type"] == "COMPLETED" for r in finished), (finished, _tail(worker_log))
                 return finished
 
-            finished = _wait("a completed scheduled check_progress run", completed, SCHEDULE_WAIT,
-                             lambda: _tail(worker_log) + "\n--- server ---\n" + _tail(server_log))
+            finished = _wait(
+                "a completed scheduled check_progress run",
+                completed,
+                SCHEDULE_WAIT,
+                lambda: _tail(worker_log) + "\n--- server ---\n" + _tail(server_log),
+            )
             # let a run still going (the outbox deployment may share the minute) finish before the worker stops
-            _wait("no flow run in progress", lambda: not api.post("/flow_runs/filter", json={
-                "flow_runs": {"state": {"type": {"any_": ["RUNNING", "PENDING"]}}}}).json(), 60)
+            _wait(
+                "no flow run in progress",
+                lambda: (
+                    not api.post(
+                        "/flow_runs/filter", json={"flow_runs": {"state": {"type": {"any_": ["RUNNING", "PENDING"]}}}}
+                    ).json()
+                ),
+                60,
+            )
             assert "Traceback" not in worker_log.read_text(errors="replace"), _tail(worker_log)
 
     run = finished[0]
@@ -289,18 +351,21 @@ def test_scheduled_check_progress_runs_by_itself_on_a_worker(databases, prefect_
     with engine.connect() as conn:
         rows = [tuple(r) for r in conn.execute(text("SELECT dedupe_key, kind, as_of FROM outbox ORDER BY id"))]
     engine.dispose()
-    assert any(key.startswith(f"due:{task.id}:{due.isoformat()}:7:") and kind == "due_soon"
-               for key, kind, _ in rows), rows
+    assert any(key.startswith(f"due:{task.id}:{due.isoformat()}:7:") and kind == "due_soon" for key, kind, _ in rows), (
+        rows
+    )
 
     server_text = server_log.read_text(errors="replace")
     assert not [e for e in SERVER_ERRORS if e in server_text], server_text[-4000:]
 
     expected, started, ended = (_when(run[k]) for k in ("expected_start_time", "start_time", "end_time"))
-    timings.update({
-        "redeploy_end_to_first_run_started_s": (started - redeployed_at).total_seconds(),
-        "redeploy_end_to_first_run_completed_s": (ended - redeployed_at).total_seconds(),
-        "scheduled_to_started_s": (started - expected).total_seconds(),
-        "run_duration_s": (ended - started).total_seconds(),
-        "run_total_run_time_s": run["total_run_time"],
-    })
+    timings.update(
+        {
+            "redeploy_end_to_first_run_started_s": (started - redeployed_at).total_seconds(),
+            "redeploy_end_to_first_run_completed_s": (ended - redeployed_at).total_seconds(),
+            "scheduled_to_started_s": (started - expected).total_seconds(),
+            "run_duration_s": (ended - started).total_seconds(),
+            "run_total_run_time_s": run["total_run_time"],
+        }
+    )
     print("\nprefect scale-path timings: " + ", ".join(f"{k}={v:.2f}" for k, v in timings.items()))

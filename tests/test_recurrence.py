@@ -1,5 +1,6 @@
 """Problems that recur across a township's reports, and what a report's 问题整改情况 claims against
 the ledger — on a fictional township 云岭镇 whose reports are written here."""
+
 from __future__ import annotations
 
 import hashlib
@@ -11,10 +12,10 @@ from tracker import lifecycle
 from tracker.db import session_scope
 from tracker.extraction import extract_text
 from tracker.ingest import ingest_extraction
+from tracker.insights import task_insights
 from tracker.models import Kind, Recurrence, Report, Task
 from tracker.recurrence import claim_of, match, recurrence_label
 from tracker.yearend.data import cross_year, load
-from tracker.insights import task_insights
 
 HEAD = """中共云岭镇委员会 云岭镇人民政府
 关于{year}年度法治政府建设工作情况的报告
@@ -26,15 +27,21 @@ TAIL = """特此报告。
 中共云岭镇委员会 云岭镇人民政府
 {next}年1月8日
 """
-R2023 = HEAD.format(year=2023) + """二、存在的不足和原因
+R2023 = (
+    HEAD.format(year=2023)
+    + """二、存在的不足和原因
 （一）村级法律顾问服务覆盖不全。部分行政村法律顾问每月到村服务不足一次，群众对法律顾问的知晓率低。
 （二）行政执法案卷归档不及时。部分执法案卷未在结案后及时立卷归档，文书要素不全。
 （三）普法宣传形式单一。普法活动以发放资料、悬挂横幅为主，群众参与度不高。
 三、2024年推进法治政府建设的主要计划安排
 （一）推动法律顾问服务全覆盖。为每个行政村落实法律顾问联系人。
 （二）规范执法案卷管理。开展执法案卷评查。
-""" + TAIL.format(next=2024)
-R2024 = HEAD.format(year=2024) + """二、存在的不足、原因和问题整改情况
+"""
+    + TAIL.format(next=2024)
+)
+R2024 = (
+    HEAD.format(year=2024)
+    + """二、存在的不足、原因和问题整改情况
 （一）法律顾问到村服务不够经常。部分村法律顾问服务频次偏低，群众对法律顾问知晓率仍然不高。
 （二）执法案卷管理仍不够规范。个别执法案卷归档滞后，文书要素不齐全。
 （三）重大行政决策公众参与不足。部分重大决策事项未公开征求意见，决策听证制度落实不到位。
@@ -44,41 +51,67 @@ R2024 = HEAD.format(year=2024) + """二、存在的不足、原因和问题整�
 三是针对普法宣传形式单一的问题，开展以案释法活动12场，已整改到位。
 三、2025年工作计划
 （一）提高法律顾问到村服务频次。每村每月服务不少于2次。
-""" + TAIL.format(next=2025)
-R2025 = HEAD.format(year=2025) + """二、存在的问题
+"""
+    + TAIL.format(next=2025)
+)
+R2025 = (
+    HEAD.format(year=2025)
+    + """二、存在的问题
 （一）村级法律顾问作用发挥仍不充分。法律顾问到村服务频次虽有提高，但群众知晓率仍然偏低。
 （二）安全生产执法力量不足。执法人员少，专业设备缺乏。
 三、2026年工作计划
 （一）深化法律顾问进村服务。
-""" + TAIL.format(next=2026)
+"""
+    + TAIL.format(next=2026)
+)
 
 
 def _shortcomings(engine, year: int) -> list[Task]:
     with session_scope(engine) as s:
-        return list(s.execute(select(Task).join(Report, Report.id == Task.report_id)
-                              .where(Report.report_year == year, Task.kind == Kind.shortcoming.value)
-                              .order_by(Task.id)).scalars())
+        return list(
+            s.execute(
+                select(Task)
+                .join(Report, Report.id == Task.report_id)
+                .where(Report.report_year == year, Task.kind == Kind.shortcoming.value)
+                .order_by(Task.id)
+            ).scalars()
+        )
 
 
 def _pairs(engine) -> set[tuple[str, str, int]]:
     with session_scope(engine) as s:
         later, earlier = Task.__table__.alias("l"), Task.__table__.alias("e")
-        return {tuple(r) for r in s.execute(
-            select(later.c.title, earlier.c.title, Recurrence.years).select_from(Recurrence)
-            .join(later, later.c.id == Recurrence.task_id).join(earlier, earlier.c.id == Recurrence.earlier_task_id))}
+        return {
+            tuple(r)
+            for r in s.execute(
+                select(later.c.title, earlier.c.title, Recurrence.years)
+                .select_from(Recurrence)
+                .join(later, later.c.id == Recurrence.task_id)
+                .join(earlier, earlier.c.id == Recurrence.earlier_task_id)
+            )
+        }
 
 
 def test_two_recurring_problems_are_flagged_on_both_tasks_and_the_new_one_is_not(engine, cli_env):
     ingest_text(engine, R2023, "云岭镇-2023.txt")
     ingest_text(engine, R2024, "云岭镇-2024.txt")
-    assert _pairs(engine) == {("法律顾问到村服务不够经常", "村级法律顾问服务覆盖不全", 2),
-                              ("执法案卷管理仍不够规范", "行政执法案卷归档不及时", 2)}
+    assert _pairs(engine) == {
+        ("法律顾问到村服务不够经常", "村级法律顾问服务覆盖不全", 2),
+        ("执法案卷管理仍不够规范", "行政执法案卷归档不及时", 2),
+    }
     with session_scope(engine) as s:
-        labels = {t.title: task_insights(s, task_id=t.id).recurrence
-                  for t in _shortcomings(engine, 2023) + _shortcomings(engine, 2024)}
-    assert labels == {"村级法律顾问服务覆盖不全": "连续两年查摆", "行政执法案卷归档不及时": "连续两年查摆",
-                      "普法宣传形式单一": "", "法律顾问到村服务不够经常": "连续两年查摆",
-                      "执法案卷管理仍不够规范": "连续两年查摆", "重大行政决策公众参与不足": ""}
+        labels = {
+            t.title: task_insights(s, task_id=t.id).recurrence
+            for t in _shortcomings(engine, 2023) + _shortcomings(engine, 2024)
+        }
+    assert labels == {
+        "村级法律顾问服务覆盖不全": "连续两年查摆",
+        "行政执法案卷归档不及时": "连续两年查摆",
+        "普法宣传形式单一": "",
+        "法律顾问到村服务不够经常": "连续两年查摆",
+        "执法案卷管理仍不够规范": "连续两年查摆",
+        "重大行政决策公众参与不足": "",
+    }
     [ty] = load(engine, year=2024, as_of=_shortcomings(engine, 2024)[0].deadline)
     assert [t.recurrence_years for t in ty.shortcomings] == [2, 2, 0]
 
@@ -87,9 +120,11 @@ def test_import_order_does_not_matter_and_a_third_year_makes_it_three(engine, cl
     ingest_text(engine, R2025, "云岭镇-2025.txt")
     ingest_text(engine, R2024, "云岭镇-2024.txt")
     ingest_text(engine, R2023, "云岭镇-2023.txt")
-    assert _pairs(engine) == {("法律顾问到村服务不够经常", "村级法律顾问服务覆盖不全", 2),
-                              ("执法案卷管理仍不够规范", "行政执法案卷归档不及时", 2),
-                              ("村级法律顾问作用发挥仍不充分", "法律顾问到村服务不够经常", 3)}
+    assert _pairs(engine) == {
+        ("法律顾问到村服务不够经常", "村级法律顾问服务覆盖不全", 2),
+        ("执法案卷管理仍不够规范", "行政执法案卷归档不及时", 2),
+        ("村级法律顾问作用发挥仍不充分", "法律顾问到村服务不够经常", 3),
+    }
     with session_scope(engine) as s:
         t2025 = _shortcomings(engine, 2025)[0]
         info = task_insights(s, task_id=t2025.id)
@@ -110,8 +145,15 @@ def test_report_claiming_done_is_flagged_until_the_ledger_closes_the_task(engine
         county = _user(s, "县司法局", "county_admin")
         town = _user(s, "云岭镇联络员", "township", "云岭镇")
     with at(3, 1, 2024), session_scope(engine) as s:
-        lifecycle.assign(s, actor=county, task_ids=[task.id], owner_unit="司法所", owner_person="吴刚",
-                         deadline=task.deadline, category="限期整改")
+        lifecycle.assign(
+            s,
+            actor=county,
+            task_ids=[task.id],
+            owner_unit="司法所",
+            owner_person="吴刚",
+            deadline=task.deadline,
+            category="限期整改",
+        )
     with at(6, 1, 2024), session_scope(engine) as s:
         lifecycle.post_progress(s, actor=town, task_id=task.id, version=None, note="开展以案释法活动12场", submit=True)
     with at(6, 9, 2024), session_scope(engine) as s:
@@ -127,8 +169,13 @@ def test_reimport_replacing_a_report_recomputes_without_duplicates(engine, cli_e
     ingest_text(engine, R2023, "云岭镇-2023.txt")
     ingest_text(engine, R2024, "云岭镇-2024.txt")
     changed = R2024.replace("（三）重大行政决策公众参与不足。", "（三）重大行政决策公众参与仍然不足。")
-    result = ingest_extraction(engine=engine, extraction=extract_text(changed, source_name="云岭镇-2024-修订.txt"),
-                               sha256=hashlib.sha256(changed.encode()).hexdigest(), actor="测试", replace=True)
+    result = ingest_extraction(
+        engine=engine,
+        extraction=extract_text(changed, source_name="云岭镇-2024-修订.txt"),
+        sha256=hashlib.sha256(changed.encode()).hexdigest(),
+        actor="测试",
+        replace=True,
+    )
     assert result.outcome == "replaced"
     assert len(_pairs(engine)) == 2
     assert len(cross_year(engine, year=2023)[1]) == 2

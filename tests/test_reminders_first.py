@@ -1,5 +1,6 @@
 """The very first check on a ledger (no reminder in the outbox yet) inserts without ON CONFLICT; a key
 another check queued meanwhile sends it back to the ON CONFLICT path, with the same result."""
+
 from __future__ import annotations
 
 import random
@@ -35,9 +36,19 @@ def test_first_check_without_and_with_a_conflicting_key(engine):
     _ledger(engine, random.Random(1))
     key, kind, channel_id, task_id, threshold = sorted(rows)[0]
     with engine.begin() as c:
-        c.execute(insert(Outbox.__table__).values(
-            dedupe_key=key, channel_id=channel_id, kind="digest", task_id=task_id, as_of=D - timedelta(days=1),
-            status="pending", attempts=0, next_attempt_at=utcnow(), created_at=utcnow()))
+        c.execute(
+            insert(Outbox.__table__).values(
+                dedupe_key=key,
+                channel_id=channel_id,
+                kind="digest",
+                task_id=task_id,
+                as_of=D - timedelta(days=1),
+                status="pending",
+                attempts=0,
+                next_attempt_at=utcnow(),
+                created_at=utcnow(),
+            )
+        )
     counts2, rows2 = _first_check(engine)
     assert counts2[kind] == counts[kind] - 1 and sum(counts2.values()) == sum(counts.values()) - 1
     assert {r for r in rows2 if r[1] != "digest"} == rows - {(key, kind, channel_id, task_id, threshold)}

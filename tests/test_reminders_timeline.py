@@ -1,8 +1,9 @@
 """Time travel with an explicit as_of: which reminders are queued on which day, once each."""
+
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import update
@@ -74,9 +75,12 @@ def test_downtime_yields_the_owed_reminder_once(engine):
     assert _check(engine, D - timedelta(days=2), stale_days=NO_STALE)["due_soon"] == 0
     # down over the deadline until 10 days after: one overdue reminder (this week's), no due-soon 1
     assert _check(engine, D + timedelta(days=10), stale_days=NO_STALE) == {
-        "due_soon": 0, "overdue": 1, "escalation": 0, "stale": 0}
-    assert [(o.kind, o.threshold) for o in outbox_rows(engine)] == [
-        ("due_soon", 30), ("due_soon", 7), ("overdue", 1)]
+        "due_soon": 0,
+        "overdue": 1,
+        "escalation": 0,
+        "stale": 0,
+    }
+    assert [(o.kind, o.threshold) for o in outbox_rows(engine)] == [("due_soon", 30), ("due_soon", 7), ("overdue", 1)]
 
 
 def test_only_assigned_open_tasks_of_the_township_are_reminded(engine):
@@ -94,8 +98,11 @@ def test_only_assigned_open_tasks_of_the_township_are_reminded(engine):
         remove_channel(s, channel_id=removed.id, actor="test")
     _check(engine, D + timedelta(days=31))
     assert sorted((o.kind, o.channel_id, o.task_id) for o in outbox_rows(engine)) == [
-        ("escalation", 1, reminded.id), ("escalation", 3, reminded.id), ("escalation", 3, elsewhere.id),
-        ("overdue", 1, reminded.id)]
+        ("escalation", 1, reminded.id),
+        ("escalation", 3, reminded.id),
+        ("escalation", 3, elsewhere.id),
+        ("overdue", 1, reminded.id),
+    ]
 
 
 def test_moved_deadline_starts_its_reminders_afresh(engine):
@@ -121,8 +128,15 @@ def test_a_deadline_moved_slightly_owes_the_same_threshold_again(engine):
 
     def move(deadline: date) -> None:
         with session_scope(engine) as s:
-            lifecycle.assign(s, actor=users.get_user(s, name="县管理员"), task_ids=[task.id], owner_unit="司法所",
-                             owner_person="张三", deadline=deadline, category="限期整改")
+            lifecycle.assign(
+                s,
+                actor=users.get_user(s, name="县管理员"),
+                task_ids=[task.id],
+                owner_unit="司法所",
+                owner_person="张三",
+                deadline=deadline,
+                category="限期整改",
+            )
 
     def queued(kind: str) -> list[tuple]:
         return [(o.threshold, o.dedupe_key) for o in outbox_rows(engine) if o.kind == kind]
@@ -148,7 +162,7 @@ def test_a_deadline_moved_slightly_owes_the_same_threshold_again(engine):
 
 def test_stale_every_period_until_progress(engine):
     with session_scope(engine) as s:
-        task = add_task(s, deadline=date(2025, 6, 30), assigned_at=datetime(2024, 3, 1, 2, tzinfo=timezone.utc))
+        task = add_task(s, deadline=date(2025, 6, 30), assigned_at=datetime(2024, 3, 1, 2, tzinfo=UTC))
         add_channel(s)
     start = date(2024, 3, 1)
     stale_days = {}
@@ -157,8 +171,7 @@ def test_stale_every_period_until_progress(engine):
             stale_days[offset] = True
     assert sorted(stale_days) == [31, 61, 91]  # idle more than 30, 60, 90 days
     with session_scope(engine) as s:  # progress on day 92 restarts the count
-        s.execute(update(Task).where(Task.id == task.id).values(
-            last_progress_at=datetime(2024, 6, 1, 3, tzinfo=timezone.utc)))
+        s.execute(update(Task).where(Task.id == task.id).values(last_progress_at=datetime(2024, 6, 1, 3, tzinfo=UTC)))
     assert _check(engine, date(2024, 6, 25), stale_days=30)["stale"] == 0
     assert _check(engine, date(2024, 7, 2), stale_days=30)["stale"] == 1
     assert [o.threshold for o in outbox_rows(engine) if o.kind == "stale"] == [1, 2, 3, 1]
@@ -171,8 +184,15 @@ def _rejected_task(engine) -> tuple[Task, int]:
         add_channel(s)
         admin = users.create_user(s, name="县管理员", role="county_admin", password="password-1")
         town = users.create_user(s, name="西里镇用户", role="township", password="password-1", township="西里镇")
-        lifecycle.assign(s, actor=admin, task_ids=[task.id], owner_unit="司法所", owner_person="张三",
-                         deadline=D, category="限期整改")
+        lifecycle.assign(
+            s,
+            actor=admin,
+            task_ids=[task.id],
+            owner_unit="司法所",
+            owner_person="张三",
+            deadline=D,
+            category="限期整改",
+        )
         lifecycle.post_progress(s, actor=town, task_id=task.id, version=None, note="已整改完毕", submit=True)
         lifecycle.verify(s, actor=admin, task_id=task.id, version=None, reject_reason="佐证材料不全，缺会议纪要")
     return task, admin.id
@@ -183,7 +203,7 @@ def test_sent_back_notice_once_from_the_journal(engine):
     assert enqueue_sent_back(engine=engine, as_of=D) == 1
     assert enqueue_sent_back(engine=engine, as_of=D) == 0
     # once the journal entry is old enough, the cursor moves past it and it is not read again
-    later = datetime.now(timezone.utc) + timedelta(hours=1)
+    later = datetime.now(UTC) + timedelta(hours=1)
     assert enqueue_sent_back(engine=engine, as_of=D, now=later) == 0
     [row] = outbox_rows(engine)
     assert (row.kind, row.task_id) == ("sent_back", task.id) and row.event_id is not None
@@ -207,8 +227,12 @@ def test_sent_back_notice_text(engine, tmp_path):
     enqueue_sent_back(engine=engine, as_of=D)
     with Session(engine) as s:
         ob = s.execute(select(Outbox)).scalar_one()
-        msg = build(Row(ob, s.get(Township, ob.township_id), s.get(Task, ob.task_id), s.get(AuditEvent, ob.event_id)),
-                    markdown=False, settings=notify_settings(base_url="http://h"), templates_dir=tmp_path)
+        msg = build(
+            Row(ob, s.get(Township, ob.township_id), s.get(Task, ob.task_id), s.get(AuditEvent, ob.event_id)),
+            markdown=False,
+            settings=notify_settings(base_url="http://h"),
+            templates_dir=tmp_path,
+        )
     assert msg.subject == "【整改退回通知】西里镇：行政执法公示不规范"
     assert "已被县管理员退回" in msg.body and "退回原因：佐证材料不全，缺会议纪要" in msg.body
     assert f"http://h/tasks/{task.id}" in msg.body and "2024年6月30日" in msg.body
@@ -232,8 +256,15 @@ def test_weekly_digest_once_per_iso_week(engine):
     town = next(o for o in rows if o.township_id)
     county = next(o for o in rows if not o.township_id)
     assert town.dedupe_key == f"digest:{town.township_id}:2024-W25:{town.channel_id}"
-    assert town.payload["counts"] == {"total": 2, "red": 1, "yellow": 1, "green": 0, "pending_review": 0,
-                                      "unassigned": 1, "escalated": 0}
+    assert town.payload["counts"] == {
+        "total": 2,
+        "red": 1,
+        "yellow": 1,
+        "green": 0,
+        "pending_review": 0,
+        "unassigned": 1,
+        "escalated": 0,
+    }
     assert [t["deadline"] for t in town.payload["red"]] == ["2024-06-01"]
     assert [t["title"] for t in town.payload["due"]] == ["7天内到期的事项"]
     assert county.payload["counts"]["unassigned"] == 2 and county.payload["counts"]["total"] == 2
@@ -246,6 +277,10 @@ def test_due_thresholds_are_configurable(engine, due_days, expected):
         add_task(s, deadline=D)
         add_channel(s)
     for offset in range(-40, 0):
-        enqueue_reminders(engine=engine, as_of=D + timedelta(days=offset), settings=notify_settings(due_days=due_days),
-                          stale_days=NO_STALE)
+        enqueue_reminders(
+            engine=engine,
+            as_of=D + timedelta(days=offset),
+            settings=notify_settings(due_days=due_days),
+            stale_days=NO_STALE,
+        )
     assert {(o.as_of - D).days: o.threshold for o in outbox_rows(engine)} == expected

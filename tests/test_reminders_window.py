@@ -1,8 +1,9 @@
 """A check that looks only at what changed since the last one misses nothing a full check would queue."""
+
 from __future__ import annotations
 
 import random
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -21,9 +22,14 @@ def _ledger(engine, rng: random.Random) -> None:
     with session_scope(engine) as s:
         for i in range(36):
             status = rng.choice([Status.in_progress.value] * 3 + [Status.unassigned.value])
-            add_task(s, township_name=TOWNSHIPS[i % 3], title=f"问题{i}", status=status,
-                     deadline=D + timedelta(days=rng.randint(-60, 60)),
-                     assigned_at=datetime(2024, 3, 1, tzinfo=timezone.utc) + timedelta(days=rng.randint(0, 90)))
+            add_task(
+                s,
+                township_name=TOWNSHIPS[i % 3],
+                title=f"问题{i}",
+                status=status,
+                deadline=D + timedelta(days=rng.randint(-60, 60)),
+                assigned_at=datetime(2024, 3, 1, tzinfo=UTC) + timedelta(days=rng.randint(0, 90)),
+            )
         add_channel(s, township_name=TOWNSHIPS[0])
         add_channel(s, township_name=TOWNSHIPS[1], kind="email", target="a@b.cn")
         add_channel(s, township_name=None, role="leader")
@@ -41,8 +47,15 @@ def _change_something(engine, rng: random.Random, day: date) -> str:
         township = users.get_user(s, name=TOWNSHIPS[(task.id - 1) % 3])
         action = rng.choice(["assign", "progress", "submit_reject", "channel"])
         if action == "assign" and task.status in (Status.unassigned, Status.in_progress):
-            lifecycle.assign(s, actor=admin, task_ids=[task.id], owner_unit="司法所", owner_person="李四",
-                             deadline=day + timedelta(days=rng.randint(-40, 40)), category="限期整改")
+            lifecycle.assign(
+                s,
+                actor=admin,
+                task_ids=[task.id],
+                owner_unit="司法所",
+                owner_person="李四",
+                deadline=day + timedelta(days=rng.randint(-40, 40)),
+                category="限期整改",
+            )
         elif action == "progress" and task.status == Status.in_progress:
             lifecycle.post_progress(s, actor=township, task_id=task.id, version=None, note="推进中")
         elif action == "submit_reject" and task.status == Status.in_progress:
@@ -81,7 +94,7 @@ def test_windowed_checks_queue_what_a_full_check_would(engine, seed):
 
 def test_a_channel_added_later_gets_what_is_owed_at_once(engine):
     with session_scope(engine) as s:
-        add_task(s, deadline=D, last_progress_at=datetime.combine(D, time(), timezone.utc))
+        add_task(s, deadline=D, last_progress_at=datetime.combine(D, time(), UTC))
         add_channel(s)
     for offset in (-10, -9):
         enqueue_reminders(engine=engine, as_of=D + timedelta(days=offset), settings=notify_settings())

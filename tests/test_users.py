@@ -1,7 +1,8 @@
 """Users: validation, argon2 login with lockout, API tokens, visibility rules."""
+
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -14,7 +15,7 @@ from tracker.db import session_scope
 from tracker.errors import Forbidden, NotFound, ValidationFailed
 from tracker.models import LoginAttempt, User
 
-NOW = datetime(2024, 6, 1, 1, 0, tzinfo=timezone.utc)  # 09:00 in Asia/Shanghai
+NOW = datetime(2024, 6, 1, 1, 0, tzinfo=UTC)  # 09:00 in Asia/Shanghai
 
 
 @pytest.fixture

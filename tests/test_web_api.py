@@ -1,16 +1,29 @@
 """The JSON API with Bearer tokens: the task life, the list's shape, users, and errors as {"detail": "<中文>"}."""
+
 from __future__ import annotations
 
 import pytest
 from fastapi.testclient import TestClient
 
+from tests.web_helpers import ADMIN, MINIMAL_PDF, OTHER, OWN, STAFF, seed, web_env
 from tracker import users
 from tracker.db import session_scope
 from tracker.web.app import create_app
-from tests.web_helpers import ADMIN, MINIMAL_PDF, OTHER, OWN, STAFF, seed, web_env
 
-REQUIRED = {"id", "township", "report_year", "kind", "title", "status", "deadline", "version", "owner_unit",
-            "owner_person", "category", "light"}
+REQUIRED = {
+    "id",
+    "township",
+    "report_year",
+    "kind",
+    "title",
+    "status",
+    "deadline",
+    "version",
+    "owner_unit",
+    "owner_person",
+    "category",
+    "light",
+}
 
 
 @pytest.fixture(scope="module")
@@ -48,19 +61,38 @@ def test_bad_parameters_answer_422_in_chinese(api):
     assert r.status_code == 422
     detail = r.json()["detail"]
     assert isinstance(detail, str) and "每页条数" in detail and "预警灯" in detail
-    r = api[ADMIN].post("/api/v1/tasks/assign", json={"task_ids": [1], "owner_unit": "司法所", "owner_person": "张三",
-                                                      "deadline": "明年", "category": "限期整改"})
+    r = api[ADMIN].post(
+        "/api/v1/tasks/assign",
+        json={
+            "task_ids": [1],
+            "owner_unit": "司法所",
+            "owner_person": "张三",
+            "deadline": "明年",
+            "category": "限期整改",
+        },
+    )
     assert r.status_code == 422 and "整改时限" in r.json()["detail"]
 
 
 def test_task_life_through_the_api(api):
     county, township = api[STAFF], api[OWN]
-    r = county.post("/api/v1/tasks/assign", json={"task_ids": [2], "owner_unit": "司法所", "owner_person": "张三",
-                                                  "deadline": "2031-06-30", "category": "限期整改"})
+    r = county.post(
+        "/api/v1/tasks/assign",
+        json={
+            "task_ids": [2],
+            "owner_unit": "司法所",
+            "owner_person": "张三",
+            "deadline": "2031-06-30",
+            "category": "限期整改",
+        },
+    )
     assert r.status_code == 200 and r.json()[0]["status"] == "整改中"
     version = r.json()[0]["version"]
-    r = township.post("/api/v1/tasks/2/progress", data={"version": version, "note": "已完成自查", "percent": 50},
-                      files=[("files", ("自查报告.pdf", MINIMAL_PDF, "application/pdf"))])
+    r = township.post(
+        "/api/v1/tasks/2/progress",
+        data={"version": version, "note": "已完成自查", "percent": 50},
+        files=[("files", ("自查报告.pdf", MINIMAL_PDF, "application/pdf"))],
+    )
     assert r.status_code == 200
     task = r.json()
     assert task["progress_percent"] == 50 and task["evidence"][0]["filename"] == "自查报告.pdf"
@@ -83,17 +115,23 @@ def test_task_life_through_the_api(api):
 
 
 def test_users_api_for_admins_only(api):
-    r = api[ADMIN].post("/api/v1/users", json={"name": "西里镇二号", "role": "township", "township": OWN,
-                                               "password": "long-enough-1"})
+    r = api[ADMIN].post(
+        "/api/v1/users", json={"name": "西里镇二号", "role": "township", "township": OWN, "password": "long-enough-1"}
+    )
     assert r.status_code == 201 and r.json()["township"] == OWN and r.json()["active"] is True
-    again = api[ADMIN].post("/api/v1/users", json={"name": "西里镇二号", "role": "township", "township": OWN,
-                                                   "password": "long-enough-1"})
+    again = api[ADMIN].post(
+        "/api/v1/users", json={"name": "西里镇二号", "role": "township", "township": OWN, "password": "long-enough-1"}
+    )
     assert again.status_code == 422 and again.json()["detail"] == "用户名 西里镇二号 已存在"
     r = api[ADMIN].patch(f"/api/v1/users/{r.json()['id']}", json={"active": False})
     assert r.status_code == 200 and r.json()["active"] is False
     assert api[STAFF].get("/api/v1/users").status_code == 403
-    assert api[STAFF].post("/api/v1/users", json={"name": "x", "role": "county_admin",
-                                                  "password": "long-enough-1"}).status_code == 403
+    assert (
+        api[STAFF]
+        .post("/api/v1/users", json={"name": "x", "role": "county_admin", "password": "long-enough-1"})
+        .status_code
+        == 403
+    )
     names = {u["name"] for u in api[ADMIN].get("/api/v1/users").json()}
     assert {ADMIN, STAFF, OWN, "西里镇二号"} <= names
 
@@ -101,8 +139,17 @@ def test_users_api_for_admins_only(api):
 def test_openapi_schema_lists_the_api_only(api):
     schema = api[ADMIN].get("/openapi.json").json()
     paths = set(schema["paths"])
-    assert {"/api/v1/tasks", "/api/v1/tasks/{task_id}", "/api/v1/tasks/assign", "/api/v1/tasks/{task_id}/progress",
-            "/api/v1/tasks/{task_id}/submit", "/api/v1/tasks/{task_id}/verify", "/api/v1/tasks/{task_id}/journal",
-            "/api/v1/evidence/{evidence_id}", "/api/v1/reports", "/api/v1/users"} <= paths
+    assert {
+        "/api/v1/tasks",
+        "/api/v1/tasks/{task_id}",
+        "/api/v1/tasks/assign",
+        "/api/v1/tasks/{task_id}/progress",
+        "/api/v1/tasks/{task_id}/submit",
+        "/api/v1/tasks/{task_id}/verify",
+        "/api/v1/tasks/{task_id}/journal",
+        "/api/v1/evidence/{evidence_id}",
+        "/api/v1/reports",
+        "/api/v1/users",
+    } <= paths
     assert all(p.startswith("/api/v1/") for p in paths)
     assert "HTTPBearer" in schema["components"]["securitySchemes"]

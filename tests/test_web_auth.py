@@ -1,16 +1,17 @@
 """Login, session cookie flags, CSRF, lockout, logout and 401s, over HTTP (TestClient)."""
+
 from __future__ import annotations
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from tests.web_helpers import ADMIN, OWN, PASSWORD, csrf_from, login, seed, web_env
 from tracker import users
 from tracker.config import get_settings
 from tracker.db import session_scope
 from tracker.models import Task
 from tracker.web.app import SESSION_COOKIE, create_app
-from tests.web_helpers import ADMIN, OWN, PASSWORD, csrf_from, login, seed, web_env
 
 
 @pytest.fixture(scope="module")
@@ -43,8 +44,11 @@ def _task_versions(engine) -> list[int]:
 
 def test_login_sets_httponly_samesite_cookie_and_redirects_to_next(client):
     token = csrf_from(client.get("/login?next=/tasks").text)
-    r = client.post("/login", data={"name": ADMIN, "password": PASSWORD, "csrf_token": token, "next": "/tasks"},
-                    follow_redirects=False)
+    r = client.post(
+        "/login",
+        data={"name": ADMIN, "password": PASSWORD, "csrf_token": token, "next": "/tasks"},
+        follow_redirects=False,
+    )
     assert r.status_code == 303 and r.headers["location"] == "/tasks"
     cookie = next(h for h in r.headers.get_list("set-cookie") if h.startswith(f"{SESSION_COOKIE}="))
     flags = {part.strip().lower() for part in cookie.split(";")[1:]}
@@ -54,8 +58,11 @@ def test_login_sets_httponly_samesite_cookie_and_redirects_to_next(client):
 
 def test_login_never_redirects_off_site(client):
     token = csrf_from(client.get("/login").text)
-    r = client.post("/login", data={"name": ADMIN, "password": PASSWORD, "csrf_token": token,
-                                    "next": "//evil.example/steal"}, follow_redirects=False)
+    r = client.post(
+        "/login",
+        data={"name": ADMIN, "password": PASSWORD, "csrf_token": token, "next": "//evil.example/steal"},
+        follow_redirects=False,
+    )
     assert r.headers["location"] == "/"
 
 
@@ -70,8 +77,13 @@ def test_every_form_carries_the_session_csrf_token(client):
 def test_unsafe_request_without_or_with_wrong_csrf_is_refused_and_changes_nothing(client, engine):
     login(client, ADMIN)
     before = _task_versions(engine)
-    form = {"version": str(before[0]), "owner_unit": "司法所", "owner_person": "张三", "deadline": "2030-06-30",
-            "category": "限期整改"}
+    form = {
+        "version": str(before[0]),
+        "owner_unit": "司法所",
+        "owner_person": "张三",
+        "deadline": "2030-06-30",
+        "category": "限期整改",
+    }
     for extra in ({}, {"csrf_token": "forged"}, {"csrf_token": "伪造的令牌"}):  # non-ASCII: 403, not a 500
         r = client.post("/tasks/1/assign", data=form | extra, follow_redirects=False)
         assert r.status_code == 403 and "CSRF" in r.text
@@ -83,8 +95,13 @@ def test_unsafe_request_without_or_with_wrong_csrf_is_refused_and_changes_nothin
 
 def test_api_with_cookie_needs_csrf_header_but_bearer_token_does_not(client, engine):
     login(client, ADMIN)
-    body = {"task_ids": [1], "owner_unit": "司法所", "owner_person": "张三", "deadline": "2030-06-30",
-            "category": "限期整改"}
+    body = {
+        "task_ids": [1],
+        "owner_unit": "司法所",
+        "owner_person": "张三",
+        "deadline": "2030-06-30",
+        "category": "限期整改",
+    }
     assert client.post("/api/v1/tasks/assign", json=body).status_code == 403
     token = csrf_from(client.get("/tasks").text)
     r = client.post("/api/v1/tasks/assign", json=body | {"owner_unit": "综治办"}, headers={"X-CSRF-Token": token})
@@ -93,8 +110,9 @@ def test_api_with_cookie_needs_csrf_header_but_bearer_token_does_not(client, eng
     with session_scope(engine) as s:
         api_token = users.issue_token(s, name=ADMIN)
     bare = TestClient(client.app)
-    r = bare.post("/api/v1/tasks/assign", json=body | {"owner_person": "李四"},
-                  headers={"Authorization": f"Bearer {api_token}"})
+    r = bare.post(
+        "/api/v1/tasks/assign", json=body | {"owner_person": "李四"}, headers={"Authorization": f"Bearer {api_token}"}
+    )
     assert r.status_code == 200 and r.json()[0]["version"] == version + 1
 
 

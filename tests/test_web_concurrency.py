@@ -1,6 +1,7 @@
 """Two edits of one task based on the same version, sent at the same moment over real HTTP:
 exactly one wins, the other gets 409 with a Chinese message, and the journal has one entry.
 Runs on SQLite and PostgreSQL (the `engine` fixture): the race is decided in the database."""
+
 from __future__ import annotations
 
 import threading
@@ -9,11 +10,11 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from tests.web_helpers import ADMIN, STAFF, csrf_from, live_server, login, seed
 from tracker import users
 from tracker.db import session_scope
 from tracker.models import AuditEvent, Task
 from tracker.web.app import create_app
-from tests.web_helpers import ADMIN, STAFF, csrf_from, live_server, login, seed
 
 
 @pytest.fixture
@@ -42,9 +43,15 @@ def _race(calls) -> list[httpx.Response]:
 
 def _assign_events(engine, task_id: int) -> list[AuditEvent]:
     with session_scope(engine) as s:
-        return list(s.execute(select(AuditEvent).where(
-            AuditEvent.entity == "task", AuditEvent.entity_id == task_id,
-            AuditEvent.action.in_(("assign", "reassign")))).scalars())
+        return list(
+            s.execute(
+                select(AuditEvent).where(
+                    AuditEvent.entity == "task",
+                    AuditEvent.entity_id == task_id,
+                    AuditEvent.action.in_(("assign", "reassign")),
+                )
+            ).scalars()
+        )
 
 
 def test_two_stale_page_edits_one_wins_one_gets_409(server, engine):
@@ -53,9 +60,17 @@ def test_two_stale_page_edits_one_wins_one_gets_409(server, engine):
         assert login(client, name).status_code == 303
     pages = [c.get("/tasks/1").text for c in clients]  # both see version 1
     assert all('name="version" value="1"' in p for p in pages)
-    forms = [{"csrf_token": csrf_from(p), "version": "1", "owner_unit": unit, "owner_person": person,
-              "deadline": "2030-06-30", "category": "限期整改"}
-             for p, unit, person in zip(pages, ("司法所", "综治办"), ("张三", "李四"))]
+    forms = [
+        {
+            "csrf_token": csrf_from(p),
+            "version": "1",
+            "owner_unit": unit,
+            "owner_person": person,
+            "deadline": "2030-06-30",
+            "category": "限期整改",
+        }
+        for p, unit, person in zip(pages, ("司法所", "综治办"), ("张三", "李四"))
+    ]
     responses = _race([lambda c=c, f=f: c.post("/tasks/1/assign", data=f) for c, f in zip(clients, forms)])
 
     assert sorted(r.status_code for r in responses) == [303, 409]
@@ -73,9 +88,17 @@ def test_two_stale_api_edits_one_wins_one_gets_409(server, engine):
         tokens = [users.issue_token(s, name=n) for n in (ADMIN, STAFF)]
     clients = [httpx.Client(base_url=server, headers={"Authorization": f"Bearer {t}"}) for t in tokens]
     before = clients[0].get("/api/v1/tasks/2").json()
-    bodies = [{"task_ids": [2, 3], "versions": {"2": before["version"], "3": 1}, "owner_unit": unit,
-               "owner_person": "王五", "deadline": "2030-06-30", "category": "立行立改"}
-              for unit in ("司法所", "综治办")]
+    bodies = [
+        {
+            "task_ids": [2, 3],
+            "versions": {"2": before["version"], "3": 1},
+            "owner_unit": unit,
+            "owner_person": "王五",
+            "deadline": "2030-06-30",
+            "category": "立行立改",
+        }
+        for unit in ("司法所", "综治办")
+    ]
     responses = _race([lambda c=c, b=b: c.post("/api/v1/tasks/assign", json=b) for c, b in zip(clients, bodies)])
 
     assert sorted(r.status_code for r in responses) == [200, 409]

@@ -2,6 +2,7 @@
 badge, filter and banner; refused forms shown again with what was typed; the 销号 confirmation and bulk
 销号 with a stale version; evidence previewed inline; the dashboard's year filter and completion per year
 and kind; the Excel export's columns and file name, and an old sheet imported."""
+
 from __future__ import annotations
 
 import io
@@ -43,8 +44,14 @@ def _client(web, name: str) -> TestClient:
 
 def _ids(engine, township: str = OWN) -> list[int]:
     with session_scope(engine) as s:
-        return list(s.execute(select(Task.id).join(Township, Task.township_id == Township.id)
-                              .where(Township.name == township).order_by(Task.id)).scalars())
+        return list(
+            s.execute(
+                select(Task.id)
+                .join(Township, Task.township_id == Township.id)
+                .where(Township.name == township)
+                .order_by(Task.id)
+            ).scalars()
+        )
 
 
 def _assign(engine, task_ids, deadline):
@@ -54,8 +61,16 @@ def _assign(engine, task_ids, deadline):
 
 def _progress(engine, task_id, *, percent=None, files=(), submit=False, note="已召开专题会议"):
     with session_scope(engine) as s:
-        lifecycle.post_progress(s, actor=users.get_user(s, name=OWN), task_id=task_id, version=None, note=note,
-                                percent=percent, files=list(files), submit=submit)
+        lifecycle.post_progress(
+            s,
+            actor=users.get_user(s, name=OWN),
+            task_id=task_id,
+            version=None,
+            note=note,
+            percent=percent,
+            files=list(files),
+            submit=submit,
+        )
 
 
 def _reject(engine, task_id, reason):
@@ -150,9 +165,17 @@ def test_refused_forms_come_back_with_what_was_typed(web):
     _assign(engine, [task_id], today() + timedelta(days=60))
     township = _client(web, OWN)
     page = township.get(f"/tasks/{task_id}").text
-    r = township.post(f"/tasks/{task_id}/progress", files=[("files", ("病毒.pdf", b"MZ\x90\x00", "application/pdf"))],
-                      data={"csrf_token": csrf_from(page), "version": _version(page), "note": "已召开专题会议<b>",
-                            "percent": "70", "submit": "true"})
+    r = township.post(
+        f"/tasks/{task_id}/progress",
+        files=[("files", ("病毒.pdf", b"MZ\x90\x00", "application/pdf"))],
+        data={
+            "csrf_token": csrf_from(page),
+            "version": _version(page),
+            "note": "已召开专题会议<b>",
+            "percent": "70",
+            "submit": "true",
+        },
+    )
     assert r.status_code == 422
     assert "操作未完成" not in r.text  # not the error page: the task page with the message on the form
     form = re.search(r'<form [^>]*id="progress-form".*?</form>', r.text, re.S).group(0)
@@ -160,15 +183,25 @@ def test_refused_forms_come_back_with_what_was_typed(web):
     assert ">已召开专题会议&lt;b&gt;</textarea>" in form and 'name="percent" min="0" max="100" value="70"' in form
     assert 'name="submit" value="true" checked' in form and "未保存的文件：病毒.pdf" in form
     assert _task(engine, task_id).version == 2  # nothing written
-    r = township.post(f"/tasks/{task_id}/progress", data={"csrf_token": csrf_from(page), "version": _version(page),
-                                                         "note": "进展", "percent": "一百"})
+    r = township.post(
+        f"/tasks/{task_id}/progress",
+        data={"csrf_token": csrf_from(page), "version": _version(page), "note": "进展", "percent": "一百"},
+    )
     assert r.status_code == 422 and "完成进度应为整数" in r.text and 'value="一百"' in r.text
 
     county = _client(web, ADMIN)
     page = county.get(f"/tasks/{task_id}").text
-    r = county.post(f"/tasks/{task_id}/assign", data={"csrf_token": csrf_from(page), "version": _version(page),
-                                                      "owner_unit": "党政办", "owner_person": "李四",
-                                                      "deadline": "明年六月", "category": "长期坚持"})
+    r = county.post(
+        f"/tasks/{task_id}/assign",
+        data={
+            "csrf_token": csrf_from(page),
+            "version": _version(page),
+            "owner_unit": "党政办",
+            "owner_person": "李四",
+            "deadline": "明年六月",
+            "category": "长期坚持",
+        },
+    )
     assert r.status_code == 422
     form = re.search(r'<form [^>]*id="assign-form".*?</form>', r.text, re.S).group(0)
     assert "整改时限应为日期" in form and 'value="党政办"' in form and 'value="李四"' in form
@@ -177,24 +210,44 @@ def test_refused_forms_come_back_with_what_was_typed(web):
     # bulk assign: the ticked tasks stay ticked, the filters stay
     ledger = county.get("/tasks", params={"township": OWN, "kind": "shortcoming"}).text
     picked = [f"{t}:{_task(engine, t).version}" for t in ids[1:3]]
-    r = county.post("/tasks/assign?township=" + OWN + "&kind=shortcoming",
-                    data={"csrf_token": csrf_from(ledger), "task": picked, "owner_unit": "综治办",
-                          "owner_person": "王五", "deadline": "2031-02-30", "category": "立行立改",
-                          "back": "/tasks?kind=shortcoming"})
+    r = county.post(
+        "/tasks/assign?township=" + OWN + "&kind=shortcoming",
+        data={
+            "csrf_token": csrf_from(ledger),
+            "task": picked,
+            "owner_unit": "综治办",
+            "owner_person": "王五",
+            "deadline": "2031-02-30",
+            "category": "立行立改",
+            "back": "/tasks?kind=shortcoming",
+        },
+    )
     assert r.status_code == 422 and 'id="bulk-error"' in r.text and "整改时限应为日期" in r.text
     for value in picked:
         assert f'value="{value}" form="bulk" aria-label="选择任务 {value.split(":")[0]}" checked' in r.text
-    assert 'value="综治办"' in r.text and 'value="2031-02-30"' in r.text and "<option selected>立行立改</option>" in r.text
+    assert (
+        'value="综治办"' in r.text and 'value="2031-02-30"' in r.text and "<option selected>立行立改</option>" in r.text
+    )
     assert '<option value="shortcoming" selected>' in r.text  # the ledger's filters still apply
-    r = county.post("/tasks/assign", data={"csrf_token": csrf_from(ledger), "owner_unit": "综治办",
-                                           "owner_person": "王五", "deadline": "2031-03-30", "category": "立行立改"})
+    r = county.post(
+        "/tasks/assign",
+        data={
+            "csrf_token": csrf_from(ledger),
+            "owner_unit": "综治办",
+            "owner_person": "王五",
+            "deadline": "2031-03-30",
+            "category": "立行立改",
+        },
+    )
     assert r.status_code == 422 and "请至少选择一项任务" in r.text and 'value="2031-03-30"' in r.text
 
     # 退回 without a reason (only spaces typed): the message on the verify form, the spaces kept
     _progress(engine, task_id, percent=100, submit=True)
     page = county.get(f"/tasks/{task_id}").text
-    r = county.post(f"/tasks/{task_id}/verify", data={"csrf_token": csrf_from(page), "version": _version(page),
-                                                      "decision": "reject", "reject_reason": "   "})
+    r = county.post(
+        f"/tasks/{task_id}/verify",
+        data={"csrf_token": csrf_from(page), "version": _version(page), "decision": "reject", "reject_reason": "   "},
+    )
     assert r.status_code == 422
     form = re.search(r'<form [^>]*id="verify-form".*?</form>', r.text, re.S).group(0)
     assert "退回时必须填写退回原因" in form and '<textarea id="v-reason" name="reject_reason">   </textarea>' in form
@@ -204,16 +257,29 @@ def test_review_options_kept_when_refused(web):
     county = _client(web, ADMIN)
     from tests.web_helpers import REPORTS
 
-    page = county.post("/reports/upload", data={"csrf_token": csrf_from(county.get("/reports").text)},
-                       files=[("files", ("xili-2023.txt", REPORTS[0].read_bytes(), "text/plain"))])
+    page = county.post(
+        "/reports/upload",
+        data={"csrf_token": csrf_from(county.get("/reports").text)},
+        files=[("files", ("xili-2023.txt", REPORTS[0].read_bytes(), "text/plain"))],
+    )
     assert "/reports/review/" in str(page.url)
     html = page.text
     titles = re.findall(r'<input type="text" name="title" value="([^"]*)"', html)
     kinds = re.findall(r'<select name="kind".*?<option value="(\w+)" selected', html, re.S)
     titles[0] = "改过的标题"
-    r = county.post(str(page.url), data={"csrf_token": csrf_from(html), "unit": "西里镇", "report_year": "20233",
-                                         "replace": "true", "kind": kinds, "title": titles, "drop": ["1"],
-                                         "action": "confirm"})
+    r = county.post(
+        str(page.url),
+        data={
+            "csrf_token": csrf_from(html),
+            "unit": "西里镇",
+            "report_year": "20233",
+            "replace": "true",
+            "kind": kinds,
+            "title": titles,
+            "drop": ["1"],
+            "action": "confirm",
+        },
+    )
     assert r.status_code == 422 and "报告年度 20233 无效" in r.text
     assert 'value="20233"' in r.text and 'id="r-replace" checked' in r.text and 'value="改过的标题"' in r.text
     assert 'name="drop" value="1" checked' in r.text
@@ -228,18 +294,22 @@ def test_closing_asks_for_confirmation_under_100_percent_or_without_evidence(web
     county = _client(web, ADMIN)
     page = county.get(f"/tasks/{weak}").text
     assert "销号前请核实：完成进度为 60%，尚无佐证材料" in page
-    r = county.post(f"/tasks/{weak}/verify", data={"csrf_token": csrf_from(page), "version": _version(page),
-                                                   "decision": "approve"})
+    r = county.post(
+        f"/tasks/{weak}/verify", data={"csrf_token": csrf_from(page), "version": _version(page), "decision": "approve"}
+    )
     assert r.status_code == 200 and 'id="confirm-close"' in r.text
     assert "确认销号？</strong>该任务完成进度为 60%，尚无佐证材料。" in r.text
     assert _task(engine, weak).status == "待审核"
-    r = county.post(f"/tasks/{weak}/verify", data={"csrf_token": csrf_from(page), "version": _version(page),
-                                                   "decision": "approve", "confirmed": "true"})
+    r = county.post(
+        f"/tasks/{weak}/verify",
+        data={"csrf_token": csrf_from(page), "version": _version(page), "decision": "approve", "confirmed": "true"},
+    )
     assert "已审核通过，任务销号" in r.text and _task(engine, weak).status == "已销号"
     page = county.get(f"/tasks/{ready}").text
     assert 'id="close-warnings"' not in page
-    r = county.post(f"/tasks/{ready}/verify", data={"csrf_token": csrf_from(page), "version": _version(page),
-                                                    "decision": "approve"})
+    r = county.post(
+        f"/tasks/{ready}/verify", data={"csrf_token": csrf_from(page), "version": _version(page), "decision": "approve"}
+    )
     assert "已审核通过，任务销号" in r.text and _task(engine, ready).status == "已销号"
 
 
@@ -257,8 +327,10 @@ def test_bulk_close_reports_a_stale_version_and_closes_the_others(web):
     assert set(boxes) == {a, b, c}
     with session_scope(engine) as s:  # c changes after the page was shown (another reviewer's edit)
         s.execute(update(Task).where(Task.id == c).values(version=Task.version + 1))
-    r = county.post("/tasks/verify", data={"csrf_token": csrf_from(ledger), "verify_task": list(boxes.values()),
-                                           "back": "/tasks?status=待审核"})
+    r = county.post(
+        "/tasks/verify",
+        data={"csrf_token": csrf_from(ledger), "verify_task": list(boxes.values()), "back": "/tasks?status=待审核"},
+    )
     assert r.status_code == 200
     assert f"已审核通过并销号 2 项任务：{a}、{b}" in r.text
     assert f"任务 {c} 未销号：该任务已被他人修改" in r.text
@@ -319,7 +391,7 @@ def test_export_named_after_its_filter_with_year_and_kind_columns(web):
     stamp = datetime.now(TZ).strftime("%Y%m%d")
     r = county.get("/tasks/export.xlsx", params={"township": OWN, "year": "2023"})
     header = r.headers["content-disposition"]
-    assert header.startswith(f'attachment; filename="rectify-ledger-{stamp}.xlsx"; filename*=UTF-8\'\'')
+    assert header.startswith(f"attachment; filename=\"rectify-ledger-{stamp}.xlsx\"; filename*=UTF-8''")
     assert _disposition_name(header) == f"整改台账-{OWN}-2023年度-{stamp}.xlsx"
     ws = load_workbook(io.BytesIO(r.content)).active
     rows = list(ws.iter_rows(values_only=True))
@@ -328,8 +400,9 @@ def test_export_named_after_its_filter_with_year_and_kind_columns(web):
     assert {(row[col["报告年度"]], row[col["问题/计划"]]) for row in rows[1:]} == {(2023, "问题"), (2023, "计划")}
     r = county.get("/tasks/export.xlsx", params={"kind": "plan", "light": "green", "q": "营商/环境"})
     assert _disposition_name(r.headers["content-disposition"]) == f"整改台账-计划-绿灯-{stamp}.xlsx"
-    assert _disposition_name(county.get("/tasks/export.xlsx").headers["content-disposition"]) == \
-        f"整改台账-{stamp}.xlsx"
+    assert (
+        _disposition_name(county.get("/tasks/export.xlsx").headers["content-disposition"]) == f"整改台账-{stamp}.xlsx"
+    )
     r = _client(web, OWN).get("/tasks/export.xlsx", params={"sent_back": "1"})  # their own township, implicit
     assert _disposition_name(r.headers["content-disposition"]) == f"整改台账-{OWN}-被退回-{stamp}.xlsx"
 
@@ -340,15 +413,34 @@ def test_import_still_reads_a_sheet_of_the_previous_layout(web):
     wb = Workbook()
     ws = wb.active
     ws.title = "整改台账"
-    ws.append(["序号", "乡镇", "类型", "问题/计划", "整改措施", "责任单位", "责任人", "整改时限", "状态", "最新进展",
-               "佐证材料数", "预警", "任务编号", "版本"])
+    ws.append(
+        [
+            "序号",
+            "乡镇",
+            "类型",
+            "问题/计划",
+            "整改措施",
+            "责任单位",
+            "责任人",
+            "整改时限",
+            "状态",
+            "最新进展",
+            "佐证材料数",
+            "预警",
+            "任务编号",
+            "版本",
+        ]
+    )
     ws.append([1, OWN, "长期坚持", "标题", "", "党政办", "赵六", "2031年9月30日", "待分派", "", 0, "", a, 1])
     ws.append([2, OWN, "马上办", "标题", "", "党政办", "赵六", "2031年9月30日", "待分派", "", 0, "", b, 1])
     buf = io.BytesIO()
     wb.save(buf)
     county = _client(web, ADMIN)
-    r = county.post("/tasks/import", data={"csrf_token": csrf_from(county.get("/tasks/import").text)},
-                    files={"file": ("旧台账.xlsx", buf.getvalue())})
+    r = county.post(
+        "/tasks/import",
+        data={"csrf_token": csrf_from(county.get("/tasks/import").text)},
+        files={"file": ("旧台账.xlsx", buf.getvalue())},
+    )
     assert r.status_code == 200 and "已更新 1 项" in r.text
     assert "类型“马上办”无效" in r.text  # the old sheet's own column name
     t = _task(engine, a)
@@ -380,9 +472,12 @@ def test_dashboard_year_filter_and_completion_per_year_and_kind(web):
     html = county.get("/dashboard", params={"year": "all"}).text
     assert total(html) == len(own) + len(other) and '<option value="all" selected>' in html
     table = re.search(r'<table class="stack completion" id="by-year">.*?</table>', html, re.S).group(0)
-    rows = re.findall(r'data-year="(\d+)" data-kind="(\w+)">.*?<td data-label="事项" class="num">(\d+)</td>\s*'
-                      r'<td data-label="已销号" class="num">(\d+)</td>\s*<td data-label="完成率" class="rate">(\d+)%',
-                      table, re.S)
+    rows = re.findall(
+        r'data-year="(\d+)" data-kind="(\w+)">.*?<td data-label="事项" class="num">(\d+)</td>\s*'
+        r'<td data-label="已销号" class="num">(\d+)</td>\s*<td data-label="完成率" class="rate">(\d+)%',
+        table,
+        re.S,
+    )
     with session_scope(engine) as s:
         kinds = dict(s.execute(select(Task.id, Task.kind)).all())
     n_short = sum(1 for t in own if kinds[t] == "shortcoming")

@@ -1,4 +1,5 @@
 """Report upload → review (highlights, edits, drop, merge) → confirm import, through the pages and the API."""
+
 from __future__ import annotations
 
 import re
@@ -33,8 +34,9 @@ def county(web):
 
 def _upload(client, *files):
     token = csrf_from(client.get("/reports").text)
-    return client.post("/reports/upload", data={"csrf_token": token}, follow_redirects=False,
-                       files=[("files", f) for f in files])
+    return client.post(
+        "/reports/upload", data={"csrf_token": token}, follow_redirects=False, files=[("files", f) for f in files]
+    )
 
 
 def test_highlight_marks_each_span_in_place_and_anchors_it():
@@ -57,16 +59,23 @@ def test_review_edit_drop_merge_then_confirm(county, web):
     for i, it in enumerate(items):
         assert f'id="item-{i}"' in page and f'data-jump="{i}"' in page
         marked = "".join(re.findall(rf'<mark class="k-{it.kind}" data-item="{i}"[^>]*>([^<]*)</mark>', page))
-        assert marked == it.text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;") \
-            .replace('"', "&#34;").replace("'", "&#39;")
+        assert marked == it.text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace(
+            '"', "&#34;"
+        ).replace("'", "&#39;")
     plans = [i for i, it in enumerate(items) if it.kind == "plan"]
     first, second = plans[0], plans[1]
     kinds = [it.kind for it in items]
     titles = [it.title for it in items]
     kinds[0] = "plan"
     titles[1] = "法治第一责任人职责落实不够（已改）"
-    form = {"csrf_token": csrf_from(page), "kind": kinds, "title": titles, "drop": [2], "merge": [first],
-            "action": "confirm"}
+    form = {
+        "csrf_token": csrf_from(page),
+        "kind": kinds,
+        "title": titles,
+        "drop": [2],
+        "merge": [first],
+        "action": "confirm",
+    }
     r = county.post(f"/reports/review/{token}", data=form, follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"].startswith("/tasks?township=")
 
@@ -78,9 +87,11 @@ def test_review_edit_drop_merge_then_confirm(county, web):
     assert items[2].title not in {it.title for it in stored}
     assert stored[0].kind == "plan" and any(it.title == "法治第一责任人职责落实不够（已改）" for it in stored)
     merged = next(it for it in stored if it.start == items[first].start)
-    assert merged.end == items[second].end and merged.text == report.text[merged.start:merged.end]
-    assert all(it.text == report.text[it.start:it.end] for it in stored)
-    assert sorted(it.seq for it in stored if it.kind == "plan") == list(range(1, sum(it.kind == "plan" for it in stored) + 1))
+    assert merged.end == items[second].end and merged.text == report.text[merged.start : merged.end]
+    assert all(it.text == report.text[it.start : it.end] for it in stored)
+    assert sorted(it.seq for it in stored if it.kind == "plan") == list(
+        range(1, sum(it.kind == "plan" for it in stored) + 1)
+    )
     assert len(tasks) == len(stored)  # every kept item here is a problem or a plan
     # the pending upload is gone; confirming twice finds nothing
     with session_scope(engine) as s:
@@ -93,15 +104,23 @@ def test_apply_keeps_the_review_open_and_saves_edits(county):
     token = r.headers["location"].rsplit("/", 1)[1]
     page = county.get(f"/reports/review/{token}").text
     ex = review.load(token).extraction
-    form = {"csrf_token": csrf_from(page), "kind": [it.kind for it in ex.items],
-            "title": [it.title for it in ex.items], "drop": [0], "action": "apply"}
+    form = {
+        "csrf_token": csrf_from(page),
+        "kind": [it.kind for it in ex.items],
+        "title": [it.title for it in ex.items],
+        "drop": [0],
+        "action": "apply",
+    }
     r = county.post(f"/reports/review/{token}", data=form, follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"] == f"/reports/review/{token}"
     assert len(review.load(token).extraction.items) == len(ex.items) - 1
     # the same content is already in the ledger (previous test): confirming says so and adds nothing
     kept = review.load(token).extraction.items
-    r = county.post(f"/reports/review/{token}", data=form | {
-        "kind": [it.kind for it in kept], "title": [it.title for it in kept], "drop": [], "action": "confirm"})
+    r = county.post(
+        f"/reports/review/{token}",
+        data=form
+        | {"kind": [it.kind for it in kept], "title": [it.title for it in kept], "drop": [], "action": "confirm"},
+    )
     assert r.status_code == 200 and "相同内容已于" in r.text
 
 
@@ -116,8 +135,11 @@ def test_unreadable_upload_is_refused_by_name_and_nothing_waits(county):
 
 def test_many_uploads_wait_in_a_list(county):
     before = len(review.list_pending())
-    r = _upload(county, (XILI.name, XILI.read_bytes(), "text/plain"),
-                ("xidagou-2024.txt", (XILI.parent / "xidagou-2024.txt").read_bytes(), "text/plain"))
+    r = _upload(
+        county,
+        (XILI.name, XILI.read_bytes(), "text/plain"),
+        ("xidagou-2024.txt", (XILI.parent / "xidagou-2024.txt").read_bytes(), "text/plain"),
+    )
     assert r.status_code == 200 and "已上传 2 份报告" in r.text
     assert len(review.list_pending()) == before + 2
     assert r.text.count('href="/reports/review/') == before + 2
@@ -128,8 +150,11 @@ def test_api_upload_imports_directly_and_reports_each_file(web):
     login(client, ADMIN)
     headers = {"X-CSRF-Token": csrf_from(client.get("/reports").text)}
     other = XILI.parent / "xidagou-2024.txt"
-    r = client.post("/api/v1/reports", headers=headers, files=[
-        ("files", (other.name, other.read_bytes(), "text/plain")), ("files", ("空.txt", b"", "text/plain"))])
+    r = client.post(
+        "/api/v1/reports",
+        headers=headers,
+        files=[("files", (other.name, other.read_bytes(), "text/plain")), ("files", ("空.txt", b"", "text/plain"))],
+    )
     assert r.status_code == 200
     ok, bad = r.json()
     assert ok["outcome"] == "imported" and ok["tasks"] > 0 and ok["report_year"] == 2024
@@ -147,8 +172,11 @@ def _forms_of_xili() -> list[tuple[str, bytes]]:
     from tests.report_forms.word import auto_numbered_docx
 
     text = XILI.read_text(encoding="utf-8")
-    return [("西里镇-2023.pdf", report_pdf(text)), ("西里镇-2023.html", page_bytes("xili-2023", encoding="gbk")),
-            ("西里镇-2023.docx", auto_numbered_docx(text)[0])]
+    return [
+        ("西里镇-2023.pdf", report_pdf(text)),
+        ("西里镇-2023.html", page_bytes("xili-2023", encoding="gbk")),
+        ("西里镇-2023.docx", auto_numbered_docx(text)[0]),
+    ]
 
 
 @pytest.mark.parametrize("name, data", _forms_of_xili(), ids=lambda v: v if isinstance(v, str) else "")
@@ -162,6 +190,6 @@ def test_upload_of_each_format_reviews_the_same_items_highlighted_in_its_text(co
     ex = review.load(token).extraction
     assert [(it.kind, it.title) for it in ex.items] == [(it.kind, it.title) for it in expected.items]
     for i, it in enumerate(ex.items):
-        assert ex.text[it.start:it.end] == it.text
+        assert ex.text[it.start : it.end] == it.text
         assert f'id="item-{i}"' in page
     county.post(f"/reports/review/{token}", data={"csrf_token": csrf_from(page), "action": "discard"})

@@ -1,5 +1,6 @@
 """`rectify serve` runs the scheduler in the app's lifespan: of two processes on one database, only
 the lease holder schedules; at a clean stop it hands the lease on and the other takes over."""
+
 from __future__ import annotations
 
 import time
@@ -9,9 +10,9 @@ from sqlalchemy import func, select, table
 
 from notifications import lease
 from notifications.scheduler import JOB_LABELS, LEASE_NAME
+from tests.web_helpers import web_env
 from tracker.db import utcnow
 from tracker.web.app import create_app
-from tests.web_helpers import web_env
 
 
 def _wait(cond, seconds: float = 10.0) -> None:

@@ -1,5 +1,6 @@
 """Security headers on every response, templates without inline script, login rate limits and the
 password-check slots (tracker/web/security.py, tracker/web/throttle.py)."""
+
 from __future__ import annotations
 
 import re
@@ -8,11 +9,11 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from tests.web_helpers import csrf_from, web_env
 from tracker import config, users
 from tracker.db import session_scope
 from tracker.web import throttle
 from tracker.web.app import create_app
-from tests.web_helpers import csrf_from, web_env
 
 ROOT = Path(__file__).resolve().parents[1]
 PASSWORD = "Headers-test-123"
@@ -34,8 +35,7 @@ def app(web):
 
 def _login(client: TestClient, name: str = ADMIN, password: str = PASSWORD):
     token = csrf_from(client.get("/login").text)
-    return client.post("/login", data={"name": name, "password": password, "csrf_token": token},
-                       follow_redirects=False)
+    return client.post("/login", data={"name": name, "password": password, "csrf_token": token}, follow_redirects=False)
 
 
 def _assert_security_headers(r, *, no_store: bool = True) -> None:

@@ -1,5 +1,6 @@
 """`rectify serve`: on an empty database it imports samples/ and creates demo users whose printed
 passwords work; on a database with data, and with --no-demo, it seeds nothing."""
+
 from __future__ import annotations
 
 import re
@@ -10,10 +11,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
+from tests.web_helpers import login, web_env
 from tracker.cli import app as cli
 from tracker.db import session_scope
 from tracker.models import Report, User
-from tests.web_helpers import login, web_env
 
 
 @pytest.fixture
@@ -33,8 +34,10 @@ def started(tmp_path, monkeypatch):
 
 def _counts(engine) -> tuple[int, int]:
     with session_scope(engine) as s:
-        return (s.execute(select(func.count()).select_from(Report)).scalar_one(),
-                s.execute(select(func.count()).select_from(User)).scalar_one())
+        return (
+            s.execute(select(func.count()).select_from(Report)).scalar_one(),
+            s.execute(select(func.count()).select_from(User)).scalar_one(),
+        )
 
 
 def test_empty_database_gets_samples_and_demo_users_once(started):

@@ -1,6 +1,7 @@
 """Sessions that end (tracker/sessions.py): replaying a cookie after logout, a password reset, a
 disable and re-enable or a role change gets nowhere; idle timeout and lifetime (by time travel); a new
 API token travels in a server-side message, never in the cookie; the cookie is Secure under https."""
+
 from __future__ import annotations
 
 import base64
@@ -11,10 +12,10 @@ import pytest
 import time_machine
 from fastapi.testclient import TestClient
 
+from tests.web_helpers import csrf_from, web_env
 from tracker import config, users
 from tracker.db import session_scope, utcnow
 from tracker.web.app import SESSION_COOKIE, create_app
-from tests.web_helpers import csrf_from, web_env
 
 PASSWORD = "Session-test-123"
 ADMIN, STAFF = "会话管理员", "会话工作人员"
@@ -53,8 +54,7 @@ def staff(engine) -> str:
 def login(app, name: str, password: str = PASSWORD) -> TestClient:
     client = TestClient(app)
     token = csrf_from(client.get("/login").text)
-    r = client.post("/login", data={"name": name, "password": password, "csrf_token": token},
-                    follow_redirects=False)
+    r = client.post("/login", data={"name": name, "password": password, "csrf_token": token}, follow_redirects=False)
     assert r.status_code == 303, r.text[:500]
     return client
 
@@ -65,8 +65,7 @@ def cookie(client: TestClient) -> str:
 
 def logged_in(app, cookie_value: str) -> bool:
     """Whether a bare client presenting just this cookie is let in (a replay)."""
-    r = TestClient(app).get("/", headers={"Cookie": f"{SESSION_COOKIE}={cookie_value}"},
-                            follow_redirects=False)
+    r = TestClient(app).get("/", headers={"Cookie": f"{SESSION_COOKIE}={cookie_value}"}, follow_redirects=False)
     return r.status_code == 303 and not r.headers["location"].startswith("/login")
 
 
@@ -120,9 +119,16 @@ def test_a_role_change_ends_the_sessions(app, engine, staff):
 def test_changing_ones_own_password_keeps_this_session_and_ends_the_others(app, engine, staff):
     here, elsewhere = login(app, staff), login(app, staff)
     token = csrf_from(here.get("/account/password").text)
-    r = here.post("/account/password", data={"csrf_token": token, "current_password": PASSWORD,
-                                             "new_password": "Changed-pass-789", "confirm_password": "Changed-pass-789"},
-                  follow_redirects=False)
+    r = here.post(
+        "/account/password",
+        data={
+            "csrf_token": token,
+            "current_password": PASSWORD,
+            "new_password": "Changed-pass-789",
+            "confirm_password": "Changed-pass-789",
+        },
+        follow_redirects=False,
+    )
     assert r.status_code == 303, r.text[:500]
     assert logged_in(app, cookie(here))
     assert not logged_in(app, cookie(elsewhere))
@@ -176,8 +182,9 @@ def test_the_cookie_is_secure_when_the_site_is_https(engine, monkeypatch):
         app = create_app(engine=engine)
         client = TestClient(app, base_url="https://testserver")
         token = csrf_from(client.get("/login").text)
-        r = client.post("/login", data={"name": ADMIN, "password": PASSWORD, "csrf_token": token},
-                        follow_redirects=False)
+        r = client.post(
+            "/login", data={"name": ADMIN, "password": PASSWORD, "csrf_token": token}, follow_redirects=False
+        )
         header = next(h for h in r.headers.get_list("set-cookie") if h.startswith(f"{SESSION_COOKIE}="))
         flags = {p.strip().lower() for p in header.split(";")[1:]}
         assert {"secure", "httponly", "samesite=lax"} <= flags

@@ -1,4 +1,5 @@
 """The ledger page (filters, order, pagination), bulk assignment, the task page and its actions, Excel."""
+
 from __future__ import annotations
 
 import io
@@ -10,12 +11,12 @@ from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 from sqlalchemy import select, update
 
+from tests.web_helpers import ADMIN, MINIMAL_PDF, OTHER, OWN, csrf_from, login, seed, web_env
 from tracker.db import session_scope
 from tracker.lights import today
 from tracker.models import Task, Township
 from tracker.web.app import create_app
 from tracker.web.pages import tasks as task_pages
-from tests.web_helpers import ADMIN, MINIMAL_PDF, OTHER, OWN, csrf_from, login, seed, web_env
 
 
 @pytest.fixture(scope="module")
@@ -45,8 +46,14 @@ def _ids(html: str) -> list[int]:
 
 def _task_ids(engine, township: str) -> list[int]:
     with session_scope(engine) as s:
-        return list(s.execute(select(Task.id).join(Township, Task.township_id == Township.id)
-                              .where(Township.name == township).order_by(Task.id)).scalars())
+        return list(
+            s.execute(
+                select(Task.id)
+                .join(Township, Task.township_id == Township.id)
+                .where(Township.name == township)
+                .order_by(Task.id)
+            ).scalars()
+        )
 
 
 def _version(client, task_id: int) -> str:
@@ -78,8 +85,14 @@ def test_bulk_assign_from_the_ledger_is_all_or_nothing(county, web):
     page = county.get("/tasks", params={"township": OTHER}).text
     boxes = re.findall(r'name="task" value="(\d+:\d+)"', page)
     chosen = [b for b in boxes if int(b.split(":")[0]) in ids]
-    form = {"csrf_token": csrf_from(page), "task": chosen, "owner_unit": "综治办", "owner_person": "赵六",
-            "deadline": "2031-01-15", "category": "限期整改"}
+    form = {
+        "csrf_token": csrf_from(page),
+        "task": chosen,
+        "owner_unit": "综治办",
+        "owner_person": "赵六",
+        "deadline": "2031-01-15",
+        "category": "限期整改",
+    }
     stale = form | {"task": chosen[:-1] + [chosen[-1].split(":")[0] + ":99"]}
     r = county.post("/tasks/assign", data=stale)
     assert r.status_code == 409 and "该任务已被他人修改" in r.text
@@ -95,8 +108,12 @@ def test_my_tasks_sorted_by_light_then_deadline_and_only_my_township(township, w
     engine = web[1]
     own = _task_ids(engine, OWN)
     day = today()
-    deadlines = {own[0]: day + timedelta(days=90), own[1]: day - timedelta(days=3),  # green, red
-                 own[2]: day + timedelta(days=5), own[3]: day - timedelta(days=30)}  # yellow, red
+    deadlines = {
+        own[0]: day + timedelta(days=90),
+        own[1]: day - timedelta(days=3),  # green, red
+        own[2]: day + timedelta(days=5),
+        own[3]: day - timedelta(days=30),
+    }  # yellow, red
     with session_scope(engine) as s:
         for tid, d in deadlines.items():
             s.execute(update(Task).where(Task.id == tid).values(deadline=d, last_progress_at=None))
@@ -114,27 +131,52 @@ def test_task_life_on_the_pages_with_send_back_and_close(county, township, web):
     task_id = _task_ids(web[1], OWN)[4]
     form = {"owner_unit": "司法所", "owner_person": "张三", "deadline": "2031-06-30", "category": "限期整改"}
     page = county.get(f"/tasks/{task_id}").text
-    assert county.post(f"/tasks/{task_id}/assign", data=form | {
-        "csrf_token": csrf_from(page), "version": _version(county, task_id)}).status_code == 200
+    assert (
+        county.post(
+            f"/tasks/{task_id}/assign",
+            data=form | {"csrf_token": csrf_from(page), "version": _version(county, task_id)},
+        ).status_code
+        == 200
+    )
     page = township.get(f"/tasks/{task_id}").text
-    r = township.post(f"/tasks/{task_id}/progress", files=[("files", ("纪要.pdf", MINIMAL_PDF, "application/pdf"))],
-                      data={"csrf_token": csrf_from(page), "version": _version(township, task_id),
-                            "note": "已制定整改方案", "percent": "100", "submit": "true"})
+    r = township.post(
+        f"/tasks/{task_id}/progress",
+        files=[("files", ("纪要.pdf", MINIMAL_PDF, "application/pdf"))],
+        data={
+            "csrf_token": csrf_from(page),
+            "version": _version(township, task_id),
+            "note": "已制定整改方案",
+            "percent": "100",
+            "submit": "true",
+        },
+    )
     assert r.status_code == 200 and "进展已填报并提交审核" in r.text and "待审核" in r.text
     csrf = csrf_from(county.get(f"/tasks/{task_id}").text)
-    r = county.post(f"/tasks/{task_id}/verify", data={"csrf_token": csrf, "version": _version(county, task_id),
-                                                      "decision": "reject", "reject_reason": ""})
+    r = county.post(
+        f"/tasks/{task_id}/verify",
+        data={"csrf_token": csrf, "version": _version(county, task_id), "decision": "reject", "reject_reason": ""},
+    )
     assert r.status_code == 422 and "退回时必须填写退回原因" in r.text
-    r = county.post(f"/tasks/{task_id}/verify", data={"csrf_token": csrf, "version": _version(county, task_id),
-                                                      "decision": "reject", "reject_reason": "缺少会议照片"})
+    r = county.post(
+        f"/tasks/{task_id}/verify",
+        data={
+            "csrf_token": csrf,
+            "version": _version(county, task_id),
+            "decision": "reject",
+            "reject_reason": "缺少会议照片",
+        },
+    )
     assert r.status_code == 200 and "已退回乡镇继续整改" in r.text
     page = township.get(f"/tasks/{task_id}").text
     assert "退回</strong>：缺少会议照片" in page and "整改中" in page and "纪要.pdf" in page
-    r = township.post(f"/tasks/{task_id}/submit", data={"csrf_token": csrf_from(page),
-                                                         "version": _version(township, task_id)})
+    r = township.post(
+        f"/tasks/{task_id}/submit", data={"csrf_token": csrf_from(page), "version": _version(township, task_id)}
+    )
     assert r.status_code == 200 and "已提交县级审核" in r.text
-    r = county.post(f"/tasks/{task_id}/verify", data={"csrf_token": csrf, "version": _version(county, task_id),
-                                                      "decision": "approve"})
+    r = county.post(
+        f"/tasks/{task_id}/verify",
+        data={"csrf_token": csrf, "version": _version(county, task_id), "decision": "approve"},
+    )
     assert r.status_code == 200 and "任务销号" in r.text
     timeline = township.get(f"/tasks/{task_id}").text.split('id="journal"', 1)[1]
     actions = re.findall(r"<strong>([^<]+)</strong>", timeline)
@@ -146,7 +188,8 @@ def test_task_life_on_the_pages_with_send_back_and_close(county, township, web):
 def test_excel_export_follows_filters_and_import_lists_rejected_rows(county, web):
     r = county.get("/tasks/export.xlsx", params={"township": OTHER, "kind": "plan"})
     assert r.status_code == 200 and r.headers["content-type"].startswith(
-        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
     ws = load_workbook(io.BytesIO(r.content)).active
     rows = list(ws.iter_rows(values_only=True))
     header, body = rows[0], rows[1:]
@@ -165,8 +208,9 @@ def test_excel_export_follows_filters_and_import_lists_rejected_rows(county, web
     buf = io.BytesIO()
     ws.parent.save(buf)
     page = county.get("/tasks/import").text
-    r = county.post("/tasks/import", data={"csrf_token": csrf_from(page)},
-                    files={"file": ("台账.xlsx", buf.getvalue())})
+    r = county.post(
+        "/tasks/import", data={"csrf_token": csrf_from(page)}, files={"file": ("台账.xlsx", buf.getvalue())}
+    )
     assert r.status_code == 200 and "已更新 1 项" in r.text and "1 行未导入" in r.text
     assert "第 3 行" in r.text and "整改时限“下个月”不是有效日期" in r.text
     with session_scope(web[1]) as s:

@@ -6,6 +6,7 @@ The timeline (2024, 北湖街道's 2023 report): 社区矛盾纠纷 is assigned 
 31 August, submitted on 20 August, sent back on 25 August, submitted again on 10 September and closed
 on 20 September. 法律明白人 is never assigned; the plan is assigned on 1 February and left alone.
 """
+
 from __future__ import annotations
 
 from datetime import date
@@ -40,8 +41,15 @@ def timeline(engine, cli_env):
 
     def assign(when, task_ids, unit, person, deadline):
         with at(*when), session_scope(engine) as s:
-            lifecycle.assign(s, actor=county, task_ids=task_ids, owner_unit=unit, owner_person=person,
-                             deadline=deadline, category="限期整改")
+            lifecycle.assign(
+                s,
+                actor=county,
+                task_ids=task_ids,
+                owner_unit=unit,
+                owner_person=person,
+                deadline=deadline,
+                category="限期整改",
+            )
 
     assign((2, 1), [task, ids[PLAN]], "综治中心", "周华", date(2024, 4, 30))
     step((3, 1), lifecycle.post_progress, actor=bh, task_id=task, note="建立物业纠纷月度排查制度", percent=40)
@@ -58,16 +66,26 @@ def _facts(engine, as_of: date):
     return {t.title: t for t in ty.shortcomings + ty.plans}
 
 
-@pytest.mark.parametrize("as_of,status,state,owner,deadline,light", [
-    (date(2024, 1, 31), "待分派", UNASSIGNED, "", date(2024, 12, 31), GREEN),  # the import's default deadline
-    (date(2024, 3, 5), "整改中", OPEN, "综治中心 周华", date(2024, 4, 30), GREEN),
-    (date(2024, 4, 20), "整改中", OPEN, "综治中心 周华", date(2024, 4, 30), YELLOW),  # deadline near
-    (date(2024, 5, 5), "整改中", OPEN, "综治中心 周华", date(2024, 4, 30), RED),  # overdue before the move
-    (date(2024, 6, 1), "整改中", OPEN, "司法所 李明", date(2024, 8, 31), YELLOW),  # moved: not red; no news since 1 March
-    (date(2024, 8, 22), "待审核", REVIEW, "司法所 李明", date(2024, 8, 31), YELLOW),
-    (date(2024, 8, 28), "整改中", OPEN, "司法所 李明", date(2024, 8, 31), YELLOW),  # sent back
-    (date(2024, 9, 30), "已销号", DONE, "司法所 李明", date(2024, 8, 31), None),
-])
+@pytest.mark.parametrize(
+    "as_of,status,state,owner,deadline,light",
+    [
+        (date(2024, 1, 31), "待分派", UNASSIGNED, "", date(2024, 12, 31), GREEN),  # the import's default deadline
+        (date(2024, 3, 5), "整改中", OPEN, "综治中心 周华", date(2024, 4, 30), GREEN),
+        (date(2024, 4, 20), "整改中", OPEN, "综治中心 周华", date(2024, 4, 30), YELLOW),  # deadline near
+        (date(2024, 5, 5), "整改中", OPEN, "综治中心 周华", date(2024, 4, 30), RED),  # overdue before the move
+        (
+            date(2024, 6, 1),
+            "整改中",
+            OPEN,
+            "司法所 李明",
+            date(2024, 8, 31),
+            YELLOW,
+        ),  # moved: not red; no news since 1 March
+        (date(2024, 8, 22), "待审核", REVIEW, "司法所 李明", date(2024, 8, 31), YELLOW),
+        (date(2024, 8, 28), "整改中", OPEN, "司法所 李明", date(2024, 8, 31), YELLOW),  # sent back
+        (date(2024, 9, 30), "已销号", DONE, "司法所 李明", date(2024, 8, 31), None),
+    ],
+)
 def test_status_owner_deadline_and_light_as_of_the_day(timeline, as_of, status, state, owner, deadline, light):
     t = _facts(timeline, as_of)[DISPUTES]
     assert (t.status, t.state, t.owner, t.deadline, t.light) == (status, state, owner, deadline, light)

@@ -1,5 +1,6 @@
 """The county summary (.xlsx, .docx, .html) and `rectify summary`, over the golden ledger plus
 青石镇's 2024 report, which repeats one problem and claims another was done."""
+
 from __future__ import annotations
 
 import base64
@@ -19,24 +20,30 @@ from tests.test_yearend_section import AS_OF, QINGSHI_2023, at, build_ledger, in
 from tracker.cli import app
 from tracker.extraction import extract_text
 from tracker.ingest import ingest_extraction
+from tracker.themes import THEMES
 from tracker.yearend import charts
 from tracker.yearend import county as county_summary
-from tracker.themes import THEMES
 from tracker.yearend.run import county_name, run_year_end, section_name
 
-QINGSHI_2024 = QINGSHI_2023.replace("2023年度", "2024年度").replace("2024年推进", "2025年推进").replace(
-    "2024年1月10日", "2025年1月10日").replace(
-    """（一）法律顾问作用发挥不充分。镇政府聘请的法律顾问主要参与合同审查，参与重大行政决策前期论证较少。
+QINGSHI_2024 = (
+    QINGSHI_2023.replace("2023年度", "2024年度")
+    .replace("2024年推进", "2025年推进")
+    .replace("2024年1月10日", "2025年1月10日")
+    .replace(
+        """（一）法律顾问作用发挥不充分。镇政府聘请的法律顾问主要参与合同审查，参与重大行政决策前期论证较少。
 （二）行政执法规范化水平不高。执法文书制作、证据收集固定等方面还不够规范。
 （三）普法宣传针对性不强。对青少年、外出务工人员等重点群体的分类普法不够。
 （四）干部学法用法的自觉性有待增强。少数干部学法停留在会前学法，运用法治思维解决问题的能力还不强。
 （五）政务公开不够及时。部分惠民资金发放信息公开滞后。
-""", """（一）行政执法规范程度仍有差距。执法文书制作不够规范，执法案卷归档不及时。
+""",
+        """（一）行政执法规范程度仍有差距。执法文书制作不够规范，执法案卷归档不及时。
 （二）矛盾纠纷源头化解能力不足。村级调解组织排查预警不够及时。
 问题整改情况：
 一是针对普法宣传针对性不强的问题，制定分众化普法清单，该问题已完成整改。
 二是针对法律顾问作用发挥不充分的问题，建立法律顾问履职台账，已整改到位。
-""")
+""",
+    )
+)
 
 
 @pytest.fixture
@@ -141,16 +148,18 @@ def test_glyph_check_catches_a_latin_only_font(monkeypatch):
 def test_without_a_cjk_font_charts_are_left_out_and_the_cli_says_why(ledger, tmp_path, monkeypatch):
     monkeypatch.setattr(charts, "cjk_font", lambda: None)
     out = tmp_path / "out"
-    r = CliRunner().invoke(app, ["summary", "--year", "2023", "--as-of", "2024-12-20", "--out", str(out),
-                                 "--format", "md"])
+    r = CliRunner().invoke(
+        app, ["summary", "--year", "2023", "--as-of", "2024-12-20", "--out", str(out), "--format", "md"]
+    )
     assert r.exit_code == 0, r.output
     [line] = [ln for ln in r.output.splitlines() if "图表" in ln]
     assert line == f"注意：{charts.NO_FONT}"
     assert not any(p.suffix == ".png" for p in out.iterdir())
     assert charts.NO_FONT in (out / county_name(2023, "html")).read_text(encoding="utf-8")
     assert len(docx.Document(out / county_name(2023, "docx")).inline_shapes) == 0
-    ok = CliRunner().invoke(app, ["summary", "--year", "2023", "--out", str(tmp_path / "one"),
-                                  "--township", "北湖街道"])
+    ok = CliRunner().invoke(
+        app, ["summary", "--year", "2023", "--out", str(tmp_path / "one"), "--township", "北湖街道"]
+    )
     assert ok.exit_code == 0 and "图表" not in ok.output  # no county summary asked for: nothing skipped
 
 
@@ -181,8 +190,9 @@ def test_xlsx_has_native_charts_beside_the_data_they_chart(ledger, tmp_path):
 
 def test_cli_writes_one_file_per_township_and_format_plus_county_files(ledger, tmp_path):
     out = tmp_path / "out"
-    r = CliRunner().invoke(app, ["summary", "--year", "2023", "--as-of", "2024-12-20", "--out", str(out),
-                                 "--format", "md,txt"])
+    r = CliRunner().invoke(
+        app, ["summary", "--year", "2023", "--as-of", "2024-12-20", "--out", str(out), "--format", "md,txt"]
+    )
     assert r.exit_code == 0, r.output
     assert "截至2024年12月20日" in r.output.replace("\n", "")
     names = {p.name for p in out.iterdir()}
@@ -192,10 +202,14 @@ def test_cli_writes_one_file_per_township_and_format_plus_county_files(ledger, t
     one = tmp_path / "one"
     r = CliRunner().invoke(app, ["summary", "--year", "2023", "--township", "北湖街道", "--out", str(one)])
     assert r.exit_code == 0, r.output
-    assert sorted(p.name for p in one.iterdir()) == sorted(section_name("北湖街道", 2023, f)
-                                                            for f in ("docx", "md", "txt"))
-    for args, message in ((["--year", "2021"], "没有找到2021年度报告"), (["--year", "2023", "--format", "pdf"], "pdf"),
-                          (["--year", "2023", "--as-of", "2024-13-01"], "2024-13-01")):
+    assert sorted(p.name for p in one.iterdir()) == sorted(
+        section_name("北湖街道", 2023, f) for f in ("docx", "md", "txt")
+    )
+    for args, message in (
+        (["--year", "2021"], "没有找到2021年度报告"),
+        (["--year", "2023", "--format", "pdf"], "pdf"),
+        (["--year", "2023", "--as-of", "2024-13-01"], "2024-13-01"),
+    ):
         r = CliRunner().invoke(app, ["summary", *args, "--out", str(tmp_path / "bad")])
         assert r.exit_code == 1 and message in r.output
 
@@ -204,8 +218,13 @@ def test_summary_counts_exclude_withdrawn_tasks(ledger, tmp_path):
     """Replacing 青石镇's 2023 report without 政务公开 withdraws that task: it leaves the counts."""
     with at(2, 1, 2025):
         text = QINGSHI_2023.replace("（五）政务公开不够及时。部分惠民资金发放信息公开滞后。\n", "")
-        r = ingest_extraction(engine=ledger, extraction=extract_text(text, source_name="青石镇-2023-修订.txt"),
-                              sha256=hashlib.sha256(text.encode()).hexdigest(), actor="测试", replace=True)
+        r = ingest_extraction(
+            engine=ledger,
+            extraction=extract_text(text, source_name="青石镇-2023-修订.txt"),
+            sha256=hashlib.sha256(text.encode()).hexdigest(),
+            actor="测试",
+            replace=True,
+        )
         assert r.outcome == "replaced"
     out = tmp_path / "out"
     run_year_end(engine=ledger, year=2023, as_of=AS_OF, out_dir=out, formats=("txt",), county=False)
@@ -227,8 +246,23 @@ def test_long_tables_are_cut_for_reading_and_left_whole_in_the_xlsx(ledger, tmp_
 
 def test_cli_can_include_review_notes(ledger, tmp_path):
     out = tmp_path / "out"
-    r = CliRunner().invoke(app, ["summary", "--year", "2023", "--as-of", "2024-12-20", "--township", "青石镇",
-                                 "--format", "txt", "--include-review-notes", "--out", str(out)])
+    r = CliRunner().invoke(
+        app,
+        [
+            "summary",
+            "--year",
+            "2023",
+            "--as-of",
+            "2024-12-20",
+            "--township",
+            "青石镇",
+            "--format",
+            "txt",
+            "--include-review-notes",
+            "--out",
+            str(out),
+        ],
+    )
     assert r.exit_code == 0, r.output
     assert "尚未启动（待分派）1 个" in r.output.replace("\n", "")
     assert "审核未通过，原因：佐证材料未体现" in (out / section_name("青石镇", 2023, "txt")).read_text(encoding="utf-8")

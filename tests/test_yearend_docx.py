@@ -1,4 +1,5 @@
 """The .docx section laid out as an official document (GB/T 9704), checked with python-docx."""
+
 from __future__ import annotations
 
 import io
@@ -35,8 +36,9 @@ def test_page_is_a4_with_official_margins_and_22_line_grid(document):
     s = document.sections[0]
     assert s.orientation == WD_ORIENT.PORTRAIT
     assert _near(s.page_width, 210) and _near(s.page_height, 297)
-    assert [_near(v, mm) for v, mm in ((s.top_margin, 37), (s.bottom_margin, 35), (s.left_margin, 28),
-                                       (s.right_margin, 26))] == [True] * 4
+    assert [
+        _near(v, mm) for v, mm in ((s.top_margin, 37), (s.bottom_margin, 35), (s.left_margin, 28), (s.right_margin, 26))
+    ] == [True] * 4
     grid = s._sectPr.find(qn("w:docGrid"))
     assert grid.get(qn("w:type")) == "lines" and grid.get(qn("w:linePitch")) == "579"
     # 225 mm of text height at 28.95 pt per line: the standard 22 lines to a page

@@ -1,6 +1,7 @@
 """Year end in the web app: the section rendered in Chromium equals the golden text; downloads;
 who may see what. The year-end router is mounted on the app from `create_app(engine=...)`
 (unless the app already includes it)."""
+
 from __future__ import annotations
 
 import io
@@ -14,17 +15,25 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.test_yearend_section import GOLDEN, build_ledger
+from tests.web_helpers import PASSWORD, live_server, login
 from tracker import users
 from tracker.db import session_scope
 from tracker.web.app import create_app
-from tests.web_helpers import PASSWORD, live_server, login
 from tracker.yearend.run import county_name, section_name
 from tracker.yearend.web import router
 
 CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
-        "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
+]
 Q = "year=2023&as_of=2024-12-20"
 
 
@@ -55,7 +64,9 @@ def test_township_user_sees_and_downloads_only_its_own_section(web):
     assert page.status_code == 200 and "青石镇2023年度报告问题整改情况" in page.text
     r = c.get(f"/yearend/section.txt?{Q}")
     assert r.text == (GOLDEN / "yearend-qingshi.txt").read_text(encoding="utf-8")
-    assert r.headers["content-disposition"] == f"attachment; filename*=UTF-8''{quote(section_name('青石镇', 2023, 'txt'))}"
+    assert (
+        r.headers["content-disposition"] == f"attachment; filename*=UTF-8''{quote(section_name('青石镇', 2023, 'txt'))}"
+    )
     assert c.get(f"/yearend?{Q}&township=北湖街道").status_code == 404
     assert c.get(f"/yearend/section.md?{Q}&township=北湖街道").status_code == 404
     assert c.get(f"/yearend/county?{Q}").status_code == 403
@@ -72,8 +83,9 @@ def test_county_downloads_everything_as_one_zip(web):
     names = set(zipfile.ZipFile(io.BytesIO(r.content)).namelist())
     expected = {section_name(t, 2023, f) for t in ("青石镇", "北湖街道") for f in ("docx", "md", "txt")}
     assert expected | {county_name(2023, f) for f in ("docx", "xlsx", "html")} <= names
-    assert c.get(f"/yearend/section.md?{Q}&township=北湖街道").text == \
-        (GOLDEN / "yearend-beihu.md").read_text(encoding="utf-8")
+    assert c.get(f"/yearend/section.md?{Q}&township=北湖街道").text == (GOLDEN / "yearend-beihu.md").read_text(
+        encoding="utf-8"
+    )
     assert c.get(f"/yearend/county.xlsx?{Q}").content.startswith(b"PK")
 
 

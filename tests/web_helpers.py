@@ -1,4 +1,5 @@
 """Helpers for tests that drive the web app over HTTP (TestClient or a live server)."""
+
 from __future__ import annotations
 
 import os
@@ -26,11 +27,13 @@ ADMIN, STAFF = "县管理员", "县工作人员"
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 # The smallest PDF readers accept: a catalog, one empty page, the xref table and trailer.
-MINIMAL_PDF = (b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
-               b"2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
-               b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 200 200]>>endobj\n"
-               b"xref\n0 4\n0000000000 65535 f \n0000000009 00000 n \n0000000052 00000 n \n0000000101 00000 n \n"
-               b"trailer<</Size 4/Root 1 0 R>>\nstartxref\n170\n%%EOF\n")
+MINIMAL_PDF = (
+    b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
+    b"2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
+    b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 200 200]>>endobj\n"
+    b"xref\n0 4\n0000000000 65535 f \n0000000009 00000 n \n0000000052 00000 n \n0000000101 00000 n \n"
+    b"trailer<</Size 4/Root 1 0 R>>\nstartxref\n170\n%%EOF\n"
+)
 
 
 def csrf_from(html: str) -> str:

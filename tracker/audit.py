@@ -6,6 +6,7 @@ Web requests set the client's address once per request (`client_address`, tracke
 every record made while serving it carries the address without the services knowing about requests.
 County admins search and export the journal (`search`, `export_csv`, `export_xlsx`; /audit).
 """
+
 from __future__ import annotations
 
 import csv
@@ -27,17 +28,41 @@ from tracker.models import AuditEvent, AuditEventPublic, Role, User
 client_address: ContextVar[str | None] = ContextVar("rectify_client_address", default=None)
 
 ACTION_LABELS = {
-    "login": "登录", "login_failed": "登录失败", "logout": "退出登录",
-    "password_change": "修改密码", "password_reset": "重置密码", "token": "生成 API 令牌",
-    "disable": "停用", "enable": "启用", "role": "变更角色",
-    "export": "导出", "import": "导入", "replace": "替换导入",
-    "create": "新建", "update": "修改", "withdraw": "撤销", "assign": "分派", "reassign": "调整分派",
-    "progress": "填报进展", "submit": "提交审核", "verify": "销号", "reject": "退回", "stage_done": "阶段性完成",
-    "remove": "删除", "test": "发送测试", "check": "立即检查",
+    "login": "登录",
+    "login_failed": "登录失败",
+    "logout": "退出登录",
+    "password_change": "修改密码",
+    "password_reset": "重置密码",
+    "token": "生成 API 令牌",
+    "disable": "停用",
+    "enable": "启用",
+    "role": "变更角色",
+    "export": "导出",
+    "import": "导入",
+    "replace": "替换导入",
+    "create": "新建",
+    "update": "修改",
+    "withdraw": "撤销",
+    "assign": "分派",
+    "reassign": "调整分派",
+    "progress": "填报进展",
+    "submit": "提交审核",
+    "verify": "销号",
+    "reject": "退回",
+    "stage_done": "阶段性完成",
+    "remove": "删除",
+    "test": "发送测试",
+    "check": "立即检查",
 }
 ENTITY_LABELS = {
-    "user": "用户", "task": "任务", "report": "报告", "ledger": "整改台账", "yearend": "年终材料",
-    "audit": "审计记录", "channel": "提醒渠道", "notify": "提醒",
+    "user": "用户",
+    "task": "任务",
+    "report": "报告",
+    "ledger": "整改台账",
+    "yearend": "年终材料",
+    "audit": "审计记录",
+    "channel": "提醒渠道",
+    "notify": "提醒",
 }
 PER_PAGE = 50
 MAX_EXPORT_ROWS = 100_000
@@ -58,11 +83,33 @@ def clean_name(name: str | None) -> str:
     return (name or "").replace("\x00", "").strip()[:64] or "（空）"
 
 
-def record(session: Session, *, actor: str, action: str, entity: str, entity_id: int,
-           before: dict | None = None, after: dict | None = None, reason: str | None = None,
-           address: str | None = None) -> None:
-    record_many(session, [dict(actor=actor, action=action, entity=entity, entity_id=entity_id,
-                               before=before, after=after, reason=reason, address=address)])
+def record(
+    session: Session,
+    *,
+    actor: str,
+    action: str,
+    entity: str,
+    entity_id: int,
+    before: dict | None = None,
+    after: dict | None = None,
+    reason: str | None = None,
+    address: str | None = None,
+) -> None:
+    record_many(
+        session,
+        [
+            dict(
+                actor=actor,
+                action=action,
+                entity=entity,
+                entity_id=entity_id,
+                before=before,
+                after=after,
+                reason=reason,
+                address=address,
+            )
+        ],
+    )
 
 
 _ADD = insert(AuditEvent)  # built once: ingest writes events for every report
@@ -73,14 +120,19 @@ def record_many(session: Session, events: list[dict]) -> None:
     if events:
         now = utcnow()
         base = {"at": now, "before": None, "after": None, "reason": None, "address": client_address.get()}
-        session.connection().execute(_ADD, [base | {k: v for k, v in e.items() if k != "address" or v}
-                                            for e in events])
+        session.connection().execute(_ADD, [base | {k: v for k, v in e.items() if k != "address" or v} for e in events])
 
 
 def record_export(session: Session, *, actor: User | str | None, entity: str, what: str, **details: Any) -> None:
     """An export or download: what was exported (file name, filters, row count)."""
-    record(session, actor=actor_name(actor), action="export", entity=entity, entity_id=0,
-           after={"file": what} | {k: jsonable(v) for k, v in details.items() if v not in (None, "", [], {})})
+    record(
+        session,
+        actor=actor_name(actor),
+        action="export",
+        entity=entity,
+        entity_id=0,
+        after={"file": what} | {k: jsonable(v) for k, v in details.items() if v not in (None, "", [], {})},
+    )
 
 
 LOCAL_OPERATOR = "本机操作员"  # the `rectify users …` commands run without --as
@@ -95,6 +147,7 @@ def actor_name(actor: User | str | None) -> str:
 # ---------------------------------------------------------------------------------------------------
 # Reading: county admins only (and a city-level role when the installation has one).
 # ---------------------------------------------------------------------------------------------------
+
 
 def _auditor_roles() -> set[str]:
     return {Role.county_admin.value} | {r.value for r in Role if r.value.startswith("city")}
@@ -128,9 +181,16 @@ class AuditPage(SQLModel):
         return max(1, ceil(self.total / self.per_page))
 
 
-def parse_filters(*, since: str | None = None, until: str | None = None, actor: str | None = None,
-                  action: str | None = None, entity: str | None = None) -> AuditFilters:
+def parse_filters(
+    *,
+    since: str | None = None,
+    until: str | None = None,
+    actor: str | None = None,
+    action: str | None = None,
+    entity: str | None = None,
+) -> AuditFilters:
     """Filters as forms and the CLI send them (strings; empty means no filter); Chinese errors."""
+
     def day(value: str | None, label: str) -> date | None:
         value = (value or "").strip()
         if not value:
@@ -143,9 +203,13 @@ def parse_filters(*, since: str | None = None, until: str | None = None, actor: 
             raise ValidationFailed(f"{label}“{value}”超出范围")
         return parsed
 
-    f = AuditFilters(since=day(since, "开始日期"), until=day(until, "结束日期"),
-                     actor=(actor or "").replace("\x00", "").strip()[:64] or None,
-                     action=(action or "").strip() or None, entity=(entity or "").strip() or None)
+    f = AuditFilters(
+        since=day(since, "开始日期"),
+        until=day(until, "结束日期"),
+        actor=(actor or "").replace("\x00", "").strip()[:64] or None,
+        action=(action or "").strip() or None,
+        entity=(entity or "").strip() or None,
+    )
     if f.action and f.action not in ACTION_LABELS:
         raise ValidationFailed(f"操作类型“{f.action[:40]}”无效")
     if f.entity and f.entity not in ENTITY_LABELS:
@@ -193,31 +257,55 @@ def _scope(session: Session, q, actor: User | None):
     by_actor = AuditEvent.actor.in_(names)
     if is_default:
         by_actor = or_(by_actor, AuditEvent.actor.not_in(select(User.name)))
-    return q.where(or_(
-        and_(AuditEvent.entity == "task", AuditEvent.entity_id.in_(tasks)),
-        and_(AuditEvent.entity == "report", AuditEvent.entity_id.in_(reports)),
-        and_(AuditEvent.entity == "user", or_(AuditEvent.entity_id.in_(ids), and_(AuditEvent.entity_id == 0, by_actor))),
-        and_(AuditEvent.entity.not_in(("task", "report", "user")), by_actor)))
+    return q.where(
+        or_(
+            and_(AuditEvent.entity == "task", AuditEvent.entity_id.in_(tasks)),
+            and_(AuditEvent.entity == "report", AuditEvent.entity_id.in_(reports)),
+            and_(
+                AuditEvent.entity == "user",
+                or_(AuditEvent.entity_id.in_(ids), and_(AuditEvent.entity_id == 0, by_actor)),
+            ),
+            and_(AuditEvent.entity.not_in(("task", "report", "user")), by_actor),
+        )
+    )
 
 
-def search(session: Session, *, actor: User | None, filters: AuditFilters | None = None, page: int = 1,
-           per_page: int = PER_PAGE) -> AuditPage:
+def search(
+    session: Session,
+    *,
+    actor: User | None,
+    filters: AuditFilters | None = None,
+    page: int = 1,
+    per_page: int = PER_PAGE,
+) -> AuditPage:
     """One page of the journal (of the county admin's county), newest first."""
     require_auditor(actor)
     f = filters or AuditFilters()
-    total = session.execute(_scope(session, _where(select(func.count()).select_from(AuditEvent), f), actor)
-                            ).scalar_one()
+    total = session.execute(
+        _scope(session, _where(select(func.count()).select_from(AuditEvent), f), actor)
+    ).scalar_one()
     pages = max(1, ceil(total / per_page))
     page = min(max(1, page), pages)
-    rows = session.execute(_scope(session, _where(select(AuditEvent), f), actor).order_by(AuditEvent.id.desc())
-                           .offset((page - 1) * per_page).limit(per_page)).scalars()
-    return AuditPage(items=[AuditEventPublic.model_validate(r, from_attributes=True) for r in rows],
-                     total=total, page=page, per_page=per_page)
+    rows = session.execute(
+        _scope(session, _where(select(AuditEvent), f), actor)
+        .order_by(AuditEvent.id.desc())
+        .offset((page - 1) * per_page)
+        .limit(per_page)
+    ).scalars()
+    return AuditPage(
+        items=[AuditEventPublic.model_validate(r, from_attributes=True) for r in rows],
+        total=total,
+        page=page,
+        per_page=per_page,
+    )
 
 
 def _all(session: Session, f: AuditFilters, actor: User | None) -> list[AuditEvent]:
-    return list(session.execute(_scope(session, _where(select(AuditEvent), f), actor).order_by(AuditEvent.id.desc())
-                                .limit(MAX_EXPORT_ROWS)).scalars())
+    return list(
+        session.execute(
+            _scope(session, _where(select(AuditEvent), f), actor).order_by(AuditEvent.id.desc()).limit(MAX_EXPORT_ROWS)
+        ).scalars()
+    )
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -240,9 +328,18 @@ def row_values(e: AuditEvent | AuditEventPublic) -> list[str]:
     from tracker.textfmt import cn_date
 
     local = e.at.astimezone(TZ)
-    return [str(e.id), f"{cn_date(local)} {local:%H:%M:%S}", e.actor, ACTION_LABELS.get(e.action, e.action),
-            ENTITY_LABELS.get(e.entity, e.entity), str(e.entity_id), e.address or "", e.reason or "",
-            _details(e.before), _details(e.after)]
+    return [
+        str(e.id),
+        f"{cn_date(local)} {local:%H:%M:%S}",
+        e.actor,
+        ACTION_LABELS.get(e.action, e.action),
+        ENTITY_LABELS.get(e.entity, e.entity),
+        str(e.entity_id),
+        e.address or "",
+        e.reason or "",
+        _details(e.before),
+        _details(e.after),
+    ]
 
 
 def csv_safe(value: str) -> str:
@@ -262,8 +359,7 @@ def export_csv(session: Session, *, actor: User | None, filters: AuditFilters | 
     writer.writerow(HEADERS)
     for e in events:
         writer.writerow([csv_safe(v) for v in row_values(e)])
-    record_export(session, actor=actor, entity="audit", what="审计记录.csv", rows=len(events),
-                  filters=f.query_params())
+    record_export(session, actor=actor, entity="audit", what="审计记录.csv", rows=len(events), filters=f.query_params())
     return ("\ufeff" + buf.getvalue()).encode("utf-8")
 
 
@@ -283,6 +379,7 @@ def export_xlsx(session: Session, *, actor: User | None, filters: AuditFilters |
         ws.append([text_cell(ws, v) for v in row_values(e)])
     buf = io.BytesIO()
     wb.save(buf)
-    record_export(session, actor=actor, entity="audit", what="审计记录.xlsx", rows=len(events),
-                  filters=f.query_params())
+    record_export(
+        session, actor=actor, entity="audit", what="审计记录.xlsx", rows=len(events), filters=f.query_params()
+    )
     return buf.getvalue()

@@ -15,6 +15,7 @@ evidence/ab/cd/<sha256> and the template overrides (templates/). `restore()` unp
 data dir, checking every file's sha256 against its name, the database's integrity and its counts against
 the manifest. PostgreSQL installations use pg_dump/pg_restore instead (README).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -74,8 +75,10 @@ class RestoreResult:
 def _sqlite_path(settings: Settings, command: str) -> Path:
     if not settings.embedded:
         tool = "pg_dump" if command == "backup" else "pg_restore"
-        raise BackupError(f"rectify {command} 只用于内置的 SQLite 数据库；当前使用 PostgreSQL，请用 {tool}"
-                          "（方法见 README 的“备份与恢复”）")
+        raise BackupError(
+            f"rectify {command} 只用于内置的 SQLite 数据库；当前使用 PostgreSQL，请用 {tool}"
+            "（方法见 README 的“备份与恢复”）"
+        )
     database = make_url(settings.database_url).database
     if not database or database == ":memory:":
         raise BackupError("当前数据库不是文件，无法备份或恢复")
@@ -83,14 +86,19 @@ def _sqlite_path(settings: Settings, command: str) -> Path:
 
 
 def _tables(conn: sqlite3.Connection) -> list[str]:
-    return [r[0] for r in conn.execute(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")]
+    return [
+        r[0]
+        for r in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name"
+        )
+    ]
 
 
 def table_counts(conn: sqlite3.Connection) -> dict[str, int]:
     """Rows per table (alembic_version left out)."""
-    return {t: conn.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0]
-            for t in _tables(conn) if t != "alembic_version"}
+    return {
+        t: conn.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in _tables(conn) if t != "alembic_version"
+    }
 
 
 def _revision(conn: sqlite3.Connection) -> str:
@@ -154,13 +162,28 @@ def backup(target: Path, *, settings: Settings | None = None) -> BackupResult:
         present = sorted(sha for sha in in_directory if _evidence_path(root, sha).is_file())
         missing = sorted(in_directory - set(present))
         templates = settings.templates_dir
-        result = BackupResult(target, counts, revision, evidence_files=len(present),
-                              evidence_bytes=sum(_evidence_path(root, sha).stat().st_size for sha in present),
-                              evidence_in_database=len(in_database), missing=missing)
-        manifest = {"format": FORMAT, "created_at": utcnow().isoformat(), "revision": revision, "counts": counts,
-                    "evidence": {"store": settings.evidence_store, "files": len(present),
-                                 "bytes": result.evidence_bytes, "in_database": len(in_database),
-                                 "missing": missing}}
+        result = BackupResult(
+            target,
+            counts,
+            revision,
+            evidence_files=len(present),
+            evidence_bytes=sum(_evidence_path(root, sha).stat().st_size for sha in present),
+            evidence_in_database=len(in_database),
+            missing=missing,
+        )
+        manifest = {
+            "format": FORMAT,
+            "created_at": utcnow().isoformat(),
+            "revision": revision,
+            "counts": counts,
+            "evidence": {
+                "store": settings.evidence_store,
+                "files": len(present),
+                "bytes": result.evidence_bytes,
+                "in_database": len(in_database),
+                "missing": missing,
+            },
+        }
         # 3. The archive, renamed into place when complete.
         partial = Path(tmp) / "archive.tar.gz"
         with tarfile.open(partial, "w:gz", compresslevel=6) as tar:
@@ -186,7 +209,7 @@ class _BytesReader:
 
     def read(self, n: int = -1) -> bytes:
         end = len(self._data) if n is None or n < 0 else self._pos + n
-        chunk, self._pos = self._data[self._pos:end], min(end, len(self._data))
+        chunk, self._pos = self._data[self._pos : end], min(end, len(self._data))
         return chunk
 
 
@@ -203,8 +226,12 @@ def _member_target(name: str, data_dir: Path, db_path: Path, evidence_dir: Path)
     if match:
         return _evidence_path(evidence_dir, match.group(3)), match.group(3)
     parts = PurePosixPath(name).parts
-    if len(parts) >= 2 and parts[0] == TEMPLATES and not any(p in ("", ".", "..") for p in parts) \
-            and not name.startswith("/"):
+    if (
+        len(parts) >= 2
+        and parts[0] == TEMPLATES
+        and not any(p in ("", ".", "..") for p in parts)
+        and not name.startswith("/")
+    ):
         return data_dir.joinpath(*parts), None
     raise BackupError(f"备份文件中有不应出现的内容“{name}”，不是 rectify backup 生成的备份，未恢复")
 
@@ -219,8 +246,10 @@ def restore(archive: Path, *, settings: Settings | None = None) -> RestoreResult
     if not archive.is_file():
         raise BackupError(f"备份文件 {archive} 不存在")
     if not _is_empty_dir(data_dir):
-        raise BackupError(f"数据目录 {data_dir} 不是空的：恢复只能在空目录中进行，请把 RECTIFY_DATA_DIR 指向一个新的空目录"
-                          "（或先移走其中的文件），不会覆盖现有数据")
+        raise BackupError(
+            f"数据目录 {data_dir} 不是空的：恢复只能在空目录中进行，请把 RECTIFY_DATA_DIR 指向一个新的空目录"
+            "（或先移走其中的文件），不会覆盖现有数据"
+        )
     if db_path.exists():
         raise BackupError(f"数据库文件 {db_path} 已存在：恢复不会覆盖现有数据库，请换一个空的数据目录")
     # What a failed restore removes: the directories it made, everything in the (empty) data dir, the
@@ -249,7 +278,9 @@ def restore(archive: Path, *, settings: Settings | None = None) -> RestoreResult
                         raise BackupError(f"备份格式 {manifest.get('format')} 不受支持（本程序读取格式 {FORMAT}）")
                     continue
                 if not member.isfile():
-                    raise BackupError(f"备份文件中有不应出现的内容“{member.name}”，不是 rectify backup 生成的备份，未恢复")
+                    raise BackupError(
+                        f"备份文件中有不应出现的内容“{member.name}”，不是 rectify backup 生成的备份，未恢复"
+                    )
                 path, sha = _member_target(member.name, data_dir, db_path, evidence_dir)
                 if sha is not None and path.is_file():
                     continue  # the same content is there already (a shared evidence directory)
@@ -296,5 +327,12 @@ def restore(archive: Path, *, settings: Settings | None = None) -> RestoreResult
         for child in data_dir.iterdir() if data_dir.is_dir() else ():
             shutil.rmtree(child) if child.is_dir() and not child.is_symlink() else child.unlink()
         raise
-    return RestoreResult(data_dir, counts, revision, evidence_files=files, evidence_in_database=len(in_database),
-                         created_at=manifest["created_at"], seconds=time.monotonic() - started)
+    return RestoreResult(
+        data_dir,
+        counts,
+        revision,
+        evidence_files=files,
+        evidence_in_database=len(in_database),
+        created_at=manifest["created_at"],
+        seconds=time.monotonic() - started,
+    )

@@ -8,6 +8,7 @@ before doing anything (tracker/cli/__init__.py).
 The notification settings are their own model (`Settings.notify`) because the channels, reminder
 rules and scheduler take them as a parameter and tests pass variants (`model_copy(update=...)`).
 """
+
 from __future__ import annotations
 
 import os
@@ -35,7 +36,9 @@ DATABASE_DRIVERS = ("sqlite", "sqlite+pysqlite", "postgresql+psycopg")
 ACCEPTS_CRON = "应为 5 段的 crontab 表达式（分 时 日 月 周），如 0 8 * * *"
 ACCEPTS_URL = "应为 http:// 或 https:// 开头的网址，如 http://127.0.0.1:8000"
 ACCEPTS_DATABASE = "应为 sqlite:///文件路径 或 postgresql+psycopg://用户@主机/库名"
-ACCEPTS_SECRET = "应为至少 32 个字符的随机字符串，如 python3 -c 'import secrets; print(secrets.token_urlsafe(48))' 的输出"
+ACCEPTS_SECRET = (
+    "应为至少 32 个字符的随机字符串，如 python3 -c 'import secrets; print(secrets.token_urlsafe(48))' 的输出"
+)
 ACCEPTS_DAYS_LIST = "应为逗号分隔的 1 到 365 之间的整数，如 30,7,1（留空则不发到期提醒）"
 ACCEPTS_CLAIM = "应为 30 到 3600 之间的整数（秒），且不小于 RECTIFY_NOTIFY_TIMEOUT 的 4 倍"
 
@@ -50,8 +53,7 @@ class ConfigError(ValueError):
 
 class _Env(BaseSettings):
     # Unknown RECTIFY_* variables are ignored: the other model reads them.
-    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, frozen=True, extra="ignore",
-                                      populate_by_name=True)
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, frozen=True, extra="ignore", populate_by_name=True)
 
 
 def _cron(value: str) -> str:
@@ -75,8 +77,13 @@ class NotifySettings(_Env):
     # seconds per delivery attempt (HTTP or SMTP)
     timeout: float = Field(10.0, gt=0, le=600, validation_alias="RECTIFY_NOTIFY_TIMEOUT")
     # how long a delivery run holds the messages it took; after a crash they return to the queue then
-    claim_seconds: int = Field(120, ge=30, le=3600, validation_alias="RECTIFY_NOTIFY_CLAIM_SECONDS",
-                               json_schema_extra={"accepts": ACCEPTS_CLAIM})
+    claim_seconds: int = Field(
+        120,
+        ge=30,
+        le=3600,
+        validation_alias="RECTIFY_NOTIFY_CLAIM_SECONDS",
+        json_schema_extra={"accepts": ACCEPTS_CLAIM},
+    )
     # robots/webhooks on loopback, private or link-local addresses (intranet receivers) are refused unless set
     channel_allow_private: bool = False
     # "deadline within N days" reminders, widest first; empty: none
@@ -146,8 +153,9 @@ class Settings(_Env):
     database_url: str = Field("", validate_default=True, json_schema_extra={"accepts": ACCEPTS_DATABASE})
     # State shared by every web process (issue 11). The session signing key: required on PostgreSQL, where
     # several processes serve one database and must sign alike; unset on SQLite, one is made into data_dir.
-    secret_key: Optional[SecretStr] = Field(None, min_length=32, repr=False,
-                                            json_schema_extra={"accepts": ACCEPTS_SECRET, "secret": True})
+    secret_key: Optional[SecretStr] = Field(
+        None, min_length=32, repr=False, json_schema_extra={"accepts": ACCEPTS_SECRET, "secret": True}
+    )
     # Evidence files: a directory (evidence_dir, which every serving machine must share) or the database.
     evidence_store: EvidenceStore = "directory"
     evidence_dir: Path = Field(None, validate_default=True)  # empty: data_dir/evidence

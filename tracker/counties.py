@@ -10,6 +10,7 @@ Every service narrows what it reads and checks what it touches with the function
 There is always a default county: the one with the lowest id, created as 本县 by the migration (and
 here, should the table ever be empty). Installations with one county never name it.
 """
+
 from __future__ import annotations
 
 from sqlalchemy import func, select
@@ -28,6 +29,7 @@ _SUFFIXES = ("自治县", "县", "区", "市", "旗")
 # ---------------------------------------------------------------------------------------------------
 # The scope
 # ---------------------------------------------------------------------------------------------------
+
 
 def sees_all(actor: User | None) -> bool:
     """The city and the CLI's operator are not bound to a county."""
@@ -115,6 +117,7 @@ def acting_county_id(session: Session, actor: User | None, county: str | None = 
 # Counties
 # ---------------------------------------------------------------------------------------------------
 
+
 def default_county(session: Session) -> County:
     """The county used wherever none is named (created as 本县 if there is none at all)."""
     county = session.execute(select(County).order_by(County.id).limit(1)).scalars().first()
@@ -180,11 +183,16 @@ def list_counties(session: Session, *, actor: User | None = None) -> list[County
     default_id = default_county(session).id
     townships = (select(Township.county_id, func.count().label("n")).group_by(Township.county_id)).subquery()
     people = (select(User.county_id, func.count().label("n")).group_by(User.county_id)).subquery()
-    q = (select(County.id, County.name, func.coalesce(townships.c.n, 0), func.coalesce(people.c.n, 0))
-         .outerjoin(townships, townships.c.county_id == County.id).outerjoin(people, people.c.county_id == County.id)
-         .where(*county_conds(actor, County.id)).order_by(County.id))
-    return [CountyPublic(id=i, name=n, default=i == default_id, townships=t, users=u)
-            for i, n, t, u in session.execute(q)]
+    q = (
+        select(County.id, County.name, func.coalesce(townships.c.n, 0), func.coalesce(people.c.n, 0))
+        .outerjoin(townships, townships.c.county_id == County.id)
+        .outerjoin(people, people.c.county_id == County.id)
+        .where(*county_conds(actor, County.id))
+        .order_by(County.id)
+    )
+    return [
+        CountyPublic(id=i, name=n, default=i == default_id, townships=t, users=u) for i, n, t, u in session.execute(q)
+    ]
 
 
 def add_county(session: Session, *, name: str, actor: User | None = None) -> County:
@@ -196,8 +204,14 @@ def add_county(session: Session, *, name: str, actor: User | None = None) -> Cou
     county = County(name=name)
     session.add(county)
     session.flush()
-    audit.record(session, actor=actor.name if actor else "命令行", action="create", entity="county",
-                 entity_id=county.id, after={"name": name})
+    audit.record(
+        session,
+        actor=actor.name if actor else "命令行",
+        action="create",
+        entity="county",
+        entity_id=county.id,
+        after={"name": name},
+    )
     return county
 
 
@@ -210,8 +224,15 @@ def rename_county(session: Session, *, old: str, new: str, actor: User | None = 
     before = county.name
     county.name = new
     session.flush()
-    audit.record(session, actor=actor.name if actor else "命令行", action="rename", entity="county",
-                 entity_id=county.id, before={"name": before}, after={"name": new})
+    audit.record(
+        session,
+        actor=actor.name if actor else "命令行",
+        action="rename",
+        entity="county",
+        entity_id=county.id,
+        before={"name": before},
+        after={"name": new},
+    )
     return county
 
 

@@ -3,6 +3,7 @@
 Counted in SQL (one grouped query for the counts, one for the overdue list), so one county answers in
 milliseconds however large the ledger; Python only reshapes one row per township.
 """
+
 from __future__ import annotations
 
 from datetime import date
@@ -38,55 +39,92 @@ def _of_year(year: int | None) -> list:
     return [] if year is None else [Task.report_id.in_(select(Report.id).where(Report.report_year == year))]
 
 
-def dashboard(session: Session, *, actor: User, as_of: date, county: str | None = None,
-              year: int | None = None) -> dict:
+def dashboard(
+    session: Session, *, actor: User, as_of: date, county: str | None = None, year: int | None = None
+) -> dict:
     """Township users see their own township; county users their county's townships; the city every
     county's, or those of `county` (the drill-down from `city_dashboard`). `year`: only the tasks of
     that year's reports."""
     scope, county_id = _scope(session, actor, county)
     light = light_sql(as_of)
     in_scope = select(Township.id).where(*scope) if scope else None
-    counts = (select(Task.township_id.label("tid"),
-                     *[func.count(case((Task.status == s, 1))).label(f"s{i}") for i, s in enumerate(STATUSES)],
-                     *[func.count(case((light == lt, 1))).label(lt) for lt in LIGHTS])
-              .where(*_of_year(year)).group_by(Task.township_id))
+    counts = (
+        select(
+            Task.township_id.label("tid"),
+            *[func.count(case((Task.status == s, 1))).label(f"s{i}") for i, s in enumerate(STATUSES)],
+            *[func.count(case((light == lt, 1))).label(lt) for lt in LIGHTS],
+        )
+        .where(*_of_year(year))
+        .group_by(Task.township_id)
+    )
     if in_scope is not None:
         counts = counts.where(Task.township_id.in_(in_scope))
     counts = counts.subquery()
     rows = session.execute(
-        select(Township.id, Township.name, Township.county, *[counts.c[f"s{i}"] for i in range(len(STATUSES))],
-               *[counts.c[lt] for lt in LIGHTS])
-        .outerjoin(counts, counts.c.tid == Township.id).where(*scope).order_by(Township.name)).all()
+        select(
+            Township.id,
+            Township.name,
+            Township.county,
+            *[counts.c[f"s{i}"] for i in range(len(STATUSES))],
+            *[counts.c[lt] for lt in LIGHTS],
+        )
+        .outerjoin(counts, counts.c.tid == Township.id)
+        .where(*scope)
+        .order_by(Township.name)
+    ).all()
 
     townships = []
     totals = {"total": 0, "by_status": dict.fromkeys(STATUSES, 0), "by_light": dict.fromkeys(LIGHTS, 0)}
     for tid, name, tcounty, *nums in rows:
         by_status = {s: n or 0 for s, n in zip(STATUSES, nums)}
-        by_light = {lt: n or 0 for lt, n in zip(LIGHTS, nums[len(STATUSES):])}
+        by_light = {lt: n or 0 for lt, n in zip(LIGHTS, nums[len(STATUSES) :])}
         total = sum(by_status.values()) - by_status[Status.withdrawn]  # withdrawn: visible, not counted
-        townships.append(_rates({"township_id": tid, "township": name, "county": tcounty, "total": total,
-                                 "by_status": by_status, "by_light": by_light}))
+        townships.append(
+            _rates(
+                {
+                    "township_id": tid,
+                    "township": name,
+                    "county": tcounty,
+                    "total": total,
+                    "by_status": by_status,
+                    "by_light": by_light,
+                }
+            )
+        )
         totals["total"] += total
         for s, n in by_status.items():
             totals["by_status"][s] += n
         for lt, n in by_light.items():
             totals["by_light"][lt] += n
 
-    overdue = (select(Task.id, Township.name, Task.title, Task.deadline, Task.status, Task.owner_unit,
-                      Task.owner_person)
-               .join(Township, Task.township_id == Township.id)
-               .where(Task.status.in_(OPEN_STATUSES), Task.deadline < as_of, *scope, *_of_year(year))
-               .order_by(Task.deadline, Task.id).limit(OVERDUE_LIMIT))
+    overdue = (
+        select(Task.id, Township.name, Task.title, Task.deadline, Task.status, Task.owner_unit, Task.owner_person)
+        .join(Township, Task.township_id == Township.id)
+        .where(Task.status.in_(OPEN_STATUSES), Task.deadline < as_of, *scope, *_of_year(year))
+        .order_by(Task.deadline, Task.id)
+        .limit(OVERDUE_LIMIT)
+    )
     return {
         "as_of": as_of,
         "year": year,
         "county": (session.get(County, county_id).name if county_id is not None else None)
-                  if actor.role != Role.township else None,
+        if actor.role != Role.township
+        else None,
         "townships": townships,
         "totals": _rates(totals),
-        "overdue": [{"id": i, "township": n, "title": t, "deadline": d, "days_overdue": (as_of - d).days,
-                     "status": s, "owner_unit": u, "owner_person": p}
-                    for i, n, t, d, s, u, p in session.execute(overdue)],
+        "overdue": [
+            {
+                "id": i,
+                "township": n,
+                "title": t,
+                "deadline": d,
+                "days_overdue": (as_of - d).days,
+                "status": s,
+                "owner_unit": u,
+                "owner_person": p,
+            }
+            for i, n, t, d, s, u, p in session.execute(overdue)
+        ],
         "overdue_total": totals["by_light"][RED],
     }
 
@@ -96,10 +134,17 @@ def completion_by_year(session: Session, *, actor: User, county: str | None = No
     the completion rate, over what `actor` may see (narrowed to `county` for the city). One grouped query."""
     scope, _ = _scope(session, actor, county)
     counted = Task.status != Status.withdrawn.value
-    q = (select(Report.report_year, Task.kind, func.count(case((counted, 1))),
-                func.count(case((Task.status == Status.closed.value, 1))))
-         .select_from(Task).join(Report, Report.id == Task.report_id)
-         .group_by(Report.report_year, Task.kind))
+    q = (
+        select(
+            Report.report_year,
+            Task.kind,
+            func.count(case((counted, 1))),
+            func.count(case((Task.status == Status.closed.value, 1))),
+        )
+        .select_from(Task)
+        .join(Report, Report.id == Task.report_id)
+        .group_by(Report.report_year, Task.kind)
+    )
     if scope:
         q = q.where(Task.township_id.in_(select(Township.id).where(*scope)))
     numbers = {(y, k): (total, closed) for y, k, total, closed in session.execute(q)}
@@ -108,8 +153,16 @@ def completion_by_year(session: Session, *, actor: User, county: str | None = No
         for kind in TRACKED_KINDS:
             total, closed = numbers.get((y, kind.value), (0, 0))
             if total:
-                rows.append({"year": y, "kind": kind.value, "kind_label": kind.label, "total": total,
-                             "closed": closed, "completion_rate": closed / total})
+                rows.append(
+                    {
+                        "year": y,
+                        "kind": kind.value,
+                        "kind_label": kind.label,
+                        "total": total,
+                        "closed": closed,
+                        "completion_rate": closed / total,
+                    }
+                )
     return rows
 
 
@@ -138,23 +191,45 @@ def city_dashboard(session: Session, *, actor: User | None, as_of: date) -> dict
     light = light_sql(as_of)
     counted = Task.status != Status.withdrawn.value
     per_county = session.execute(
-        select(Township.county_id, func.count(case((counted, 1))), func.count(case((Task.status == Status.closed, 1))),
-               *[func.count(case((light == lt, 1))) for lt in LIGHTS],
-               func.count(case((_closed_late(session.get_bind().dialect.name), 1))))
-        .select_from(Task).join(Township, Township.id == Task.township_id).group_by(Township.county_id)).all()
+        select(
+            Township.county_id,
+            func.count(case((counted, 1))),
+            func.count(case((Task.status == Status.closed, 1))),
+            *[func.count(case((light == lt, 1))) for lt in LIGHTS],
+            func.count(case((_closed_late(session.get_bind().dialect.name), 1))),
+        )
+        .select_from(Task)
+        .join(Township, Township.id == Task.township_id)
+        .group_by(Township.county_id)
+    ).all()
     townships = dict(session.execute(select(Township.county_id, func.count()).group_by(Township.county_id)).all())
-    recurring = dict(session.execute(
-        select(Township.county_id, func.count()).select_from(Recurrence).join(Task, Task.id == Recurrence.task_id)
-        .join(Township, Township.id == Task.township_id).group_by(Township.county_id)).all())
+    recurring = dict(
+        session.execute(
+            select(Township.county_id, func.count())
+            .select_from(Recurrence)
+            .join(Task, Task.id == Recurrence.task_id)
+            .join(Township, Township.id == Task.township_id)
+            .group_by(Township.county_id)
+        ).all()
+    )
     numbers = {cid: rest for cid, *rest in per_county}
     rows, totals = [], dict.fromkeys(("townships", "total", "closed", "overdue", "recurring", "late"), 0)
     totals["by_light"] = dict.fromkeys(LIGHTS, 0)
     for cid, name in session.execute(select(County.id, County.name).order_by(County.id)):
         total, closed, *lights, late = numbers.get(cid, [0] * (3 + len(LIGHTS)))
         by_light = dict(zip(LIGHTS, lights))
-        row = {"county_id": cid, "county": name, "townships": townships.get(cid, 0), "total": total,
-               "closed": closed, "completion_rate": closed / total if total else None, "by_light": by_light,
-               "overdue": by_light[RED], "recurring": recurring.get(cid, 0), "late": late}
+        row = {
+            "county_id": cid,
+            "county": name,
+            "townships": townships.get(cid, 0),
+            "total": total,
+            "closed": closed,
+            "completion_rate": closed / total if total else None,
+            "by_light": by_light,
+            "overdue": by_light[RED],
+            "recurring": recurring.get(cid, 0),
+            "late": late,
+        }
         rows.append(row)
         for k in ("townships", "total", "closed", "overdue", "recurring", "late"):
             totals[k] += row[k]

@@ -11,6 +11,7 @@ and two problems the 2024 reports call done are not closed in the ledger (one aw
 
 Every action happens at setup time (the journal says so); the deadlines carry the story.
 """
+
 from __future__ import annotations
 
 import struct
@@ -32,8 +33,14 @@ from tracker.textfmt import cn_date
 
 PERSONS = ("王明", "李静", "张伟", "刘洋", "陈晨", "赵磊", "周敏", "孙浩")
 UNITS = (  # (a word in the title, the unit that answers for it); else 司法所
-    ("执法", "综合行政执法队"), ("政务公开", "党政综合办公室"), ("矛盾纠纷", "综治中心"), ("营商", "经济发展办公室"),
-    ("涉企", "经济发展办公室"), ("网格", "综治中心"), ("第一责任人", "党政综合办公室"), ("决策", "党政综合办公室"),
+    ("执法", "综合行政执法队"),
+    ("政务公开", "党政综合办公室"),
+    ("矛盾纠纷", "综治中心"),
+    ("营商", "经济发展办公室"),
+    ("涉企", "经济发展办公室"),
+    ("网格", "综治中心"),
+    ("第一责任人", "党政综合办公室"),
+    ("决策", "党政综合办公室"),
 )
 REJECT_REASON = "佐证材料不全：请补充整改前后对比情况和相关制度文件"
 
@@ -53,13 +60,22 @@ class Step:
 
 
 NOTES = {  # a stage of the work → notes the townships write, taken in turn
-    "start": ("已召开专题会议，制定整改方案，明确责任分工和完成时限", "已完成问题梳理，形成整改清单",
-              "已组织相关人员集中学习，正在逐项对照整改"),
-    "half": ("整改方案已报党委审定，正在组织实施", "已完成排查和制度起草，正在征求意见",
-             "已落实大部分整改措施，剩余工作正在推进"),
+    "start": (
+        "已召开专题会议，制定整改方案，明确责任分工和完成时限",
+        "已完成问题梳理，形成整改清单",
+        "已组织相关人员集中学习，正在逐项对照整改",
+    ),
+    "half": (
+        "整改方案已报党委审定，正在组织实施",
+        "已完成排查和制度起草，正在征求意见",
+        "已落实大部分整改措施，剩余工作正在推进",
+    ),
     "late": ("部分工作因人员调整推迟，已重新明确责任人", "已召开推进会研究整改措施，正在加快进度"),
-    "done": ("整改措施已全部落实，相关制度已印发执行", "已完成整改并建立长效机制，附会议纪要和现场照片",
-             "已整改到位，台账资料已归档"),
+    "done": (
+        "整改措施已全部落实，相关制度已印发执行",
+        "已完成整改并建立长效机制，附会议纪要和现场照片",
+        "已整改到位，台账资料已归档",
+    ),
     "submit_once": ("已完成整改，上报相关材料",),
     "ongoing": ("建立常态化工作机制，本年度任务已完成", "按年度计划持续推进，本年度工作已完成"),
 }
@@ -86,8 +102,17 @@ def _steps(yellow: int) -> dict[str, Step]:
 
 # The latest round's tasks take these in turn; the earlier round's follow the next report's 问题整改情况
 # claims (see `_plan`).
-LATEST_CYCLE = ("green", "yellow", "overdue", "green_silent", "review", "closed_early", "green", "yellow_silent",
-                "overdue_silent")
+LATEST_CYCLE = (
+    "green",
+    "yellow",
+    "overdue",
+    "green_silent",
+    "review",
+    "closed_early",
+    "green",
+    "yellow_silent",
+    "overdue_silent",
+)
 
 
 def _unit(title: str) -> str:
@@ -97,14 +122,20 @@ def _unit(title: str) -> str:
 def _plan(session: Session) -> list[tuple[Task, str, str]]:
     """(task, township name, scenario) for every task, in ledger order."""
     rows = session.execute(
-        select(Task, Township.name, Report.report_year).join(Township, Task.township_id == Township.id)
-        .join(Report, Task.report_id == Report.id).where(Task.status == Status.unassigned)
-        .order_by(Township.name, Report.report_year, Task.kind.desc(), Task.id)).all()
+        select(Task, Township.name, Report.report_year)
+        .join(Township, Task.township_id == Township.id)
+        .join(Report, Task.report_id == Report.id)
+        .where(Task.status == Status.unassigned)
+        .order_by(Township.name, Report.report_year, Task.kind.desc(), Task.id)
+    ).all()
     latest = {}
     for _, township, year in rows:
         latest[township] = max(year, latest.get(township, year))
-    claims = dict(session.execute(select(RectificationClaim.task_id, RectificationClaim.claim)
-                                  .where(RectificationClaim.task_id.is_not(None))).all())
+    claims = dict(
+        session.execute(
+            select(RectificationClaim.task_id, RectificationClaim.claim).where(RectificationClaim.task_id.is_not(None))
+        ).all()
+    )
     recurring = set(session.execute(select(Recurrence.task_id)).scalars())
     plan, turn, rejected, done_claims = [], 0, False, 0
     for task, township, year in rows:
@@ -139,12 +170,18 @@ def stage_demo(engine: Engine, *, today: date | None = None) -> dict[str, int]:
     steps = _steps(yellow)
     counts: dict[str, int] = {}
     with session_scope(engine) as session:
-        admin = session.execute(select(User).where(User.role == Role.county_admin, User.active)
-                                .order_by(User.id)).scalars().first()
+        admin = (
+            session.execute(select(User).where(User.role == Role.county_admin, User.active).order_by(User.id))
+            .scalars()
+            .first()
+        )
         township_users: dict[str, User] = {}
         for user, township in session.execute(
-                select(User, Township.name).join(Township, User.township_id == Township.id)
-                .where(User.role == Role.township, User.active).order_by(User.id)):
+            select(User, Township.name)
+            .join(Township, User.township_id == Township.id)
+            .where(User.role == Role.township, User.active)
+            .order_by(User.id)
+        ):
             township_users.setdefault(township, user)
         if admin is None:
             return counts
@@ -158,22 +195,59 @@ def stage_demo(engine: Engine, *, today: date | None = None) -> dict[str, int]:
             days = step.days + step.spread * (turn % 3)
             if step.yellow:
                 days = min(max(days, 0), yellow)
-            _play(session, task, step, turn=turn, admin=admin, worker=worker, person=PERSONS[n % len(PERSONS)],
-                  deadline=today + timedelta(days=days), year=today.year)
+            _play(
+                session,
+                task,
+                step,
+                turn=turn,
+                admin=admin,
+                worker=worker,
+                person=PERSONS[n % len(PERSONS)],
+                deadline=today + timedelta(days=days),
+                year=today.year,
+            )
     return counts
 
 
-def _play(session: Session, task: Task, step: Step, *, turn: int, admin: User, worker: User | None,
-          person: str, deadline: date, year: int) -> None:
-    lifecycle.assign(session, actor=admin, task_ids=[task.id], owner_unit=_unit(task.title), owner_person=person,
-                     deadline=deadline, category=step.category)
+def _play(
+    session: Session,
+    task: Task,
+    step: Step,
+    *,
+    turn: int,
+    admin: User,
+    worker: User | None,
+    person: str,
+    deadline: date,
+    year: int,
+) -> None:
+    lifecycle.assign(
+        session,
+        actor=admin,
+        task_ids=[task.id],
+        owner_unit=_unit(task.title),
+        owner_person=person,
+        deadline=deadline,
+        category=step.category,
+    )
     for i, (stage, percent) in enumerate(step.progress):
         note = NOTES[stage][turn % len(NOTES[stage])]
         last = i == len(step.progress) - 1
-        files = [("整改工作会议纪要.pdf", minutes_pdf(task.title, note)), ("整改现场照片.png", photo_png(task.id % 3))] \
-            if step.evidence and last else []
-        lifecycle.post_progress(session, actor=worker, task_id=task.id, version=None, note=note, percent=percent,
-                                files=files, submit=last and step.end in ("submit", "close", "reject"))
+        files = (
+            [("整改工作会议纪要.pdf", minutes_pdf(task.title, note)), ("整改现场照片.png", photo_png(task.id % 3))]
+            if step.evidence and last
+            else []
+        )
+        lifecycle.post_progress(
+            session,
+            actor=worker,
+            task_id=task.id,
+            version=None,
+            note=note,
+            percent=percent,
+            files=files,
+            submit=last and step.end in ("submit", "close", "reject"),
+        )
     if step.end == "close":
         lifecycle.verify(session, actor=admin, task_id=task.id, version=None)
     elif step.end == "reject":
@@ -192,8 +266,13 @@ def _pdf_text(text: str) -> str:
 def minutes_pdf(title: str, note: str) -> bytes:
     """A one-page PDF (A4) of meeting minutes in Chinese, with the standard CJK font STSong-Light
     (not embedded: every PDF viewer supplies it)."""
-    lines = [(20, "整改工作会议纪要（演示材料）"), (12, f"事项：{title}"[:40]), (12, f"进展：{note}"[:40]),
-             (12, f"日期：{cn_date(current_day())}"), (10, "本文件由演示数据自动生成，内容为虚构。")]
+    lines = [
+        (20, "整改工作会议纪要（演示材料）"),
+        (12, f"事项：{title}"[:40]),
+        (12, f"进展：{note}"[:40]),
+        (12, f"日期：{cn_date(current_day())}"),
+        (10, "本文件由演示数据自动生成，内容为虚构。"),
+    ]
     ops, y = ["BT"], 780
     for size, line in lines:
         ops.append(f"/F1 {size} Tf 1 0 0 1 72 {y} Tm {_pdf_text(line)} Tj")
@@ -205,8 +284,7 @@ def minutes_pdf(title: str, note: str) -> bytes:
         b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
         b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 4 0 R >> >> "
         b"/Contents 5 0 R >>",
-        b"<< /Type /Font /Subtype /Type0 /BaseFont /STSong-Light /Encoding /UniGB-UCS2-H "
-        b"/DescendantFonts [6 0 R] >>",
+        b"<< /Type /Font /Subtype /Type0 /BaseFont /STSong-Light /Encoding /UniGB-UCS2-H /DescendantFonts [6 0 R] >>",
         b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
         b"<< /Type /Font /Subtype /CIDFontType0 /BaseFont /STSong-Light "
         b"/CIDSystemInfo << /Registry (Adobe) /Ordering (GB1) /Supplement 2 >> /FontDescriptor 7 0 R "
@@ -237,8 +315,11 @@ def photo_png(seed: int, width: int = 320, height: int = 200) -> bytes:
         row = bytearray(b"\x00")  # filter: none
         for x in range(width):
             if 60 <= x < 260 and 50 <= y < 160:
-                colour = banner if 62 <= y < 76 and 80 <= x < 240 else \
-                    ((90, 120, 160) if (x - 70) % 40 < 18 and 90 <= y < 140 and (y - 90) % 25 < 14 else wall)
+                colour = (
+                    banner
+                    if 62 <= y < 76 and 80 <= x < 240
+                    else ((90, 120, 160) if (x - 70) % 40 < 18 and 90 <= y < 140 and (y - 90) % 25 < 14 else wall)
+                )
             else:
                 colour = sky if y < 150 else ground
             row += bytes(colour)
@@ -247,5 +328,9 @@ def photo_png(seed: int, width: int = 320, height: int = 200) -> bytes:
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
 
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(b"".join(rows), 9)) + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(b"".join(rows), 9))
+        + chunk(b"IEND", b"")
+    )

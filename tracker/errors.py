@@ -1,4 +1,5 @@
 """Domain errors. Messages are for people, in Simplified Chinese; the web maps them to HTTP codes."""
+
 from __future__ import annotations
 
 

@@ -1,5 +1,6 @@
 """Evidence files (佐证材料): checked by extension and content, stored once per content by sha256, in a
 directory shared by the web machines (the default) or in the database (RECTIFY_EVIDENCE_STORE)."""
+
 from __future__ import annotations
 
 import hashlib
@@ -74,12 +75,15 @@ def check_batch(files: list[tuple[str, bytes]]) -> None:
     """The limits of one progress post: how many files and how many bytes together (settings)."""
     settings = get_settings()
     if len(files) > settings.evidence_max_files:
-        raise ValidationFailed(f"一次最多上传 {settings.evidence_max_files} 个佐证材料，本次选择了 {len(files)} 个，"
-                               "请分几次填报")
+        raise ValidationFailed(
+            f"一次最多上传 {settings.evidence_max_files} 个佐证材料，本次选择了 {len(files)} 个，请分几次填报"
+        )
     total = sum(len(data) for _, data in files)
     if total > settings.evidence_max_mb * 1024 * 1024:
-        raise ValidationFailed(f"本次佐证材料合计 {total / 1048576:.1f} MB，超过每次 {settings.evidence_max_mb} MB 的上限，"
-                               "请分几次填报或压缩后再上传")
+        raise ValidationFailed(
+            f"本次佐证材料合计 {total / 1048576:.1f} MB，超过每次 {settings.evidence_max_mb} MB 的上限，"
+            "请分几次填报或压缩后再上传"
+        )
 
 
 def check_file(filename: str, data: bytes) -> str:
@@ -149,8 +153,11 @@ class DatabaseStore:
         dialect = session.get_bind().dialect.name
         insert = pg_insert if dialect == "postgresql" else sqlite_insert
         # a concurrent post of the same content waits for ours, then finds the row and adds nothing
-        session.execute(insert(EvidenceBlob).values(sha256=sha256, size=len(data), data=data, created_at=utcnow())
-                        .on_conflict_do_nothing(index_elements=["sha256"]))
+        session.execute(
+            insert(EvidenceBlob)
+            .values(sha256=sha256, size=len(data), data=data, created_at=utcnow())
+            .on_conflict_do_nothing(index_elements=["sha256"])
+        )
 
     def get(self, session: Session, sha256: str) -> bytes | Path | None:
         data = session.execute(select(EvidenceBlob.data).where(EvidenceBlob.sha256 == sha256)).scalar_one_or_none()
@@ -169,15 +176,23 @@ def blob_path(sha256: str) -> Path:
     return DirectoryStore(get_settings().evidence_dir).path(sha256)
 
 
-def store_evidence(session: Session, *, task: Task, progress_id: int | None, filename: str, data: bytes,
-                   actor: User) -> Evidence:
+def store_evidence(
+    session: Session, *, task: Task, progress_id: int | None, filename: str, data: bytes, actor: User
+) -> Evidence:
     if not can_see_township(session, actor, task.township_id):
         raise NotFound(f"任务 {task.id} 不存在")
     content_type = check_file(filename, data)
     sha = hashlib.sha256(data).hexdigest()
     evidence_store().put(session, sha, data)
-    ev = Evidence(task_id=task.id, progress_id=progress_id, filename=clean_filename(filename),
-                  content_type=content_type, size=len(data), sha256=sha, uploaded_by=actor.name)
+    ev = Evidence(
+        task_id=task.id,
+        progress_id=progress_id,
+        filename=clean_filename(filename),
+        content_type=content_type,
+        size=len(data),
+        sha256=sha,
+        uploaded_by=actor.name,
+    )
     session.add(ev)
     session.flush()
     return ev

@@ -4,6 +4,7 @@ The export ends with 任务编号 and 版本 (hidden) so an edited sheet finds i
 based on an old version does not overwrite a newer edit. 整改类别 holds the category; sheets exported
 before it was named so call it 类型 (and have no 报告年度 or 问题/计划 kind column): they import alike.
 """
+
 from __future__ import annotations
 
 import io
@@ -26,19 +27,35 @@ from sqlmodel import Session
 
 from tracker import audit, lifecycle
 from tracker.config import get_settings
+from tracker.counties import can_see_township
 from tracker.errors import Conflict, DomainError, ValidationFailed
 from tracker.extraction.decode import MAX_PART, MAX_UNZIPPED
 from tracker.ledger import ledger_select, row_of, task_filters
 from tracker.lights import today
 from tracker.models import Category, Kind, Task, Township, User
-from tracker.counties import can_see_township
 from tracker.users import COUNTY_ROLES, require_role
 from tracker.vocabulary import Light
 from tracker.xlsx import as_text
 
 SHEET = "整改台账"
-HEADERS = ("序号", "乡镇", "报告年度", "问题/计划", "整改事项", "整改措施", "整改类别", "责任单位", "责任人", "整改时限",
-           "状态", "最新进展", "佐证材料数", "预警", "任务编号", "版本")
+HEADERS = (
+    "序号",
+    "乡镇",
+    "报告年度",
+    "问题/计划",
+    "整改事项",
+    "整改措施",
+    "整改类别",
+    "责任单位",
+    "责任人",
+    "整改时限",
+    "状态",
+    "最新进展",
+    "佐证材料数",
+    "预警",
+    "任务编号",
+    "版本",
+)
 WIDTHS = (6, 12, 8, 8, 36, 40, 10, 16, 10, 14, 8, 36, 10, 6, 10, 6)
 WRAPPED = {"整改事项", "整改措施", "最新进展"}
 HIDDEN = {"任务编号", "版本"}
@@ -74,32 +91,81 @@ def export_ledger(session: Session, *, actor: User, path_or_buffer, **filters) -
     n = 0
     for n, row in enumerate(session.execute(ledger_select(as_of=as_of, conds=conds, order=order)), start=1):
         r = row_of(row)
-        values = (n, r.township, r.report_year, Kind.label_of(r.kind), r.title,
-                  r.description if r.kind == Kind.plan else "", r.category or "", r.owner_unit or "",
-                  r.owner_person or "", r.deadline, r.status, r.latest_note or "", r.evidence_count,
-                  Light.label_of(r.light, ""), r.id, r.version)
-        ws.append([_cell(ws, v, alignment=wrap if h in WRAPPED else None,
-                         number_format=DATE_FORMAT if h == "整改时限" else None)
-                   for h, v in zip(HEADERS, values)])
+        values = (
+            n,
+            r.township,
+            r.report_year,
+            Kind.label_of(r.kind),
+            r.title,
+            r.description if r.kind == Kind.plan else "",
+            r.category or "",
+            r.owner_unit or "",
+            r.owner_person or "",
+            r.deadline,
+            r.status,
+            r.latest_note or "",
+            r.evidence_count,
+            Light.label_of(r.light, ""),
+            r.id,
+            r.version,
+        )
+        ws.append(
+            [
+                _cell(
+                    ws,
+                    v,
+                    alignment=wrap if h in WRAPPED else None,
+                    number_format=DATE_FORMAT if h == "整改时限" else None,
+                )
+                for h, v in zip(HEADERS, values)
+            ]
+        )
     categories = DataValidation(type="list", formula1=f'"{",".join(Category.labels())}"', allow_blank=True)
     column = get_column_letter(HEADERS.index(CATEGORY) + 1)
     categories.add(f"{column}2:{column}{max(n + 1, 2) + 500}")  # room for the county to add rows it copies around
     ws.data_validations.append(categories)
     wb.save(path_or_buffer)
-    name = (Path(path_or_buffer).name.removeprefix(".").removesuffix(".tmp")  # the CLI writes .X.xlsx.tmp first
-            if isinstance(path_or_buffer, (str, Path)) else f"{SHEET}.xlsx")
-    audit.record_export(session, actor=actor, entity="ledger", what=name, rows=n,
-                        filters={k: v for k, v in filters.items() if v not in (None, "", [], ())})
+    name = (
+        Path(path_or_buffer).name.removeprefix(".").removesuffix(".tmp")  # the CLI writes .X.xlsx.tmp first
+        if isinstance(path_or_buffer, (str, Path))
+        else f"{SHEET}.xlsx"
+    )
+    audit.record_export(
+        session,
+        actor=actor,
+        entity="ledger",
+        what=name,
+        rows=n,
+        filters={k: v for k, v in filters.items() if v not in (None, "", [], ())},
+    )
     return n
 
 
-def export_filename(*, on: date, township: str | None = None, county: str | None = None, year: int | None = None,
-                    kind: str | None = None, status: str | None = None, light: str | None = None,
-                    theme: str | None = None, sent_back: bool = False, **_other) -> str:
+def export_filename(
+    *,
+    on: date,
+    township: str | None = None,
+    county: str | None = None,
+    year: int | None = None,
+    kind: str | None = None,
+    status: str | None = None,
+    light: str | None = None,
+    theme: str | None = None,
+    sent_back: bool = False,
+    **_other,
+) -> str:
     """The export's file name after its filters, e.g. 整改台账-鹤鸣镇-2023年度-20261129.xlsx (free-text filters
     are left out; characters no file system takes are dropped)."""
-    parts = [county, township, f"{year}年度" if year else None, Kind.label_of(kind) if kind else None, status,
-             Light.label_of(light) if light else None, theme, "被退回" if sent_back else None]
+    parts = [
+        county,
+        township,
+        f"{year}年度" if year else None,
+        Kind.label_of(kind) if kind else None,
+        status,
+        Light.label_of(light) if light else None,
+        theme,
+        "被退回" if sent_back else None,
+    ]
     words = [FILENAME_UNSAFE.sub("", str(p)).strip(" .")[:40] for p in parts if p]
     return "-".join([SHEET, *[w for w in words if w], f"{on:%Y%m%d}"]) + ".xlsx"
 
@@ -160,8 +226,12 @@ def import_assignments(session: Session, *, actor: User, source) -> ImportReport
     rows = _read_rows(source, report)
     tasks = {}
     for ids in _chunks([r.task_id for r in rows]):  # PostgreSQL takes at most 65,535 parameters a statement
-        tasks |= {t.id: t for t in session.execute(select(Task).where(Task.id.in_(ids))
-                                                   .execution_options(populate_existing=True)).scalars()}
+        tasks |= {
+            t.id: t
+            for t in session.execute(
+                select(Task).where(Task.id.in_(ids)).execution_options(populate_existing=True)
+            ).scalars()
+        }
     names = {}
     for ids in _chunks(sorted({t.township_id for t in tasks.values()})):
         names |= dict(session.execute(select(Township.id, Township.name).where(Township.id.in_(ids))).all())
@@ -170,29 +240,51 @@ def import_assignments(session: Session, *, actor: User, source) -> ImportReport
         if task is None or not can_see_township(session, actor, task.township_id):
             report.errors.append(RowError(r.row, r.task_id, f"任务编号 {r.task_id} 不存在"))
         elif r.township and r.township != names[task.township_id]:
-            report.errors.append(RowError(r.row, r.task_id, f"任务编号 {r.task_id} 属于“{names[task.township_id]}”，"
-                                                            f"与本行乡镇“{r.township}”不符"))
+            report.errors.append(
+                RowError(
+                    r.row,
+                    r.task_id,
+                    f"任务编号 {r.task_id} 属于“{names[task.township_id]}”，与本行乡镇“{r.township}”不符",
+                )
+            )
         elif all(getattr(task, k) == v for k, v in r.fields.items()):
             report.unchanged += 1
         else:
             try:
-                lifecycle.assign(session, actor=actor, task_ids=[r.task_id], versions={r.task_id: r.version},
-                                 **r.fields)
+                lifecycle.assign(
+                    session, actor=actor, task_ids=[r.task_id], versions={r.task_id: r.version}, **r.fields
+                )
                 report.applied.append(r.task_id)
             except Conflict:
-                report.errors.append(RowError(r.row, r.task_id, f"表中版本 {r.version} 已过期（当前版本 {task.version}），"
-                                                                "该任务在导出后被修改过，请重新导出后再改"))
+                report.errors.append(
+                    RowError(
+                        r.row,
+                        r.task_id,
+                        f"表中版本 {r.version} 已过期（当前版本 {task.version}），"
+                        "该任务在导出后被修改过，请重新导出后再改",
+                    )
+                )
             except DomainError as exc:  # raised before this row wrote anything
                 report.errors.append(RowError(r.row, r.task_id, exc.message))
     report.errors.sort(key=lambda e: e.row)
-    audit.record(session, actor=actor.name, action="import", entity="ledger", entity_id=0,
-                 after={"file": _source_name(source), "applied": len(report.applied), "unchanged": report.unchanged,
-                        "refused": len(report.errors)})
+    audit.record(
+        session,
+        actor=actor.name,
+        action="import",
+        entity="ledger",
+        entity_id=0,
+        after={
+            "file": _source_name(source),
+            "applied": len(report.applied),
+            "unchanged": report.unchanged,
+            "refused": len(report.errors),
+        },
+    )
     return report
 
 
 def _chunks(values: list, size: int = CHUNK) -> list[list]:
-    return [values[i:i + size] for i in range(0, len(values), size)]
+    return [values[i : i + size] for i in range(0, len(values), size)]
 
 
 def _source_name(source) -> str:
@@ -209,18 +301,23 @@ def _check_package(source, name: str) -> None:
         with zipfile.ZipFile(io.BytesIO(source) if isinstance(source, bytes) else source) as zf:
             parts = zf.infolist()
             if sum(p.file_size for p in parts) > MAX_UNZIPPED:
-                raise ValidationFailed(f"文件 {name} 解压后超过 {MAX_UNZIPPED // 1048576} MB，不像是本系统导出的台账，未读取")
+                raise ValidationFailed(
+                    f"文件 {name} 解压后超过 {MAX_UNZIPPED // 1048576} MB，不像是本系统导出的台账，未读取"
+                )
             big = max(parts, key=lambda p: p.file_size, default=None)
             if big is not None and big.file_size > MAX_PART:
-                raise ValidationFailed(f"文件 {name} 中的 {big.filename} 解压后为 {big.file_size / 1048576:.0f} MB，"
-                                       f"超过 {MAX_PART // 1048576} MB 的上限，不像是本系统导出的台账，未读取")
+                raise ValidationFailed(
+                    f"文件 {name} 中的 {big.filename} 解压后为 {big.file_size / 1048576:.0f} MB，"
+                    f"超过 {MAX_PART // 1048576} MB 的上限，不像是本系统导出的台账，未读取"
+                )
             for part in parts:  # a DTD can define entities that expand without end: Excel never writes one
                 if part.filename.endswith((".xml", ".rels")):
                     with zf.open(part) as fh:
                         prolog = fh.read(4096)
                     if any(tag in prolog for tag in _DOCTYPE):
-                        raise ValidationFailed(f"文件 {name} 中的 {part.filename} 含有 DTD 声明，"
-                                               "不是 Excel 保存的表格，未读取")
+                        raise ValidationFailed(
+                            f"文件 {name} 中的 {part.filename} 含有 DTD 声明，不是 Excel 保存的表格，未读取"
+                        )
     except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError):
         raise ValidationFailed(f"文件 {name} 不是有效的 Excel（.xlsx）文件") from None
 
@@ -235,8 +332,9 @@ def _read_rows(source, report: ImportReport) -> list[_Row]:
     except DomainError:
         raise
     except Exception as exc:  # openpyxl, lxml and zipfile raise many kinds on a damaged or hostile file
-        raise ValidationFailed(f"文件 {name} 不是有效的 Excel（.xlsx）文件，或已损坏，无法读取"
-                               f"（{type(exc).__name__}）") from None
+        raise ValidationFailed(
+            f"文件 {name} 不是有效的 Excel（.xlsx）文件，或已损坏，无法读取（{type(exc).__name__}）"
+        ) from None
 
 
 def _load_streaming(source):
@@ -250,8 +348,9 @@ def _load_streaming(source):
         get_size = ReadOnlyWorksheet._get_size
         ReadOnlyWorksheet._get_size = lambda self: None
         try:
-            return load_workbook(io.BytesIO(source) if isinstance(source, bytes) else source, read_only=True,
-                                 data_only=True)
+            return load_workbook(
+                io.BytesIO(source) if isinstance(source, bytes) else source, read_only=True, data_only=True
+            )
         finally:
             ReadOnlyWorksheet._get_size = get_size
 
@@ -286,7 +385,9 @@ def _parse_sheet(source, name: str, report: ImportReport) -> list[_Row]:
                 filled += 1
                 if filled > max_rows:  # stop reading here: the rest of the sheet is never parsed
                     raise ValidationFailed(f"文件 {name} 超过每次导入 {max_rows} 行的上限，请分成几个文件导入")
-            get = lambda h: values[cols[h]] if cols.get(h) is not None and cols[h] < len(values) else None  # noqa: E731
+            get = lambda h, values=values: (  # noqa: E731
+                values[cols[h]] if cols.get(h) is not None and cols[h] < len(values) else None
+            )
             parsed = _parse_row(n, get, seen, report, category_label=category)
             if parsed is not None:
                 rows.append(parsed)
@@ -299,8 +400,9 @@ def _blank(v) -> bool:
     return v is None or (isinstance(v, str) and not v.strip())
 
 
-def _parse_row(n: int, get, seen: dict[int, int], report: ImportReport, *,
-               category_label: str = CATEGORY) -> _Row | None:
+def _parse_row(
+    n: int, get, seen: dict[int, int], report: ImportReport, *, category_label: str = CATEGORY
+) -> _Row | None:
     assigned = [get(h) for h in (CATEGORY, "责任单位", "责任人", "整改时限")]
     if _blank(get("任务编号")):
         if not all(map(_blank, assigned)):
@@ -326,7 +428,9 @@ def _parse_row(n: int, get, seen: dict[int, int], report: ImportReport, *,
     elif _blank(person):
         problem = "责任人为空"
     elif deadline is None:
-        problem = f"整改时限“{'' if raw_deadline is None else raw_deadline}”不是有效日期（如 2024-06-30 或 2024年6月30日）"
+        problem = (
+            f"整改时限“{'' if raw_deadline is None else raw_deadline}”不是有效日期（如 2024-06-30 或 2024年6月30日）"
+        )
     elif category not in Category.labels():
         problem = f"{category_label}“{category or ''}”无效，应为 {Category.choices()}"
     seen.setdefault(task_id, n)
@@ -334,8 +438,13 @@ def _parse_row(n: int, get, seen: dict[int, int], report: ImportReport, *,
         report.errors.append(RowError(n, task_id, problem))
         return None
     township = get("乡镇")
-    return _Row(n, task_id, version, str(township).strip() if not _blank(township) else "",
-                {"owner_unit": str(unit), "owner_person": str(person), "deadline": deadline, "category": category})
+    return _Row(
+        n,
+        task_id,
+        version,
+        str(township).strip() if not _blank(township) else "",
+        {"owner_unit": str(unit), "owner_person": str(person), "deadline": deadline, "category": category},
+    )
 
 
 def _as_int(v) -> int | None:

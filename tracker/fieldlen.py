@@ -1,6 +1,7 @@
 """Text lengths checked before writing, from the models' own `max_length`, so a value too long for its
 column is the same Chinese ValidationFailed on SQLite (which would store it) and PostgreSQL (which
 would raise DataError, a 500)."""
+
 from __future__ import annotations
 
 from annotated_types import MaxLen

@@ -15,12 +15,13 @@ of the same township or content, a bad row) rolls the savepoint back, and every 
 then goes through the report-by-report path, which tells them apart. Reports this path does not
 take (duplicates, replacements, a township twice in the batch, incomplete extractions) go there too.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import Table, bindparam, insert, select, text, tuple_, update
+from sqlalchemy import Table, bindparam, insert, select, text, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
@@ -28,7 +29,7 @@ from sqlmodel import Session
 from tracker import audit, counties, ingest
 from tracker.db import utcnow
 from tracker.linking import link
-from tracker.models import AuditEvent, Item, ItemLink, Kind, Report, Status, Task, TaskTheme, Township, TRACKED_KINDS
+from tracker.models import TRACKED_KINDS, AuditEvent, Item, ItemLink, Kind, Report, Status, Task, TaskTheme, Township
 from tracker.recurrence import refresh_township
 from tracker.themes import classify
 
@@ -36,9 +37,9 @@ ENABLED = True  # tests switch it off to exercise the report-by-report path alon
 
 _SHAS = select(Report.sha256).where(Report.sha256.in_(bindparam("shas", expanding=True)))
 _TOWNSHIPS = select(Township.id, Township.name, Township.county).where(
-    Township.county_id == bindparam("county_id"), Township.name.in_(bindparam("names", expanding=True)))
-_YEARS = select(Report.township_id, Report.report_year).where(
-    Report.township_id.in_(bindparam("ids", expanding=True)))
+    Township.county_id == bindparam("county_id"), Township.name.in_(bindparam("names", expanding=True))
+)
+_YEARS = select(Report.township_id, Report.report_year).where(Report.township_id.in_(bindparam("ids", expanding=True)))
 _SET_COUNTY = update(Township).where(Township.id == bindparam("tid")).values(county=bindparam("county"))
 
 
@@ -89,20 +90,35 @@ def _plain_new(session: Session, batch: list, dest) -> list[_New]:
         return []
     conn = session.connection()
     shas = set(conn.execute(_SHAS, {"shas": [p.sha256 for _, p in candidates]}).scalars())
-    townships = {r.name: r for r in conn.execute(
-        _TOWNSHIPS, {"county_id": dest.county_id, "names": list({p.extraction.unit for _, p in candidates})})}
+    townships = {
+        r.name: r
+        for r in conn.execute(
+            _TOWNSHIPS, {"county_id": dest.county_id, "names": list({p.extraction.unit for _, p in candidates})}
+        )
+    }
     years = set(conn.execute(_YEARS, {"ids": [r.id for r in townships.values()]}).all()) if townships else set()
     seen_sha, seen_unit, out = set(), set(), []
     for i, p in candidates:
         ex = p.extraction
         row = townships.get(ex.unit)
-        fresh = (p.sha256 not in shas and p.sha256 not in seen_sha and ex.unit not in seen_unit
-                 and (row is None or (row.id, ex.report_year) not in years))
+        fresh = (
+            p.sha256 not in shas
+            and p.sha256 not in seen_sha
+            and ex.unit not in seen_unit
+            and (row is None or (row.id, ex.report_year) not in years)
+        )
         seen_sha.add(p.sha256)
         seen_unit.add(ex.unit)
         if fresh:  # a township whose addressee is unknown gets it from the report, as ingest._township does
-            out.append(_New(i, p, row.id if row else None, created=row is None,
-                            county_to_set=row is not None and row.county is None and bool(ex.county)))
+            out.append(
+                _New(
+                    i,
+                    p,
+                    row.id if row else None,
+                    created=row is None,
+                    county_to_set=row is not None and row.county is None and bool(ex.county),
+                )
+            )
     return out
 
 
@@ -110,12 +126,20 @@ def _write(session: Session, new: list[_New], actor: str, county_id: int) -> dic
     conn = session.connection()
     created = [n for n in new if n.created]
     tracked = sum(1 for n in new for it in n.prep.extraction.items if it.kind in TRACKED_KINDS)
-    ids = _ids(conn, {Township: len(created), Report: len(new), Item: sum(len(n.prep.extraction.items) for n in new),
-                      Task: tracked})
+    ids = _ids(
+        conn,
+        {Township: len(created), Report: len(new), Item: sum(len(n.prep.extraction.items) for n in new), Task: tracked},
+    )
     for n, tid in zip(created, ids[Township]):
         n.township_id = tid
-    _rows(conn, Township, [dict(id=n.township_id, county_id=county_id, name=n.prep.extraction.unit,
-                                county=n.prep.extraction.county) for n in created])
+    _rows(
+        conn,
+        Township,
+        [
+            dict(id=n.township_id, county_id=county_id, name=n.prep.extraction.unit, county=n.prep.extraction.county)
+            for n in created
+        ],
+    )
     for n in new:
         if n.county_to_set:
             conn.execute(_SET_COUNTY, {"tid": n.township_id, "county": n.prep.extraction.county})
@@ -136,28 +160,69 @@ def _write(session: Session, new: list[_New], actor: str, county_id: int) -> dic
             if it.kind in TRACKED_KINDS:
                 tid = next(task_ids)
                 task_of[iid] = tid
-                row = dict(id=tid, township_id=n.township_id, report_id=report_id, item_id=iid, kind=it.kind,
-                           title=it.title, description=it.description, deadline=deadline,
-                           status=Status.unassigned.value, version=1, created_at=now, updated_at=now)
+                row = dict(
+                    id=tid,
+                    township_id=n.township_id,
+                    report_id=report_id,
+                    item_id=iid,
+                    kind=it.kind,
+                    title=it.title,
+                    description=it.description,
+                    deadline=deadline,
+                    status=Status.unassigned.value,
+                    version=1,
+                    created_at=now,
+                    updated_at=now,
+                )
                 tasks.append(row)
-                events.append(dict(actor=actor, action="create", entity="task", entity_id=tid,
-                                   after={k: audit.jsonable(row[k]) for k in ingest.TASK_AUDIT_FIELDS}))
-        events.append(dict(actor=actor, action="import", entity="report", entity_id=report_id,
-                           after={"source_name": ex.source_name, "sha256": sha, "township": ex.unit,
-                                  "report_year": ex.report_year, "items": len(ids), "tasks": len(task_of)}))
+                events.append(
+                    dict(
+                        actor=actor,
+                        action="create",
+                        entity="task",
+                        entity_id=tid,
+                        after={k: audit.jsonable(row[k]) for k in ingest.TASK_AUDIT_FIELDS},
+                    )
+                )
+        events.append(
+            dict(
+                actor=actor,
+                action="import",
+                entity="report",
+                entity_id=report_id,
+                after={
+                    "source_name": ex.source_name,
+                    "sha256": sha,
+                    "township": ex.unit,
+                    "report_year": ex.report_year,
+                    "items": len(ids),
+                    "tasks": len(task_of),
+                },
+            )
+        )
         # The analysis of tracker.analysis.analyze_report for a first import, on the items in document order.
         ordered = sorted(zip(ex.items, ids), key=lambda pair: pair[0].start)
         theme = {iid: classify(it.title, it.text) for it, iid in ordered if iid in task_of}  # tasks: tracked kinds
         themes += [{"task_id": task_of[iid], "theme": th} for iid, th in theme.items()]
         short = [(it, iid) for it, iid in ordered if it.kind == Kind.shortcoming]
         plans = [(it, iid) for it, iid in ordered if it.kind == Kind.plan]
-        links += [dict(report_id=report_id, shortcoming_item_id=short[i][1], plan_item_id=plans[j][1], score=score)
-                  for i, j, score in link([(it.title, it.text) for it, _ in short],
-                                          [(it.title, it.text) for it, _ in plans],
-                                          themes=([theme[iid] for _, iid in short], [theme[iid] for _, iid in plans]))]
-        results[n.index] = ingest.IngestResult(ex.source_name, "imported", f"{ex.unit}{ex.report_year}年度报告已导入",
-                                               report_id, ex.unit, ex.report_year,
-                                               {"items": len(ids), "tasks": len(task_of)})
+        links += [
+            dict(report_id=report_id, shortcoming_item_id=short[i][1], plan_item_id=plans[j][1], score=score)
+            for i, j, score in link(
+                [(it.title, it.text) for it, _ in short],
+                [(it.title, it.text) for it, _ in plans],
+                themes=([theme[iid] for _, iid in short], [theme[iid] for _, iid in plans]),
+            )
+        ]
+        results[n.index] = ingest.IngestResult(
+            ex.source_name,
+            "imported",
+            f"{ex.unit}{ex.report_year}年度报告已导入",
+            report_id,
+            ex.unit,
+            ex.report_year,
+            {"items": len(ids), "tasks": len(task_of)},
+        )
     now = utcnow()
     base = {"at": now, "before": None, "after": None, "reason": None, "address": audit.client_address.get()}
     _rows(conn, Report, reports)
@@ -178,8 +243,10 @@ def _ids(conn: Connection, counts: dict) -> dict:
     tables have no AUTOINCREMENT, so these are the ids SQLite would have given)."""
     if conn.dialect.name == "postgresql":
         names = [m.__table__.name for m in counts]
-        arrays = ", ".join(f"ARRAY(SELECT nextval(pg_get_serial_sequence('{name}', 'id')) "
-                           f"FROM generate_series(1, :n{i}) ORDER BY 1)" for i, name in enumerate(names))
+        arrays = ", ".join(
+            f"ARRAY(SELECT nextval(pg_get_serial_sequence('{name}', 'id')) FROM generate_series(1, :n{i}) ORDER BY 1)"
+            for i, name in enumerate(names)
+        )
         row = conn.execute(text(f"SELECT {arrays}"), {f"n{i}": n for i, n in enumerate(counts.values())}).one()
         return dict(zip(counts, row))
     out = {}
@@ -208,7 +275,7 @@ def _rows(conn: Connection, model, rows: list[dict]) -> None:
     procs = [table.c[c].type._cached_bind_processor(conn.dialect) for c in cols]
     quote = conn.dialect.identifier_preparer.quote
     sql = f"COPY {quote(table.name)} ({', '.join(quote(table.c[c].name) for c in cols)}) FROM STDIN"
-    keys = cols[:len(rows[0])]
+    keys = cols[: len(rows[0])]
     with conn.connection.dbapi_connection.cursor() as cur, cur.copy(sql) as copy:
         for row in rows:
             values = [row[k] for k in keys] + defaults

@@ -1,5 +1,6 @@
 """Reading the ledger: task rows (`tracker.models.TaskRow`) with their township, report year, source span,
 light and latest progress, one page at a time (`TaskPage`) or all of them for the CLI and Excel."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -7,11 +8,23 @@ from datetime import date
 from sqlalchemy import and_, case, func, or_, select
 from sqlmodel import Session
 
+from tracker.counties import township_conds
 from tracker.errors import ValidationFailed
 from tracker.lights import GREEN, RED, YELLOW, light_sql, today
-from tracker.counties import township_conds
-from tracker.models import (AuditEvent, County, Evidence, Item, Progress, Report, Task, TaskPage, TaskRow, TaskTheme,
-                            Township, User)
+from tracker.models import (
+    AuditEvent,
+    County,
+    Evidence,
+    Item,
+    Progress,
+    Report,
+    Task,
+    TaskPage,
+    TaskRow,
+    TaskTheme,
+    Township,
+    User,
+)
 from tracker.vocabulary import Status
 
 ORDERS = ("light", "deadline", "township", "action")
@@ -19,9 +32,24 @@ MAX_PER_PAGE = 500
 
 
 # The columns of a TaskRow, named as its fields.
-ROW_COLUMNS = (Task.id, Township.name.label("township"), County.name.label("county"), Report.report_year, Task.kind, Task.title, Task.status,
-               Task.deadline, Task.category, Task.owner_unit, Task.owner_person, Task.version, Item.start, Item.end,
-               Task.description, Task.progress_percent)
+ROW_COLUMNS = (
+    Task.id,
+    Township.name.label("township"),
+    County.name.label("county"),
+    Report.report_year,
+    Task.kind,
+    Task.title,
+    Task.status,
+    Task.deadline,
+    Task.category,
+    Task.owner_unit,
+    Task.owner_person,
+    Task.version,
+    Item.start,
+    Item.end,
+    Task.description,
+    Task.progress_percent,
+)
 
 
 def row_of(row) -> TaskRow:
@@ -29,16 +57,25 @@ def row_of(row) -> TaskRow:
     return TaskRow.model_validate(row._mapping)
 
 
-def list_tasks(session: Session, *, township: str | None = None, year: int | None = None,
-               kind: str | None = None, status: str | None = None, limit: int | None = None,
-               county_id: int | None = None) -> list[TaskRow]:
+def list_tasks(
+    session: Session,
+    *,
+    township: str | None = None,
+    year: int | None = None,
+    kind: str | None = None,
+    status: str | None = None,
+    limit: int | None = None,
+    county_id: int | None = None,
+) -> list[TaskRow]:
     """The CLI's listing (the operator's: every county, or `county_id`)."""
-    q = (select(*ROW_COLUMNS, light_sql(today()).label("light"))  # today's light (None: closed or withdrawn)
-         .join(Township, Task.township_id == Township.id)
-         .join(County, Township.county_id == County.id)
-         .join(Report, Task.report_id == Report.id)
-         .join(Item, Task.item_id == Item.id)
-         .order_by(Township.name, Report.report_year, Task.kind.desc(), Item.start))
+    q = (
+        select(*ROW_COLUMNS, light_sql(today()).label("light"))  # today's light (None: closed or withdrawn)
+        .join(Township, Task.township_id == Township.id)
+        .join(County, Township.county_id == County.id)
+        .join(Report, Task.report_id == Report.id)
+        .join(Item, Task.item_id == Item.id)
+        .order_by(Township.name, Report.report_year, Task.kind.desc(), Item.start)
+    )
     if township:
         q = q.where(Township.name == township)
     if county_id is not None:
@@ -54,10 +91,22 @@ def list_tasks(session: Session, *, township: str | None = None, year: int | Non
     return [row_of(r) for r in session.execute(q)]
 
 
-def task_filters(*, actor: User | None, as_of: date, township: str | None = None, county: str | None = None,
-                 year: int | None = None, kind: str | None = None, status: str | None = None,
-                 light: str | None = None, owner: str | None = None, q: str | None = None,
-                 theme: str | None = None, county_id: int | None = None, sent_back: bool = False) -> list:
+def task_filters(
+    *,
+    actor: User | None,
+    as_of: date,
+    township: str | None = None,
+    county: str | None = None,
+    year: int | None = None,
+    kind: str | None = None,
+    status: str | None = None,
+    light: str | None = None,
+    owner: str | None = None,
+    q: str | None = None,
+    theme: str | None = None,
+    county_id: int | None = None,
+    sent_back: bool = False,
+) -> list:
     """WHERE clauses on the task table alone (no joins), so counting stays an index scan.
 
     Always within what `actor` may see (tracker.counties); `county` (a name) or `county_id` narrows it
@@ -67,8 +116,11 @@ def task_filters(*, actor: User | None, as_of: date, township: str | None = None
     if township:
         conds.append(Task.township_id.in_(select(Township.id).where(Township.name == township)))
     if county:
-        conds.append(Task.township_id.in_(select(Township.id).join(County, County.id == Township.county_id)
-                                          .where(County.name == county)))
+        conds.append(
+            Task.township_id.in_(
+                select(Township.id).join(County, County.id == Township.county_id).where(County.name == county)
+            )
+        )
     if year:
         conds.append(Task.report_id.in_(select(Report.id).where(Report.report_year == year)))
     if kind:
@@ -95,20 +147,24 @@ def task_filters(*, actor: User | None, as_of: date, township: str | None = None
 def sent_back_cond():
     """A task sent back (退回) and not submitted again: 整改中 with a 退回 in its journal (the only way back
     into 整改中 after a first assignment is a 退回; a resubmission makes it 待审核)."""
-    return and_(Task.status == Status.in_progress.value,
-                Task.id.in_(select(AuditEvent.entity_id).where(AuditEvent.entity == "task",
-                                                               AuditEvent.action == "reject")))
+    return and_(
+        Task.status == Status.in_progress.value,
+        Task.id.in_(select(AuditEvent.entity_id).where(AuditEvent.entity == "task", AuditEvent.action == "reject")),
+    )
 
 
 def _with_joins(stmt):
-    return (stmt.join(Township, Task.township_id == Township.id)
-            .join(County, Township.county_id == County.id)
-            .join(Report, Task.report_id == Report.id)
-            .join(Item, Task.item_id == Item.id))
+    return (
+        stmt.join(Township, Task.township_id == Township.id)
+        .join(County, Township.county_id == County.id)
+        .join(Report, Task.report_id == Report.id)
+        .join(Item, Task.item_id == Item.id)
+    )
 
 
-def ledger_select(*, as_of: date, conds: list, order: str = "light", page: int | None = None,
-                  per_page: int | None = None):
+def ledger_select(
+    *, as_of: date, conds: list, order: str = "light", page: int | None = None, per_page: int | None = None
+):
     """The ledger's rows for `conds`, in `order`: light = red, yellow, green, then the rest; then deadline.
     action = what a township can act on first: 整改中 (red, yellow, green), 待审核, 待分派, then the rest.
 
@@ -116,15 +172,29 @@ def ledger_select(*, as_of: date, conds: list, order: str = "light", page: int |
     the joins), so the joins and the per-row subqueries run for that one page only.
     """
     light = light_sql(as_of)
-    latest_note = (select(Progress.note).where(Progress.task_id == Task.id)
-                   .order_by(Progress.at.desc(), Progress.id.desc()).limit(1).scalar_subquery())
+    latest_note = (
+        select(Progress.note)
+        .where(Progress.task_id == Task.id)
+        .order_by(Progress.at.desc(), Progress.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
     evidence_count = select(func.count()).where(Evidence.task_id == Task.id).scalar_subquery()
     orders = {
         "light": (case((light == RED, 0), (light == YELLOW, 1), (light == GREEN, 2), else_=3), Task.deadline, Task.id),
         "deadline": (Task.deadline, Task.id),
-        "action": (case((Task.status == Status.in_progress.value, 0), (Task.status == Status.pending_review.value, 1),
-                        (Task.status == Status.unassigned.value, 2), (Task.status == Status.closed.value, 3), else_=4),
-                   case((light == RED, 0), (light == YELLOW, 1), (light == GREEN, 2), else_=3), Task.deadline, Task.id),
+        "action": (
+            case(
+                (Task.status == Status.in_progress.value, 0),
+                (Task.status == Status.pending_review.value, 1),
+                (Task.status == Status.unassigned.value, 2),
+                (Task.status == Status.closed.value, 3),
+                else_=4,
+            ),
+            case((light == RED, 0), (light == YELLOW, 1), (light == GREEN, 2), else_=3),
+            Task.deadline,
+            Task.id,
+        ),
         "township": (Township.name, Report.report_year, Task.kind.desc(), Item.start, Task.id),
     }
     if order not in orders:
@@ -133,23 +203,59 @@ def ledger_select(*, as_of: date, conds: list, order: str = "light", page: int |
     if page is not None:
         ids = select(Task.id).where(*conds).order_by(*keys).offset((page - 1) * per_page).limit(per_page)
         conds = [Task.id.in_(_with_joins(ids) if order == "township" else ids)]
-    return _with_joins(select(*ROW_COLUMNS, light.label("light"), latest_note.label("latest_note"),
-                              evidence_count.label("evidence_count"))
-                       ).where(*conds).order_by(*keys)
+    return (
+        _with_joins(
+            select(
+                *ROW_COLUMNS,
+                light.label("light"),
+                latest_note.label("latest_note"),
+                evidence_count.label("evidence_count"),
+            )
+        )
+        .where(*conds)
+        .order_by(*keys)
+    )
 
 
-def query_tasks(session: Session, *, actor: User | None, township: str | None = None, year: int | None = None,
-                kind: str | None = None, status: str | None = None, light: str | None = None,
-                owner: str | None = None, q: str | None = None, theme: str | None = None,
-                county: str | None = None, as_of: date | None = None, page: int = 1, per_page: int = 50,
-                order: str = "light", county_id: int | None = None, sent_back: bool = False) -> TaskPage:
+def query_tasks(
+    session: Session,
+    *,
+    actor: User | None,
+    township: str | None = None,
+    year: int | None = None,
+    kind: str | None = None,
+    status: str | None = None,
+    light: str | None = None,
+    owner: str | None = None,
+    q: str | None = None,
+    theme: str | None = None,
+    county: str | None = None,
+    as_of: date | None = None,
+    page: int = 1,
+    per_page: int = 50,
+    order: str = "light",
+    county_id: int | None = None,
+    sent_back: bool = False,
+) -> TaskPage:
     """One page of the tasks `actor` may see (None: the operator's view, for the CLI; every county unless
     `county`/`county_id` names one)."""
     as_of = as_of or today()
     page, per_page = max(1, page), min(max(1, per_page), MAX_PER_PAGE)
-    conds = task_filters(actor=actor, as_of=as_of, township=township, county=county, year=year, kind=kind,
-                         status=status, light=light, owner=owner, q=q, theme=theme, county_id=county_id,
-                         sent_back=sent_back)
+    conds = task_filters(
+        actor=actor,
+        as_of=as_of,
+        township=township,
+        county=county,
+        year=year,
+        kind=kind,
+        status=status,
+        light=light,
+        owner=owner,
+        q=q,
+        theme=theme,
+        county_id=county_id,
+        sent_back=sent_back,
+    )
     total = session.execute(select(func.count()).select_from(Task).where(*conds)).scalar_one()
     stmt = ledger_select(as_of=as_of, conds=conds, order=order, page=page, per_page=per_page)
     return TaskPage(items=[row_of(r) for r in session.execute(stmt)], total=total, page=page, per_page=per_page)

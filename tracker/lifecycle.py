@@ -6,6 +6,7 @@ so two stale edits cannot both win, bumps the version and appends one journal en
 A raised DomainError may leave earlier statements of the call in the session: the caller's
 transaction (`session_scope`) rolls back.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -16,16 +17,32 @@ from sqlalchemy.orm import object_session
 from sqlmodel import Session
 
 from tracker import audit
+from tracker.counties import can_see_township, township_conds
 from tracker.db import utcnow
 from tracker.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
 from tracker.evidence import check_batch, check_file, clean_filename, store_evidence
 from tracker.fieldlen import check_length
-from tracker.lights import check_day, light_of, today
-from tracker.models import (AuditEvent, County, Category, Evidence, EvidencePublic, Item, Kind, Progress, ProgressPublic,
-                            Report, Role, Status, Task, TaskDetailPublic, Township, User)
-from tracker.textfmt import cn_date
-from tracker.counties import can_see_township, township_conds
 from tracker.ledger import sent_back_cond
+from tracker.lights import check_day, light_of, today
+from tracker.models import (
+    AuditEvent,
+    Category,
+    County,
+    Evidence,
+    EvidencePublic,
+    Item,
+    Kind,
+    Progress,
+    ProgressPublic,
+    Report,
+    Role,
+    Status,
+    Task,
+    TaskDetailPublic,
+    Township,
+    User,
+)
+from tracker.textfmt import cn_date
 from tracker.users import COUNTY_ROLES, require_role
 from tracker.vocabulary import FIELD_LABELS
 
@@ -41,8 +58,16 @@ RULES = {
 }
 AUDITED = ("status", "owner_unit", "owner_person", "deadline", "category", "progress_percent", "stage_done_year")
 ACTION_LABELS = {
-    "create": "生成任务", "update": "修改", "withdraw": "撤销", "assign": "分派", "reassign": "调整分派",
-    "progress": "填报进展", "submit": "提交审核", "verify": "销号", "reject": "退回", "stage_done": "阶段性完成",
+    "create": "生成任务",
+    "update": "修改",
+    "withdraw": "撤销",
+    "assign": "分派",
+    "reassign": "调整分派",
+    "progress": "填报进展",
+    "submit": "提交审核",
+    "verify": "销号",
+    "reject": "退回",
+    "stage_done": "阶段性完成",
 }
 
 
@@ -51,9 +76,11 @@ def available_actions(actor: User, task: Task) -> set[str]:
     below enforce the same)."""
     if not can_see_township(object_session(task), actor, task.township_id):
         return set()
-    return {a for a, (roles, statuses, _) in RULES.items()
-            if actor.role in roles and task.status in statuses
-            and (a != "stage_done" or task.category == Category.ongoing)}
+    return {
+        a
+        for a, (roles, statuses, _) in RULES.items()
+        if actor.role in roles and task.status in statuses and (a != "stage_done" or task.category == Category.ongoing)
+    }
 
 
 def _refuse_state(task: Task, action: str) -> None:
@@ -63,8 +90,11 @@ def _refuse_state(task: Task, action: str) -> None:
 
 
 def _load(session: Session, actor: User, task_id: int) -> Task:
-    task = session.execute(select(Task).where(Task.id == task_id)
-                           .execution_options(populate_existing=True)).scalars().first()
+    task = (
+        session.execute(select(Task).where(Task.id == task_id).execution_options(populate_existing=True))
+        .scalars()
+        .first()
+    )
     if task is None or not can_see_township(session, actor, task.township_id):
         raise NotFound(f"任务 {task_id} 不存在")
     return task
@@ -81,20 +111,39 @@ def _expected(task: Task, version: int | None) -> int:
     return task.version
 
 
-def _write(session: Session, *, actor: User, task: Task, expected: int, changes: dict, action: str,
-           reason: str | None = None, note: dict | None = None) -> Task:
+def _write(
+    session: Session,
+    *,
+    actor: User,
+    task: Task,
+    expected: int,
+    changes: dict,
+    action: str,
+    reason: str | None = None,
+    note: dict | None = None,
+) -> Task:
     """Apply `changes` only if the task is still at `expected`, and journal them."""
     audited = [f for f in AUDITED if f in changes]
     before = {f: audit.jsonable(getattr(task, f)) for f in audited} | {"version": expected}
     result = session.execute(
-        update(Task).where(Task.id == task.id, Task.version == expected)
+        update(Task)
+        .where(Task.id == task.id, Task.version == expected)
         .values(**changes, version=expected + 1, updated_at=utcnow())
-        .execution_options(synchronize_session=False))
+        .execution_options(synchronize_session=False)
+    )
     if result.rowcount != 1:
         raise _conflict(session.execute(select(Task.version).where(Task.id == task.id)).scalar_one())
     after = {f: audit.jsonable(changes[f]) for f in audited} | {"version": expected + 1} | (note or {})
-    audit.record(session, actor=actor.name, action=action, entity="task", entity_id=task.id,
-                 before=before, after=after, reason=reason)
+    audit.record(
+        session,
+        actor=actor.name,
+        action=action,
+        entity="task",
+        entity_id=task.id,
+        before=before,
+        after=after,
+        reason=reason,
+    )
     session.refresh(task)
     return task
 
@@ -119,16 +168,29 @@ def _assignment(owner_unit: str, owner_person: str, deadline: date, category: st
     return {"owner_unit": unit, "owner_person": person, "deadline": deadline, "category": category}
 
 
-def assign(session: Session, *, actor: User, task_ids: list[int], owner_unit: str, owner_person: str,
-           deadline: date, category: str, versions: dict[int, int] | None = None) -> list[Task]:
+def assign(
+    session: Session,
+    *,
+    actor: User,
+    task_ids: list[int],
+    owner_unit: str,
+    owner_person: str,
+    deadline: date,
+    category: str,
+    versions: dict[int, int] | None = None,
+) -> list[Task]:
     """Assign many tasks at once, all or nothing: every task is checked before any is written."""
     require_role(actor, *RULES["assign"][0])
     fields = _assignment(owner_unit, owner_person, deadline, category)
     ids = list(dict.fromkeys(task_ids))
     if not ids:
         raise ValidationFailed("请至少选择一项任务")
-    found = {t.id: t for t in session.execute(select(Task).where(Task.id.in_(ids))
-                                              .execution_options(populate_existing=True)).scalars()}
+    found = {
+        t.id: t
+        for t in session.execute(
+            select(Task).where(Task.id.in_(ids)).execution_options(populate_existing=True)
+        ).scalars()
+    }
     versions = versions or {}
     plan = []
     for task_id in ids:
@@ -143,13 +205,28 @@ def assign(session: Session, *, actor: User, task_ids: list[int], owner_unit: st
         if task.status == Status.unassigned:
             changes |= {"status": Status.in_progress.value, "assigned_at": utcnow()}
         if changes:
-            _write(session, actor=actor, task=task, expected=expected, changes=changes,
-                   action="assign" if "status" in changes else "reassign")
+            _write(
+                session,
+                actor=actor,
+                task=task,
+                expected=expected,
+                changes=changes,
+                action="assign" if "status" in changes else "reassign",
+            )
     return [task for task, _ in plan]
 
 
-def post_progress(session: Session, *, actor: User, task_id: int, version: int | None, note: str,
-                  percent: int | None = None, files: list[tuple[str, bytes]] = (), submit: bool = False) -> Task:
+def post_progress(
+    session: Session,
+    *,
+    actor: User,
+    task_id: int,
+    version: int | None,
+    note: str,
+    percent: int | None = None,
+    files: list[tuple[str, bytes]] = (),
+    submit: bool = False,
+) -> Task:
     action = "submit" if submit else "progress"
     require_role(actor, *RULES[action][0])
     task = _load(session, actor, task_id)
@@ -184,12 +261,19 @@ def submit(session: Session, *, actor: User, task_id: int, version: int | None) 
     task = _load(session, actor, task_id)
     expected = _expected(task, version)
     _refuse_state(task, "submit")
-    return _write(session, actor=actor, task=task, expected=expected,
-                  changes={"status": Status.pending_review.value, "submitted_at": utcnow()}, action="submit")
+    return _write(
+        session,
+        actor=actor,
+        task=task,
+        expected=expected,
+        changes={"status": Status.pending_review.value, "submitted_at": utcnow()},
+        action="submit",
+    )
 
 
-def verify(session: Session, *, actor: User, task_id: int, version: int | None,
-           reject_reason: str | None = None) -> Task:
+def verify(
+    session: Session, *, actor: User, task_id: int, version: int | None, reject_reason: str | None = None
+) -> Task:
     """Close the task (销号), or with a reason send it back (退回) to 整改中."""
     action = "verify" if reject_reason is None else "reject"
     require_role(actor, *RULES[action][0])
@@ -197,13 +281,26 @@ def verify(session: Session, *, actor: User, task_id: int, version: int | None,
     expected = _expected(task, version)
     _refuse_state(task, action)
     if action == "verify":
-        return _write(session, actor=actor, task=task, expected=expected,
-                      changes={"status": Status.closed.value, "closed_at": utcnow()}, action=action)
+        return _write(
+            session,
+            actor=actor,
+            task=task,
+            expected=expected,
+            changes={"status": Status.closed.value, "closed_at": utcnow()},
+            action=action,
+        )
     reason = reject_reason.strip()
     if not reason:
         raise ValidationFailed("退回时必须填写退回原因")
-    return _write(session, actor=actor, task=task, expected=expected,
-                  changes={"status": Status.in_progress.value, "submitted_at": None}, action=action, reason=reason)
+    return _write(
+        session,
+        actor=actor,
+        task=task,
+        expected=expected,
+        changes={"status": Status.in_progress.value, "submitted_at": None},
+        action=action,
+        reason=reason,
+    )
 
 
 def closing_warnings(percent: int | None, evidence_count: int) -> list[str]:
@@ -240,14 +337,35 @@ def review_rows(session: Session, *, actor: User, versions: dict[int, int]) -> l
     if not ids:
         raise ValidationFailed("请至少选择一项任务")
     evidence_count = select(func.count()).where(Evidence.task_id == Task.id).scalar_subquery()
-    found = {r.id: r for r in session.execute(
-        select(Task.id, Task.title, Township.name.label("township"), Task.status, Task.progress_percent,
-               evidence_count.label("evidence_count"))
-        .join(Township, Township.id == Task.township_id)
-        .where(Task.id.in_(ids), *township_conds(actor, Task.township_id)))}
-    return [ReviewRow(r.id, r.title, r.township, r.status, versions[r.id], r.progress_percent, r.evidence_count,
-                      closing_warnings(r.progress_percent, r.evidence_count))
-            for r in (found.get(i) for i in ids) if r is not None]
+    found = {
+        r.id: r
+        for r in session.execute(
+            select(
+                Task.id,
+                Task.title,
+                Township.name.label("township"),
+                Task.status,
+                Task.progress_percent,
+                evidence_count.label("evidence_count"),
+            )
+            .join(Township, Township.id == Task.township_id)
+            .where(Task.id.in_(ids), *township_conds(actor, Task.township_id))
+        )
+    }
+    return [
+        ReviewRow(
+            r.id,
+            r.title,
+            r.township,
+            r.status,
+            versions[r.id],
+            r.progress_percent,
+            r.evidence_count,
+            closing_warnings(r.progress_percent, r.evidence_count),
+        )
+        for r in (found.get(i) for i in ids)
+        if r is not None
+    ]
 
 
 @dataclass
@@ -277,17 +395,27 @@ def sent_back_ids(session: Session, *, actor: User, task_ids: list[int]) -> set[
     """Which of `task_ids` are sent back (退回) and not yet submitted again (for the ledger's badge)."""
     if not task_ids:
         return set()
-    return set(session.execute(select(Task.id).where(Task.id.in_(task_ids), sent_back_cond(),
-                                                      *township_conds(actor, Task.township_id))).scalars())
+    return set(
+        session.execute(
+            select(Task.id).where(Task.id.in_(task_ids), sent_back_cond(), *township_conds(actor, Task.township_id))
+        ).scalars()
+    )
 
 
 def sent_back_note(session: Session, task: Task) -> dict | None:
     """For a task sent back and not submitted again: the last 退回's reason, who and when."""
     if task.status != Status.in_progress:
         return None
-    event = session.execute(select(AuditEvent).where(AuditEvent.entity == "task", AuditEvent.entity_id == task.id,
-                                                     AuditEvent.action == "reject")
-                            .order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(1)).scalars().first()
+    event = (
+        session.execute(
+            select(AuditEvent)
+            .where(AuditEvent.entity == "task", AuditEvent.entity_id == task.id, AuditEvent.action == "reject")
+            .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+            .limit(1)
+        )
+        .scalars()
+        .first()
+    )
     return None if event is None else {"reason": event.reason, "actor": event.actor, "at": event.at}
 
 
@@ -303,8 +431,9 @@ def mark_stage_done(session: Session, *, actor: User, task_id: int, version: int
         raise ValidationFailed(f"年度 {year} 无效")
     if task.stage_done_year == year:
         raise InvalidTransition(f"该任务已标记 {year} 年度阶段性完成")
-    return _write(session, actor=actor, task=task, expected=expected,
-                  changes={"stage_done_year": year}, action="stage_done")
+    return _write(
+        session, actor=actor, task=task, expected=expected, changes={"stage_done_year": year}, action="stage_done"
+    )
 
 
 def _display(field: str, value) -> str:
@@ -326,17 +455,26 @@ def _display(field: str, value) -> str:
 def journal(session: Session, *, actor: User, task_id: int) -> list[dict]:
     """The task's timeline, oldest first: when, who, what (Chinese label), field changes, reason."""
     _load(session, actor, task_id)
-    events = session.execute(select(AuditEvent).where(AuditEvent.entity == "task", AuditEvent.entity_id == task_id)
-                             .order_by(AuditEvent.at, AuditEvent.id)).scalars()
+    events = session.execute(
+        select(AuditEvent)
+        .where(AuditEvent.entity == "task", AuditEvent.entity_id == task_id)
+        .order_by(AuditEvent.at, AuditEvent.id)
+    ).scalars()
     entries = []
     for e in events:
         before, after = e.before or {}, e.after or {}
         fields = [f for f in dict.fromkeys([*before, *after]) if f != "version"]
-        entries.append({
-            "at": e.at, "actor": e.actor, "action": ACTION_LABELS.get(e.action, e.action), "reason": e.reason,
-            "changes": [(FIELD_LABELS.get(f, f), _display(f, before.get(f)), _display(f, after.get(f)))
-                        for f in fields],
-        })
+        entries.append(
+            {
+                "at": e.at,
+                "actor": e.actor,
+                "action": ACTION_LABELS.get(e.action, e.action),
+                "reason": e.reason,
+                "changes": [
+                    (FIELD_LABELS.get(f, f), _display(f, before.get(f)), _display(f, after.get(f))) for f in fields
+                ],
+            }
+        )
     return entries
 
 
@@ -360,12 +498,19 @@ class TaskView:
 def task_view(session: Session, *, actor: User, task_id: int) -> TaskView:
     task = _load(session, actor, task_id)
     files = list_evidence(session, actor=actor, task_id=task_id)
-    return TaskView(task, session.get(Township, task.township_id), session.get(Report, task.report_id),
-                    session.get(Item, task.item_id), light_of(task, today()), available_actions(actor, task),
-                    list(reversed(journal(session, actor=actor, task_id=task_id))),
-                    list_progress(session, actor=actor, task_id=task_id), files,
-                    sent_back=sent_back_note(session, task),
-                    closing_warnings=closing_warnings(task.progress_percent, len(files)))
+    return TaskView(
+        task,
+        session.get(Township, task.township_id),
+        session.get(Report, task.report_id),
+        session.get(Item, task.item_id),
+        light_of(task, today()),
+        available_actions(actor, task),
+        list(reversed(journal(session, actor=actor, task_id=task_id))),
+        list_progress(session, actor=actor, task_id=task_id),
+        files,
+        sent_back=sent_back_note(session, task),
+        closing_warnings=closing_warnings(task.progress_percent, len(files)),
+    )
 
 
 def task_detail(session: Session, *, actor: User, task_id: int) -> TaskDetailPublic:
@@ -375,22 +520,37 @@ def task_detail(session: Session, *, actor: User, task_id: int) -> TaskDetailPub
     progress = list_progress(session, actor=actor, task_id=task_id)
     files = list_evidence(session, actor=actor, task_id=task_id)
     township = session.get(Township, task.township_id)
-    return TaskDetailPublic.model_validate(task, update={
-        "township": township.name, "county": session.get(County, township.county_id).name,
-        "report_year": session.get(Report, task.report_id).report_year, "light": light_of(task, today()),
-        "latest_note": progress[-1].note if progress else None, "evidence_count": len(files),
-        "source_start": item.start, "source_end": item.end, "actions": sorted(available_actions(actor, task)),
-        "progress": [ProgressPublic.model_validate(p) for p in progress],
-        "evidence": [EvidencePublic.model_validate(e) for e in files]})
+    return TaskDetailPublic.model_validate(
+        task,
+        update={
+            "township": township.name,
+            "county": session.get(County, township.county_id).name,
+            "report_year": session.get(Report, task.report_id).report_year,
+            "light": light_of(task, today()),
+            "latest_note": progress[-1].note if progress else None,
+            "evidence_count": len(files),
+            "source_start": item.start,
+            "source_end": item.end,
+            "actions": sorted(available_actions(actor, task)),
+            "progress": [ProgressPublic.model_validate(p) for p in progress],
+            "evidence": [EvidencePublic.model_validate(e) for e in files],
+        },
+    )
 
 
 def list_progress(session: Session, *, actor: User, task_id: int) -> list[Progress]:
     _load(session, actor, task_id)
-    return list(session.execute(select(Progress).where(Progress.task_id == task_id)
-                                .order_by(Progress.at, Progress.id)).scalars())
+    return list(
+        session.execute(
+            select(Progress).where(Progress.task_id == task_id).order_by(Progress.at, Progress.id)
+        ).scalars()
+    )
 
 
 def list_evidence(session: Session, *, actor: User, task_id: int) -> list[Evidence]:
     _load(session, actor, task_id)
-    return list(session.execute(select(Evidence).where(Evidence.task_id == task_id)
-                                .order_by(Evidence.uploaded_at, Evidence.id)).scalars())
+    return list(
+        session.execute(
+            select(Evidence).where(Evidence.task_id == task_id).order_by(Evidence.uploaded_at, Evidence.id)
+        ).scalars()
+    )

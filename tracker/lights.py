@@ -4,9 +4,10 @@ red: an open task past its deadline; yellow: deadline within `yellow_days`, or n
 `stale_days` (counted from the last progress, else from assignment, else from creation);
 green: otherwise. Closed and withdrawn tasks have no light. The words: `tracker.vocabulary.Light`.
 """
+
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import case, func, literal
 
@@ -25,13 +26,14 @@ def check_day(day: date, label: str = "日期") -> date:
     if not FIRST_DAY <= day <= LAST_DAY:
         from tracker.errors import ValidationFailed
 
-        raise ValidationFailed(f"{label} {day.isoformat()} 超出范围，应在 {FIRST_DAY.isoformat()} 到 "
-                               f"{LAST_DAY.isoformat()} 之间")
+        raise ValidationFailed(
+            f"{label} {day.isoformat()} 超出范围，应在 {FIRST_DAY.isoformat()} 到 {LAST_DAY.isoformat()} 之间"
+        )
     return day
 
 
 def day_start_utc(day: date) -> datetime:
-    return datetime.combine(day, time.min, TZ).astimezone(timezone.utc)
+    return datetime.combine(day, time.min, TZ).astimezone(UTC)
 
 
 def light_of(task: Task, as_of: date, *, yellow_days: int | None = None, stale_days: int | None = None) -> str | None:
@@ -43,7 +45,9 @@ def light_of(task: Task, as_of: date, *, yellow_days: int | None = None, stale_d
     if task.deadline < as_of:
         return RED
     activity = task.last_progress_at or task.assigned_at or task.created_at
-    if task.deadline <= as_of + timedelta(days=yellow_days) or activity < day_start_utc(as_of - timedelta(days=stale_days)):
+    if task.deadline <= as_of + timedelta(days=yellow_days) or activity < day_start_utc(
+        as_of - timedelta(days=stale_days)
+    ):
         return YELLOW
     return GREEN
 
@@ -57,8 +61,11 @@ def light_sql(as_of: date, *, yellow_days: int | None = None, stale_days: int | 
     return case(
         (Task.status.not_in(OPEN_STATUSES), literal(None)),
         (Task.deadline < as_of, literal(RED.value)),
-        ((Task.deadline <= as_of + timedelta(days=yellow_days))
-         | (activity < day_start_utc(as_of - timedelta(days=stale_days))), literal(YELLOW.value)),
+        (
+            (Task.deadline <= as_of + timedelta(days=yellow_days))
+            | (activity < day_start_utc(as_of - timedelta(days=stale_days))),
+            literal(YELLOW.value),
+        ),
         else_=literal(GREEN.value),
     )
 

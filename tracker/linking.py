@@ -7,6 +7,7 @@ is linked to its best plan when the score clears `THRESHOLD`; a plan may answer 
 shortcomings. Scored against the `links` of the gold reports and of samples/expected.json by
 tests/test_linking.py.
 """
+
 from __future__ import annotations
 
 from sqlalchemy import bindparam, delete, insert
@@ -23,19 +24,29 @@ THEME_BONUS = 0.05
 TITLE_WEIGHT = 0.3  # a plan's title names an action; its body says which problem it treats
 
 
-def link_scores(shortcomings: list[tuple[str, str]], plans: list[tuple[str, str]], *,
-                themes: tuple[list[str], list[str]] | None = None) -> list[list[float]]:
+def link_scores(
+    shortcomings: list[tuple[str, str]],
+    plans: list[tuple[str, str]],
+    *,
+    themes: tuple[list[str], list[str]] | None = None,
+) -> list[list[float]]:
     """score[i][j] for shortcoming i and plan j, each given as (title, text); `themes`: their themes
     (classify(title, text)) when the caller has them already."""
     s_prof = [Profile.of(t, x) for t, x in shortcomings]
     p_prof = [Profile.of(t, x) for t, x in plans]
     s_theme, p_theme = themes or ([classify(t, x) for t, x in shortcomings], [classify(t, x) for t, x in plans])
-    return [[similarity(sp, pp, TITLE_WEIGHT) + (THEME_BONUS if st == pt else 0.0) for pp, pt in zip(p_prof, p_theme)]
-            for sp, st in zip(s_prof, s_theme)]
+    return [
+        [similarity(sp, pp, TITLE_WEIGHT) + (THEME_BONUS if st == pt else 0.0) for pp, pt in zip(p_prof, p_theme)]
+        for sp, st in zip(s_prof, s_theme)
+    ]
 
 
-def link(shortcomings: list[tuple[str, str]], plans: list[tuple[str, str]], *,
-         themes: tuple[list[str], list[str]] | None = None) -> list[tuple[int, int, float]]:
+def link(
+    shortcomings: list[tuple[str, str]],
+    plans: list[tuple[str, str]],
+    *,
+    themes: tuple[list[str], list[str]] | None = None,
+) -> list[tuple[int, int, float]]:
     """(shortcoming index, plan index, score) for each shortcoming a plan answers."""
     links = []
     for i, row in enumerate(link_scores(shortcomings, plans, themes=themes)):
@@ -59,8 +70,10 @@ def link_report(session: Session, *, report_id: int, items: list, replace: bool 
     conn = session.connection()
     if replace:
         conn.execute(_CLEAR, {"report_id": report_id})
-    rows = [dict(report_id=report_id, shortcoming_item_id=short[i].id, plan_item_id=plans[j].id, score=score)
-            for i, j, score in link([(s.title, s.text) for s in short], [(p.title, p.text) for p in plans])]
+    rows = [
+        dict(report_id=report_id, shortcoming_item_id=short[i].id, plan_item_id=plans[j].id, score=score)
+        for i, j, score in link([(s.title, s.text) for s in short], [(p.title, p.text) for p in plans])
+    ]
     if rows:
         conn.execute(_ADD, rows)
     return len(rows)

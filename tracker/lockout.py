@@ -14,6 +14,7 @@ Guessing from many addresses is slowed by the per-name rate limit (tracker/web/t
 Each reservation commits at once: the row lock of an open transaction would otherwise make parallel
 attempts wait for each other's password check (and on SQLite hold the database's write lock).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -42,8 +43,9 @@ def _key(name: str, address: str | None) -> tuple[str, str]:
     return (name or "").replace("\x00", "")[:64], (address or "local")[:64]
 
 
-def reserve(session: Session, *, name: str, address: str | None, now: datetime | None = None,
-            settings: Settings | None = None) -> Attempt:
+def reserve(
+    session: Session, *, name: str, address: str | None, now: datetime | None = None, settings: Settings | None = None
+) -> Attempt:
     """Count this attempt against (name, address) before checking its password, and commit `session`
     so that parallel attempts see the count (and wait for no row lock) while this one is hashed."""
     settings = settings or get_settings()
@@ -55,8 +57,12 @@ def reserve(session: Session, *, name: str, address: str | None, now: datetime |
     t = LoginAttempt.__table__.c
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     stmt = insert(LoginAttempt.__table__).values(
-        name=key_name, address=key_address, failures=1, updated_at=now,
-        locked_until=now + timedelta(minutes=settings.login_lock_minutes) if limit <= 1 else None)
+        name=key_name,
+        address=key_address,
+        failures=1,
+        updated_at=now,
+        locked_until=now + timedelta(minutes=settings.login_lock_minutes) if limit <= 1 else None,
+    )
     # The SET expressions read the row as it was before this statement (both databases).
     lock_over = and_(t.locked_until.is_not(None), t.locked_until <= now)
     stale = and_(t.locked_until.is_(None), t.updated_at <= window_start)
@@ -68,7 +74,8 @@ def reserve(session: Session, *, name: str, address: str | None, now: datetime |
             "locked_until": case(
                 (restart, until if limit <= 1 else literal(None, UTCDateTime)),
                 (t.failures + 1 >= limit, func.coalesce(t.locked_until, until)),
-                else_=t.locked_until),
+                else_=t.locked_until,
+            ),
             "updated_at": now,
         },
     ).returning(t.failures, t.locked_until)
@@ -82,9 +89,14 @@ def clear(session, *, name: str, address: str | None, now: datetime | None = Non
     transaction (a Session or Connection), which also records the login."""
     now = now or utcnow()
     key_name, key_address = _key(name, address)
-    session.execute(delete(LoginAttempt).where(
-        or_(and_(LoginAttempt.name == key_name, LoginAttempt.address == key_address),
-            LoginAttempt.updated_at < now - KEEP)))
+    session.execute(
+        delete(LoginAttempt).where(
+            or_(
+                and_(LoginAttempt.name == key_name, LoginAttempt.address == key_address),
+                LoginAttempt.updated_at < now - KEEP,
+            )
+        )
+    )
 
 
 def clear_name(session, *, name: str) -> None:
@@ -95,8 +107,11 @@ def clear_name(session, *, name: str) -> None:
 def locks(session, *, names: list[str] | None = None, now: datetime | None = None) -> dict[str, datetime]:
     """The latest lock still running per name (the user list shows it)."""
     now = now or utcnow()
-    q = (select(LoginAttempt.name, func.max(LoginAttempt.locked_until))
-         .where(LoginAttempt.locked_until > now).group_by(LoginAttempt.name))
+    q = (
+        select(LoginAttempt.name, func.max(LoginAttempt.locked_until))
+        .where(LoginAttempt.locked_until > now)
+        .group_by(LoginAttempt.name)
+    )
     if names is not None:
         q = q.where(LoginAttempt.name.in_(names))
     return {n: until for n, until in session.execute(q)}

@@ -5,6 +5,7 @@ and log at RECTIFY_LOG_LEVEL, as do uvicorn's (its access log is on unless RECTI
 other libraries only from WARNING (httpx alone would log every delivered message) unless the level
 is DEBUG. Lines go to stderr, so a command's own output on stdout stays machine-readable.
 """
+
 from __future__ import annotations
 
 import logging

@@ -7,6 +7,7 @@ declares them as response models, the CLI dumps them; a new column is added to t
 table) and the Public shape follows. Coded values are the enums of tracker/vocabulary.py, stored as
 plain strings (`sa_type` keeps the columns VARCHAR, as the migrations create them).
 """
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -50,8 +51,12 @@ class Township(SQLModel, table=True):
 
     id: Optional[int] = Field(default=None, primary_key=True)
     # indexed by the unique pair; left out, the default county (the lowest id)
-    county_id: Optional[int] = Field(default=None, foreign_key="county.id", nullable=False, sa_column_kwargs={
-        "default": select(func.min(County.id)).scalar_subquery()})
+    county_id: Optional[int] = Field(
+        default=None,
+        foreign_key="county.id",
+        nullable=False,
+        sa_column_kwargs={"default": select(func.min(County.id)).scalar_subquery()},
+    )
     name: str = Field(max_length=64)  # unique within its county: 城关镇 repeats across counties
     county: Optional[str] = Field(default=None, max_length=64)  # the county the reports are addressed to (shown)
 
@@ -145,7 +150,8 @@ class TaskAssign(SQLModel):
     deadline: date = Field(description="整改时限")
     category: Category = Field(description="整改类别")
     versions: Optional[dict[IdValue, IdValue]] = Field(
-        None, description="任务编号 → 读到的版本号；给出时，已被他人修改的任务使整个请求得到 409")
+        None, description="任务编号 → 读到的版本号；给出时，已被他人修改的任务使整个请求得到 409"
+    )
 
 
 class TaskChanged(SQLModel):
@@ -339,8 +345,11 @@ class AuditEvent(SQLModel, table=True):
 
     Only tracker/audit.py writes it (inserts only); no route or service updates or deletes a row."""
 
-    __table_args__ = (Index("ix_audit_entity", "entity", "entity_id"), Index("ix_audit_at", "at"),
-                      Index("ix_audit_actor_at", "actor", "at"))
+    __table_args__ = (
+        Index("ix_audit_entity", "entity", "entity_id"),
+        Index("ix_audit_at", "at"),
+        Index("ix_audit_actor_at", "actor", "at"),
+    )
 
     id: Optional[int] = Field(default=None, primary_key=True)
     at: datetime = _ts()
@@ -381,6 +390,7 @@ class AuditEventPublic(SQLModel):
 # Written in the import's transaction; the rules that fill them live in tracker/themes.py,
 # tracker/linking.py and tracker/recurrence.py.
 # ---------------------------------------------------------------------------------------------------
+
 
 class TaskTheme(SQLModel, table=True):
     """The theme of a task (shortcoming or plan), kept beside the task and refreshed on (re)import."""
@@ -432,6 +442,7 @@ class RectificationClaim(SQLModel, table=True):
 # Logins: server-side sessions and the lockout (tracker/sessions.py, tracker/lockout.py).
 # ---------------------------------------------------------------------------------------------------
 
+
 class UserSession(SQLModel, table=True):
     """A logged-in session: the cookie holds a random id, this row its sha256. Deleting it ends the session."""
 
@@ -456,6 +467,7 @@ class LoginAttempt(SQLModel, table=True):
 # ---------------------------------------------------------------------------------------------------
 # State shared by every web process (issue 11): uploads waiting for review, evidence kept in the database.
 # ---------------------------------------------------------------------------------------------------
+
 
 class PendingUpload(SQLModel, table=True):
     """An uploaded report waiting for review (tracker/web/review.py): the extraction with its document text,

@@ -4,6 +4,7 @@ The numbers are settings (tracker/config.py: RECTIFY_PASSWORD_MIN_LENGTH, _CLASS
 _MAX_AGE_DAYS). `problems()` says in Chinese what a password lacks; tracker/users.py refuses a
 password with any problem wherever one is set (add, reset, change; web, API, CLI).
 """
+
 from __future__ import annotations
 
 import secrets
@@ -46,16 +47,20 @@ def problems(password: str, settings: Settings | None = None) -> list[str]:
     if len(present) < need:
         missing = [label for label, _ in CLASSES if label not in present]
         missing += [] if SYMBOL_LABEL in present else [SYMBOL_LABEL]
-        out.append(f"须包含大写字母、小写字母、数字、符号中的至少 {need} 类（现有 {len(present)} 类，"
-                   f"还可加入：{'、'.join(missing)}）")
+        out.append(
+            f"须包含大写字母、小写字母、数字、符号中的至少 {need} 类（现有 {len(present)} 类，"
+            f"还可加入：{'、'.join(missing)}）"
+        )
     return out
 
 
 def describe(settings: Settings | None = None) -> str:
     """The policy in one sentence, for forms."""
     settings = settings or get_settings()
-    text = (f"至少 {settings.password_min_length} 位，包含大写字母、小写字母、数字、符号中的至少 "
-            f"{settings.password_classes} 类")
+    text = (
+        f"至少 {settings.password_min_length} 位，包含大写字母、小写字母、数字、符号中的至少 "
+        f"{settings.password_classes} 类"
+    )
     if settings.password_history:
         text += f"，不能与最近 {settings.password_history} 次使用过的密码相同"
     return text

@@ -5,6 +5,7 @@ Matching is character n-gram similarity (no network, no model): cosine of bigram
 weighing more than the body, with bigrams every report uses (法治, 建设, 不够…) left out, and a bonus
 when both sides fall into the same theme. One-to-one, best pairs first, above a threshold.
 """
+
 from __future__ import annotations
 
 import math
@@ -16,15 +17,16 @@ from sqlalchemy import bindparam, delete, insert, or_, select
 from sqlmodel import Session
 
 from tracker.models import Item, Kind, RectificationClaim, Recurrence, Report, Status, Task
-from tracker.themes import classify
 from tracker.textfmt import cn_number
+from tracker.themes import classify
 
 # Every pair of adjacent word characters, found in one C-level pass (the lookahead lets pairs overlap).
 _BIGRAM = re.compile(r"(?=([\u4e00-\u9fffA-Za-z0-9]{2}))")
 # Bigrams nearly every report uses about any problem: they say nothing about which problem it is.
 STOP_GRAMS = frozenset(
     "法治 建设 工作 不够 有待 进一 一步 加强 提升 提高 存在 问题 推进 落实 深入 开展 全面 持续 部分 个别 还不 仍有 "
-    "差距 方面 能力 不足 水平 进行 相关 情况 方式 意识 需要 继续 完善 健全 做好".split())
+    "差距 方面 能力 不足 水平 进行 相关 情况 方式 意识 需要 继续 完善 健全 做好".split()
+)
 TITLE_WEIGHT = 0.6
 THEME_BONUS = 0.1
 RECUR_THRESHOLD = 0.3
@@ -71,13 +73,20 @@ def similarity(a: Profile, b: Profile, title_weight: float = TITLE_WEIGHT) -> fl
     return title_weight * a.title.cosine(b.title) + (1 - title_weight) * a.body.cosine(b.body)
 
 
-def match(new: list[tuple[str, str]], old: list[tuple[str, str]], *,
-          threshold: float = RECUR_THRESHOLD) -> list[tuple[int, int, float]]:
+def match(
+    new: list[tuple[str, str]], old: list[tuple[str, str]], *, threshold: float = RECUR_THRESHOLD
+) -> list[tuple[int, int, float]]:
     """One-to-one pairs (new index, old index, score) of the same problem, best first."""
     new_p = [(Profile.of(t, x), classify(t, x)) for t, x in new]
     old_p = [(Profile.of(t, x), classify(t, x)) for t, x in old]
-    scored = sorted(((similarity(np, op) + (THEME_BONUS if nt == ot else 0.0), i, j)
-                     for i, (np, nt) in enumerate(new_p) for j, (op, ot) in enumerate(old_p)), reverse=True)
+    scored = sorted(
+        (
+            (similarity(np, op) + (THEME_BONUS if nt == ot else 0.0), i, j)
+            for i, (np, nt) in enumerate(new_p)
+            for j, (op, ot) in enumerate(old_p)
+        ),
+        reverse=True,
+    )
     used_new, used_old, pairs = set(), set(), []
     for score, i, j in scored:
         if score < threshold:
@@ -126,9 +135,13 @@ def mismatch_sql():
 
 def _shortcomings(session: Session, report_ids: list[int]) -> dict[int, list]:
     rows = session.execute(
-        select(Task.report_id, Task.id, Task.title, Task.description).join(Item, Item.id == Task.item_id)
-        .where(Task.report_id.in_(report_ids), Task.kind == Kind.shortcoming.value,
-               Task.status != Status.withdrawn.value).order_by(Item.start)).all()
+        select(Task.report_id, Task.id, Task.title, Task.description)
+        .join(Item, Item.id == Task.item_id)
+        .where(
+            Task.report_id.in_(report_ids), Task.kind == Kind.shortcoming.value, Task.status != Status.withdrawn.value
+        )
+        .order_by(Item.start)
+    ).all()
     out: dict[int, list] = {rid: [] for rid in report_ids}
     for r in rows:
         out[r.report_id].append(r)
@@ -136,8 +149,11 @@ def _shortcomings(session: Session, report_ids: list[int]) -> dict[int, list]:
 
 
 # Built once: ingest asks this for every report.
-_REPORTS = (select(Report.id, Report.report_year).where(Report.township_id == bindparam("township_id"))
-            .order_by(Report.report_year))
+_REPORTS = (
+    select(Report.id, Report.report_year)
+    .where(Report.township_id == bindparam("township_id"))
+    .order_by(Report.report_year)
+)
 
 
 def refresh_township(session: Session, *, township_id: int) -> dict[str, int]:
@@ -151,10 +167,14 @@ def refresh_township(session: Session, *, township_id: int) -> dict[str, int]:
         return {"recurrences": 0, "claims": 0}
     report_ids = [r.id for r in reports]
     task_ids = select(Task.id).where(Task.township_id == township_id)
-    session.execute(delete(Recurrence).where(or_(Recurrence.task_id.in_(task_ids),
-                                                 Recurrence.earlier_task_id.in_(task_ids))))
-    session.execute(delete(RectificationClaim).where(
-        RectificationClaim.item_id.in_(select(Item.id).where(Item.report_id.in_(report_ids)))))
+    session.execute(
+        delete(Recurrence).where(or_(Recurrence.task_id.in_(task_ids), Recurrence.earlier_task_id.in_(task_ids)))
+    )
+    session.execute(
+        delete(RectificationClaim).where(
+            RectificationClaim.item_id.in_(select(Item.id).where(Item.report_id.in_(report_ids)))
+        )
+    )
     short = _shortcomings(session, report_ids)
     years_of: dict[int, int] = {}
     recurrences, claims = [], []
@@ -176,17 +196,19 @@ def refresh_township(session: Session, *, township_id: int) -> dict[str, int]:
 
 def _claims(session: Session, report_id: int, earlier: list) -> list[dict]:
     """Each 问题整改情况 item of the report, paired with the earlier problem it speaks of."""
-    items = session.execute(select(Item.id, Item.title, Item.text).where(
-        Item.report_id == report_id, Item.kind == Kind.rectification.value, Item.removed_at.is_(None))
-        .order_by(Item.start)).all()
+    items = session.execute(
+        select(Item.id, Item.title, Item.text)
+        .where(Item.report_id == report_id, Item.kind == Kind.rectification.value, Item.removed_at.is_(None))
+        .order_by(Item.start)
+    ).all()
     if not items:
         return []
     named = [(claimed_problem(it.title, it.text), "") for it in items]
-    pairs = {i: (j, score) for i, j, score in
-             match(named, [(t.title, "") for t in earlier], threshold=CLAIM_THRESHOLD)}
+    pairs = {i: (j, score) for i, j, score in match(named, [(t.title, "") for t in earlier], threshold=CLAIM_THRESHOLD)}
     rows = []
     for i, it in enumerate(items):
         j, score = pairs.get(i, (None, 0.0))
-        rows.append(dict(item_id=it.id, task_id=earlier[j].id if j is not None else None, score=score,
-                         claim=claim_of(it.text)))
+        rows.append(
+            dict(item_id=it.id, task_id=earlier[j].id if j is not None else None, score=score, claim=claim_of(it.text))
+        )
     return rows

@@ -18,6 +18,7 @@ Ending sessions:
   a user changes their own password or role (`acting_in`): they stay logged in there. Bulk
   `update(User)` statements bypass the ORM and must call `end_all` themselves.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -55,25 +56,32 @@ def begin(session: Session, *, user: User, address: str | None = None, now: date
     """A new session for `user`; returns the id for the cookie (only its hash is stored)."""
     now = now or utcnow()
     sid = secrets.token_urlsafe(32)
-    session.execute(UserSession.__table__.insert().values(
-        key=_key(sid), user_id=user.id, created_at=now, seen_at=now, address=(address or "")[:64] or None))
+    session.execute(
+        UserSession.__table__.insert().values(
+            key=_key(sid), user_id=user.id, created_at=now, seen_at=now, address=(address or "")[:64] or None
+        )
+    )
     return sid
 
 
-def current(session: Session, sid: str | None, *, now: datetime | None = None,
-            settings: Settings | None = None) -> Current | None:
+def current(
+    session: Session, sid: str | None, *, now: datetime | None = None, settings: Settings | None = None
+) -> Current | None:
     """The session's user if `sid` names a live session; an expired one is deleted on the way."""
     if not sid or not isinstance(sid, str):
         return None
     settings = settings or get_settings()
     now = now or utcnow()
     key = _key(sid)
-    row = session.execute(select(UserSession.user_id, UserSession.created_at, UserSession.seen_at)
-                          .where(UserSession.key == key)).first()
+    row = session.execute(
+        select(UserSession.user_id, UserSession.created_at, UserSession.seen_at).where(UserSession.key == key)
+    ).first()
     if row is None:
         return None
-    if (row.seen_at + timedelta(minutes=settings.session_idle_minutes) <= now
-            or row.created_at + timedelta(hours=settings.session_hours) <= now):
+    if (
+        row.seen_at + timedelta(minutes=settings.session_idle_minutes) <= now
+        or row.created_at + timedelta(hours=settings.session_hours) <= now
+    ):
         session.execute(delete(UserSession).where(UserSession.key == key))
         return None
     user = session.get(User, row.user_id)
@@ -99,18 +107,21 @@ def purge(session: Session, *, now: datetime | None = None, settings: Settings |
     """Delete sessions past their idle timeout or lifetime (done at each login; they are refused anyway)."""
     settings = settings or get_settings()
     now = now or utcnow()
-    result = session.execute(delete(UserSession).where(
-        (UserSession.seen_at <= now - timedelta(minutes=settings.session_idle_minutes))
-        | (UserSession.created_at <= now - timedelta(hours=settings.session_hours))))
+    result = session.execute(
+        delete(UserSession).where(
+            (UserSession.seen_at <= now - timedelta(minutes=settings.session_idle_minutes))
+            | (UserSession.created_at <= now - timedelta(hours=settings.session_hours))
+        )
+    )
     return result.rowcount or 0
 
 
 # One-time messages ("flashes") of a logged-in session, stored on its row.
 
+
 def add_flash(session: Session, key: str, level: str, message: str) -> None:
     flashes = session.execute(select(UserSession.flash).where(UserSession.key == key)).scalar() or []
-    session.execute(update(UserSession).where(UserSession.key == key)
-                    .values(flash=[*flashes, [level, message]]))
+    session.execute(update(UserSession).where(UserSession.key == key).values(flash=[*flashes, [level, message]]))
 
 
 def pop_flashes(session: Session, key: str) -> list[list[str]]:

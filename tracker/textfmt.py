@@ -1,6 +1,7 @@
 """How things are written for people, in one place: dates and times (2024年3月1日, in Asia/Shanghai),
 number words, percentages, a township's unit word and the small pieces of official prose the
 year-end sections and messages are made of."""
+
 from __future__ import annotations
 
 import calendar

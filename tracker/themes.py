@@ -8,6 +8,7 @@ The rule, meant to be read by the county office:
    (ties go to the earlier theme).
 3. Nothing matches: 其他.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -31,8 +32,10 @@ RULES: tuple[Rule, ...] = (
     Rule("政务公开", ("政务公开", "信息公开", "村务公开", "三务公开", "公开栏", "公示")),
     Rule("营商环境", ("营商环境", "涉企", "企业", "市场主体", "惠企")),
     Rule("依法决策", ("决策", "合法性审查", "规范性文件", "备案审查")),
-    Rule("队伍建设", ("队伍", "人才", "工作力量", "执法力量", "力量不足", "力量薄弱", "编制", "素养", "网格员",
-                      "专业人员")),
+    Rule(
+        "队伍建设",
+        ("队伍", "人才", "工作力量", "执法力量", "力量不足", "力量薄弱", "编制", "素养", "网格员", "专业人员"),
+    ),
     Rule("矛盾纠纷化解", ("矛盾纠纷", "纠纷", "调解", "信访", "枫桥", "诉源")),
     Rule("行政执法", ("执法", "案卷", "行政复议", "行政诉讼", "应诉", "行政处罚", "行政检查")),
     Rule("学法用法", ("学法", "学习", "习近平法治思想", "法治思维", "法治理念", "法律知识考试")),
@@ -59,8 +62,9 @@ _CLEAR = delete(TaskTheme).where(TaskTheme.task_id.in_(select(Task.id).where(Tas
 _ADD = insert(TaskTheme)
 
 
-def assign_themes(session: Session, *, report_id: int, tasks: list[tuple[int, str, str]],
-                  replace: bool = True) -> dict[int, str]:
+def assign_themes(
+    session: Session, *, report_id: int, tasks: list[tuple[int, str, str]], replace: bool = True
+) -> dict[int, str]:
     """Classify the report's tasks, given as (id, title, text); returns {task id: theme}.
 
     `replace` clears what a previous import of the report stored (titles may have changed).
@@ -74,13 +78,23 @@ def assign_themes(session: Session, *, report_id: int, tasks: list[tuple[int, st
     return themes
 
 
-def theme_counts(session: Session, *, township_id: int | None = None, report_year: int | None = None,
-                 kind: str | None = None, actor: User | None = None, county_id: int | None = None) -> dict[str, int]:
+def theme_counts(
+    session: Session,
+    *,
+    township_id: int | None = None,
+    report_year: int | None = None,
+    kind: str | None = None,
+    actor: User | None = None,
+    county_id: int | None = None,
+) -> dict[str, int]:
     """Tasks per theme (withdrawn ones left out), every theme present, in taxonomy order: for ledger filters.
     Counted over what `actor` may see (tracker.counties), in `county_id` if given."""
-    q = (select(TaskTheme.theme, func.count()).join(Task, Task.id == TaskTheme.task_id)
-         .where(Task.status != Status.withdrawn.value, *township_conds(actor, Task.township_id, county_id=county_id))
-         .group_by(TaskTheme.theme))
+    q = (
+        select(TaskTheme.theme, func.count())
+        .join(Task, Task.id == TaskTheme.task_id)
+        .where(Task.status != Status.withdrawn.value, *township_conds(actor, Task.township_id, county_id=county_id))
+        .group_by(TaskTheme.theme)
+    )
     if township_id is not None:
         q = q.where(Task.township_id == township_id)
     if report_year is not None:

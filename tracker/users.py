@@ -9,6 +9,7 @@ or whose password an admin resets, must change its password at the next login (`
 the local operator sets one without that unless asked (`must_change=True`). Every change to a user
 is recorded in the audit journal, and the last active county admin can be neither disabled nor demoted.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -28,7 +29,6 @@ from tracker.db import utcnow
 from tracker.errors import Forbidden, NotFound, ValidationFailed
 from tracker.models import County, PasswordHistory, Role, Township, User, UserPublic, UserRow
 from tracker.vocabulary import COUNTY_ROLES
-
 
 _hasher = PasswordHash((Argon2Hasher(),))
 
@@ -52,8 +52,16 @@ def _recent_hashes(session: Session, user: User) -> list[str]:
     keep = get_settings().password_history
     if keep <= 0:
         return []
-    earlier = session.execute(select(PasswordHistory.password_hash).where(PasswordHistory.user_id == user.id)
-                              .order_by(PasswordHistory.id.desc()).limit(keep - 1)).scalars().all()
+    earlier = (
+        session.execute(
+            select(PasswordHistory.password_hash)
+            .where(PasswordHistory.user_id == user.id)
+            .order_by(PasswordHistory.id.desc())
+            .limit(keep - 1)
+        )
+        .scalars()
+        .all()
+    )
     return [user.password_hash, *earlier]
 
 
@@ -69,8 +77,16 @@ def _store_password(session: Session, user: User, password: str, *, must_change:
     if keep > 1:
         session.add(PasswordHistory(user_id=user.id, password_hash=user.password_hash))
         session.flush()
-        old = session.execute(select(PasswordHistory.id).where(PasswordHistory.user_id == user.id)
-                              .order_by(PasswordHistory.id.desc()).offset(keep - 1)).scalars().all()
+        old = (
+            session.execute(
+                select(PasswordHistory.id)
+                .where(PasswordHistory.user_id == user.id)
+                .order_by(PasswordHistory.id.desc())
+                .offset(keep - 1)
+            )
+            .scalars()
+            .all()
+        )
         if old:
             session.execute(delete(PasswordHistory).where(PasswordHistory.id.in_(old)))
     user.password_hash = _hasher.hash(password)
@@ -101,16 +117,25 @@ def _keep_an_admin(session: Session, target: User) -> None:
     once cannot both succeed."""
     if target.role != Role.county_admin or not target.active:
         return
-    admins = session.execute(select(User.id).where(User.role == Role.county_admin, User.active.is_(True),
-                                                   User.county_id == target.county_id)
-                             .order_by(User.id).with_for_update()).scalars().all()
+    admins = (
+        session.execute(
+            select(User.id)
+            .where(User.role == Role.county_admin, User.active.is_(True), User.county_id == target.county_id)
+            .order_by(User.id)
+            .with_for_update()
+        )
+        .scalars()
+        .all()
+    )
     if not [i for i in admins if i != target.id]:
-        raise ValidationFailed(f"{target.name} 是最后一名启用中的县级管理员，不能停用或改为其他角色；"
-                               "请先添加或启用另一名县级管理员")
+        raise ValidationFailed(
+            f"{target.name} 是最后一名启用中的县级管理员，不能停用或改为其他角色；请先添加或启用另一名县级管理员"
+        )
 
 
-def _placement(session: Session, role: str, township: str | None, county: str | None,
-               actor: User | None) -> tuple[int | None, int | None]:
+def _placement(
+    session: Session, role: str, township: str | None, county: str | None, actor: User | None
+) -> tuple[int | None, int | None]:
     """(township id, county id) of a user of `role`: county users belong to a county (a county admin's
     own; else the one named, or the default county), township users to a township of it, the city to none.
     A county admin creates county and township users of their county; the city county admins and city users."""
@@ -133,8 +158,9 @@ def _placement(session: Session, role: str, township: str | None, county: str | 
     if role == Role.township:
         if not township:
             raise ValidationFailed("乡镇用户必须指定所属乡镇")
-        township_id = session.execute(select(Township.id).where(Township.name == township,
-                                                                Township.county_id == county_id)).scalar()
+        township_id = session.execute(
+            select(Township.id).where(Township.name == township, Township.county_id == county_id)
+        ).scalar()
         if township_id is None:
             where = session.get(County, county_id).name
             raise ValidationFailed(f"乡镇“{township}”不存在（{where}尚无此乡镇：请先导入该乡镇的报告，或指定所属县）")
@@ -153,8 +179,11 @@ def _manages(session: Session, actor: User | None, target: User) -> bool:
         return True
     if actor.role == Role.city:
         return target.role in MANAGED_BY_CITY
-    return (actor.role == Role.county_admin and target.role != Role.city
-            and counties.own_county_id(session, target) == counties.own_county_id(session, actor))
+    return (
+        actor.role == Role.county_admin
+        and target.role != Role.city
+        and counties.own_county_id(session, target) == counties.own_county_id(session, actor)
+    )
 
 
 def _managed(session: Session, actor: User | None, name: str) -> User:
@@ -165,10 +194,24 @@ def _managed(session: Session, actor: User | None, name: str) -> User:
     return user
 
 
-def _record(session: Session, *, actor: User | None, action: str, user: User, before: dict | None = None,
-            after: dict | None = None) -> None:
-    audit.record(session, actor=audit.actor_name(actor), action=action, entity="user", entity_id=user.id,
-                 before=before, after=after)
+def _record(
+    session: Session,
+    *,
+    actor: User | None,
+    action: str,
+    user: User,
+    before: dict | None = None,
+    after: dict | None = None,
+) -> None:
+    audit.record(
+        session,
+        actor=audit.actor_name(actor),
+        action=action,
+        entity="user",
+        entity_id=user.id,
+        before=before,
+        after=after,
+    )
 
 
 def _token_hash(token: str) -> str:
@@ -189,8 +232,17 @@ def get_user(session: Session, *, name: str) -> User:
     return user
 
 
-def create_user(session: Session, *, name: str, role: str, password: str, township: str | None = None,
-                county: str | None = None, actor: User | None = None, must_change: bool | None = None) -> User:
+def create_user(
+    session: Session,
+    *,
+    name: str,
+    role: str,
+    password: str,
+    township: str | None = None,
+    county: str | None = None,
+    actor: User | None = None,
+    must_change: bool | None = None,
+) -> User:
     """A new user. Created by a county admin or the city (`actor`), it must change its password at the
     first login; created by the local operator, only when `must_change=True`. `county` (county and
     township users; omitted: the default county, or a county admin's own) holds `township`."""
@@ -205,22 +257,39 @@ def create_user(session: Session, *, name: str, role: str, password: str, townsh
     if _by_name(session, name) is not None:
         raise ValidationFailed(f"用户名 {name} 已存在")
     must_change = actor is not None if must_change is None else must_change
-    user = User(name=name, role=role, township_id=township_id, county_id=county_id,
-                password_hash=_hasher.hash(password),
-                must_change_password=must_change, password_changed_at=utcnow())
+    user = User(
+        name=name,
+        role=role,
+        township_id=township_id,
+        county_id=county_id,
+        password_hash=_hasher.hash(password),
+        must_change_password=must_change,
+        password_changed_at=utcnow(),
+    )
     session.add(user)
     try:
         session.flush()
     except IntegrityError:  # a concurrent create of the same name won the race
         raise ValidationFailed(f"用户名 {name} 已存在") from None
-    _record(session, actor=actor, action="create", user=user,
-            after={"name": name, "role": str(role), "township": township if township_id else None,
-                   "county": counties.county_name(session, county_id), "must_change_password": must_change})
+    _record(
+        session,
+        actor=actor,
+        action="create",
+        user=user,
+        after={
+            "name": name,
+            "role": str(role),
+            "township": township if township_id else None,
+            "county": counties.county_name(session, county_id),
+            "must_change_password": must_change,
+        },
+    )
     return user
 
 
-def authenticate(session: Session, *, name: str, password: str, address: str | None = None,
-                 now: datetime | None = None) -> User:
+def authenticate(
+    session: Session, *, name: str, password: str, address: str | None = None, now: datetime | None = None
+) -> User:
     """The user if the password is right, under the lockout of tracker/lockout.py.
 
     The attempt is counted against (name, client address) before the password is checked, and the
@@ -270,8 +339,9 @@ def user_for_token(session: Session, *, token: str) -> User | None:
     return user if user is not None and user.active else None
 
 
-def set_password(session: Session, *, name: str, password: str, actor: User | None = None,
-                 must_change: bool | None = None) -> None:
+def set_password(
+    session: Session, *, name: str, password: str, actor: User | None = None, must_change: bool | None = None
+) -> None:
     """Reset a user's password (and lift a lockout). Reset by a county admin for someone else, the user
     must change it at the next login; by the local operator, only when `must_change=True`."""
     require_user_manager(actor)
@@ -308,12 +378,17 @@ def set_active(session: Session, *, name: str, active: bool, actor: User | None 
     if not active:
         user.token_hash = None  # a disabled account's token must not outlive it
     session.flush()
-    _record(session, actor=actor, action="enable" if active else "disable", user=user,
-            before={"active": was}, after={"active": active})
+    _record(
+        session,
+        actor=actor,
+        action="enable" if active else "disable",
+        user=user,
+        before={"active": was},
+        after={"active": active},
+    )
 
 
-def set_role(session: Session, *, name: str, role: str, township: str | None = None,
-             actor: User | None = None) -> None:
+def set_role(session: Session, *, name: str, role: str, township: str | None = None, actor: User | None = None) -> None:
     """Change a user's role (and township, for township users), within the user's county."""
     require_user_manager(actor)
     user = _managed(session, actor, name)
@@ -326,28 +401,42 @@ def set_role(session: Session, *, name: str, role: str, township: str | None = N
     before = {"role": str(user.role), "township_id": user.township_id}
     user.role, user.township_id, user.county_id = role, township_id, county_id
     session.flush()
-    _record(session, actor=actor, action="role", user=user, before=before,
-            after={"role": str(role), "township_id": township_id})
+    _record(
+        session,
+        actor=actor,
+        action="role",
+        user=user,
+        before=before,
+        after={"role": str(role), "township_id": township_id},
+    )
 
 
 def list_users(session: Session, *, actor: User | None = None, user_id: int | None = None) -> list[UserRow]:
     """The users `actor` manages (or the one `user_id`), by role and name, with their township and county:
     a county admin those of the county, the city the county admins and city users, the operator all."""
     require_user_manager(actor)
-    q = (select(User, Township.name, County.name).outerjoin(Township, Township.id == User.township_id)
-         .outerjoin(County, County.id == User.county_id).order_by(User.role, County.id, User.name))
+    q = (
+        select(User, Township.name, County.name)
+        .outerjoin(Township, Township.id == User.township_id)
+        .outerjoin(County, County.id == User.county_id)
+        .order_by(User.role, County.id, User.name)
+    )
     if actor is not None and actor.role == Role.city:
         q = q.where(User.role.in_([r.value for r in MANAGED_BY_CITY]))
     elif actor is not None:
         own = counties.own_county_id(session, actor)
-        q = q.where(User.role != Role.city.value,
-                    or_(User.county_id == own, User.county_id.is_(None) & (own == counties.default_county(session).id)))
+        q = q.where(
+            User.role != Role.city.value,
+            or_(User.county_id == own, User.county_id.is_(None) & (own == counties.default_county(session).id)),
+        )
     if user_id is not None:
         q = q.where(User.id == user_id)
     rows = session.execute(q).all()
     locks = lockout.locks(session, names=[u.name for u, _, _ in rows])  # from any address
-    return [UserRow.model_validate(u, update={"township": t, "county": c, "locked_until": locks.get(u.name)})
-            for u, t, c in rows]
+    return [
+        UserRow.model_validate(u, update={"township": t, "county": c, "locked_until": locks.get(u.name)})
+        for u, t, c in rows
+    ]
 
 
 def user_by_id(session: Session, *, actor: User | None, user_id: int) -> User:
@@ -366,8 +455,16 @@ def public_user(session: Session, *, actor: User | None, user_id: int) -> UserPu
     return rows[0]
 
 
-def update_user(session: Session, *, actor: User | None, user_id: int, active: bool | None = None,
-                password: str | None = None, role: str | None = None, township: str | None = None) -> UserPublic:
+def update_user(
+    session: Session,
+    *,
+    actor: User | None,
+    user_id: int,
+    active: bool | None = None,
+    password: str | None = None,
+    role: str | None = None,
+    township: str | None = None,
+) -> UserPublic:
     """Enable or disable a user, reset the password, or change the role (the API's PATCH)."""
     target = user_by_id(session, actor=actor, user_id=user_id)
     if role is not None:

@@ -6,6 +6,7 @@ stored in Chinese already, so their label is their value. Field names shown to p
 validation errors) are in FIELD_LABELS. notifications/models.py declares its own (channel kind,
 channel role, message kind, outbox status) on the same base.
 """
+
 from __future__ import annotations
 
 from enum import StrEnum
@@ -87,9 +88,24 @@ class Light(Labelled):
 
 # How a task's fields (and the forms' and API's parameters for them) are named to people.
 FIELD_LABELS = {
-    "title": "标题", "kind": "类型", "status": "状态", "owner_unit": "责任单位", "owner_person": "责任人",
-    "deadline": "整改时限", "category": "整改类别", "progress_percent": "完成进度", "percent": "完成进度",
-    "stage_done_year": "阶段性完成", "progress_note": "进展说明", "note": "进展说明", "evidence": "佐证材料",
-    "files": "佐证材料", "reject_reason": "退回原因", "light": "预警灯", "version": "版本号",
-    "versions": "版本号", "task_ids": "任务编号", "task_id": "任务编号",
+    "title": "标题",
+    "kind": "类型",
+    "status": "状态",
+    "owner_unit": "责任单位",
+    "owner_person": "责任人",
+    "deadline": "整改时限",
+    "category": "整改类别",
+    "progress_percent": "完成进度",
+    "percent": "完成进度",
+    "stage_done_year": "阶段性完成",
+    "progress_note": "进展说明",
+    "note": "进展说明",
+    "evidence": "佐证材料",
+    "files": "佐证材料",
+    "reject_reason": "退回原因",
+    "light": "预警灯",
+    "version": "版本号",
+    "versions": "版本号",
+    "task_ids": "任务编号",
+    "task_id": "任务编号",
 }

@@ -6,6 +6,7 @@ tab/CR as a formula when it is edited or re-imported. Such strings are written a
 Excel's quote prefix (shown as typed, never evaluated). Every writer of an .xlsx passes the values
 users can influence through `text_cell` (or `as_text` on a cell it made).
 """
+
 from __future__ import annotations
 
 from openpyxl.cell import WriteOnlyCell

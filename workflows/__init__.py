@@ -6,6 +6,7 @@ defaults (home in the data dir, no analytics, no logging to the API) where the e
 not set them. Prefect reads its settings once at import, so a settings context already loaded is
 refreshed. A Prefect worker running a deployment keeps its own environment.
 """
+
 from __future__ import annotations
 
 import os
@@ -32,4 +33,3 @@ def configure_prefect() -> None:
         os.environ.setdefault(name, value)
     if "prefect.context" in sys.modules:
         sys.modules["prefect.context"].refresh_global_settings_context()
-

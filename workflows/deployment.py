@@ -15,6 +15,7 @@ rectify on the workers upgrades the flows; redeploying is needed only when sched
 The embedded APScheduler is then switched off (RECTIFY_SCHEDULER=0).
 Tested end to end, schedule firing by itself included, in tests/test_prefect_server.py.
 """
+
 from __future__ import annotations
 
 from prefect import deploy as prefect_deploy
@@ -36,13 +37,26 @@ def deployments(ns: NotifySettings) -> list[tuple[RunnerDeployment, str]]:
         (check_progress, "daily", Cron(ns.check_cron, timezone=TZ_NAME), f"cron {ns.check_cron}"),
         (weekly_digest, "weekly", Cron(ns.digest_cron, timezone=TZ_NAME), f"cron {ns.digest_cron}"),
         (year_end_summary, "yearly", Cron(ns.yearend_cron, timezone=TZ_NAME), f"cron {ns.yearend_cron}"),
-        (send_notifications, "outbox", Interval(ns.notify_minutes * 60, timezone=TZ_NAME),
-         f"每 {ns.notify_minutes} 分钟"),
+        (
+            send_notifications,
+            "outbox",
+            Interval(ns.notify_minutes * 60, timezone=TZ_NAME),
+            f"每 {ns.notify_minutes} 分钟",
+        ),
         (ingest_reports, "on-demand", None, "按需运行（参数 paths）"),
     ]
-    return [(flow.to_deployment(name, schedules=[schedule] if schedule else None,
-                                entrypoint_type=EntrypointType.MODULE_PATH, tags=["rectify"]), shown)
-            for flow, name, schedule, shown in plan]
+    return [
+        (
+            flow.to_deployment(
+                name,
+                schedules=[schedule] if schedule else None,
+                entrypoint_type=EntrypointType.MODULE_PATH,
+                tags=["rectify"],
+            ),
+            shown,
+        )
+        for flow, name, schedule, shown in plan
+    ]
 
 
 def ensure_work_pool(name: str) -> None:
@@ -57,6 +71,12 @@ def deploy(*, work_pool: str = "rectify", settings: NotifySettings | None = None
     """Create or update the deployments on the server at PREFECT_API_URL; returns (name, schedule)."""
     planned = deployments(settings or get_settings().notify)
     ensure_work_pool(work_pool)
-    prefect_deploy(*(d for d, _ in planned), work_pool_name=work_pool, build=False, push=False,
-                   print_next_steps_message=False, ignore_warnings=True)
+    prefect_deploy(
+        *(d for d, _ in planned),
+        work_pool_name=work_pool,
+        build=False,
+        push=False,
+        print_next_steps_message=False,
+        ignore_warnings=True,
+    )
     return [(f"{d.flow_name}/{d.name}", shown) for d, shown in planned]

@@ -8,6 +8,7 @@ Each flow is a few batched steps, the work inside set-based SQL. How they run:
 - `rectify deploy`: deployments of the same flows on a Prefect server, run by its workers.
 Called via `.fn`, a body may be given an `engine`; real runs use the configured database.
 """
+
 from __future__ import annotations
 
 import functools
@@ -28,8 +29,8 @@ from notifications import digest, outbox, reminders
 from tracker.config import get_settings
 from tracker.db import get_engine
 from tracker.lights import today
-from tracker.vocabulary import Light
 from tracker.logs import configure_logging
+from tracker.vocabulary import Light
 
 ARTIFACT_ROWS = 100  # townships shown in the check's table artifact (the worst first)
 log = logging.getLogger("rectify.flows")
@@ -53,6 +54,7 @@ def _counts(result) -> str:
 def _logged(body):
     """One log line per run, with its counts or its error. The body is also an entry point (a Prefect
     worker runs it in a process of its own), hence the logging set-up."""
+
     @functools.wraps(body)
     def run(*args, **kwargs):
         configure_logging()
@@ -60,11 +62,17 @@ def _logged(body):
         try:
             result = body(*args, **kwargs)
         except Exception as exc:
-            log.error("flow %s failed after %.2f s: %s: %s", body.__name__, time.monotonic() - started,
-                      type(exc).__name__, exc)
+            log.error(
+                "flow %s failed after %.2f s: %s: %s",
+                body.__name__,
+                time.monotonic() - started,
+                type(exc).__name__,
+                exc,
+            )
             raise
         log.info("flow %s done in %.2f s: %s", body.__name__, time.monotonic() - started, _counts(result))
         return result
+
     return run
 
 
@@ -121,16 +129,23 @@ def _publish(summary: dict) -> None:
     totals, queued = summary["totals"], summary["queued"]
     create_markdown_artifact(
         key="check-progress-summary",
-        markdown=(f"### 整改进度检查（{summary['as_of']}）\n\n"
-                  + "、".join(f"{Light(k).label} {v} 项" for k, v in totals.items())
-                  + f"\n\n新加入发送队列的提醒：{sum(queued.values())} 条（"
-                  + "，".join(f"{k} {v}" for k, v in queued.items()) + "）"),
-        description="整改进度检查汇总")
+        markdown=(
+            f"### 整改进度检查（{summary['as_of']}）\n\n"
+            + "、".join(f"{Light(k).label} {v} 项" for k, v in totals.items())
+            + f"\n\n新加入发送队列的提醒：{sum(queued.values())} 条（"
+            + "，".join(f"{k} {v}" for k, v in queued.items())
+            + "）"
+        ),
+        description="整改进度检查汇总",
+    )
     create_table_artifact(
         key="check-progress-townships",
-        table=[{"乡镇": r["township"], **{Light(k).label: r[k] for k in totals}}
-               for r in summary["townships"][:ARTIFACT_ROWS]],
-        description=f"各乡镇红黄绿灯（红灯最多的前 {ARTIFACT_ROWS} 个）")
+        table=[
+            {"乡镇": r["township"], **{Light(k).label: r[k] for k in totals}}
+            for r in summary["townships"][:ARTIFACT_ROWS]
+        ],
+        description=f"各乡镇红黄绿灯（红灯最多的前 {ARTIFACT_ROWS} 个）",
+    )
 
 
 @flow(name="send_notifications")
@@ -166,15 +181,15 @@ def year_end_summary(year: int | None = None, as_of: date | None = None, engine:
 
 @flow(name="ingest_reports")
 @_logged
-def ingest_reports(paths: list[str], replace: bool = False, actor: str = "流程:导入报告",
-                   engine: Any = None) -> dict:
+def ingest_reports(paths: list[str], replace: bool = False, actor: str = "流程:导入报告", engine: Any = None) -> dict:
     """Import report files or folders into the ledger (one transaction per report)."""
     from tracker.ingest import ingest_paths
 
-    results = ingest_paths(engine=engine or get_engine(), paths=[Path(p) for p in paths], actor=actor,
-                           replace=replace)
-    return {"counts": dict(Counter(r.outcome for r in results)),
-            "results": [{"path": r.path, "outcome": r.outcome, "message": r.message} for r in results]}
+    results = ingest_paths(engine=engine or get_engine(), paths=[Path(p) for p in paths], actor=actor, replace=replace)
+    return {
+        "counts": dict(Counter(r.outcome for r in results)),
+        "results": [{"path": r.path, "outcome": r.outcome, "message": r.message} for r in results],
+    }
 
 
 FLOWS = {f.name: f for f in (check_progress, send_notifications, weekly_digest, year_end_summary, ingest_reports)}

@@ -7,12 +7,12 @@ Revision ID: 0008
 Revises: 0007
 Create Date: 2026-12-01
 """
-from alembic import op
+
 import sqlalchemy as sa
 import sqlmodel
+from alembic import op
 
 import tracker.db
-
 
 revision = "0008"
 down_revision = "0007"
@@ -21,30 +21,35 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.create_table('pendingupload',
-    sa.Column('token', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-    sa.Column('sha256', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-    sa.Column('uploaded_by', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-    sa.Column('uploaded_at', tracker.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('county_id', sa.Integer(), nullable=True),
-    sa.Column('source_name', sqlmodel.sql.sqltypes.AutoString(length=255), nullable=False),
-    sa.Column('unit', sqlmodel.sql.sqltypes.AutoString(length=255), nullable=True),
-    sa.Column('report_year', sa.Integer(), nullable=True),
-    sa.Column('item_count', sa.Integer(), nullable=False),
-    sa.Column('extraction', sa.JSON(), nullable=False),
-    sa.ForeignKeyConstraint(['county_id'], ['county.id'], ),
-    sa.PrimaryKeyConstraint('token')
+    op.create_table(
+        "pendingupload",
+        sa.Column("token", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("sha256", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("uploaded_by", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("uploaded_at", tracker.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("county_id", sa.Integer(), nullable=True),
+        sa.Column("source_name", sqlmodel.sql.sqltypes.AutoString(length=255), nullable=False),
+        sa.Column("unit", sqlmodel.sql.sqltypes.AutoString(length=255), nullable=True),
+        sa.Column("report_year", sa.Integer(), nullable=True),
+        sa.Column("item_count", sa.Integer(), nullable=False),
+        sa.Column("extraction", sa.JSON(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["county_id"],
+            ["county.id"],
+        ),
+        sa.PrimaryKeyConstraint("token"),
     )
-    with op.batch_alter_table('pendingupload', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_pendingupload_county_id'), ['county_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_pendingupload_uploaded_at'), ['uploaded_at'], unique=False)
+    with op.batch_alter_table("pendingupload", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_pendingupload_county_id"), ["county_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_pendingupload_uploaded_at"), ["uploaded_at"], unique=False)
 
-    op.create_table('evidenceblob',
-    sa.Column('sha256', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-    sa.Column('size', sa.Integer(), nullable=False),
-    sa.Column('data', sa.LargeBinary(), nullable=False),
-    sa.Column('created_at', tracker.db.UTCDateTime(timezone=True), nullable=False),
-    sa.PrimaryKeyConstraint('sha256')
+    op.create_table(
+        "evidenceblob",
+        sa.Column("sha256", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("size", sa.Integer(), nullable=False),
+        sa.Column("data", sa.LargeBinary(), nullable=False),
+        sa.Column("created_at", tracker.db.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("sha256"),
     )
     if op.get_bind().dialect.name == "postgresql":
         # PDFs, JPEGs, PNGs and zipped Office files do not compress: TOAST stores them out of line as they are
@@ -52,8 +57,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.drop_table('evidenceblob')
-    with op.batch_alter_table('pendingupload', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_pendingupload_uploaded_at'))
-        batch_op.drop_index(batch_op.f('ix_pendingupload_county_id'))
-    op.drop_table('pendingupload')
+    op.drop_table("evidenceblob")
+    with op.batch_alter_table("pendingupload", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_pendingupload_uploaded_at"))
+        batch_op.drop_index(batch_op.f("ix_pendingupload_county_id"))
+    op.drop_table("pendingupload")

@@ -3,6 +3,7 @@
 Each `send` either returns (the channel accepted the message) or raises DeliveryError with a
 reason for people; the outbox retries on any DeliveryError.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -10,7 +11,6 @@ from dataclasses import dataclass, field
 import httpx
 
 from tracker.config import NotifySettings
-
 
 MARKDOWN_KINDS = ("wecom", "dingtalk")
 
@@ -54,9 +54,20 @@ def send(target: Target, message: Message, *, client: httpx.Client, settings: No
 
 
 # HTTP statuses a receiver commonly answers, in words for the outbox page (others: 对方返回 HTTP nnn).
-HTTP_REASONS = {400: "请求格式不被接受", 401: "未授权", 403: "拒绝访问", 404: "地址不存在", 405: "不接受该请求方法",
-                408: "请求超时", 413: "消息过大", 429: "请求过于频繁", 500: "对方服务器内部错误", 502: "网关错误",
-                503: "服务暂不可用", 504: "网关超时"}
+HTTP_REASONS = {
+    400: "请求格式不被接受",
+    401: "未授权",
+    403: "拒绝访问",
+    404: "地址不存在",
+    405: "不接受该请求方法",
+    408: "请求超时",
+    413: "消息过大",
+    429: "请求过于频繁",
+    500: "对方服务器内部错误",
+    502: "网关错误",
+    503: "服务暂不可用",
+    504: "网关超时",
+}
 ROBOT_BUSY = {45009, 130101, 410100}  # WeCom / DingTalk "sending too fast": the robot, not the message
 SHORT = 100  # characters of a receiver's own reason (a robot's errmsg) kept in an error
 
@@ -84,8 +95,9 @@ def http_error(status: int) -> DeliveryError:
 def post_json(client: httpx.Client, url: str, content: bytes, *, headers: dict | None = None) -> httpx.Response:
     """POST a JSON body; any transport failure or non-2xx answer becomes a DeliveryError."""
     try:
-        response = client.post(url, content=content,
-                               headers={"Content-Type": "application/json; charset=utf-8", **(headers or {})})
+        response = client.post(
+            url, content=content, headers={"Content-Type": "application/json; charset=utf-8", **(headers or {})}
+        )
     except httpx.TimeoutException as exc:
         seconds = client.timeout.read or client.timeout.connect
         raise DeliveryError(f"连接超时：{where(url)} 在 {seconds:g} 秒内没有应答", channel_down=True) from exc
@@ -104,8 +116,17 @@ def post_json(client: httpx.Client, url: str, content: bytes, *, headers: dict |
 
 def _dns_failure(exc: Exception) -> bool:
     text = str(exc).lower()
-    return any(s in text for s in ("name or service not known", "nodename nor servname", "temporary failure in name",
-                                   "no address associated", "name resolution", "getaddrinfo"))
+    return any(
+        s in text
+        for s in (
+            "name or service not known",
+            "nodename nor servname",
+            "temporary failure in name",
+            "no address associated",
+            "name resolution",
+            "getaddrinfo",
+        )
+    )
 
 
 def robot_result(response: httpx.Response, vendor: str) -> None:
@@ -117,5 +138,7 @@ def robot_result(response: httpx.Response, vendor: str) -> None:
     if not isinstance(body, dict) or body.get("errcode") != 0:
         code = body.get("errcode") if isinstance(body, dict) else None
         msg = body.get("errmsg") if isinstance(body, dict) else None
-        raise DeliveryError(f"{vendor}机器人返回错误 {short(code, 20)}" + (f"：{short(msg)}" if msg else ""),
-                            channel_down=code in ROBOT_BUSY)
+        raise DeliveryError(
+            f"{vendor}机器人返回错误 {short(code, 20)}" + (f"：{short(msg)}" if msg else ""),
+            channel_down=code in ROBOT_BUSY,
+        )

@@ -1,4 +1,5 @@
 """DingTalk (钉钉) group robot: markdown, signed with the robot's secret when one is set."""
+
 from __future__ import annotations
 
 import base64

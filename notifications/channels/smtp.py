@@ -1,4 +1,5 @@
 """Email through SMTP (plain, STARTTLS or SSL), one connection per message."""
+
 from __future__ import annotations
 
 import re
@@ -24,8 +25,9 @@ def message_id(key: str) -> str:
     A msg-id's left part is a dot-atom, which has no ':'; so each ':' is written as '.' and any other
     character a dot-atom forbids (a '.' or '%' of its own included) as %XX. The keys rectify makes
     hold only letters, digits, '-' and ':', so the msg-id is the key with its colons as dots."""
-    parts = [_NOT_ATEXT.sub(lambda m: "".join(f"%{b:02X}" for b in m.group().encode()), p) or "%" for p in
-             key.split(":")]
+    parts = [
+        _NOT_ATEXT.sub(lambda m: "".join(f"%{b:02X}" for b in m.group().encode()), p) or "%" for p in key.split(":")
+    ]
     return f"<{'.'.join(parts)}@rectify>"
 
 
@@ -61,15 +63,18 @@ def send(target: Target, message: Message, *, client: httpx.Client, settings: No
     except smtplib.SMTPRecipientsRefused as exc:
         raise DeliveryError(f"邮件服务器拒绝收件人 {target.target}") from exc
     except smtplib.SMTPAuthenticationError as exc:
-        raise DeliveryError(f"{server} 登录失败（{exc.smtp_code}），请检查 RECTIFY_SMTP_USER/PASSWORD",
-                            channel_down=True) from exc
+        raise DeliveryError(
+            f"{server} 登录失败（{exc.smtp_code}），请检查 RECTIFY_SMTP_USER/PASSWORD", channel_down=True
+        ) from exc
     except smtplib.SMTPResponseException as exc:
         # 5xx on the message (too large, content refused): this message; 4xx or at connect: the server
-        permanent = exc.smtp_code >= 500 and not isinstance(exc, (smtplib.SMTPConnectError, smtplib.SMTPHeloError,
-                                                                   smtplib.SMTPSenderRefused))
-        raise DeliveryError(f"{server}拒收（{exc.smtp_code}）：{short(_text(exc.smtp_error))}",
-                            channel_down=not permanent) from exc
-    except (socket.timeout, TimeoutError) as exc:
+        permanent = exc.smtp_code >= 500 and not isinstance(
+            exc, (smtplib.SMTPConnectError, smtplib.SMTPHeloError, smtplib.SMTPSenderRefused)
+        )
+        raise DeliveryError(
+            f"{server}拒收（{exc.smtp_code}）：{short(_text(exc.smtp_error))}", channel_down=not permanent
+        ) from exc
+    except TimeoutError as exc:
         raise DeliveryError(f"连接超时：{server} 在 {timeout:g} 秒内没有应答", channel_down=True) from exc
     except ConnectionRefusedError as exc:
         raise DeliveryError(f"无法连接到{server}（连接被拒绝）", channel_down=True) from exc

@@ -1,4 +1,5 @@
 """Generic JSON webhook, signed with HMAC-SHA256 of the exact body when a secret is set."""
+
 from __future__ import annotations
 
 import hashlib

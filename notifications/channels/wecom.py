@@ -1,4 +1,5 @@
 """WeCom (企业微信) group robot: a markdown message to the robot's webhook URL."""
+
 from __future__ import annotations
 
 import json

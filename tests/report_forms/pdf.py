@@ -5,6 +5,7 @@ The layout follows the government document standard (GB/T 9704): A4, margins 37/
 hard-wrapped at the line width with a two-character first-line indent, the title centred, the
 signature block set right, a page number centred under every page, and optionally a running header.
 """
+
 from __future__ import annotations
 
 import io
@@ -73,12 +74,20 @@ def layout(text: str, font: str = FONT) -> list[list[Line]]:
             lines.extend(Line(part, indent=2 if i == 0 else 0) for i, part in enumerate(_wrap(s, 2, BODY_SIZE, font)))
         signature = signature or s.startswith("特此报告")
         first = False
-    return [lines[i:i + LINES_PER_PAGE] for i in range(0, len(lines), LINES_PER_PAGE)] or [[]]
+    return [lines[i : i + LINES_PER_PAGE] for i in range(0, len(lines), LINES_PER_PAGE)] or [[]]
 
 
-def report_pdf(text: str, path: Path | None = None, *, header: str | None = None,
-               page_number: str = PAGE_DASH, furniture_first: bool = False, font: str = FONT,
-               password: str | None = None, owner_password: str | None = None) -> bytes:
+def report_pdf(
+    text: str,
+    path: Path | None = None,
+    *,
+    header: str | None = None,
+    page_number: str = PAGE_DASH,
+    furniture_first: bool = False,
+    font: str = FONT,
+    password: str | None = None,
+    owner_password: str | None = None,
+) -> bytes:
     """The PDF bytes (also written to `path` when given).
 
     `header`: a running header line on every page; `page_number`: PAGE_DASH, PAGE_HYPHEN, PAGE_OF

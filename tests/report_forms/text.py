@@ -1,5 +1,6 @@
 """Report texts as other programs hand them over: full-width digits, reworded headings, traditional
 script, and text copied out of a PDF viewer (hard line breaks, page numbers, running headers)."""
+
 from __future__ import annotations
 
 import json
@@ -77,8 +78,15 @@ PAGE_NUMBERS = {
 }
 
 
-def pdf_viewer_copy(text: str, *, width: int = 56, lines_per_page: int = 22, page_numbers: str = "dash",
-                    running_header: str | None = None, form_feeds: bool = False) -> str:
+def pdf_viewer_copy(
+    text: str,
+    *,
+    width: int = 56,
+    lines_per_page: int = 22,
+    page_numbers: str = "dash",
+    running_header: str | None = None,
+    form_feeds: bool = False,
+) -> str:
     """What Ctrl+A, Ctrl+C in a PDF viewer gives for the report typeset on pages of `lines_per_page`
     lines `width` wide: every line broken where the page broke it, the page number after each page,
     the running header before every page but the first, optionally a form feed between pages."""
@@ -86,7 +94,7 @@ def pdf_viewer_copy(text: str, *, width: int = 56, lines_per_page: int = 22, pag
     for paragraph in text.split("\n"):
         paragraph = paragraph.strip()
         body.extend(_wrap(paragraph, width) if paragraph else [])
-    pages = [body[i:i + lines_per_page] for i in range(0, len(body), lines_per_page)]
+    pages = [body[i : i + lines_per_page] for i in range(0, len(body), lines_per_page)]
     out = []
     for n, page in enumerate(pages, 1):
         if n > 1:

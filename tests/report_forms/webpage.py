@@ -12,6 +12,7 @@
 - `ctrl_a_copy`: what Ctrl+A, Ctrl+C in the browser and a paste into Notepad give: every visible line
   of the page, site name, menu, 发布时间 and footer included (NBSP pasted as a space).
 """
+
 from __future__ import annotations
 
 import base64
@@ -45,17 +46,53 @@ class Site:
 
 
 SITES = {
-    "xili-2023": Site("石门县", "西里镇", "中共西里镇委 西里镇人民政府关于2023年度法治政府建设工作的报告",
-                      "2024-01-08", 1234, "semantic", "www.shimen.gov.cn", "湘"),
-    "xiaojing-2023": Site("博爱县", "孝敬镇", "孝敬镇2023年度法治政府建设工作报告",
-                          "2024-01-12 16:05", 867, "table", "www.boai.gov.cn", "豫"),
-    "xidagou-2024": Site("西山县", "西大沟镇", "西大沟镇2024年度法治政府建设工作总结",
-                         "2025-01-10 10:12:36", 2051, "div", "www.xishan.gov.cn", "新"),
+    "xili-2023": Site(
+        "石门县",
+        "西里镇",
+        "中共西里镇委 西里镇人民政府关于2023年度法治政府建设工作的报告",
+        "2024-01-08",
+        1234,
+        "semantic",
+        "www.shimen.gov.cn",
+        "湘",
+    ),
+    "xiaojing-2023": Site(
+        "博爱县",
+        "孝敬镇",
+        "孝敬镇2023年度法治政府建设工作报告",
+        "2024-01-12 16:05",
+        867,
+        "table",
+        "www.boai.gov.cn",
+        "豫",
+    ),
+    "xidagou-2024": Site(
+        "西山县",
+        "西大沟镇",
+        "西大沟镇2024年度法治政府建设工作总结",
+        "2025-01-10 10:12:36",
+        2051,
+        "div",
+        "www.xishan.gov.cn",
+        "新",
+    ),
 }
 MENU = ("首页", "政务公开", "政务服务", "互动交流", "走进{county}")
 # The drop-down under each menu item (shown on hover: not in a Ctrl+A copy).
-SUBMENU = ("政府信息公开", "政策文件", "政策解读", "人事信息", "财政资金", "规划计划", "应急管理", "统计信息",
-           "法治政府建设", "建议提案办理", "重点领域信息公开", "政府工作报告")
+SUBMENU = (
+    "政府信息公开",
+    "政策文件",
+    "政策解读",
+    "人事信息",
+    "财政资金",
+    "规划计划",
+    "应急管理",
+    "统计信息",
+    "法治政府建设",
+    "建议提案办理",
+    "重点领域信息公开",
+    "政府工作报告",
+)
 CRUMB = ("首页", "政务公开", "法治政府建设", "年度报告")
 
 
@@ -95,9 +132,11 @@ def report_paragraphs(stem: str) -> list[Para]:
 
 # --- the article -----------------------------------------------------------------------------------------
 # How CMS editors indent a paragraph, in turn: full-width spaces typed, CSS text-indent, &nbsp;.
-_INDENTS = (("<p>", "\u3000\u3000", "\u3000\u3000"),
-            ('<p style="text-indent: 2em; text-align: justify;">', "", ""),
-            ("<p>", "&nbsp;" * 4, " " * 4))
+_INDENTS = (
+    ("<p>", "\u3000\u3000", "\u3000\u3000"),
+    ('<p style="text-indent: 2em; text-align: justify;">', "", ""),
+    ("<p>", "&nbsp;" * 4, " " * 4),
+)
 
 
 def _html_text(text: str) -> str:
@@ -139,8 +178,10 @@ def _word_runs(text: str) -> str:
     out = []
     for run in re.split(r"([\x21-\x7e]+)", text):
         if re.fullmatch(r"[\x21-\x7e]+", run or " "):
-            out.append(f'</span><span lang="EN-US" style="font-size:16.0pt;font-family:仿宋_GB2312">{escape(run)}'
-                       f'</span><span style="font-size:16.0pt;font-family:仿宋_GB2312">')
+            out.append(
+                f'</span><span lang="EN-US" style="font-size:16.0pt;font-family:仿宋_GB2312">{escape(run)}'
+                f'</span><span style="font-size:16.0pt;font-family:仿宋_GB2312">'
+            )
         else:
             wrapped = re.sub(r"([\u4e00-\u9fff])(?=[\u4e00-\u9fff])", _wrap_every(40), _html_text(run))
             out.append(wrapped)
@@ -154,6 +195,7 @@ def _wrap_every(width: int):
         nonlocal count
         count += 1
         return m.group(1) + ("\n" if count % width == 0 else "")
+
     return wrap
 
 
@@ -168,8 +210,10 @@ def _word_article(paras: list[Para]) -> tuple[str, list[str]]:
             continue
         align = {"title": "center", "sign": "right"}.get(p.role, "justify")
         indent = "text-indent:32.0pt;" if p.role in ("body", "heading") else ""
-        html.append(f'<p class="MsoNormal" align="{align}" style="text-align:{align};{indent}line-height:28.0pt">'
-                    f'{_word_runs(p.text)}<span lang="EN-US"><o:p></o:p></span></p>')
+        html.append(
+            f'<p class="MsoNormal" align="{align}" style="text-align:{align};{indent}line-height:28.0pt">'
+            f'{_word_runs(p.text)}<span lang="EN-US"><o:p></o:p></span></p>'
+        )
         lines.append(_copied(p.text))
     return "\n".join(html), lines
 
@@ -202,17 +246,21 @@ def _charset_meta(declare: str, charset: str) -> str:
 
 
 def _info(site: Site) -> tuple[str, str]:
-    html = (f"发布时间：{site.published}&nbsp;&nbsp;来源：{site.unit}&nbsp;&nbsp;"
-            f'浏览次数：<span id="hits">{site.views}</span>&nbsp;&nbsp;字号：【<a href="javascript:doZoom(18)">大</a> '
-            '<a href="javascript:doZoom(16)">中</a> <a href="javascript:doZoom(14)">小</a>】')
+    html = (
+        f"发布时间：{site.published}&nbsp;&nbsp;来源：{site.unit}&nbsp;&nbsp;"
+        f'浏览次数：<span id="hits">{site.views}</span>&nbsp;&nbsp;字号：【<a href="javascript:doZoom(18)">大</a> '
+        '<a href="javascript:doZoom(16)">中</a> <a href="javascript:doZoom(14)">小</a>】'
+    )
     return html, f"发布时间：{site.published}  来源：{site.unit}  浏览次数：{site.views}  字号：【大 中 小】"
 
 
 def _footer_lines(site: Site) -> list[str]:
-    return [f"主办单位：{site.county}人民政府办公室  承办：{site.county}大数据发展中心",
-            f"ICP备案号：{site.province}ICP备05012345号-1  网站标识码：4308230001  "
-            f"{site.province}公网安备 43082302000123号",
-            "建议使用1366×768分辨率，IE10以上版本浏览器浏览本站"]
+    return [
+        f"主办单位：{site.county}人民政府办公室  承办：{site.county}大数据发展中心",
+        f"ICP备案号：{site.province}ICP备05012345号-1  网站标识码：4308230001  "
+        f"{site.province}公网安备 43082302000123号",
+        "建议使用1366×768分辨率，IE10以上版本浏览器浏览本站",
+    ]
 
 
 def _menu_items(menu: list[str]) -> str:
@@ -252,9 +300,21 @@ def _semantic(site: Site, article: str, copied: list[str]) -> tuple[str, list[st
   <div class="footer-links">{_links(["网站地图", "联系我们", "隐私声明"], " | ")}</div>
   {"".join(f"<p>{_html_text(line)}</p>" for line in footer)}
 </footer>"""
-    lines = [f"欢迎访问{site.county}人民政府网站！", "无障碍浏览 | 长者模式", f"{site.county}人民政府", *menu,
-             "当前位置：" + " > ".join(CRUMB), site.title, info_line, "", *copied,
-             "【打印本页】【关闭窗口】", "分享到：微信 微博 QQ空间", "网站地图 | 联系我们 | 隐私声明", *footer]
+    lines = [
+        f"欢迎访问{site.county}人民政府网站！",
+        "无障碍浏览 | 长者模式",
+        f"{site.county}人民政府",
+        *menu,
+        "当前位置：" + " > ".join(CRUMB),
+        site.title,
+        info_line,
+        "",
+        *copied,
+        "【打印本页】【关闭窗口】",
+        "分享到：微信 微博 QQ空间",
+        "网站地图 | 联系我们 | 隐私声明",
+        *footer,
+    ]
     return html, lines
 
 
@@ -280,8 +340,16 @@ def _table(site: Site, article: str, copied: list[str]) -> tuple[str, list[str]]
 </td></tr></table>
 <table width="1002" border="0" align="center" cellpadding="0" cellspacing="0" class="bottom">
 <tr><td align="center">{"<br>".join(_html_text(line) for line in footer)}</td></tr></table>"""
-    lines = [f"{site.county}人民政府", "\t".join(menu), "您现在的位置：" + " >> ".join(CRUMB), site.title, info_line,
-             *copied, "【打印本页】【关闭窗口】", *footer]
+    lines = [
+        f"{site.county}人民政府",
+        "\t".join(menu),
+        "您现在的位置：" + " >> ".join(CRUMB),
+        site.title,
+        info_line,
+        *copied,
+        "【打印本页】【关闭窗口】",
+        *footer,
+    ]
     return html, lines
 
 
@@ -304,8 +372,18 @@ def _div(site: Site, article: str, copied: list[str]) -> tuple[str, list[str]]:
   <div class="con-tools"><span>【<a href="javascript:window.print()">打印本页</a>】</span><span>【<a href="javascript:window.close()">关闭窗口</a>】</span></div>
 </div>
 <div class="footer"><div class="copyright">{"".join(f"<p>{_html_text(line)}</p>" for line in footer)}</div></div>"""
-    lines = ["设为首页 加入收藏", f"{site.county}人民政府", *menu, "当前位置：" + " > ".join(CRUMB), site.title,
-             " ".join(info), "", *copied, "【打印本页】【关闭窗口】", *footer]
+    lines = [
+        "设为首页 加入收藏",
+        f"{site.county}人民政府",
+        *menu,
+        "当前位置：" + " > ".join(CRUMB),
+        site.title,
+        " ".join(info),
+        "",
+        *copied,
+        "【打印本页】【关闭窗口】",
+        *footer,
+    ]
     return html, lines
 
 
@@ -346,8 +424,9 @@ def page_html(stem: str, charset: str = "utf-8", declare: str = "meta", layout: 
 """
 
 
-def page_bytes(stem: str, encoding: str = "utf-8", declare: str = "meta", bom: bool = False,
-               layout: str | None = None) -> bytes:
+def page_bytes(
+    stem: str, encoding: str = "utf-8", declare: str = "meta", bom: bool = False, layout: str | None = None
+) -> bytes:
     """The page saved as "网页，仅 HTML": UTF-8, or gbk/gb18030 (declared as gb2312 for gbk, as sites do)."""
     label = {"gbk": "gb2312"}.get(encoding, encoding)
     raw = page_html(stem, label, declare, layout).encode(encoding)
@@ -365,11 +444,14 @@ def url(stem: str) -> str:
 
 
 _BOUNDARY = "----MultipartBoundary--Xq3o5mR2cVbq8oT9mH6vB1pW4zK7dL0sN9fJ2gA----"
-_PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4nGNgYGD4DwABBAEAwS2OUAAAAABJRU5ErkJggg==")
+_PNG = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4nGNgYGD4DwABBAEAwS2OUAAAAABJRU5ErkJggg=="
+)
 
 
-def page_mhtml(stem: str, transfer: str = "quoted-printable", encoding: str = "utf-8",
-               part_charset: str | None = None) -> bytes:
+def page_mhtml(
+    stem: str, transfer: str = "quoted-printable", encoding: str = "utf-8", part_charset: str | None = None
+) -> bytes:
     """The page in one .mhtml file. Chrome: the DOM re-serialized in UTF-8 without scripts, a
     Content-Type meta first in <head>, quoted-printable; `transfer="base64"`, `encoding="gbk"`,
     `part_charset="gb2312"` give an .mht as IE saves it."""
@@ -383,16 +465,27 @@ def page_mhtml(stem: str, transfer: str = "quoted-printable", encoding: str = "u
     subject = email.header.Header(f"{site.title}_{site.county}人民政府", "utf-8").encode()
     content_type = f'text/html; charset="{part_charset}"' if part_charset else "text/html"
     parts = [
-        (f"Content-Type: {content_type}\r\nContent-ID: <frame-8F0E2C3B1A5D4E6F9A7B@mhtml.blink>\r\n"
-         f"Content-Transfer-Encoding: {transfer}\r\nContent-Location: {page_url}\r\n\r\n").encode() + payload,
-        (f"Content-Type: text/css\r\nContent-Transfer-Encoding: quoted-printable\r\n"
-         f"Content-Location: http://{site.host}/css/common.css\r\n\r\n").encode() + css,
-        (f"Content-Type: image/png\r\nContent-Transfer-Encoding: base64\r\n"
-         f"Content-Location: http://{site.host}/images/logo.png\r\n\r\n").encode() + _transfer_encode(_PNG, "base64"),
+        (
+            f"Content-Type: {content_type}\r\nContent-ID: <frame-8F0E2C3B1A5D4E6F9A7B@mhtml.blink>\r\n"
+            f"Content-Transfer-Encoding: {transfer}\r\nContent-Location: {page_url}\r\n\r\n"
+        ).encode()
+        + payload,
+        (
+            f"Content-Type: text/css\r\nContent-Transfer-Encoding: quoted-printable\r\n"
+            f"Content-Location: http://{site.host}/css/common.css\r\n\r\n"
+        ).encode()
+        + css,
+        (
+            f"Content-Type: image/png\r\nContent-Transfer-Encoding: base64\r\n"
+            f"Content-Location: http://{site.host}/images/logo.png\r\n\r\n"
+        ).encode()
+        + _transfer_encode(_PNG, "base64"),
     ]
-    head = (f"From: <Saved by Blink>\r\nSnapshot-Content-Location: {page_url}\r\nSubject: {subject}\r\n"
-            f"Date: Mon, 8 Jan 2024 10:21:33 +0800\r\nMIME-Version: 1.0\r\n"
-            f'Content-Type: multipart/related;\r\n\ttype="text/html";\r\n\tboundary="{_BOUNDARY}"\r\n\r\n\r\n').encode()
+    head = (
+        f"From: <Saved by Blink>\r\nSnapshot-Content-Location: {page_url}\r\nSubject: {subject}\r\n"
+        f"Date: Mon, 8 Jan 2024 10:21:33 +0800\r\nMIME-Version: 1.0\r\n"
+        f'Content-Type: multipart/related;\r\n\ttype="text/html";\r\n\tboundary="{_BOUNDARY}"\r\n\r\n\r\n'
+    ).encode()
     body = b"".join(f"--{_BOUNDARY}\r\n".encode() + part + b"\r\n" for part in parts)
     return head + body + f"--{_BOUNDARY}--\r\n".encode()
 

@@ -14,6 +14,7 @@ Two layouts, both restarting each inner list under a new heading as the reports 
 A marker followed by one space gets w:suff "space"; a marker unlike its level's definition (1. in the
 （1） level, a space after one heading only) gets a new num with a full w:lvl override.
 """
+
 from __future__ import annotations
 
 import io
@@ -35,7 +36,8 @@ MARKER_RE = re.compile(
     r"|(?P<po>[（(])(?P<paren>\d{1,2})(?P<pc>[)）])"
     r"|(?P<dot>\d{1,2})(?P<sep>[.、．])(?!\d)"
     r"|(?P<circle>[①-⑳]))"
-    r"(?P<sp> (?! ))?")
+    r"(?P<sp> (?! ))?"
+)
 
 
 @dataclass(frozen=True)
@@ -45,10 +47,12 @@ class LevelDef:
     suffix: str = "nothing"  # w:suff
 
     def xml(self, ilvl: int, start: int = 1, restart: int | None = None, style: str | None = None) -> str:
-        return (f'<w:lvl w:ilvl="{ilvl}"><w:start w:val="{start}"/><w:numFmt w:val="{self.fmt}"/>'
-                + (f'<w:lvlRestart w:val="{restart}"/>' if restart is not None else "")
-                + (f'<w:pStyle w:val="{style}"/>' if style else "")
-                + f'<w:suff w:val="{self.suffix}"/><w:lvlText w:val="{self.text}"/><w:lvlJc w:val="left"/></w:lvl>')
+        return (
+            f'<w:lvl w:ilvl="{ilvl}"><w:start w:val="{start}"/><w:numFmt w:val="{self.fmt}"/>'
+            + (f'<w:lvlRestart w:val="{restart}"/>' if restart is not None else "")
+            + (f'<w:pStyle w:val="{style}"/>' if style else "")
+            + f'<w:suff w:val="{self.suffix}"/><w:lvlText w:val="{self.text}"/><w:lvlJc w:val="left"/></w:lvl>'
+        )
 
 
 @dataclass
@@ -94,7 +98,7 @@ class _Lists:
         counters = self.counters[abstract]
         counters[ilvl] = self._next(num, ilvl)
         self.started.add((num.num_id, ilvl))
-        counters[ilvl + 1:] = [None] * (8 - ilvl)  # every deeper level restarts (default rule, lvlRestart 1)
+        counters[ilvl + 1 :] = [None] * (8 - ilvl)  # every deeper level restarts (default rule, lvlRestart 1)
         return num
 
     def xml(self, outline_style: str | None) -> str:
@@ -102,8 +106,13 @@ class _Lists:
         for aid, levels in self.abstracts.items():
             out.append(f'<w:abstractNum w:abstractNumId="{aid}">')
             for ilvl, lv in levels.items():
-                out.append(lv.xml(ilvl, restart=1 if outline_style and ilvl == 1 else None,
-                                  style=outline_style if ilvl == 0 else None))
+                out.append(
+                    lv.xml(
+                        ilvl,
+                        restart=1 if outline_style and ilvl == 1 else None,
+                        style=outline_style if ilvl == 0 else None,
+                    )
+                )
             out.append("</w:abstractNum>")
         for num in self.nums:
             out.append(f'<w:num w:numId="{num.num_id}"><w:abstractNumId w:val="{num.abstract}"/>')
@@ -133,8 +142,11 @@ def _marker(m: re.Match) -> tuple[str, int, LevelDef, int]:
     return "dec", 2, LevelDef("decimalEnclosedCircle", "%3", suffix), ord(m["circle"]) - 0x2460 + 1
 
 
-_OUTLINE = {0: LevelDef("chineseCountingThousand", "%1、"), 1: LevelDef("chineseCounting", "（%2）"),
-            2: LevelDef("decimal", "（%3）")}
+_OUTLINE = {
+    0: LevelDef("chineseCountingThousand", "%1、"),
+    1: LevelDef("chineseCounting", "（%2）"),
+    2: LevelDef("decimal", "（%3）"),
+}
 _FAMILY_ABSTRACT = {"top": 1, "sub": 2, "dec": 3}  # "direct": one single-level abstractNum per family
 
 
@@ -146,8 +158,9 @@ def auto_numbered_docx(text: str, *, layout: str = "direct") -> tuple[bytes, str
         lists = _Lists({1: dict(_OUTLINE)})
         style_num = lists.add(1)  # the num Heading 1 carries
     else:
-        lists = _Lists({1: {0: _OUTLINE[0]}, 2: {0: LevelDef("chineseCounting", "（%1）")},
-                        3: {0: LevelDef("decimal", "（%1）")}})
+        lists = _Lists(
+            {1: {0: _OUTLINE[0]}, 2: {0: LevelDef("chineseCounting", "（%1）")}, 3: {0: LevelDef("decimal", "（%1）")}}
+        )
         for aid in lists.abstracts:  # the first list of each family needs no override
             lists.add(aid)
     document = docx.Document()
@@ -159,8 +172,8 @@ def auto_numbered_docx(text: str, *, layout: str = "direct") -> tuple[bytes, str
             shown.append(line)
             continue
         family, ilvl, want, value = _marker(m)
-        rest = line[m.end():]
-        shown.append(line[len(m["ws"]):])
+        rest = line[m.end() :]
+        shown.append(line[len(m["ws"]) :])
         if heading:
             num = lists.number(1, ilvl, want, value, prefer=style_num.num_id if ilvl == 0 else None)
         else:

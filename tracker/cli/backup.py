@@ -1,4 +1,5 @@
 """`rectify backup FILE` and `rectify restore FILE`: the embedded default (SQLite + evidence) as one archive."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -11,8 +12,13 @@ from tracker.cli.common import fail
 from tracker.textfmt import cn_datetime
 
 # The counts worth naming in the summary line, in this order.
-_NAMED = (("report", "报告", "份"), ("task", "整改任务", "项"), ("progress", "进展", "条"),
-          ("evidence", "佐证材料", "份"), ("user", "用户", "个"))
+_NAMED = (
+    ("report", "报告", "份"),
+    ("task", "整改任务", "项"),
+    ("progress", "进展", "条"),
+    ("evidence", "佐证材料", "份"),
+    ("user", "用户", "个"),
+)
 
 
 def _counts(counts: dict[str, int]) -> str:
@@ -38,8 +44,11 @@ def backup_cmd(
         stored += f"，另有 {result.evidence_in_database} 个保存在数据库中"
     typer.echo(stored)
     if result.missing:
-        typer.echo(f"警告：数据库引用的 {len(result.missing)} 个佐证材料文件在存储目录中找不到，未能备份"
-                   f"（如 {result.missing[0]}）", err=True)
+        typer.echo(
+            f"警告：数据库引用的 {len(result.missing)} 个佐证材料文件在存储目录中找不到，未能备份"
+            f"（如 {result.missing[0]}）",
+            err=True,
+        )
 
 
 def restore_cmd(
@@ -53,9 +62,14 @@ def restore_cmd(
     taken = cn_datetime(datetime.fromisoformat(result.created_at))
     typer.echo(f"已恢复到 {result.data_dir}（备份于 {taken}，用时 {result.seconds:.1f} 秒）")
     typer.echo(f"数据库：{_counts(result.counts)}；结构版本 {result.revision or '无'}")
-    typer.echo(f"佐证材料文件 {result.evidence_files} 个"
-               + (f"，另有 {result.evidence_in_database} 个保存在数据库中（需设置 RECTIFY_EVIDENCE_STORE=database）"
-                  if result.evidence_in_database else ""))
+    typer.echo(
+        f"佐证材料文件 {result.evidence_files} 个"
+        + (
+            f"，另有 {result.evidence_in_database} 个保存在数据库中（需设置 RECTIFY_EVIDENCE_STORE=database）"
+            if result.evidence_in_database
+            else ""
+        )
+    )
 
 
 def register(app: typer.Typer) -> None:

@@ -1,4 +1,5 @@
 """`rectify channels add|list|remove|test`: who gets the reminders."""
+
 from __future__ import annotations
 
 from enum import Enum
@@ -34,8 +35,9 @@ class Fmt(str, Enum):
 def add(
     township: str = typer.Option(None, "--township", help="乡镇名称，如 西里镇"),
     county: bool = typer.Option(False, "--county", help="县级渠道（接收全县汇总和督办），与 --township 二选一"),
-    kind: KindOpt = typer.Option(..., "--kind", help="渠道类型：email（邮箱）、wecom（企业微信群机器人）、"
-                                                     "dingtalk（钉钉群机器人）或 webhook"),
+    kind: KindOpt = typer.Option(
+        ..., "--kind", help="渠道类型：email（邮箱）、wecom（企业微信群机器人）、dingtalk（钉钉群机器人）或 webhook"
+    ),
     target: str = typer.Option(..., "--target", help="邮箱地址或机器人/Webhook 地址"),
     secret: str = typer.Option(None, "--secret", help="钉钉加签密钥或 Webhook 签名密钥"),
     role: RoleOpt = typer.Option(RoleOpt.staff, "--role", help="staff（工作人员）或 leader（县领导，只收督办）"),
@@ -48,14 +50,24 @@ def add(
     if county == bool(township):
         fail("请指定 --township 乡镇名称 或 --county（二选一）")
     with unit_of_work() as session:
-        channel = add_channel(session, township=township, kind=kind.value, target=target, secret=secret,
-                              role=role.value, actor=default_actor(), county=county_name)
+        channel = add_channel(
+            session,
+            township=township,
+            kind=kind.value,
+            target=target,
+            secret=secret,
+            role=role.value,
+            actor=default_actor(),
+            county=county_name,
+        )
     console.print(f"已添加接收渠道 {channel.id}：{township or '全县'} {ChannelKind(kind.value).label} {target}")
 
 
 @channels_app.command("list")
-def list_cmd(township: str = typer.Option(None, "--township", help="只看某个乡镇"),
-             fmt: Fmt = typer.Option(Fmt.table, "--format", help="输出格式：table（表格）或 json")) -> None:
+def list_cmd(
+    township: str = typer.Option(None, "--township", help="只看某个乡镇"),
+    fmt: Fmt = typer.Option(Fmt.table, "--format", help="输出格式：table（表格）或 json"),
+) -> None:
     """列出接收渠道。"""
     from notifications.models import ChannelKind, ChannelRole
     from notifications.recipients import list_channels
@@ -69,8 +81,15 @@ def list_cmd(township: str = typer.Option(None, "--township", help="只看某个
     for col in ("编号", "范围", "类型", "地址", "接收人", "签名", "添加日期"):
         table.add_column(col)
     for r in rows:
-        table.add_row(str(r.id), r.scope, ChannelKind(r.kind).label, r.target, ChannelRole(r.role).label,
-                      "已设置" if r.has_secret else "—", cn_date(r.created_at))
+        table.add_row(
+            str(r.id),
+            r.scope,
+            ChannelKind(r.kind).label,
+            r.target,
+            ChannelRole(r.role).label,
+            "已设置" if r.has_secret else "—",
+            cn_date(r.created_at),
+        )
     console.print(table)
 
 

@@ -1,4 +1,5 @@
 """Small helpers shared by the CLI modules."""
+
 from __future__ import annotations
 
 import getpass

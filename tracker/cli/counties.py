@@ -1,4 +1,5 @@
 """`rectify counties list|add|rename`: the counties of the installation (one, the default, unless added)."""
+
 from __future__ import annotations
 
 from enum import Enum
@@ -43,8 +44,9 @@ def add_cmd(name: str = typer.Argument(..., help="县（区）名称，如 青�
 
 
 @counties_app.command("rename")
-def rename_cmd(old: str = typer.Argument(..., help="现在的名称，如 本县"),
-               new: str = typer.Argument(..., help="新名称，如 青岚县")) -> None:
+def rename_cmd(
+    old: str = typer.Argument(..., help="现在的名称，如 本县"), new: str = typer.Argument(..., help="新名称，如 青岚县")
+) -> None:
     """给县（区）改名（默认县初始名为“本县”）。"""
     with unit_of_work() as session:
         counties.rename_county(session, old=old, new=new)

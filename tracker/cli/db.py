@@ -1,4 +1,5 @@
 """`rectify db upgrade|downgrade|current`: run the Alembic migrations."""
+
 from __future__ import annotations
 
 import typer

@@ -1,4 +1,5 @@
 """`rectify extract PATH`: show what the extractor finds in one report."""
+
 from __future__ import annotations
 
 from enum import Enum
@@ -39,6 +40,7 @@ def register(app: typer.Typer) -> None:
 
 def format_text(ex: Extraction) -> str:
     """A readable Chinese summary of one extraction."""
+
     def show(value) -> str:
         return "—" if value in (None, "") else str(value)
 

@@ -3,6 +3,7 @@
 Flows run in-process through their bodies (no Prefect server, no start-up wait) unless
 PREFECT_API_URL is set, then as real flow runs on that server (workflows.flows.run).
 """
+
 from __future__ import annotations
 
 import signal
@@ -15,8 +16,8 @@ from rich.table import Table
 
 from tracker.cli.common import console, fail, print_json
 from tracker.db import get_engine
-from tracker.vocabulary import Light
 from tracker.textfmt import cn_date, cn_datetime
+from tracker.vocabulary import Light
 
 TOP = 20  # townships shown by `rectify check`
 
@@ -59,13 +60,17 @@ def check(
         print_json(summary)
         return
     totals, queued = summary["totals"], summary["queued"]
-    console.print(f"检查日期：{cn_date(date.fromisoformat(summary['as_of']))}　在办整改事项："
-                  + "，".join(f"{Light(k).label} {v} 项" for k, v in totals.items()))
+    console.print(
+        f"检查日期：{cn_date(date.fromisoformat(summary['as_of']))}　在办整改事项："
+        + "，".join(f"{Light(k).label} {v} 项" for k, v in totals.items())
+    )
     from notifications.models import MessageKind
 
-    console.print(f"新加入发送队列的提醒 {sum(queued.values())} 条："
-                  + "，".join(f"{MessageKind(k).label} {v}" for k, v in queued.items())
-                  + "（运行 rectify notify 发送）")
+    console.print(
+        f"新加入发送队列的提醒 {sum(queued.values())} 条："
+        + "，".join(f"{MessageKind(k).label} {v}" for k, v in queued.items())
+        + "（运行 rectify notify 发送）"
+    )
     rows = summary["townships"]
     if rows:
         table = Table(title=f"各乡镇红黄绿灯（共 {len(rows)} 个乡镇{f'，显示前 {TOP} 个' if len(rows) > TOP else ''}）")
@@ -79,8 +84,10 @@ def check(
 def notify() -> None:
     """发送队列中到期的提醒（含新的退回通知）；失败的按退避时间稍后重试。"""
     result = _run("send_notifications")
-    console.print(f"退回通知新增 {result['sent_back']} 条；已发送 {result['sent']} 条，"
-                  f"待重试 {result['retrying']} 条，放弃（发送失败）{result['failed']} 条")
+    console.print(
+        f"退回通知新增 {result['sent_back']} 条；已发送 {result['sent']} 条，"
+        f"待重试 {result['retrying']} 条，放弃（发送失败）{result['failed']} 条"
+    )
     if result["failed"] or result["retrying"]:
         console.print("查看失败原因：rectify outbox list --status failed（或 --status pending）")
 
@@ -96,8 +103,10 @@ def deploy(work_pool: str = typer.Option("rectify", "--work-pool", help="Prefect
     import os
 
     if not os.environ.get("PREFECT_API_URL"):
-        fail("未设置 PREFECT_API_URL：请先启动 Prefect 服务器（prefect server start），"
-             "并设置 PREFECT_API_URL=http://主机:4200/api")
+        fail(
+            "未设置 PREFECT_API_URL：请先启动 Prefect 服务器（prefect server start），"
+            "并设置 PREFECT_API_URL=http://主机:4200/api"
+        )
     from workflows import configure_prefect
 
     configure_prefect()
@@ -106,8 +115,10 @@ def deploy(work_pool: str = typer.Option("rectify", "--work-pool", help="Prefect
     for name, schedule in create(work_pool=work_pool):
         console.print(f"已部署 {name}　{schedule}")
     console.print(f"启动 worker：prefect worker start --pool {work_pool}　（并设置 RECTIFY_SCHEDULER=0 关闭内置调度）")
-    console.print("worker 须在安装了 rectify 的 Python 环境中启动，并使用与网页进程相同的 RECTIFY_DATABASE_URL 等设置："
-                  "流程代码不随部署上传，由 worker 从已安装的 rectify 包中导入")
+    console.print(
+        "worker 须在安装了 rectify 的 Python 环境中启动，并使用与网页进程相同的 RECTIFY_DATABASE_URL 等设置："
+        "流程代码不随部署上传，由 worker 从已安装的 rectify 包中导入"
+    )
 
 
 scheduler_app = typer.Typer(no_args_is_help=True, help="内置定时调度（APScheduler）")
@@ -146,9 +157,12 @@ def scheduler_status() -> None:
         table.add_column(col)
     for job in info["jobs"]:
         last = job["last_run"]
-        table.add_row(job["label"], cn_datetime(job["next_run"]) or "—",
-                      cn_datetime(last.started_at) if last else "—",
-                      (last.status if last.status != "error" else f"出错：{last.error}") if last else "—")
+        table.add_row(
+            job["label"],
+            cn_datetime(job["next_run"]) or "—",
+            cn_datetime(last.started_at) if last else "—",
+            (last.status if last.status != "error" else f"出错：{last.error}") if last else "—",
+        )
     console.print(table)
 
 

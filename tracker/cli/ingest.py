@@ -1,4 +1,5 @@
 """`rectify ingest PATH...`: import reports (files or folders) into the ledger."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -17,9 +18,14 @@ PROGRESS_FROM = 20  # files; fewer finish before a bar would be worth drawing
 def ingest(
     paths: list[Path] = typer.Argument(..., help="报告文件（.txt/.docx）或文件夹"),
     replace: bool = typer.Option(False, "--replace", help="同一乡镇同一年度已有不同文件时，以新文件替换"),
-    actor: str = typer.Option(None, "--as", help="以哪个县级用户的身份导入（须为已有用户，记入日志），默认当前系统用户"),
-    county: str = typer.Option(None, "--county", help="这些报告的乡镇所属的县（区）；不指定则为默认县（或 --as 用户所在县）。"
-                                                      "报告抬头写明的县与之不同时拒绝导入"),
+    actor: str = typer.Option(
+        None, "--as", help="以哪个县级用户的身份导入（须为已有用户，记入日志），默认当前系统用户"
+    ),
+    county: str = typer.Option(
+        None,
+        "--county",
+        help="这些报告的乡镇所属的县（区）；不指定则为默认县（或 --as 用户所在县）。报告抬头写明的县与之不同时拒绝导入",
+    ),
 ) -> None:
     """导入报告：提取问题与计划，生成整改任务。"""
     missing = [str(p) for p in paths if not p.exists()]
@@ -47,14 +53,28 @@ def ingest(
             county_named_id(session, county)
     who = actor or default_actor()
     if len(files) >= PROGRESS_FROM:
-        with Progress(TextColumn("导入报告"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                      console=console, transient=True) as bar:
+        with Progress(
+            TextColumn("导入报告"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            console=console,
+            transient=True,
+        ) as bar:
             job = bar.add_task("ingest", total=len(files))
-            results = ingest_paths(engine=engine, paths=files, actor=who, replace=replace, county=county,
-                                   county_id=county_id, on_result=lambda _r: bar.advance(job))
+            results = ingest_paths(
+                engine=engine,
+                paths=files,
+                actor=who,
+                replace=replace,
+                county=county,
+                county_id=county_id,
+                on_result=lambda _r: bar.advance(job),
+            )
     else:
-        results = ingest_paths(engine=engine, paths=files, actor=who, replace=replace, county=county,
-                               county_id=county_id)
+        results = ingest_paths(
+            engine=engine, paths=files, actor=who, replace=replace, county=county, county_id=county_id
+        )
     _summary(results)
     if not any(r.ok for r in results):
         raise typer.Exit(1)
@@ -72,8 +92,14 @@ def _summary(results: list[IngestResult]) -> None:
         table.add_column(col)
     for r in results:
         style = {"failed": "red", "duplicate": "yellow"}.get(r.outcome, "green")
-        table.add_row(Path(r.path).name, f"[{style}]{OUTCOME_LABELS[r.outcome]}[/{style}]", r.township or "",
-                      str(r.report_year or ""), str(r.counts.get("tasks", "")), r.message)
+        table.add_row(
+            Path(r.path).name,
+            f"[{style}]{OUTCOME_LABELS[r.outcome]}[/{style}]",
+            r.township or "",
+            str(r.report_year or ""),
+            str(r.counts.get("tasks", "")),
+            r.message,
+        )
     console.print(table)
     counts = {k: sum(r.outcome == k for r in results) for k in OUTCOME_LABELS}
     console.print("合计：" + "，".join(f"{OUTCOME_LABELS[k]} {n} 个" for k, n in counts.items() if n))

@@ -1,4 +1,5 @@
 """`rectify ledger export|import`: the ledger as the county's Excel sheet (台账)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -35,8 +36,20 @@ def export_cmd(
         with acting_as(actor) as (session, user):
             from tracker import excel  # openpyxl costs 0.15 s of every CLI start otherwise
 
-            n = excel.export_ledger(session, actor=user, path_or_buffer=tmp, township=township, county=county,
-                                    year=year, kind=kind, status=status, light=light, owner=owner, q=q, theme=theme)
+            n = excel.export_ledger(
+                session,
+                actor=user,
+                path_or_buffer=tmp,
+                township=township,
+                county=county,
+                year=year,
+                kind=kind,
+                status=status,
+                light=light,
+                owner=owner,
+                q=q,
+                theme=theme,
+            )
         tmp.replace(out)
     finally:
         tmp.unlink(missing_ok=True)

@@ -1,4 +1,5 @@
 """`rectify outbox list|retry`: what was sent, what waits, what failed and why."""
+
 from __future__ import annotations
 
 from enum import Enum
@@ -25,9 +26,11 @@ class Fmt(str, Enum):
 
 
 @outbox_app.command("list")
-def list_cmd(status: StatusOpt = typer.Option(None, "--status", help="pending（待发送）/ sent（已发送）/ failed（失败）"),
-             limit: int = typer.Option(50, "--limit", min=1, help="最多显示条数（最新的在前）"),
-             fmt: Fmt = typer.Option(Fmt.table, "--format", help="输出格式：table（表格）或 json")) -> None:
+def list_cmd(
+    status: StatusOpt = typer.Option(None, "--status", help="pending（待发送）/ sent（已发送）/ failed（失败）"),
+    limit: int = typer.Option(50, "--limit", min=1, help="最多显示条数（最新的在前）"),
+    fmt: Fmt = typer.Option(Fmt.table, "--format", help="输出格式：table（表格）或 json"),
+) -> None:
     """列出提醒消息。"""
     from notifications.models import ChannelKind, MessageKind, OutboxStatus
     from notifications.outbox import list_outbox, outbox_counts
@@ -42,11 +45,22 @@ def list_cmd(status: StatusOpt = typer.Option(None, "--status", help="pending（
     for col in ("编号", "类型", "乡镇", "整改事项", "渠道", "状态", "尝试", "时间", "错误"):
         table.add_column(col)
     for r in rows:
-        when = cn_datetime(r.sent_at) if r.sent_at else (
-            f"下次 {cn_datetime(r.next_attempt_at)}" if r.status == "pending" else cn_datetime(r.created_at))
-        table.add_row(str(r.id), MessageKind.label_of(r.kind), r.township, r.task_title or "—",
-                      f"{ChannelKind.label_of(r.channel_kind)} {r.target}",
-                      OutboxStatus(r.status).label, str(r.attempts), when, r.last_error or "")
+        when = (
+            cn_datetime(r.sent_at)
+            if r.sent_at
+            else (f"下次 {cn_datetime(r.next_attempt_at)}" if r.status == "pending" else cn_datetime(r.created_at))
+        )
+        table.add_row(
+            str(r.id),
+            MessageKind.label_of(r.kind),
+            r.township,
+            r.task_title or "—",
+            f"{ChannelKind.label_of(r.channel_kind)} {r.target}",
+            OutboxStatus(r.status).label,
+            str(r.attempts),
+            when,
+            r.last_error or "",
+        )
     console.print(table)
 
 

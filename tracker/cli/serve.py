@@ -1,4 +1,5 @@
 """`rectify serve`: the web app and API; on an empty database, sample reports and demo users first."""
+
 from __future__ import annotations
 
 import typer
@@ -19,8 +20,10 @@ DEMO_ADMIN = "admin"
 
 def _is_empty(engine: Engine) -> bool:
     with session_scope(engine) as session:
-        return not session.execute(select(func.count()).select_from(Report)).scalar_one() and \
-            not session.execute(select(func.count()).select_from(User)).scalar_one()
+        return (
+            not session.execute(select(func.count()).select_from(Report)).scalar_one()
+            and not session.execute(select(func.count()).select_from(User)).scalar_one()
+        )
 
 
 def seed_demo(engine: Engine) -> list[tuple[str, str, str, str]]:
@@ -43,8 +46,11 @@ def seed_demo(engine: Engine) -> list[tuple[str, str, str, str]]:
 def serve(
     host: str = typer.Option("127.0.0.1", "--host", help="监听地址"),
     port: int = typer.Option(8000, "--port", help="端口"),
-    demo: bool = typer.Option(True, "--demo/--no-demo",
-                              help="数据库为空时导入 samples/ 中的示例报告、创建演示账号，并生成以今天为准的演示进展"),
+    demo: bool = typer.Option(
+        True,
+        "--demo/--no-demo",
+        help="数据库为空时导入 samples/ 中的示例报告、创建演示账号，并生成以今天为准的演示进展",
+    ),
 ) -> None:
     """启动网页与 API 服务。"""
     import uvicorn
@@ -66,12 +72,20 @@ def serve(
         for name, role, township, password in rows:
             table.add_row(name, Role(role).label, township, password)
         console.print(table)
-        console.print("演示数据：整改时限以今天为准，有红灯、黄灯、绿灯，有进展和佐证材料、退回、待审核和已销号的任务。")
+        console.print(
+            "演示数据：整改时限以今天为准，有红灯、黄灯、绿灯，有进展和佐证材料、退回、待审核和已销号的任务。"
+        )
     console.print(f"整改事项台账：http://{host}:{port}/  （API 说明：http://{host}:{port}/openapi.json）")
     settings = get_settings()
     # log_config=None: uvicorn keeps the logging the CLI set up (tracker/logs.py) instead of its own
-    uvicorn.run(create_app(engine=engine, start_scheduler=True), host=host, port=port, log_config=None,
-                log_level=settings.log_level.lower(), access_log=settings.access_log)
+    uvicorn.run(
+        create_app(engine=engine, start_scheduler=True),
+        host=host,
+        port=port,
+        log_config=None,
+        log_level=settings.log_level.lower(),
+        access_log=settings.access_log,
+    )
 
 
 def register(app: typer.Typer) -> None:

@@ -3,6 +3,7 @@
 Everything as of `--as-of` (status, owner and deadline too, from the journal); internal review wording
 (退回 reasons) only with `--include-review-notes`; one line says why charts were left out, if they were.
 """
+
 from __future__ import annotations
 
 from datetime import date
@@ -40,25 +41,33 @@ def summary(
     as_of: str = typer.Option(None, "--as-of", help="统计截止日期，如 2024-12-20，默认今天"),
     formats: str = typer.Option("docx,md,txt", "--format", help="乡镇材料的格式，逗号分隔：docx,md,txt"),
     county: str = typer.Option(None, "--county", help="县（区）名称：生成该县的乡镇材料和县级汇总，默认为默认县"),
-    county_files: bool = typer.Option(None, "--county-summary/--no-county",
-                                      help="同时生成县级汇总（.docx/.xlsx/.html）；默认未指定 --township 时生成"),
-    review_notes: bool = typer.Option(False, "--include-review-notes",
-                                      help="在材料中写入审核意见（如退回原因、审核未通过），默认不写入正式材料"),
+    county_files: bool = typer.Option(
+        None, "--county-summary/--no-county", help="同时生成县级汇总（.docx/.xlsx/.html）；默认未指定 --township 时生成"
+    ),
+    review_notes: bool = typer.Option(
+        False, "--include-review-notes", help="在材料中写入审核意见（如退回原因、审核未通过），默认不写入正式材料"
+    ),
 ) -> None:
     """生成各乡镇“问题整改情况”材料（每个乡镇每种格式一个文件）和县级汇总。"""
-    from tracker.yearend.run import run_year_end
-
     from tracker.cli.users import unit_of_work
     from tracker.counties import resolve_county
+    from tracker.yearend.run import run_year_end
 
     fmts = [f.strip().lower().lstrip(".") for f in formats.split(",") if f.strip()]
     with unit_of_work() as session:
         county_id = resolve_county(session, county).id
     try:
-        result = run_year_end(engine=get_engine(), year=year, as_of=_as_of(as_of), out_dir=out,
-                              townships=township or None, formats=fmts, county_id=county_id,
-                              county=(not township) if county_files is None else county_files,
-                              review_notes=review_notes)
+        result = run_year_end(
+            engine=get_engine(),
+            year=year,
+            as_of=_as_of(as_of),
+            out_dir=out,
+            townships=township or None,
+            formats=fmts,
+            county_id=county_id,
+            county=(not township) if county_files is None else county_files,
+            review_notes=review_notes,
+        )
     except DomainError as exc:
         fail(exc.message)
     except OSError as exc:
@@ -67,13 +76,18 @@ def summary(
         f"已生成 {result['files']} 个文件到 {result['out_dir']}：{result['townships']} 个乡镇（街道），"
         f"{year}年度查摆问题 {result['shortcomings']} 个，"
         f"截至{cn_date(date.fromisoformat(result['as_of']))}已完成 {result['done']} 个，"
-        f"完成率 {result['rate']}%" + (f"，尚未启动（待分派）{result['unassigned']} 个" if result["unassigned"] else ""),
-        highlight=False)
+        f"完成率 {result['rate']}%"
+        + (f"，尚未启动（待分派）{result['unassigned']} 个" if result["unassigned"] else ""),
+        highlight=False,
+    )
     if result.get("chart_note"):
         console.print(f"注意：{result['chart_note']}", highlight=False, soft_wrap=True)  # one line
     if "recurring" in result:
-        console.print(f"连续查摆的问题 {result['recurring']} 个；报告称已完成但台账未销号 {result['claimed_not_closed']} 项；"
-                      f"无对应计划的问题 {result['unlinked']} 个；逾期销号 {result['closed_late']} 项", highlight=False)
+        console.print(
+            f"连续查摆的问题 {result['recurring']} 个；报告称已完成但台账未销号 {result['claimed_not_closed']} 项；"
+            f"无对应计划的问题 {result['unlinked']} 个；逾期销号 {result['closed_late']} 项",
+            highlight=False,
+        )
         _table("连续查摆的问题", ("乡镇", "问题", "此前查摆的问题", "标注"), result["recurrences"])
         _table("报告称已完成但台账未销号", ("乡镇", "报告中的整改情况", "台账中的问题", "台账状态"), result["claims"])
 

@@ -1,4 +1,5 @@
 """`rectify tasks ...`: the ledger from the shell."""
+
 from __future__ import annotations
 
 import sys
@@ -19,8 +20,8 @@ from tracker.evidence import MAX_BYTES
 from tracker.ledger import list_tasks
 from tracker.lights import light_of, today
 from tracker.models import Category, Kind, Report, Township
-from tracker.vocabulary import Light
 from tracker.textfmt import cn_date, cn_datetime
+from tracker.vocabulary import Light
 
 tasks_app = typer.Typer(no_args_is_help=True, help="整改任务")
 
@@ -80,22 +81,50 @@ def list_cmd(
     with session_scope(get_engine()) as session:
         rows = list_tasks(session, township=township, year=year, kind=kind.value if kind else None, status=status)
     if fmt is ListFmt.json:
-        print_json([r.model_dump(mode="json", exclude=NOT_LISTED)
-                    | {"owner": r.owner, "light": r.light.value if r.light else NO_LIGHT} for r in rows])
+        print_json(
+            [
+                r.model_dump(mode="json", exclude=NOT_LISTED)
+                | {"owner": r.owner, "light": r.light.value if r.light else NO_LIGHT}
+                for r in rows
+            ]
+        )
         return
     if fmt is ListFmt.tsv:
         lines = ["\t".join(LIST_COLUMNS)]
-        lines += ["\t".join(_tsv_cell(v) for v in (
-            r.id, r.township, r.report_year, Kind(r.kind).label, r.title, r.status, _light_label(r.light),
-            r.deadline.isoformat(), r.owner)) for r in rows]
+        lines += [
+            "\t".join(
+                _tsv_cell(v)
+                for v in (
+                    r.id,
+                    r.township,
+                    r.report_year,
+                    Kind(r.kind).label,
+                    r.title,
+                    r.status,
+                    _light_label(r.light),
+                    r.deadline.isoformat(),
+                    r.owner,
+                )
+            )
+            for r in rows
+        ]
         sys.stdout.write("\n".join(lines) + "\n")
         return
     table = Table(title=f"整改台账（{len(rows)} 项）")
     for col in LIST_COLUMNS:
         table.add_column(col)
     for r in rows:
-        table.add_row(str(r.id), r.township, str(r.report_year), Kind(r.kind).label, r.title, r.status,
-                      _light_label(r.light), cn_date(r.deadline), r.owner)
+        table.add_row(
+            str(r.id),
+            r.township,
+            str(r.report_year),
+            Kind(r.kind).label,
+            r.title,
+            r.status,
+            _light_label(r.light),
+            cn_date(r.deadline),
+            r.owner,
+        )
     _print_table(table)
 
 
@@ -116,11 +145,20 @@ def assign_cmd(
 ) -> None:
     """分派任务：责任单位、责任人、整改时限、整改类别（全部成功或全部不变）。"""
     with acting_as(actor) as (session, user):
-        tasks = lifecycle.assign(session, actor=user, task_ids=ids, owner_unit=unit, owner_person=person,
-                                 deadline=deadline.date(), category=category.value)
+        tasks = lifecycle.assign(
+            session,
+            actor=user,
+            task_ids=ids,
+            owner_unit=unit,
+            owner_person=person,
+            deadline=deadline.date(),
+            category=category.value,
+        )
     for t in tasks:
-        typer.echo(f"任务 {t.id} 已分派：{t.owner_unit} {t.owner_person}，{cn_date(t.deadline)}前，{t.category}"
-                   f"（状态 {t.status}，版本 {t.version}）")
+        typer.echo(
+            f"任务 {t.id} 已分派：{t.owner_unit} {t.owner_person}，{cn_date(t.deadline)}前，{t.category}"
+            f"（状态 {t.status}，版本 {t.version}）"
+        )
 
 
 def _read_evidence(paths: list[Path]) -> list[tuple[str, bytes]]:
@@ -138,23 +176,38 @@ def progress_cmd(
     actor: str = AS_OPT,
     note: str = typer.Option(..., "--note", help="进展说明"),
     percent: int = typer.Option(None, "--percent", min=0, max=100, help="完成进度（0–100）"),
-    evidence: list[Path] = typer.Option([], "--evidence", exists=True, dir_okay=False, readable=True,
-                                        help="佐证材料文件（pdf、jpg、png、docx、xlsx，≤20 MB），可多次指定"),
+    evidence: list[Path] = typer.Option(
+        [],
+        "--evidence",
+        exists=True,
+        dir_okay=False,
+        readable=True,
+        help="佐证材料文件（pdf、jpg、png、docx、xlsx，≤20 MB），可多次指定",
+    ),
     submit: bool = typer.Option(False, "--submit", help="同时提交审核"),
     version: int = VERSION_OPT,
 ) -> None:
     """填报整改进展（可附佐证材料，可同时提交审核）。"""
     files = _read_evidence(evidence)
     with acting_as(actor) as (session, user):
-        t = lifecycle.post_progress(session, actor=user, task_id=task_id, version=version, note=note,
-                                    percent=percent, files=files, submit=submit)
+        t = lifecycle.post_progress(
+            session,
+            actor=user,
+            task_id=task_id,
+            version=version,
+            note=note,
+            percent=percent,
+            files=files,
+            submit=submit,
+        )
     extra = f"，佐证材料 {len(files)} 个" if files else ""
     typer.echo(f"任务 {t.id} 已填报进展{extra}（状态 {t.status}，版本 {t.version}）")
 
 
 @tasks_app.command("submit")
-def submit_cmd(task_id: int = typer.Argument(..., help="任务编号"), actor: str = AS_OPT,
-               version: int = VERSION_OPT) -> None:
+def submit_cmd(
+    task_id: int = typer.Argument(..., help="任务编号"), actor: str = AS_OPT, version: int = VERSION_OPT
+) -> None:
     """提交审核（整改完成）。"""
     with acting_as(actor) as (session, user):
         t = lifecycle.submit(session, actor=user, task_id=task_id, version=version)
@@ -189,8 +242,11 @@ def stage_done_cmd(
 
 
 @tasks_app.command("show")
-def show_cmd(task_id: int = typer.Argument(..., help="任务编号"), actor: str = AS_OPT,
-             fmt: Fmt = typer.Option(Fmt.table, "--format", help="输出格式：table（文字）或 json")) -> None:
+def show_cmd(
+    task_id: int = typer.Argument(..., help="任务编号"),
+    actor: str = AS_OPT,
+    fmt: Fmt = typer.Option(Fmt.table, "--format", help="输出格式：table（文字）或 json"),
+) -> None:
     """查看任务：详情、进展、佐证材料和日志。"""
     with acting_as(actor) as (session, user):
         t = lifecycle.get_task(session, actor=user, task_id=task_id)
@@ -201,38 +257,62 @@ def show_cmd(task_id: int = typer.Argument(..., help="任务编号"), actor: str
         entries = lifecycle.journal(session, actor=user, task_id=task_id)
     light = light_of(t, today())
     if fmt is Fmt.json:
-        print_json({
-            "id": t.id, "township": township, "report_year": year, "kind": t.kind, "title": t.title,
-            "description": t.description, "status": t.status, "light": light or NO_LIGHT,
-            "deadline": t.deadline.isoformat(),
-            "category": t.category, "owner_unit": t.owner_unit, "owner_person": t.owner_person,
-            "progress_percent": t.progress_percent, "stage_done_year": t.stage_done_year, "version": t.version,
-            "progress": [{"at": p.at.isoformat(), "author": p.author, "note": p.note, "percent": p.percent}
-                         for p in progress],
-            "evidence": [{"id": e.id, "filename": e.filename, "size": e.size, "sha256": e.sha256} for e in files],
-            "journal": [e | {"at": e["at"].isoformat(), "changes": [list(c) for c in e["changes"]]}
-                        for e in entries],
-        })
+        print_json(
+            {
+                "id": t.id,
+                "township": township,
+                "report_year": year,
+                "kind": t.kind,
+                "title": t.title,
+                "description": t.description,
+                "status": t.status,
+                "light": light or NO_LIGHT,
+                "deadline": t.deadline.isoformat(),
+                "category": t.category,
+                "owner_unit": t.owner_unit,
+                "owner_person": t.owner_person,
+                "progress_percent": t.progress_percent,
+                "stage_done_year": t.stage_done_year,
+                "version": t.version,
+                "progress": [
+                    {"at": p.at.isoformat(), "author": p.author, "note": p.note, "percent": p.percent} for p in progress
+                ],
+                "evidence": [{"id": e.id, "filename": e.filename, "size": e.size, "sha256": e.sha256} for e in files],
+                "journal": [
+                    e | {"at": e["at"].isoformat(), "changes": [list(c) for c in e["changes"]]} for e in entries
+                ],
+            }
+        )
         return
-    out = [f"任务 {t.id} · {township} {year}年度 · {Kind.label_of(t.kind)}", f"标题：{t.title}",
-           f"状态：{t.status}" + (f" · 预警：{Light(light).label}" if light else "") + f" · 版本 {t.version}",
-           f"整改时限：{cn_date(t.deadline)} · 整改类别：{t.category or '未定'} · "
-           f"责任单位/责任人：{' '.join(x for x in (t.owner_unit, t.owner_person) if x) or '未分派'}"]
+    out = [
+        f"任务 {t.id} · {township} {year}年度 · {Kind.label_of(t.kind)}",
+        f"标题：{t.title}",
+        f"状态：{t.status}" + (f" · 预警：{Light(light).label}" if light else "") + f" · 版本 {t.version}",
+        f"整改时限：{cn_date(t.deadline)} · 整改类别：{t.category or '未定'} · "
+        f"责任单位/责任人：{' '.join(x for x in (t.owner_unit, t.owner_person) if x) or '未分派'}",
+    ]
     if t.progress_percent is not None:
         out.append(f"完成进度：{t.progress_percent}%")
     if t.stage_done_year:
         out.append(f"阶段性完成：{t.stage_done_year}年度")
     out.append("进展：" if progress else "进展：暂无")
-    out += [f"  {cn_datetime(p.at)} {p.author}：{p.note}" + (f"（{p.percent}%）" if p.percent is not None else "")
-            for p in progress]
+    out += [
+        f"  {cn_datetime(p.at)} {p.author}：{p.note}" + (f"（{p.percent}%）" if p.percent is not None else "")
+        for p in progress
+    ]
     out.append("佐证材料：" if files else "佐证材料：暂无")
     out += [f"  [{e.id}] {e.filename}（{max(1, e.size // 1024)} KB）" for e in files]
     out.append("日志：")
     for e in entries:
-        changes = "；".join(f"{label} {old or '（空）'} → {new or '（空）'}" if old else f"{label}：{new}"
-                           for label, old, new in e["changes"])
-        out.append(f"  {cn_datetime(e['at'])} {e['actor']} {e['action']}" + (f"：{changes}" if changes else "")
-                   + (f"（原因：{e['reason']}）" if e["reason"] else ""))
+        changes = "；".join(
+            f"{label} {old or '（空）'} → {new or '（空）'}" if old else f"{label}：{new}"
+            for label, old, new in e["changes"]
+        )
+        out.append(
+            f"  {cn_datetime(e['at'])} {e['actor']} {e['action']}"
+            + (f"：{changes}" if changes else "")
+            + (f"（原因：{e['reason']}）" if e["reason"] else "")
+        )
     typer.echo("\n".join(out))
 
 

@@ -3,6 +3,7 @@
 These commands are the local operator's (whoever can run them already holds the database): a password
 they set is not forced to change at the next login unless `--must-change` is given, e.g. when the
 operator creates an account for someone else. The password policy applies all the same."""
+
 from __future__ import annotations
 
 import sys
@@ -57,8 +58,12 @@ class RoleOpt(str, Enum):
 @users_app.command("add")
 def add_cmd(
     name: str = typer.Argument(..., help="用户名"),
-    role: RoleOpt = typer.Option(..., "--role", help="county_admin（县级管理员）、county_staff（县级工作人员）、"
-                                                     "township（乡镇用户）或 city（市级用户，只读查看各县并管理县级管理员）"),
+    role: RoleOpt = typer.Option(
+        ...,
+        "--role",
+        help="county_admin（县级管理员）、county_staff（县级工作人员）、"
+        "township（乡镇用户）或 city（市级用户，只读查看各县并管理县级管理员）",
+    ),
     county: str = typer.Option(None, "--county", help="县级和乡镇用户所属的县（区），不指定为默认县；市级用户不指定"),
     township: str = typer.Option(None, "--township", help="乡镇用户所属乡镇，如 西里镇"),
     password_stdin: bool = typer.Option(False, "--password-stdin", help="从标准输入读取密码（一行）"),
@@ -67,12 +72,20 @@ def add_cmd(
     """新建用户。"""
     password = _read_password(password_stdin)
     with unit_of_work() as session:
-        user = users.create_user(session, name=name, role=role.value, password=password, township=township,
-                                 county=county, must_change=must_change)
+        user = users.create_user(
+            session,
+            name=name,
+            role=role.value,
+            password=password,
+            township=township,
+            county=county,
+            must_change=must_change,
+        )
         county_name = counties.county_name(session, user.county_id)
     where = "" if county_name is None else f"（{county_name}{township if user.township_id else ''}）"
-    typer.echo(f"已创建用户 {user.name}：{Role.label_of(user.role)}{where}"
-               + ("；首次登录须先修改密码" if must_change else ""))
+    typer.echo(
+        f"已创建用户 {user.name}：{Role.label_of(user.role)}{where}" + ("；首次登录须先修改密码" if must_change else "")
+    )
 
 
 @users_app.command("token")
@@ -81,7 +94,9 @@ def token_cmd(name: str = typer.Argument(..., help="用户名")) -> None:
     with unit_of_work() as session:
         token = users.issue_token(session, name=name)
     typer.echo(token)
-    err_console.print(f"这是用户 {name} 的新 API 令牌，只显示这一次；请求时发送 Authorization: Bearer 令牌", highlight=False)
+    err_console.print(
+        f"这是用户 {name} 的新 API 令牌，只显示这一次；请求时发送 Authorization: Bearer 令牌", highlight=False
+    )
 
 
 @users_app.command("passwd")
@@ -136,15 +151,22 @@ def list_cmd(fmt: Fmt = typer.Option(Fmt.table, "--format", help="输出格式�
     with unit_of_work() as session:
         rows = users.list_users(session)
     if fmt is Fmt.json:
-        print_json([u.model_dump(include={"name", "role", "county", "township", "active", "locked_until"})
-                     for u in rows])
+        print_json(
+            [u.model_dump(include={"name", "role", "county", "township", "active", "locked_until"}) for u in rows]
+        )
         return
     table = Table(title=f"用户（{len(rows)} 个）")
     for col in ("用户名", "角色", "县（区）", "乡镇", "状态", "锁定至"):
         table.add_column(col)
     for u in rows:
-        table.add_row(u.name, Role.label_of(u.role), u.county or "", u.township or "", "启用" if u.active else "停用",
-                      cn_datetime(u.locked_until))
+        table.add_row(
+            u.name,
+            Role.label_of(u.role),
+            u.county or "",
+            u.township or "",
+            "启用" if u.active else "停用",
+            cn_datetime(u.locked_until),
+        )
     console.print(table)
 
 

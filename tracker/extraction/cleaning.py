@@ -3,6 +3,7 @@
 Offsets always point into the text as decoded, so noise is never removed from the document: the
 patterns below let the other regexes step over it, and `clean` tidies the short strings we show.
 """
+
 from __future__ import annotations
 
 import re
@@ -11,7 +12,7 @@ HS = r"[^\S\n]"  # horizontal white space (also \r, full-width space, NBSP)
 NOISE = r"(?:\[bookmark:[^\]\n]*\]|\*\*)"  # Word/PDF conversion leftovers
 SKIP = rf"(?:{HS}|{NOISE})*"  # white space and noise before a line's first real character
 CLAUSE_END = "。；;：:！？!?"
-_NO_CUT_AFTER = CLAUSE_END + "，,、）)”\""  # a line ending in these was not cut by a page break
+_NO_CUT_AFTER = CLAUSE_END + '，,、）)”"'  # a line ending in these was not cut by a page break
 
 _NOISE_RE = re.compile(NOISE)
 _CLAUSE_END_RE = re.compile(f"[{CLAUSE_END}]")
@@ -43,7 +44,7 @@ def describe(s: str) -> str:
 def first_clause(s: str) -> str:
     """Up to the first 。；： (or the whole string), cleaned, without trailing commas."""
     m = _CLAUSE_END_RE.search(s)
-    return clean(s[:m.start()] if m else s).rstrip("，,、")
+    return clean(s[: m.start()] if m else s).rstrip("，,、")
 
 
 def skip_start(text: str, start: int, end: int) -> int:
@@ -69,5 +70,5 @@ def join_page_cut(text: str, cleaned: str, line_end: int, end: int) -> tuple[str
     next_end = text.find("\n", line_end + 1, end)
     next_end = end if next_end < 0 else next_end
     if text.startswith(cleaned[-1], skip_start(text, line_end + 1, next_end)):
-        return cleaned + clean(text[line_end + 1:next_end])[1:], next_end
+        return cleaned + clean(text[line_end + 1 : next_end])[1:], next_end
     return None

@@ -4,6 +4,7 @@
 (word.py, pdf.py, webpage.py), imported only when such a file comes, so `rectify extract` on a
 .txt stays quick to start.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -65,7 +66,8 @@ def read_document(path: Path) -> str:
         raise ExtractionError(f"文件 {name} 是空文件，没有可读取的内容")
     if st.st_size > MAX_BYTES:  # checked before reading: never load a huge file
         raise ExtractionError(
-            f"文件 {name} 大小为 {st.st_size / 1048576:.1f} MB，超过 20 MB 的上限，不像是一份年度报告")
+            f"文件 {name} 大小为 {st.st_size / 1048576:.1f} MB，超过 20 MB 的上限，不像是一份年度报告"
+        )
     try:
         raw = path.read_bytes()
     except OSError as exc:
@@ -115,4 +117,5 @@ def _decode_or_fail(raw: bytes, encoding: str, name: str) -> str:
         return raw.decode(encoding)
     except UnicodeDecodeError:
         raise ExtractionError(
-            f"文件 {name} 的编码无法识别（既不是 UTF-8 也不是 GB18030），请另存为 UTF-8 文本后重试") from None
+            f"文件 {name} 的编码无法识别（既不是 UTF-8 也不是 GB18030），请另存为 UTF-8 文本后重试"
+        ) from None

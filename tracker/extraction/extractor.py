@@ -1,4 +1,5 @@
 """extract_text / extract_file: a report's text → Extraction."""
+
 from __future__ import annotations
 
 import re
@@ -14,8 +15,10 @@ from tracker.extraction.views import make_views
 from tracker.textfmt import cn_date
 
 # A web page's publication date (发布时间：2024-01-08): not a signing date, only its stand-in.
-_PUBLISHED_RE = re.compile(r"(?:发布时间|发布日期|发文日期|成文日期)[:：]?[^\S\n]*"
-                           r"(?P<y>20\d\d)[-年/.](?P<m>\d{1,2})[-月/.](?P<d>\d{1,2})")
+_PUBLISHED_RE = re.compile(
+    r"(?:发布时间|发布日期|发文日期|成文日期)[:：]?[^\S\n]*"
+    r"(?P<y>20\d\d)[-年/.](?P<m>\d{1,2})[-月/.](?P<d>\d{1,2})"
+)
 
 
 def extract_file(path: Path) -> Extraction:
@@ -51,8 +54,18 @@ def extract_text(text: str, *, source_name: str = "") -> Extraction:
     for it in items:
         seqs[it.kind] += 1
         it.seq = seqs[it.kind]
-    return Extraction(meta.unit, meta.county, meta.report_year, meta.plan_year, issued_on, meta.doc_number,
-                      warnings, items, text, source_name)
+    return Extraction(
+        meta.unit,
+        meta.county,
+        meta.report_year,
+        meta.plan_year,
+        issued_on,
+        meta.doc_number,
+        warnings,
+        items,
+        text,
+        source_name,
+    )
 
 
 def _warnings(sections: list[Section], item_kinds: set[str], meta: Meta) -> list[str]:

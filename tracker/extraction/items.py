@@ -3,25 +3,37 @@
 A section body is searched as a slice that begins with "\\n", so every paragraph start is a "\\n"
 and the line-start regexes can jump from one to the next.
 """
+
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 
-from tracker.extraction.cleaning import (CLAUSE_END, HS, SKIP, clean, describe, first_clause, join_page_cut,
-                                         skip_start, trim_end)
+from tracker.extraction.cleaning import (
+    CLAUSE_END,
+    HS,
+    SKIP,
+    clean,
+    describe,
+    first_clause,
+    join_page_cut,
+    skip_start,
+    trim_end,
+)
 from tracker.extraction.model import ExtractedItem
 from tracker.extraction.numerals import CIRCLED_CHARS, CN_NUM, ENUM_NUMBERS
 from tracker.extraction.sections import Section
 
 # Enumeration markers; the group that matched names the family (pc: （一）, pd: (1), nd: 1. 1、,
 # ci: ①, sh: 一是, di: 第一，).
-_MARK = (rf"(?:[（(]{HS}*(?P<pc>[{CN_NUM}]{{1,3}}){HS}*[)）]"
-         rf"|[（(]{HS}*(?P<pd>\d{{1,2}}){HS}*[)）]"
-         rf"|(?P<nd>\d{{1,2}}){HS}*[.．、](?!\d)"
-         rf"|(?P<ci>[{CIRCLED_CHARS}])"
-         rf"|(?P<sh>[{CN_NUM}]{{1,3}})是"
-         rf"|第(?P<di>[{CN_NUM}]{{1,3}})[，,、：:])")
+_MARK = (
+    rf"(?:[（(]{HS}*(?P<pc>[{CN_NUM}]{{1,3}}){HS}*[)）]"
+    rf"|[（(]{HS}*(?P<pd>\d{{1,2}}){HS}*[)）]"
+    rf"|(?P<nd>\d{{1,2}}){HS}*[.．、](?!\d)"
+    rf"|(?P<ci>[{CIRCLED_CHARS}])"
+    rf"|(?P<sh>[{CN_NUM}]{{1,3}})是"
+    rf"|第(?P<di>[{CN_NUM}]{{1,3}})[，,、：:])"
+)
 _MARK_FIRST = f"[（(\\d{CIRCLED_CHARS}{CN_NUM}第]"  # what a marker can start with: fail fast on other lines
 _LINE_MARK_RE = re.compile(rf"\n{SKIP}(?P<at>)(?={_MARK_FIRST}){_MARK}")
 # 一是……二是…… and 第一，……第二，…… also run inside a paragraph, but only after punctuation or
@@ -34,18 +46,23 @@ _NUMERALS_BEFORE_RE = re.compile(rf"[{CN_NUM}]+\Z")
 
 # Sub-block leads at a paragraph start: 存在的问题主要有： / 主要原因是： / 问题整改情况： / 下一步打算：,
 # or the same words as a sub-heading: （一）存在的问题 / （二）原因分析 / （三）上一年度问题整改情况。
-_RECT = (r"(?:对|针对)?(?:上一?年度?|上年|去年|以往|往年|前期|历年)?(?:存在的?)?(?:问题|不足)?的?"
-         r"整改(?:落实|工作)?(?:情况|进展|成效)")
+_RECT = (
+    r"(?:对|针对)?(?:上一?年度?|上年|去年|以往|往年|前期|历年)?(?:存在的?)?(?:问题|不足)?的?"
+    r"整改(?:落实|工作)?(?:情况|进展|成效)"
+)
 _CAUSE = r"(?:存在|产生)?(?:(?:上述|这些)?(?:问题|不足))?的?(?:主要)?原因"
 _PROBLEM = r"(?:目前|当前|仍然|还)?(?:存在的?|主要)(?:主要)?(?:问题|不足|短板|差距|薄弱环节|困难)"
-_PLAN = (r"(?:下一步|下步|下一年度|今后|明年|20\d\d年)(?:的)?(?:主要)?(?:工作)?"
-         r"(?:打算|计划|安排|思路|重点|举措|方向)")
+_PLAN = (
+    r"(?:下一步|下步|下一年度|今后|明年|20\d\d年)(?:的)?(?:主要)?(?:工作)?"
+    r"(?:打算|计划|安排|思路|重点|举措|方向)"
+)
 _LEAD_MARK = rf"(?:[（(]{HS}*(?:[{CN_NUM}]{{1,3}}|\d{{1,2}}){HS}*[)）]|\d{{1,2}}{HS}*[.．、](?!\d)|[{CIRCLED_CHARS}])"
 _LEAD_RE = re.compile(
     rf"\n{SKIP}(?P<mark>{_LEAD_MARK}{HS}*)?{SKIP}"
     rf"(?=[对针上去以往前历存问不的整产这原目当仍还主下今明2])"  # fail fast on the other lines
     rf"(?:(?P<rectification>{_RECT})|(?P<cause>{_CAUSE})|(?P<shortcoming>{_PROBLEM})|(?P<plan>{_PLAN}))"
-    rf"(?P<rest>[^。；;，,：:\n]{{0,12}}?){SKIP}(?P<term>[：:]|。|(?=\n)|\Z)")
+    rf"(?P<rest>[^。；;，,：:\n]{{0,12}}?){SKIP}(?P<term>[：:]|。|(?=\n)|\Z)"
+)
 _LEAD_KINDS = ("rectification", "cause", "shortcoming", "plan")
 _BARE_CAUSE_REST = ("", "是", "为", "在于")
 
@@ -53,12 +70,12 @@ _BARE_CAUSE_REST = ("", "是", "为", "在于")
 _CAUSE_IN_RE = re.compile(r"原因(?:主要)?(?:是|在于|有|为)[：:]?|原因[：:]")
 # A headline: the line from its first real character up to 。；： or the line's end; then the next
 # line's first character, to see whether a page break cut the headline (it repeats that character).
-_HEADLINE_RE = re.compile(
-    rf"{SKIP}(?P<head>[^\n{CLAUSE_END}]*)(?:(?P<stop>[{CLAUSE_END}])|\n{SKIP}(?P<next>[^\n]))?")
+_HEADLINE_RE = re.compile(rf"{SKIP}(?P<head>[^\n{CLAUSE_END}]*)(?:(?P<stop>[{CLAUSE_END}])|\n{SKIP}(?P<next>[^\n]))?")
 
 
-def section_items(text: str, section: Section, display: str | None = None,
-                  original: str | None = None) -> list[ExtractedItem]:
+def section_items(
+    text: str, section: Section, display: str | None = None, original: str | None = None
+) -> list[ExtractedItem]:
     """The section's items in order, `seq` left 0 for the caller to number per kind.
 
     Markers are searched in `text`; titles, causes and descriptions are read from `display`, and
@@ -89,6 +106,7 @@ def section_items(text: str, section: Section, display: str | None = None,
 @dataclass(slots=True)
 class _Slices:
     """A section body as searched, as displayed and as written."""
+
     match: str
     display: str
     original: str
@@ -98,13 +116,14 @@ def _item(v: _Slices, kind: str, start: int, body: int, stop: int, shift: int, s
     """The item from `start` to `stop` less trailing space and noise; its title from `body` on."""
     s = v.match
     end = start + len(s[start:stop].rstrip())
-    if s[end - 1:end] in ("]", "*"):  # trailing [bookmark: …] or ** too
+    if s[end - 1 : end] in ("]", "*"):  # trailing [bookmark: …] or ** too
         end = trim_end(s, start, stop)
     causes = _causes(v.display, start, end) if kind == "shortcoming" else []
     text = v.original[start:end]
     description = text if v.display is v.original else describe(v.display[start:end])
-    return ExtractedItem(kind, 0, _title(v.display, body, end), text, start + shift, end + shift, causes, section,
-                         description)
+    return ExtractedItem(
+        kind, 0, _title(v.display, body, end), text, start + shift, end + shift, causes, section, description
+    )
 
 
 def _segments(s: str, kind: str) -> list[tuple[str, int, int, bool]]:
@@ -146,8 +165,10 @@ def _leads(s: str) -> list[tuple[int, int, str, bool]]:
 
 def _marks(s: str, a: int, b: int) -> list[tuple[int, int]]:
     """(start, end) of the section's list markers: the family of the first marker numbered 1, in sequence."""
-    found = [(m.start("at"), m.end(), m.lastgroup, True, ENUM_NUMBERS.get(m[m.lastgroup], 0))
-             for m in _LINE_MARK_RE.finditer(s, a, b)]
+    found = [
+        (m.start("at"), m.end(), m.lastgroup, True, ENUM_NUMBERS.get(m[m.lastgroup], 0))
+        for m in _LINE_MARK_RE.finditer(s, a, b)
+    ]
     first = next((f for f in found if f[4] == 1), None)
     # Inline 一是…… matters before the first numbered line, or all along when the lines are 一是 lines.
     inline_end = b if first is None or first[2] in _INLINE_FAMILIES else first[0]
@@ -217,7 +238,7 @@ def _causes(s: str, start: int, end: int) -> list[str]:
             para_end = s.find("\n", m.end(), end)
             para_end = end if para_end < 0 else para_end
         stop = min(para_end, matches[i + 1].start()) if i + 1 < len(matches) else para_end
-        cause = clean(s[m.end():stop]).rstrip("。；;，,")
+        cause = clean(s[m.end() : stop]).rstrip("。；;，,")
         if cause:
             causes.append(cause)
     return causes

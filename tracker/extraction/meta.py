@@ -4,6 +4,7 @@ All of it sits in the header (before the first section heading) or in the closin
 regexes here only ever run over those; names and numbers over the header's short lines only
 (titles, addressee, document number), not its opening paragraph.
 """
+
 from __future__ import annotations
 
 import datetime
@@ -24,14 +25,17 @@ _HAN_RUN_RE = re.compile(rf"[{_HAN}]+\Z")
 _MAX_ORG_NAME = 20
 # A title line (no sentence punctuation, unlike 现将石桥镇2023年度……报告如下：): 西大沟镇2024年度法治政府建设工作总结
 _UNIT_TITLE_RE = re.compile(
-    rf"(?![^\n]*[，。：:；]){SKIP}(?P<county>{_COUNTY})?(?P<unit>{_TOWN}){HS}*(?=2{HS}?0|二[〇○零]|关于|法治|\Z)")
+    rf"(?![^\n]*[，。：:；]){SKIP}(?P<county>{_COUNTY})?(?P<unit>{_TOWN}){HS}*(?=2{HS}?0|二[〇○零]|关于|法治|\Z)"
+)
 _UNIT_BODY_RE = re.compile(rf"现将(?![我本全该])(?P<unit>{_TOWN})")
 # The addressee (a line ending in a colon): 中共博爱县委、博爱县人民政府：
 _ADDRESSEE_COUNTY_RE = re.compile(
-    rf"(?<![{_HAN}])(?:中共)?(?P<county>[{_HAN}]{{1,6}}?(?:自治县|县|区|市|旗))(?=委|人民政府|政府)")
+    rf"(?<![{_HAN}])(?:中共)?(?P<county>[{_HAN}]{{1,6}}?(?:自治县|县|区|市|旗))(?=委|人民政府|政府)"
+)
 # 石政 [2023] 105号 / 西政〔2024〕3号, alone on its line
 _DOC_NUMBER_RE = re.compile(
-    rf"{SKIP}(?P<dn>[{_HAN}]{{1,10}}{HS}*[〔\[【［(（]{HS}*\d{{4}}{HS}*[〕\]】］)）]{HS}*(?:第{HS}*)?\d{{1,5}}{HS}*号){SKIP}")
+    rf"{SKIP}(?P<dn>[{_HAN}]{{1,10}}{HS}*[〔\[【［(（]{HS}*\d{{4}}{HS}*[〕\]】］)）]{HS}*(?:第{HS}*)?\d{{1,5}}{HS}*号){SKIP}"
+)
 _YEAR = rf"(?P<y>2{HS}?0{HS}?\d{HS}?\d)"
 _REPORT_YEAR_RE = re.compile(rf"{_YEAR}{HS}*年{HS}*度")
 _YEAR_RE = re.compile(rf"{_YEAR}{HS}*年")
@@ -47,8 +51,14 @@ class Meta:
     doc_number: str | None
 
 
-def read_meta(text: str, header_end: int, sections: list[Section], tail_lines: list[tuple[int, int]],
-              issued_on: datetime.date | None, display: str | None = None) -> Meta:
+def read_meta(
+    text: str,
+    header_end: int,
+    sections: list[Section],
+    tail_lines: list[tuple[int, int]],
+    issued_on: datetime.date | None,
+    display: str | None = None,
+) -> Meta:
     """Searched in `text`; names and the document number are read, as written, from `display`
     (the same length; default `text`)."""
     display = text if display is None else display
@@ -68,11 +78,12 @@ def read_meta(text: str, header_end: int, sections: list[Section], tail_lines: l
 @dataclass(slots=True)
 class _Found:
     """A match in a searched line, read back from the same place of the displayed line."""
+
     m: re.Match
     shown_line: str
 
     def shown(self, group: str) -> str | None:
-        return self.shown_line[self.m.start(group):self.m.end(group)] if self.m[group] is not None else None
+        return self.shown_line[self.m.start(group) : self.m.end(group)] if self.m[group] is not None else None
 
 
 class _Lines:
@@ -116,7 +127,7 @@ def _county(lines: _Lines) -> str | None:
         if line.rstrip().endswith(("：", ":")):
             m = _ADDRESSEE_COUNTY_RE.search(line)
             if m:
-                return shown[m.start("county"):m.end("county")]
+                return shown[m.start("county") : m.end("county")]
     return None
 
 
@@ -125,9 +136,11 @@ def _years(header: str, sections: list[Section], issued_on: datetime.date | None
     plan = next((s for s in sections if s.kind == "plan"), None)
     plan_m = _YEAR_RE.search(plan.topic) if plan else None
     plan_year = _int(plan_m)
-    m = (_REPORT_YEAR_RE.search(header)
-         or next(filter(None, (_REPORT_YEAR_RE.search(s.topic) for s in sections if s is not plan)), None)
-         or _YEAR_RE.search(header))
+    m = (
+        _REPORT_YEAR_RE.search(header)
+        or next(filter(None, (_REPORT_YEAR_RE.search(s.topic) for s in sections if s is not plan)), None)
+        or _YEAR_RE.search(header)
+    )
     report_year = _int(m)
     if report_year is None:
         if plan_year is not None:

@@ -1,4 +1,5 @@
 """What extraction produces: the report's metadata and its items, each with its exact span."""
+
 from __future__ import annotations
 
 import datetime
@@ -29,8 +30,16 @@ class ExtractedItem:
             self.description = self.text
 
     def to_dict(self) -> dict:
-        out = {"kind": self.kind, "seq": self.seq, "title": self.title, "text": self.text,
-               "start": self.start, "end": self.end, "causes": list(self.causes), "section": self.section}
+        out = {
+            "kind": self.kind,
+            "seq": self.seq,
+            "title": self.title,
+            "text": self.text,
+            "start": self.start,
+            "end": self.end,
+            "causes": list(self.causes),
+            "section": self.section,
+        }
         if self.description != self.text:  # only text that came with furniture or hard line breaks
             out["description"] = self.description
         return out

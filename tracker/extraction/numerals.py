@@ -1,4 +1,5 @@
 """Numbers as the reports write them: 12, 十二, 二〇二四, ③."""
+
 from __future__ import annotations
 
 import datetime
@@ -12,8 +13,10 @@ _CIRCLED = ((0x2460, 20), (0x2474, 20), (0x3220, 10))  # ①..⑳, ⑴..⒇, ㈠
 CIRCLED_CHARS = "①-⑳⑴-⒇㈠-㈩"
 
 # A full date; digits may carry conversion spaces ("2024 年 1 月 5 日").
-DATE = (rf"(?P<y>2{HS}?0{HS}?\d{HS}?\d|[〇○零OＯ一二三四五六七八九]{{4}}){HS}*年{HS}*"
-        rf"(?P<m>\d{{1,2}}|[{CN_NUM}]{{1,2}}){HS}*月{HS}*(?P<d>\d{{1,2}}|[{CN_NUM}]{{1,3}}){HS}*日")
+DATE = (
+    rf"(?P<y>2{HS}?0{HS}?\d{HS}?\d|[〇○零OＯ一二三四五六七八九]{{4}}){HS}*年{HS}*"
+    rf"(?P<m>\d{{1,2}}|[{CN_NUM}]{{1,2}}){HS}*月{HS}*(?P<d>\d{{1,2}}|[{CN_NUM}]{{1,3}}){HS}*日"
+)
 
 
 def to_int(s: str) -> int:
@@ -43,11 +46,15 @@ def _parse(s: str) -> int:
 
 
 # Enumeration numbers (1–99, 一–九十九, ①…): looked up, not parsed, on the hot path.
-ENUM_NUMBERS = {k: _parse(k) for k in (
-    *(str(i) for i in range(1, 100)),
-    *(chr(base + i) for base, count in _CIRCLED for i in range(count)),
-    *"一二三四五六七八九",
-    *(tens + "十" + ones for tens in ("", *"二三四五六七八九") for ones in ("", *"一二三四五六七八九")))}
+ENUM_NUMBERS = {
+    k: _parse(k)
+    for k in (
+        *(str(i) for i in range(1, 100)),
+        *(chr(base + i) for base, count in _CIRCLED for i in range(count)),
+        *"一二三四五六七八九",
+        *(tens + "十" + ones for tens in ("", *"二三四五六七八九") for ones in ("", *"一二三四五六七八九")),
+    )
+}
 
 
 def date_from(m: re.Match) -> datetime.date | None:

@@ -6,6 +6,7 @@ stay in the text, so that every span points into exactly the string returned her
 layer steps over them when matching. Scans (no text layer), password-protected and damaged files
 get a Chinese ExtractionError saying what to do.
 """
+
 from __future__ import annotations
 
 import threading
@@ -43,7 +44,8 @@ def decode_pdf(raw: bytes, name: str) -> str:
     if sum(len("".join(p.split())) for p in pages) < MIN_CHARS_PER_PAGE * len(pages):  # white space aside
         raise ExtractionError(
             f"文件 {name} 是扫描件（共 {len(pages)} 页，页面只是图片，几乎没有可选中的文字），无法提取内容："
-            "请提供文字版（.docx、.txt 或可以选中文字的 PDF），或先用 OCR 软件识别成文字后再导入")
+            "请提供文字版（.docx、.txt 或可以选中文字的 PDF），或先用 OCR 软件识别成文字后再导入"
+        )
     return text
 
 
@@ -52,8 +54,7 @@ def _page_texts(pdf, name: str) -> list[str]:
     if n == 0:
         raise ExtractionError(f"文件 {name} 已损坏：PDF 中没有任何页面，请重新下载或从原始文档重新导出 PDF")
     if n > MAX_PAGES:
-        raise ExtractionError(
-            f"文件 {name} 有 {n} 页，超过 {MAX_PAGES} 页的上限，不像是一份年度报告：请只提供报告正文")
+        raise ExtractionError(f"文件 {name} 有 {n} 页，超过 {MAX_PAGES} 页的上限，不像是一份年度报告：请只提供报告正文")
     out = []
     for i in range(n):
         try:
@@ -64,7 +65,8 @@ def _page_texts(pdf, name: str) -> list[str]:
             page.close()
         except Exception as exc:  # PdfiumError, or a broken object stream inside the page
             raise ExtractionError(
-                f"文件 {name} 已损坏：第 {i + 1} 页无法读取（{exc}），请重新下载或从原始文档重新导出 PDF") from None
+                f"文件 {name} 已损坏：第 {i + 1} 页无法读取（{exc}），请重新下载或从原始文档重新导出 PDF"
+            ) from None
         out.append(text.replace("\r\n", "\n").replace("\r", "\n"))  # PDFium ends lines with "\r\n"
     return out
 
@@ -73,7 +75,11 @@ def _open_error(name: str, code: int | None) -> str:
     import pypdfium2.raw as pdfium_c
 
     if code in (pdfium_c.FPDF_ERR_PASSWORD, pdfium_c.FPDF_ERR_SECURITY):
-        return (f"文件 {name} 已加密（需要密码才能打开），无法读取：请提供未加密的版本"
-                "（在 PDF 软件中输入密码后取消加密另存），或提供 .docx/.txt 版本")
-    return (f"文件 {name} 已损坏或不完整，无法作为 PDF 打开：请重新下载，"
-            "或从原始文档重新导出 PDF，也可以提供 .docx/.txt 版本")
+        return (
+            f"文件 {name} 已加密（需要密码才能打开），无法读取：请提供未加密的版本"
+            "（在 PDF 软件中输入密码后取消加密另存），或提供 .docx/.txt 版本"
+        )
+    return (
+        f"文件 {name} 已损坏或不完整，无法作为 PDF 打开：请重新下载，"
+        "或从原始文档重新导出 PDF，也可以提供 .docx/.txt 版本"
+    )

@@ -1,4 +1,5 @@
 """Top-level sections (一、二、三、…) of a report, what each is about, and where the body text ends."""
+
 from __future__ import annotations
 
 import datetime
@@ -12,8 +13,10 @@ from tracker.extraction.numerals import CN_NUM, DATE, date_from, to_int
 # line starts instead of trying every position (one fast pass over the document).
 # The rest of the line, and (not consumed) the next line's first character: a heading cut by a page
 # break goes on in the next line, which repeats that character.
-_HEADING = (rf"{SKIP}(?P<num>[{CN_NUM}]{{1,3}}){HS}*(?P<dot>[、．.])(?P<rest>[^\n]*)"
-            rf"(?=\n{SKIP}(?P<next>[^\n]))?")
+_HEADING = (
+    rf"{SKIP}(?P<num>[{CN_NUM}]{{1,3}}){HS}*(?P<dot>[、．.])(?P<rest>[^\n]*)"
+    rf"(?=\n{SKIP}(?P<next>[^\n]))?"
+)
 _HEADING_RE = re.compile(r"\n" + _HEADING)
 _HEADING_AT_START_RE = re.compile(_HEADING)
 
@@ -34,7 +37,8 @@ _ORG = r"(?:中共)?[\u4e00-\u9fff（）()]{1,24}?(?:人民政府|委员会|党�
 # Names are separated by spaces (中共西里镇委  西里镇人民政府): a mandatory separator keeps the
 # regex linear on a line of many 镇 or 乡.
 _TAIL_LINE_RE = re.compile(
-    rf"{SKIP}(?:特此报告[。.！!]?|[（(]此件[^（()）\n]{{0,10}}[)）]|(?:{_ORG}(?:{HS}+{_ORG})*{HS}*)?(?:{DATE})?){SKIP}")
+    rf"{SKIP}(?:特此报告[。.！!]?|[（(]此件[^（()）\n]{{0,10}}[)）]|(?:{_ORG}(?:{HS}+{_ORG})*{HS}*)?(?:{DATE})?){SKIP}"
+)
 _CLOSING_RE = re.compile(rf"特此报告[。.！!]?(?:\s|{NOISE})*\Z")  # matched at a found 特此报告
 _DATE_LINE_RE = re.compile(rf"\n{SKIP}{DATE}{SKIP}(?=\n|\Z)")
 _SIGNED_REACH = 3000  # characters from the end where a signing date is looked for
@@ -67,8 +71,12 @@ def classify(topic: str) -> str:
     problem = _PROBLEM_RE.search(topic) is not None
     if _PLAN_WORD_RE.search(topic) or (_PLAN_YEAR_RE.search(topic) and not _ACHIEVED_RE.search(topic)):
         return "shortcoming" if problem else "plan"  # 存在的问题及下一步打算: the plan is a sub-block
-    if "整改" in topic and "不足" not in topic and "原因" not in topic and (
-            _EARLIER_RE.search(topic) or "存在" not in topic):
+    if (
+        "整改" in topic
+        and "不足" not in topic
+        and "原因" not in topic
+        and (_EARLIER_RE.search(topic) or "存在" not in topic)
+    ):
         return "rectification"
     if _CAUSE_RE.search(topic) and not _WITH_CAUSES_RE.search(topic):  # 存在的问题和原因分析: shortcomings
         return "cause"
@@ -95,19 +103,19 @@ def find_sections(text: str, end: int, display: str | None = None) -> list[Secti
         shown = topic if display is text else _topic(display, m, end)[0]
         if sections:
             sections[-1].body_end = line_start
-        number = display[m.start("num"):m.end("dot")]
+        number = display[m.start("num") : m.end("dot")]
         sections.append(Section(classify(topic), number + shown, topic, line_start, body_start, end))
     return sections
 
 
 def _topic(s: str, m: re.Match, end: int) -> tuple[str, int]:
     """The heading's words (cleaned) and where its body starts, read from `s` at `m`'s positions."""
-    rest, body_start = s[m.start("rest"):m.end("rest")], m.end("rest")
+    rest, body_start = s[m.start("rest") : m.end("rest")], m.end("rest")
     dot = rest.find("。")
     if dot >= 0:  # heading and body on one line: 三、存在的问题。一是……
         return clean(rest[:dot]), m.start("rest") + dot + 1
     topic = clean(rest)
-    nxt = m["next"] and s[m.start("next"):m.end("next")]
+    nxt = m["next"] and s[m.start("next") : m.end("next")]
     if nxt and topic.endswith(nxt):
         topic, body_start = join_page_cut(s, topic, body_start, end) or (topic, body_start)
     return topic, body_start
@@ -146,7 +154,5 @@ def find_tail(text: str) -> Tail:
 def _signed_line_end(text: str) -> int:
     """The end of the last line that is only a date, near the end of the text; else the text's end."""
     a = max(0, len(text) - _SIGNED_REACH)
-    last = None
-    for last in _DATE_LINE_RE.finditer(text, a):
-        pass
-    return last.end() if last else len(text)
+    ends = [m.end() for m in _DATE_LINE_RE.finditer(text, a)]
+    return ends[-1] if ends else len(text)

@@ -13,6 +13,7 @@ script. Nothing is ever removed from the document (spans are offsets into it as 
 Both have exactly the length of the original, character for character. A clean report needs none
 of this: `make_views` then returns the text itself three times, after two quick scans.
 """
+
 from __future__ import annotations
 
 import re
@@ -22,10 +23,12 @@ from functools import lru_cache
 
 # --- page furniture: whole lines, found on the folded text --------------------------------------
 _DASH = "\\-‐‑–—―－─"
-_PAGE_NUMBER = (rf"[{_DASH}]+[^\S\n]*\d{{1,4}}[^\S\n]*[{_DASH}]+"  # — 3 —  /  -3-
-                rf"|第[^\S\n]*\d{{1,4}}[^\S\n]*页(?:[^\S\n]*[,，/]?[^\S\n]*共[^\S\n]*\d{{1,4}}[^\S\n]*页)?"  # 第3页 共8页
-                rf"|\d{{1,4}}[^\S\n]*/[^\S\n]*\d{{1,4}}"  # 3/8
-                rf"|\d{{1,3}}")  # a bare page number
+_PAGE_NUMBER = (
+    rf"[{_DASH}]+[^\S\n]*\d{{1,4}}[^\S\n]*[{_DASH}]+"  # — 3 —  /  -3-
+    rf"|第[^\S\n]*\d{{1,4}}[^\S\n]*页(?:[^\S\n]*[,，/]?[^\S\n]*共[^\S\n]*\d{{1,4}}[^\S\n]*页)?"  # 第3页 共8页
+    rf"|\d{{1,4}}[^\S\n]*/[^\S\n]*\d{{1,4}}"  # 3/8
+    rf"|\d{{1,3}}"
+)  # a bare page number
 # Lines a government web site puts around an article (a Ctrl+A copy of the page carries them all),
 # recognised by how they begin ...
 _WEB_LINE = (
@@ -44,8 +47,12 @@ _FOOTER_START_RE = re.compile("【打印|【关闭|主办|承办|ICP|版权|网�
 _LINE_FIRST = f"[{_DASH}第\\d【当您所首发字主承协运技版网联地邮电分扫打关返无长智欢设加建]"
 _FURNITURE_RE = re.compile(rf"\n[^\S\n]*(?={_LINE_FIRST})(?:{_PAGE_NUMBER}|{_WEB_LINE})[^\S\n]*(?=\n)")
 # ... or by what they contain anywhere: a footer's registration numbers, an info line of labels.
-_FOOTER_WORD_RE = re.compile(r"ICP备|ICP证|公网安备|网站标识码|版权所有|Copyright|©|浏览次数|点击数|阅读次数|访问量|信息来源")
-_INFO_LABEL_RE = re.compile(r"(?:发布时间|发布日期|信息来源|来源|浏览次数|浏览量|点击数|点击量|阅读次数|访问量|字号|作者|编辑)[:：]")
+_FOOTER_WORD_RE = re.compile(
+    r"ICP备|ICP证|公网安备|网站标识码|版权所有|Copyright|©|浏览次数|点击数|阅读次数|访问量|信息来源"
+)
+_INFO_LABEL_RE = re.compile(
+    r"(?:发布时间|发布日期|信息来源|来源|浏览次数|浏览量|点击数|点击量|阅读次数|访问量|字号|作者|编辑)[:：]"
+)
 # A quick look before the scan: a footer has ICP备, 网站标识码 or ©, an info line 浏览次数.
 _FOOTER_CUES = "码©览"
 _MAX_WEB_LINE = 160
@@ -53,8 +60,10 @@ _MAX_WEB_LINE = 160
 # --- characters folded for matching ---------------------------------------------------------------
 # Full-width digits, letters and the punctuation of numbers (２０２４年, １．, （１）, －３－); the
 # punctuation Chinese text uses as its own (（）：；，％…) stays: the patterns read both widths.
-_FOLD = {ord(w): chr(ord(w) - 0xFEE0) for w in "０１２３４５６７８９．－／" + "".join(
-    chr(c) for c in (*range(0xFF21, 0xFF3B), *range(0xFF41, 0xFF5B)))}
+_FOLD = {
+    ord(w): chr(ord(w) - 0xFEE0)
+    for w in "０１２３４５６７８９．－／" + "".join(chr(c) for c in (*range(0xFF21, 0xFF3B), *range(0xFF41, 0xFF5B)))
+}
 _FOLD[0x0C] = "\n"  # a form feed (page break) starts a line
 _WIDE_RE = re.compile("[" + "".join(map(chr, _FOLD)).replace("\f", "\\f").replace("－", "\\－") + "]")
 _WIDE_CUES = "\f０１２"  # a document with full-width numbers has these (years, numbering)
@@ -64,8 +73,10 @@ _TRADITIONAL_CUES = "為與發們實關"
 
 
 _SENTENCE_END = "。！？!?；;：:"
-_CLOSERS = "”’\"』」）)】"
-_MARKER_START_RE = re.compile(r"[^\S\n]*(?:[（(]|[一二三四五六七八九十]{1,3}[、．.是]|\d{1,2}[.．、]|[①-⑳]|第[一二三四五六七八九十])")
+_CLOSERS = '”’"』」）)】'
+_MARKER_START_RE = re.compile(
+    r"[^\S\n]*(?:[（(]|[一二三四五六七八九十]{1,3}[、．.是]|\d{1,2}[.．、]|[①-⑳]|第[一二三四五六七八九十])"
+)
 
 
 @dataclass(slots=True)
@@ -211,9 +222,7 @@ def _hard_breaks(text: str, blanks: list[tuple[int, int]]) -> list[int]:
     n_lines = text.count("\n") + text.count("\f")
     if n_lines < 8 or len(text) / (n_lines + 1) > 45:  # paragraphs one per line: nothing to join
         return []
-    blanked = set()
-    for a, b in blanks:
-        blanked.add(a)
+    blanked = {a for a, _ in blanks}
     lines = []  # (start, end, content) of text lines
     pos = 0
     for raw in re.split(r"[\n\f]", text):

@@ -6,6 +6,7 @@ space collapses as in a browser while full-width spaces and NBSP (paragraph inde
 parser is selectolax's lexbor (HTML5 tree building, as the browser did; bench/measure_html_parsers.py
 compares it with lxml), imported only when a page comes. Nothing the page references is ever fetched.
 """
+
 from __future__ import annotations
 
 import codecs
@@ -16,29 +17,64 @@ from tracker.extraction.model import ExtractionError
 
 _SNIFF_BYTES = 4096  # browsers look for the declaration in the first 1024 bytes; pages pad their <head>
 _DECLARED_RE = re.compile(
-    rb"""<meta[^>]*?charset\s*=\s*["']?\s*([a-z0-9_.:-]+)|<\?xml[^>]*?encoding\s*=\s*["']([a-z0-9_.:-]+)""", re.I)
+    rb"""<meta[^>]*?charset\s*=\s*["']?\s*([a-z0-9_.:-]+)|<\?xml[^>]*?encoding\s*=\s*["']([a-z0-9_.:-]+)""", re.I
+)
 _BOMS = ((b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"))
 # Labels of the GB family (WHATWG maps them all to GBK); GB18030 is their superset.
-_GB_LABELS = frozenset({"gb2312", "gb_2312", "gb_2312-80", "gbk", "x-gbk", "gb18030", "cp936", "windows-936",
-                        "euc-cn", "csgb2312", "chinese", "iso-ir-58", "csiso58gb231280"})
+_GB_LABELS = frozenset(
+    {
+        "gb2312",
+        "gb_2312",
+        "gb_2312-80",
+        "gbk",
+        "x-gbk",
+        "gb18030",
+        "cp936",
+        "windows-936",
+        "euc-cn",
+        "csgb2312",
+        "chinese",
+        "iso-ir-58",
+        "csiso58gb231280",
+    }
+)
 _TAG_RE = re.compile(r"<(?:[a-z][a-z0-9:-]*[\s/>]|!--|!doctype)", re.I)
 
 # Never shown, or not the page's text: dropped with everything inside.
-_UNSEEN = frozenset({"head", "script", "style", "noscript", "template", "title", "select", "textarea",
-                     "iframe", "object", "embed", "svg", "math", "canvas", "nav"})
+_UNSEEN = frozenset(
+    {
+        "head",
+        "script",
+        "style",
+        "noscript",
+        "template",
+        "title",
+        "select",
+        "textarea",
+        "iframe",
+        "object",
+        "embed",
+        "svg",
+        "math",
+        "canvas",
+        "nav",
+    }
+)
 _PAGE_PARTS = frozenset({"header", "footer"})  # the site's, unless inside an article (then the article's)
 _ARTICLE = frozenset({"article", "main"})
 _BLOCKS = frozenset(
     "address article aside blockquote body center dd details dialog dir div dl dt fieldset figcaption figure "
     "footer form h1 h2 h3 h4 h5 h6 header hgroup hr html legend li main menu nav ol p pre section summary "
-    "table caption thead tbody tfoot tr ul".split())
+    "table caption thead tbody tfoot tr ul".split()
+)
 _CELLS = frozenset({"td", "th"})
 # Navigation containers of government sites by class or id: 导航/菜单, 面包屑/当前位置, 页脚/版权, 分享.
 # "bottom", "foot", "position" and "location" count only as whole names (border-bottom is a style).
 _NAV_NAME_RE = re.compile(
     r"(?:[a-z0-9]+[-_]+)?(?:[a-z]*nav(?:bar|igation)?|[a-z]*menu|breadcrumbs?|crumbs?|footer|copyright|share)"
     r"(?:\d+|[-_]+[a-z0-9_-]*)?"  # main-nav, subnav, nav2, footer-links, share-box
-    r"|(?:bottom|foot|position|location|weizhi|dqwz)\d*")
+    r"|(?:bottom|foot|position|location|weizhi|dqwz)\d*"
+)
 _CRUMB_TEXT_RE = re.compile(r"\s*(?:您(?:现在)?的|您?(?:当前|所在))位置")  # 当前位置：首页 > …
 _HIDDEN_STYLE_RE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
 _ASCII_WS_RE = re.compile(r"([ \t\n\r\f]+)")
@@ -88,12 +124,14 @@ def _page_text(raw: bytes, name: str, declared: str | None) -> str:
     source = decode_page(raw, declared)
     if not _TAG_RE.search(source):
         raise ExtractionError(
-            f"文件 {name} 不是网页（HTML）文件：内容里没有任何 HTML 标签；如果它是纯文本，请把扩展名改为 .txt")
+            f"文件 {name} 不是网页（HTML）文件：内容里没有任何 HTML 标签；如果它是纯文本，请把扩展名改为 .txt"
+        )
     text = visible_text(source)
     if not text or text.isspace():
         raise ExtractionError(
             f"文件 {name} 是网页，但没有可见的文字内容（正文可能由脚本加载）：请在浏览器中打开后"
-            f"另存为“网页，单个文件（.mhtml）”，或复制正文保存为 .txt 后重试")
+            f"另存为“网页，单个文件（.mhtml）”，或复制正文保存为 .txt 后重试"
+        )
     return text
 
 
@@ -105,7 +143,7 @@ def decode_page(raw: bytes, declared: str | None = None) -> str:
     """
     for bom, encoding in _BOMS:
         if raw.startswith(bom):
-            return raw[len(bom):].decode(encoding, "replace")
+            return raw[len(bom) :].decode(encoding, "replace")
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError:

@@ -1,5 +1,6 @@
 """Word documents: .docx (paragraph texts joined by "\\n", each after its automatic list number), and
 the old binary .doc/.wps, converted to .docx through LibreOffice when it is installed."""
+
 from __future__ import annotations
 
 import io
@@ -41,8 +42,10 @@ def decode_docx(raw: bytes, name: str) -> str:
                 raise ExtractionError(f"文件 {name} 解压后超过 200 MB，不像是一份年度报告")
             big = max(zf.infolist(), key=lambda info: info.file_size)
             if big.file_size > MAX_PART:  # zipfile never inflates a part past its declared size
-                raise ExtractionError(f"文件 {name} 中的 {big.filename} 解压后为 {big.file_size / 1048576:.0f} MB，"
-                                      f"超过 {MAX_PART // 1048576} MB 的上限，不像是一份年度报告，未读取")
+                raise ExtractionError(
+                    f"文件 {name} 中的 {big.filename} 解压后为 {big.file_size / 1048576:.0f} MB，"
+                    f"超过 {MAX_PART // 1048576} MB 的上限，不像是一份年度报告，未读取"
+                )
         import docx  # only .docx needs it; keeps `rectify extract` on .txt quick to start
 
         document = docx.Document(io.BytesIO(raw))
@@ -116,25 +119,39 @@ def _convert_to_docx(soffice: str, raw: bytes, name: str) -> bytes:
         source = work / f"report{suffix}"  # an ASCII name: the user's file name plays no part in the command
         source.write_bytes(raw)
         outdir = work / "out"
-        cmd = [soffice, f"-env:UserInstallation={(work / 'profile').as_uri()}", "--headless", "--invisible",
-               "--norestore", "--nologo", "--nolockcheck", "--convert-to", "docx:MS Word 2007 XML",
-               "--outdir", str(outdir), str(source)]
+        cmd = [
+            soffice,
+            f"-env:UserInstallation={(work / 'profile').as_uri()}",
+            "--headless",
+            "--invisible",
+            "--norestore",
+            "--nologo",
+            "--nolockcheck",
+            "--convert-to",
+            "docx:MS Word 2007 XML",
+            "--outdir",
+            str(outdir),
+            str(source),
+        ]
         with open(work / "log.txt", "wb") as log:  # a file, not a pipe: a lingering child cannot block the read
-            proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                                    cwd=work, start_new_session=True)
+            proc = subprocess.Popen(
+                cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, cwd=work, start_new_session=True
+            )
             try:
                 proc.wait(timeout=CONVERT_SECONDS)
             except subprocess.TimeoutExpired:
                 _kill_group(proc)
                 raise ExtractionError(
                     f"文件 {name} 用 LibreOffice 转换超过 {CONVERT_SECONDS} 秒仍未完成，已终止；"
-                    "请用 Word/WPS 另存为 .docx 后重试") from None
+                    "请用 Word/WPS 另存为 .docx 后重试"
+                ) from None
         result = outdir / "report.docx"
         if not result.is_file():
             said = (work / "log.txt").read_text(encoding="utf-8", errors="replace").strip().splitlines()
             detail = f"（{said[-1][:200]}）" if said else ""
             raise ExtractionError(
-                f"文件 {name} 无法用 LibreOffice 转换为 .docx{detail}，请用 Word/WPS 另存为 .docx 后重试")
+                f"文件 {name} 无法用 LibreOffice 转换为 .docx{detail}，请用 Word/WPS 另存为 .docx 后重试"
+            )
         return result.read_bytes()
 
 

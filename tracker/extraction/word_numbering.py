@@ -5,6 +5,7 @@ paragraph text. `ListNumbers.label(p)` gives a paragraph's displayed number (wit
 paragraphs taken in document order. Counters are kept per abstractNum as Word does: two nums that
 share an abstractNum continue one sequence unless a startOverride restarts it.
 """
+
 from __future__ import annotations
 
 import re
@@ -149,8 +150,11 @@ class ListNumbers:
             return ""
         key, levels, starts = resolved
         if ilvl is None:  # a style bound to a level by the level's w:pStyle, else the first level
-            ilvl = next((i for i, lv in enumerate(levels) if lv is not None and lv.style == style), 0) \
-                if style is not None else 0
+            ilvl = (
+                next((i for i, lv in enumerate(levels) if lv is not None and lv.style == style), 0)
+                if style is not None
+                else 0
+            )
         if not 0 <= ilvl < LEVELS or levels[ilvl] is None:
             return ""
         counters = self._counters.setdefault(key, [None] * LEVELS)
@@ -235,8 +239,21 @@ _TIANGAN = "甲乙丙丁戊己庚辛壬癸"
 _DIZHI = "子丑寅卯辰巳午未申酉戌亥"
 _LEGAL_DIGITS = "零壹贰叁肆伍陆柒捌玖"
 _LEGAL_UNITS = ((1000, "仟"), (100, "佰"), (10, "拾"))
-_ROMAN = ((1000, "m"), (900, "cm"), (500, "d"), (400, "cd"), (100, "c"), (90, "xc"), (50, "l"), (40, "xl"),
-          (10, "x"), (9, "ix"), (5, "v"), (4, "iv"), (1, "i"))
+_ROMAN = (
+    (1000, "m"),
+    (900, "cm"),
+    (500, "d"),
+    (400, "cd"),
+    (100, "c"),
+    (90, "xc"),
+    (50, "l"),
+    (40, "xl"),
+    (10, "x"),
+    (9, "ix"),
+    (5, "v"),
+    (4, "iv"),
+    (1, "i"),
+)
 
 
 def _chinese(n: int, digits: str = _CN_DIGITS, units=_CN_UNITS, bare_ten: bool = True) -> str:

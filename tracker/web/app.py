@@ -1,13 +1,13 @@
 """The FastAPI application: pages, the /api/v1 JSON API, sessions, error mapping."""
+
 from __future__ import annotations
 
 import os
 import secrets
 import tempfile
+from contextlib import asynccontextmanager
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
-
-from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -17,6 +17,7 @@ from sqlalchemy.engine import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
+from notifications import web as notifications_web
 from tracker.config import ConfigError, Settings, get_settings
 from tracker.db import get_engine
 from tracker.errors import DomainError, PasswordChangeRequired
@@ -28,14 +29,15 @@ from tracker.web.security import SecurityHeaders
 from tracker.web.templating import render
 from tracker.web.validation import validation_message
 from tracker.yearend import web as yearend_web
-from notifications import web as notifications_web
 
 SESSION_COOKIE = "rectify_session"
 
 
-SECRET_KEY_MISSING = ("配置错误：RECTIFY_SECRET_KEY 未设置。使用 PostgreSQL 时，所有网页进程必须使用同一个会话签名密钥，"
-                      "请在每台服务器上设置相同的至少 32 个字符的随机字符串（可用 python3 -c 'import secrets; "
-                      "print(secrets.token_urlsafe(48))' 生成）")
+SECRET_KEY_MISSING = (
+    "配置错误：RECTIFY_SECRET_KEY 未设置。使用 PostgreSQL 时，所有网页进程必须使用同一个会话签名密钥，"
+    "请在每台服务器上设置相同的至少 32 个字符的随机字符串（可用 python3 -c 'import secrets; "
+    "print(secrets.token_urlsafe(48))' 生成）"
+)
 
 
 def secret_key(settings: Settings) -> str:
@@ -85,17 +87,28 @@ def create_app(*, engine: Engine | None = None, start_scheduler: bool = False) -
                 handle.shutdown()
 
     # The interactive docs pages load their scripts from a CDN: off, to work offline; /openapi.json stays.
-    app = FastAPI(title="rectify 整改事项台账 API", version="1",
-                  dependencies=[Depends(remember_client), Depends(reject_unstorable), Depends(check_csrf)],
-                  docs_url=None, redoc_url=None, lifespan=lifespan)
+    app = FastAPI(
+        title="rectify 整改事项台账 API",
+        version="1",
+        dependencies=[Depends(remember_client), Depends(reject_unstorable), Depends(check_csrf)],
+        docs_url=None,
+        redoc_url=None,
+        lifespan=lifespan,
+    )
     app.state.engine = engine
     app.state.start_scheduler = start_scheduler
     # inside the session middleware (added after it): it reads the session to refuse anonymous uploads unread
     app.add_middleware(BodyLimit, limit=lambda: get_settings().max_request_mb * 1024 * 1024)
     # The cookie carries a server-side session id (tracker/sessions.py decides whether it is still valid).
     https = settings.notify.base_url.startswith("https://")
-    app.add_middleware(SessionMiddleware, secret_key=secret_key(settings), session_cookie=SESSION_COOKIE,
-                       max_age=settings.session_hours * 3600, same_site="lax", https_only=https)
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=secret_key(settings),
+        session_cookie=SESSION_COOKIE,
+        max_age=settings.session_hours * 3600,
+        same_site="lax",
+        https_only=https,
+    )
     app.add_middleware(SecurityHeaders, https=https)  # outermost: every response, refusals included
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     app.include_router(api.router)
@@ -116,8 +129,9 @@ def _error(request: Request, status: int, message: str):
     if _is_api(request):
         return JSONResponse({"detail": message}, status_code=status)
     user = getattr(request.state, "user", None)
-    return render(request, "error.html", user=user, status_code=status, message=message, status=status,
-                  back=_back_link(request))
+    return render(
+        request, "error.html", user=user, status_code=status, message=message, status=status, back=_back_link(request)
+    )
 
 
 def _back_link(request: Request) -> str:
@@ -143,8 +157,9 @@ def _error_handlers(app: FastAPI) -> None:
     @app.exception_handler(LoginRequired)
     async def login_required(request: Request, exc: LoginRequired):
         if _is_api(request):
-            return JSONResponse({"detail": "未登录或令牌无效，请先登录"}, status_code=401,
-                                headers={"WWW-Authenticate": "Bearer"})
+            return JSONResponse(
+                {"detail": "未登录或令牌无效，请先登录"}, status_code=401, headers={"WWW-Authenticate": "Bearer"}
+            )
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         url = f"/login?{urlencode({'next': target})}" if request.method == "GET" else "/login"
         return RedirectResponse(url, status_code=303)

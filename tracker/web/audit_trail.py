@@ -1,4 +1,5 @@
 """The web side of the audit journal: the client's address on every record, logins and logouts."""
+
 from __future__ import annotations
 
 from fastapi import Request
@@ -21,8 +22,9 @@ async def remember_client(request: Request) -> None:
 
 
 def login_succeeded(session: Session, request: Request, user: User) -> None:
-    audit.record(session, actor=user.name, action="login", entity="user", entity_id=user.id,
-                 address=client_host(request))
+    audit.record(
+        session, actor=user.name, action="login", entity="user", entity_id=user.id, address=client_host(request)
+    )
 
 
 def login_failed(session: Session, request: Request, name: str, reason: str) -> None:
@@ -31,12 +33,20 @@ def login_failed(session: Session, request: Request, name: str, reason: str) -> 
 
     typed = audit.clean_name(name)
     user_id = session.execute(select(User.id).where(User.name == typed)).scalar() or 0
-    audit.record(session, actor=typed, action="login_failed", entity="user", entity_id=user_id, reason=reason,
-                 address=client_host(request))
+    audit.record(
+        session,
+        actor=typed,
+        action="login_failed",
+        entity="user",
+        entity_id=user_id,
+        reason=reason,
+        address=client_host(request),
+    )
 
 
 def logged_out(session: Session, request: Request, user_id: object) -> None:
     user = session.get(User, user_id) if isinstance(user_id, int) else None
     if user is not None:
-        audit.record(session, actor=user.name, action="logout", entity="user", entity_id=user.id,
-                     address=client_host(request))
+        audit.record(
+            session, actor=user.name, action="logout", entity="user", entity_id=user.id, address=client_host(request)
+        )

@@ -1,4 +1,5 @@
 """Request dependencies: the database session, the current user, CSRF."""
+
 from __future__ import annotations
 
 import logging
@@ -56,8 +57,11 @@ def _current_user(request: Request, session: SessionDep) -> User:
     if token is not None:
         user = users.user_for_token(session, token=token)
         if user is None or not user.active:  # a refused API login (the form's are logged in pages/auth.py)
-            log.warning("API token refused from %s%s", request.client.host if request.client else "?",
-                        f" (user {user.name} disabled)" if user is not None else "")
+            log.warning(
+                "API token refused from %s%s",
+                request.client.host if request.client else "?",
+                f" (user {user.name} disabled)" if user is not None else "",
+            )
     else:
         live = sessions.current(session, request.session.get(SESSION_ID))
         user = live.user if live is not None else None
@@ -97,7 +101,8 @@ def csrf_token(request: Request) -> str:
 async def _verify_csrf(request: Request) -> None:
     sent = request.headers.get(CSRF_HEADER)
     if sent is None and request.headers.get("content-type", "").startswith(
-            ("application/x-www-form-urlencoded", "multipart/form-data")):
+        ("application/x-www-form-urlencoded", "multipart/form-data")
+    ):
         value = (await request.form()).get(CSRF_FIELD)  # Starlette caches the parsed form for the endpoint
         sent = value if isinstance(value, str) else None
     expected = request.session.get("csrf")

@@ -1,4 +1,5 @@
 """Parsing what HTML forms and query strings send (empty strings, optional numbers, uploads)."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -9,7 +10,6 @@ from fastapi import Path, UploadFile
 from tracker.errors import ValidationFailed
 from tracker.evidence import MAX_BYTES
 from tracker.models import MAX_INT
-
 
 
 def optional_int(value: str | None, label: str) -> int | None:

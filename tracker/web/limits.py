@@ -8,6 +8,7 @@
   in text, and lone UTF-16 surrogates) in a query string, path parameter, form field, file name or JSON
   body is a 422 with a Chinese message, the same on SQLite and PostgreSQL.
 """
+
 from __future__ import annotations
 
 import json

@@ -8,6 +8,7 @@ Reviewing is for county users: given the acting user (`actor`), each step checks
 Each function works in the caller's `session` when given (a request's), else in a transaction of its own
 on the configured database.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -86,10 +87,17 @@ def _visible(actor: User | None):
 
 def _columns(pending: Pending) -> dict:
     ex = pending.extraction
-    return {"sha256": pending.sha256, "uploaded_by": pending.uploaded_by, "uploaded_at": pending.uploaded_at,
-            "county_id": pending.county_id, "source_name": ex.source_name[:255], "unit": (ex.unit or "")[:255] or None,
-            "report_year": ex.report_year, "item_count": len(ex.items),
-            "extraction": ex.to_dict() | {"text": ex.text, "source_name": ex.source_name}}
+    return {
+        "sha256": pending.sha256,
+        "uploaded_by": pending.uploaded_by,
+        "uploaded_at": pending.uploaded_at,
+        "county_id": pending.county_id,
+        "source_name": ex.source_name[:255],
+        "unit": (ex.unit or "")[:255] or None,
+        "report_year": ex.report_year,
+        "item_count": len(ex.items),
+        "extraction": ex.to_dict() | {"text": ex.text, "source_name": ex.source_name},
+    }
 
 
 def read_upload(filename: str, data: bytes) -> str:
@@ -100,15 +108,27 @@ def read_upload(filename: str, data: bytes) -> str:
         return read_document(path)
 
 
-def stage(*, filename: str, data: bytes, uploaded_by: str | None = None, actor: User | None = None,
-          session: Session | None = None) -> Pending:
+def stage(
+    *,
+    filename: str,
+    data: bytes,
+    uploaded_by: str | None = None,
+    actor: User | None = None,
+    session: Session | None = None,
+) -> Pending:
     """Extract an upload and keep it for review. Raises ExtractionError for unreadable files."""
     require_county(actor)
     uploaded_by = actor.name if actor is not None else uploaded_by
     name = clean_filename(filename)
     extraction = extract_text(read_upload(name, data), source_name=name)
-    pending = Pending(secrets.token_urlsafe(18), hashlib.sha256(data).hexdigest(), uploaded_by, utcnow(), extraction,
-                      actor.county_id if actor is not None else None)
+    pending = Pending(
+        secrets.token_urlsafe(18),
+        hashlib.sha256(data).hexdigest(),
+        uploaded_by,
+        utcnow(),
+        extraction,
+        actor.county_id if actor is not None else None,
+    )
     with _unit(session) as s:
         s.add(PendingUpload(token=pending.token, **_columns(pending)))
         s.flush()
@@ -118,8 +138,9 @@ def stage(*, filename: str, data: bytes, uploaded_by: str | None = None, actor: 
 def save(pending: Pending, *, session: Session | None = None) -> None:
     """Keep the reviewer's edits (NotFound when the upload was confirmed or discarded meanwhile)."""
     with _unit(session) as s:
-        done = s.execute(update(PendingUpload).where(PendingUpload.token == _checked(pending.token))
-                         .values(**_columns(pending))).rowcount
+        done = s.execute(
+            update(PendingUpload).where(PendingUpload.token == _checked(pending.token)).values(**_columns(pending))
+        ).rowcount
     if not done:
         raise NotFound(_GONE)
 
@@ -127,15 +148,20 @@ def save(pending: Pending, *, session: Session | None = None) -> None:
 def load(token: str, *, actor: User | None = None, session: Session | None = None) -> Pending:
     require_county(actor)
     with _unit(session) as s:
-        row = s.execute(select(PendingUpload).where(PendingUpload.token == _checked(token), _visible(actor))
-                        ).scalar_one_or_none()  # another county's upload: as if there were none
+        row = s.execute(
+            select(PendingUpload).where(PendingUpload.token == _checked(token), _visible(actor))
+        ).scalar_one_or_none()  # another county's upload: as if there were none
         if row is None:
             raise NotFound(_GONE)
         ex = dict(row.extraction)
         pending = Pending(row.token, row.sha256, row.uploaded_by, row.uploaded_at, None, row.county_id)
-    pending.extraction = Extraction(**ex | {
-        "items": [ExtractedItem(**it) for it in ex["items"]],
-        "issued_on": date.fromisoformat(ex["issued_on"]) if ex["issued_on"] else None})
+    pending.extraction = Extraction(
+        **ex
+        | {
+            "items": [ExtractedItem(**it) for it in ex["items"]],
+            "issued_on": date.fromisoformat(ex["issued_on"]) if ex["issued_on"] else None,
+        }
+    )
     return pending
 
 
@@ -157,28 +183,51 @@ def confirm(pending: Pending, *, actor: User, replace: bool = False, session: Se
         if conn.dialect.name == "sqlite" and not conn.connection.dbapi_connection.in_transaction:
             conn.exec_driver_sql("BEGIN IMMEDIATE")  # the write lock now, as ingest takes it
         with s.begin_nested():
-            gone = not s.execute(delete(PendingUpload).where(PendingUpload.token == _checked(pending.token),
-                                                             _visible(actor))).rowcount
+            gone = not s.execute(
+                delete(PendingUpload).where(PendingUpload.token == _checked(pending.token), _visible(actor))
+            ).rowcount
             if gone:
                 raise NotFound(_GONE)
-            return ingest_extraction(session=s, extraction=pending.extraction, sha256=pending.sha256,
-                                     actor=actor.name, replace=replace, county_id=actor.county_id)
+            return ingest_extraction(
+                session=s,
+                extraction=pending.extraction,
+                sha256=pending.sha256,
+                actor=actor.name,
+                replace=replace,
+                county_id=actor.county_id,
+            )
 
 
 def list_pending(*, actor: User | None = None, session: Session | None = None) -> list[PendingSummary]:
     """Uploads waiting for review, oldest first (none for a township user: reviewing is the county's)."""
     if actor is not None and not is_county(actor):
         return []
-    cols = [PendingUpload.token, PendingUpload.sha256, PendingUpload.uploaded_by, PendingUpload.uploaded_at,
-            PendingUpload.county_id, PendingUpload.source_name, PendingUpload.unit, PendingUpload.report_year,
-            PendingUpload.item_count]
+    cols = [
+        PendingUpload.token,
+        PendingUpload.sha256,
+        PendingUpload.uploaded_by,
+        PendingUpload.uploaded_at,
+        PendingUpload.county_id,
+        PendingUpload.source_name,
+        PendingUpload.unit,
+        PendingUpload.report_year,
+        PendingUpload.item_count,
+    ]
     with _unit(session) as s:
         rows = s.execute(select(*cols).where(_visible(actor)).order_by(PendingUpload.uploaded_at, PendingUpload.token))
         return [PendingSummary(*row) for row in rows]
 
 
-def apply_edits(ex: Extraction, *, kinds: list[str], titles: list[str], drop: set[int], merge: set[int],
-                unit: str | None, report_year: int | None) -> Extraction:
+def apply_edits(
+    ex: Extraction,
+    *,
+    kinds: list[str],
+    titles: list[str],
+    drop: set[int],
+    merge: set[int],
+    unit: str | None,
+    report_year: int | None,
+) -> Extraction:
     """The extraction as the reviewer left it.
 
     Items keep their order; a dropped item disappears; an item marked "merge with the next" absorbs
@@ -202,8 +251,14 @@ def apply_edits(ex: Extraction, *, kinds: list[str], titles: list[str], drop: se
         if absorb and kept:
             head = kept[-1]
             start, end = min(head.start, it.start), max(head.end, it.end)
-            kept[-1] = replace(head, start=start, end=end, text=ex.text[start:end], causes=head.causes + it.causes,
-                               description=f"{head.description}\n{it.description}")
+            kept[-1] = replace(
+                head,
+                start=start,
+                end=end,
+                text=ex.text[start:end],
+                causes=head.causes + it.causes,
+                description=f"{head.description}\n{it.description}",
+            )
         else:
             kept.append(replace(it, kind=kind, title=title, causes=list(it.causes)))
         absorb = i in merge
@@ -211,8 +266,13 @@ def apply_edits(ex: Extraction, *, kinds: list[str], titles: list[str], drop: se
     for n, it in enumerate(kept):
         seq[it.kind] = seq.get(it.kind, 0) + 1
         kept[n] = replace(it, seq=seq[it.kind])
-    return replace(ex, items=kept, unit=(unit or "").strip() or ex.unit, report_year=report_year or ex.report_year,
-                   plan_year=ex.plan_year if not report_year or report_year == ex.report_year else report_year + 1)
+    return replace(
+        ex,
+        items=kept,
+        unit=(unit or "").strip() or ex.unit,
+        report_year=report_year or ex.report_year,
+        plan_year=ex.plan_year if not report_year or report_year == ex.report_year else report_year + 1,
+    )
 
 
 def highlight(text: str, spans: list[tuple[object, str, int, int]]) -> Markup:

@@ -11,13 +11,16 @@
 - Cache-Control: no-store on everything but /static/: pages, JSON and downloads all carry ledger data.
 - Strict-Transport-Security when the site is served over https (RECTIFY_BASE_URL).
 """
+
 from __future__ import annotations
 
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
-       "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+)
 # A response that set X-Frame-Options: SAMEORIGIN itself (an evidence file previewed in a frame of the task
 # page) may be framed by this site's pages, and nothing else is relaxed.
 FRAMED_BY_SELF_CSP = CSP.replace("frame-ancestors 'none'", "frame-ancestors 'self'")

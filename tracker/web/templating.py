@@ -1,4 +1,5 @@
 """Jinja2 rendering for the pages: filters for dates, lights and labels; flash messages; CSRF token."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -11,8 +12,8 @@ from markupsafe import Markup, escape
 
 from tracker import sessions
 from tracker.models import User
-from tracker.vocabulary import COUNTY_ROLES, Category, Kind, Light, Role, Status
 from tracker.textfmt import cn_date, cn_datetime
+from tracker.vocabulary import COUNTY_ROLES, Category, Kind, Light, Role, Status
 from tracker.web.deps import CSRF_FIELD, csrf_token
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
@@ -46,7 +47,7 @@ def add_nav_link(path: str, label: str, *, roles: tuple[str, ...]) -> None:
 def add_template_folder(folder: Path) -> None:
     """Let the pages' environment find templates in `folder` too (they extend this package's base.html)."""
     loaders = list(getattr(env.loader, "loaders", [env.loader]))
-    if not any(isinstance(l, FileSystemLoader) and l.searchpath == [str(folder)] for l in loaders):
+    if not any(isinstance(lo, FileSystemLoader) and lo.searchpath == [str(folder)] for lo in loaders):
         env.loader = ChoiceLoader([*loaders, FileSystemLoader(folder)])
 
 
@@ -99,8 +100,12 @@ def is_county(user: User | None) -> bool:
 def render(request: Request, template: str, /, *, user: User | None = None, status_code: int = 200, **context):
     token = csrf_token(request)
     context.update(
-        user=user, is_county=is_county(user), is_city=user is not None and user.role == Role.city, csrf_token=token,
+        user=user,
+        is_county=is_county(user),
+        is_city=user is not None and user.role == Role.city,
+        csrf_token=token,
         csrf_input=Markup(f'<input type="hidden" name="{CSRF_FIELD}" value="{escape(token)}">'),
-        flashes=_pop_flashes(request), url_with=lambda **kw: url_with(request, **kw),
+        flashes=_pop_flashes(request),
+        url_with=lambda **kw: url_with(request, **kw),
     )
     return templates.TemplateResponse(request, template, context, status_code=status_code)

@@ -14,6 +14,7 @@ tool's dependency, `limits` is not installed), and a small sliding window is eno
 process. With several `rectify serve` processes each has its own windows (N processes: N times the
 rate); the lockout (tracker/lockout.py) is in the database and holds across them.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -41,8 +42,14 @@ T = TypeVar("T")
 class SlidingWindow:
     """At most `limit` hits per key in any `window` seconds (a log of the accepted hits' times)."""
 
-    def __init__(self, limit: int, window: float = WINDOW_SECONDS, *, clock: Callable[[], float] = time.monotonic,
-                 max_keys: int = 100_000):
+    def __init__(
+        self,
+        limit: int,
+        window: float = WINDOW_SECONDS,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        max_keys: int = 100_000,
+    ):
         self.limit, self.window, self.clock, self.max_keys = limit, window, clock, max_keys
         self._hits: dict[str, deque[float]] = {}
         self._lock = threading.Lock()
@@ -127,8 +134,11 @@ def _hash_pool() -> ThreadPoolExecutor:
     global _pool
     with _pool_lock:
         if _pool is None:
-            _pool = ThreadPoolExecutor(max_workers=get_settings().login_hash_concurrency,
-                                       thread_name_prefix="rectify-login", initializer=_lower_priority)
+            _pool = ThreadPoolExecutor(
+                max_workers=get_settings().login_hash_concurrency,
+                thread_name_prefix="rectify-login",
+                initializer=_lower_priority,
+            )
         return _pool
 
 

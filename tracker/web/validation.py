@@ -1,4 +1,5 @@
 """Request validation errors as one Chinese sentence naming each field and what is wrong with it."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -8,9 +9,20 @@ from tracker.vocabulary import FIELD_LABELS
 
 # The task's fields are named as everywhere else (tracker.vocabulary); the rest are the requests' own.
 FIELD_LABELS = FIELD_LABELS | {
-    "file": "文件", "name": "用户名", "password": "密码", "role": "角色", "township": "乡镇", "active": "启用状态",
-    "page": "页码", "per_page": "每页条数", "year": "年度", "q": "搜索词", "owner": "责任单位/人", "id": "编号",
-    "evidence_id": "佐证材料编号", "submit": "提交销号申请",
+    "file": "文件",
+    "name": "用户名",
+    "password": "密码",
+    "role": "角色",
+    "township": "乡镇",
+    "active": "启用状态",
+    "page": "页码",
+    "per_page": "每页条数",
+    "year": "年度",
+    "q": "搜索词",
+    "owner": "责任单位/人",
+    "id": "编号",
+    "evidence_id": "佐证材料编号",
+    "submit": "提交销号申请",
 }
 
 REASONS = {

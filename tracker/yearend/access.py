@@ -1,11 +1,12 @@
 """Who may read which year-end material: a township user its own section only, county users any
 township's section, all of them at once and the county summary."""
+
 from __future__ import annotations
 
 from sqlmodel import Session
 
-from tracker.errors import Forbidden, NotFound
 from tracker.counties import acting_county_id
+from tracker.errors import Forbidden, NotFound
 from tracker.models import Role, User
 from tracker.reports import township_names
 from tracker.users import is_county

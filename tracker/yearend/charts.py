@@ -6,6 +6,7 @@ looks the fonts up itself — `fc-list :lang=zh file`, then known paths of WenQu
 and registers them with `font_manager.fontManager.addfont`. Without any Chinese font the labels
 would print as boxes, so no chart is drawn then and the summary says why (NO_FONT).
 """
+
 from __future__ import annotations
 
 import io
@@ -24,8 +25,17 @@ from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 log = logging.getLogger(__name__)
 
-CJK_FONTS = ("Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "WenQuanYi Micro Hei", "WenQuanYi Zen Hei",
-             "SimHei", "Microsoft YaHei", "AR PL UMing CN", "Noto Serif CJK SC")
+CJK_FONTS = (
+    "Noto Sans CJK SC",
+    "Noto Sans SC",
+    "Source Han Sans SC",
+    "WenQuanYi Micro Hei",
+    "WenQuanYi Zen Hei",
+    "SimHei",
+    "Microsoft YaHei",
+    "AR PL UMing CN",
+    "Noto Serif CJK SC",
+)
 KNOWN_FONT_FILES = (  # Debian/Ubuntu, then Fedora/Arch packagings of the same fonts
     "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
     "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
@@ -47,8 +57,9 @@ def cjk_font_files() -> list[str]:
     found: list[str] = []
     if shutil.which("fc-list"):
         try:
-            out = subprocess.run(["fc-list", ":lang=zh", "file"], capture_output=True, text=True, timeout=20,
-                                 check=False).stdout
+            out = subprocess.run(
+                ["fc-list", ":lang=zh", "file"], capture_output=True, text=True, timeout=20, check=False
+            ).stdout
         except (OSError, subprocess.SubprocessError):
             out = ""
         found = [line.split(":")[0].strip() for line in out.splitlines() if line.strip()]

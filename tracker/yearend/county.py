@@ -6,6 +6,7 @@ HTML carry the two charts as pictures drawn by `tracker.yearend.charts` (or say 
 missing); the .xlsx has native Excel charts instead, each beside the cells it charts: completion
 rate by township on 乡镇汇总, shortcomings by theme on 主题分布.
 """
+
 from __future__ import annotations
 
 import base64
@@ -35,8 +36,23 @@ from tracker.yearend import charts, gbt9704
 from tracker.yearend.data import DONE, ClaimRow, RecurrenceRow, TownshipYear
 from tracker.yearend.section import counts, environment
 
-TABLE_HEADER = ["乡镇（街道）", "问题数", "已完成", "正在整改", "尚未启动", "长期坚持", "完成率", "计划数",
-                "计划已完成", "逾期（红灯）", "黄灯", "绿灯", "连续查摆", "无对应计划", "称已完成未销号"]
+TABLE_HEADER = [
+    "乡镇（街道）",
+    "问题数",
+    "已完成",
+    "正在整改",
+    "尚未启动",
+    "长期坚持",
+    "完成率",
+    "计划数",
+    "计划已完成",
+    "逾期（红灯）",
+    "黄灯",
+    "绿灯",
+    "连续查摆",
+    "无对应计划",
+    "称已完成未销号",
+]
 RATE_COLUMN = TABLE_HEADER.index("完成率") + 1  # 1-based, for the .xlsx chart
 
 
@@ -66,10 +82,23 @@ class TownshipRow:
     claimed_not_closed: int
 
     def cells(self) -> list:
-        return [self.name, self.total, self.done, self.in_progress, self.unassigned, self.ongoing, Rate(self.rate),
-                self.plans,
-                self.plans_done, self.red, self.yellow, self.green, self.recurring, self.unlinked,
-                self.claimed_not_closed]
+        return [
+            self.name,
+            self.total,
+            self.done,
+            self.in_progress,
+            self.unassigned,
+            self.ongoing,
+            Rate(self.rate),
+            self.plans,
+            self.plans_done,
+            self.red,
+            self.yellow,
+            self.green,
+            self.recurring,
+            self.unlinked,
+            self.claimed_not_closed,
+        ]
 
 
 @dataclass
@@ -108,12 +137,14 @@ class CountySummary:
     @property
     def overview(self) -> str:
         t = self.total
-        text = (f"截至{cn_date(self.as_of)}，全县{len(self.rows)}个乡镇（街道）{self.year}年度报告共查摆问题{t.total}个，"
-                f"已完成整改{t.done}个，正在整改{t.in_progress}个，"
-                + (f"尚未启动（待分派）{t.unassigned}个，" if t.unassigned else "")
-                + f"长期坚持{t.ongoing}个，完成率{t.rate}%；"
-                f"{self.year + 1}年计划工作{t.plans}项，已完成{t.plans_done}项。"
-                f"逾期未完成（红灯）{t.red}项，临近时限或长期未报送进展（黄灯）{t.yellow}项。")
+        text = (
+            f"截至{cn_date(self.as_of)}，全县{len(self.rows)}个乡镇（街道）{self.year}年度报告共查摆问题{t.total}个，"
+            f"已完成整改{t.done}个，正在整改{t.in_progress}个，"
+            + (f"尚未启动（待分派）{t.unassigned}个，" if t.unassigned else "")
+            + f"长期坚持{t.ongoing}个，完成率{t.rate}%；"
+            f"{self.year + 1}年计划工作{t.plans}项，已完成{t.plans_done}项。"
+            f"逾期未完成（红灯）{t.red}项，临近时限或长期未报送进展（黄灯）{t.yellow}项。"
+        )
         extra = []
         if t.recurring:
             extra.append(f"连续两年以上查摆的问题{t.recurring}个")
@@ -134,11 +165,22 @@ def _row(ty: TownshipYear, claimed: int) -> TownshipRow:
     c = counts(ty.shortcomings)
     both = ty.shortcomings + ty.plans
     return TownshipRow(
-        ty.name, c["total"], c["done"], c["in_progress"], c["unassigned"], c["ongoing"], c["rate"], len(ty.plans),
-        sum(t.state == DONE for t in ty.plans), sum(t.light == RED for t in both),
-        sum(t.light == YELLOW for t in both), sum(t.light == GREEN for t in both),
-        sum(t.recurrence_years >= 2 for t in ty.shortcomings), sum(t.linked_plans == 0 for t in ty.shortcomings),
-        claimed)
+        ty.name,
+        c["total"],
+        c["done"],
+        c["in_progress"],
+        c["unassigned"],
+        c["ongoing"],
+        c["rate"],
+        len(ty.plans),
+        sum(t.state == DONE for t in ty.plans),
+        sum(t.light == RED for t in both),
+        sum(t.light == YELLOW for t in both),
+        sum(t.light == GREEN for t in both),
+        sum(t.recurrence_years >= 2 for t in ty.shortcomings),
+        sum(t.linked_plans == 0 for t in ty.shortcomings),
+        claimed,
+    )
 
 
 def _total(rows: list[TownshipRow]) -> TownshipRow:
@@ -160,18 +202,23 @@ class Tally:
 
     def add(self, ty: TownshipYear) -> None:
         self.rows.append(_row(ty, self.claimed[ty.name]))
-        self.late += [LateRow(ty.name, Kind(t.kind).label, t.title, t.deadline, t.closed_on)
-                      for t in ty.shortcomings + ty.plans if t.closed_late]
+        self.late += [
+            LateRow(ty.name, Kind(t.kind).label, t.title, t.deadline, t.closed_on)
+            for t in ty.shortcomings + ty.plans
+            if t.closed_late
+        ]
         for t in ty.shortcomings:
             self.themes[t.theme] += 1
 
-    def summary(self, recurrences: list[RecurrenceRow], *, year: int, as_of: date,
-                with_charts: bool = True) -> CountySummary:
-        s = CountySummary(year, as_of, self.rows, _total(self.rows), self.late, recurrences, self.claims,
-                          self.themes)
+    def summary(
+        self, recurrences: list[RecurrenceRow], *, year: int, as_of: date, with_charts: bool = True
+    ) -> CountySummary:
+        s = CountySummary(year, as_of, self.rows, _total(self.rows), self.late, recurrences, self.claims, self.themes)
         if with_charts:
-            made = {"completion": charts.completion_chart([(r.name, r.rate) for r in self.rows if r.total]),
-                    "themes": charts.theme_chart(self.themes)}
+            made = {
+                "completion": charts.completion_chart([(r.name, r.rate) for r in self.rows if r.total]),
+                "themes": charts.theme_chart(self.themes),
+            }
             s.charts = {k: v for k, v in made.items() if v}
             if charts.cjk_font() is None:
                 s.chart_note = charts.NO_FONT
@@ -181,8 +228,12 @@ class Tally:
 
 
 def recurrence_cells(r: RecurrenceRow) -> list:
-    return [r.township, f"{r.report_year}年度：{r.title}", f"{r.earlier_year}年度：{r.earlier_title}",
-            recurrence_label(r.years)]
+    return [
+        r.township,
+        f"{r.report_year}年度：{r.title}",
+        f"{r.earlier_year}年度：{r.earlier_title}",
+        recurrence_label(r.years),
+    ]
 
 
 def claim_cells(c: ClaimRow) -> list:
@@ -195,11 +246,21 @@ def theme_rows(summary: CountySummary) -> list[list]:
 
 SHEETS = (  # (title, header, rows of a summary)
     ("乡镇汇总", TABLE_HEADER, lambda s: [s.total.cells()] + [r.cells() for r in s.rows]),
-    ("逾期销号", ["乡镇（街道）", "类型", "问题/计划", "整改时限", "销号日期", "逾期天数"],
-     lambda s: [r.cells() for r in s.late]),
-    ("连续查摆", ["乡镇（街道）", "问题", "此前查摆的问题", "标注"], lambda s: [recurrence_cells(r) for r in s.recurrences]),
-    ("称已完成未销号", ["乡镇（街道）", "报告中的整改情况", "台账中的问题", "台账状态"],
-     lambda s: [claim_cells(c) for c in s.claims]),
+    (
+        "逾期销号",
+        ["乡镇（街道）", "类型", "问题/计划", "整改时限", "销号日期", "逾期天数"],
+        lambda s: [r.cells() for r in s.late],
+    ),
+    (
+        "连续查摆",
+        ["乡镇（街道）", "问题", "此前查摆的问题", "标注"],
+        lambda s: [recurrence_cells(r) for r in s.recurrences],
+    ),
+    (
+        "称已完成未销号",
+        ["乡镇（街道）", "报告中的整改情况", "台账中的问题", "台账状态"],
+        lambda s: [claim_cells(c) for c in s.claims],
+    ),
     ("主题分布", ["主题", "问题数"], theme_rows),
 )
 
@@ -233,11 +294,12 @@ def xlsx(summary: CountySummary) -> bytes:
             n += 1
         if title == "乡镇汇总" and summary.rows:
             # rows 3… are the townships (row 2 is 合计)
-            ws.add_chart(_bar_chart(ws, CHART_TITLES["completion"], value_col=RATE_COLUMN, first=3, last=n + 1,
-                                    percent=True), f"{get_column_letter(len(header) + 2)}2")
+            ws.add_chart(
+                _bar_chart(ws, CHART_TITLES["completion"], value_col=RATE_COLUMN, first=3, last=n + 1, percent=True),
+                f"{get_column_letter(len(header) + 2)}2",
+            )
         elif title == "主题分布" and n:
-            ws.add_chart(_bar_chart(ws, CHART_TITLES["themes"], value_col=2, first=2, last=n + 1, percent=False),
-                         "D2")
+            ws.add_chart(_bar_chart(ws, CHART_TITLES["themes"], value_col=2, first=2, last=n + 1, percent=False), "D2")
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
@@ -315,8 +377,14 @@ def docx(summary: CountySummary) -> bytes:
 
 def page_context(summary: CountySummary) -> dict:
     """What yearend/county_body.html.j2 needs: the standalone file and the web page render the same."""
-    return {"s": summary, "charts": summary.chart_uris(), "chart_titles": CHART_TITLES, "sheets": SHEETS,
-            "reading": for_reading, "left_out": left_out}
+    return {
+        "s": summary,
+        "charts": summary.chart_uris(),
+        "chart_titles": CHART_TITLES,
+        "sheets": SHEETS,
+        "reading": for_reading,
+        "left_out": left_out,
+    }
 
 
 def html(summary: CountySummary) -> str:

@@ -6,6 +6,7 @@ A4; margins top 37 mm, bottom 35 mm, left 28 mm, right 26 mm (版心 156 × 225 
 on a page; page numbers — 1 — in 宋体 四号 at the foot. Fonts are named for East Asian text
 (w:eastAsia), as Word needs for Chinese.
 """
+
 from __future__ import annotations
 
 import io
@@ -52,8 +53,16 @@ def set_fonts(rpr_owner, name: str) -> None:
         fonts.set(qn(attr), name)
 
 
-def _style(doc: DocumentObject, name: str, font: str, size, *, indent: bool, align=WD_ALIGN_PARAGRAPH.JUSTIFY,
-           bold: bool = False) -> None:
+def _style(
+    doc: DocumentObject,
+    name: str,
+    font: str,
+    size,
+    *,
+    indent: bool,
+    align=WD_ALIGN_PARAGRAPH.JUSTIFY,
+    bold: bool = False,
+) -> None:
     style = doc.styles[name]
     set_fonts(style.element, font)
     style.font.size = size

@@ -2,6 +2,7 @@
 
 `review_notes` (off by default) lets internal review wording (退回 reasons) into the sections; the
 result says why charts were left out of the county summary, if they were (`chart_note`)."""
+
 from __future__ import annotations
 
 import io
@@ -17,11 +18,11 @@ from sqlalchemy.engine import Engine
 from tracker.errors import NotFound, ValidationFailed
 from tracker.lights import today
 from tracker.models import Report, Township
+from tracker.textfmt import percent
 from tracker.yearend import county as county_summary
 from tracker.yearend import gbt9704
 from tracker.yearend.data import RecurrenceRow, cross_year, load_chunks
 from tracker.yearend.section import FORMATS, Section, blocks, build, render
-from tracker.textfmt import percent
 
 COUNTY_PREFIX = "县级汇总"
 COUNTY_FORMATS = ("docx", "xlsx", "html")
@@ -60,9 +61,16 @@ def _check_found(engine: Engine, *, year: int, townships: list[str] | None, coun
             raise NotFound(f"没有找到{where}{year}年度报告，请先导入")
 
 
-def sections(engine: Engine, *, year: int, as_of: date, townships: list[str] | None = None,
-             tally: county_summary.Tally | None = None, review_notes: bool = False,
-             county_id: int | None = None) -> Iterator[Section]:
+def sections(
+    engine: Engine,
+    *,
+    year: int,
+    as_of: date,
+    townships: list[str] | None = None,
+    tally: county_summary.Tally | None = None,
+    review_notes: bool = False,
+    county_id: int | None = None,
+) -> Iterator[Section]:
     """Each township's section (of the county `county_id`, if given), in name order, loaded a chunk at a
     time; `tally` sees every township."""
     _check_found(engine, year=year, townships=townships, county_id=county_id)
@@ -73,22 +81,30 @@ def sections(engine: Engine, *, year: int, as_of: date, townships: list[str] | N
             yield build(ty, as_of, review_notes=review_notes)
 
 
-def one_section(engine: Engine, *, year: int, as_of: date, township: str, review_notes: bool = False,
-                county_id: int | None = None) -> Section:
-    return next(sections(engine, year=year, as_of=as_of, townships=[township], review_notes=review_notes,
-                         county_id=county_id))
+def one_section(
+    engine: Engine, *, year: int, as_of: date, township: str, review_notes: bool = False, county_id: int | None = None
+) -> Section:
+    return next(
+        sections(engine, year=year, as_of=as_of, townships=[township], review_notes=review_notes, county_id=county_id)
+    )
 
 
-def county_tally(engine: Engine, *, year: int, townships: list[str] | None = None, county_id: int | None = None,
-                 ) -> tuple[county_summary.Tally, list[RecurrenceRow]]:
+def county_tally(
+    engine: Engine,
+    *,
+    year: int,
+    townships: list[str] | None = None,
+    county_id: int | None = None,
+) -> tuple[county_summary.Tally, list[RecurrenceRow]]:
     """An empty tally knowing the claims, and the recurrences: what the county summary needs besides
     the townships themselves."""
     recurrences, claims = cross_year(engine, year=year, townships=townships, county_id=county_id)
     return county_summary.Tally(claims), recurrences
 
 
-def county_summary_of(engine: Engine, *, year: int, as_of: date, county_id: int | None = None
-                      ) -> county_summary.CountySummary:
+def county_summary_of(
+    engine: Engine, *, year: int, as_of: date, county_id: int | None = None
+) -> county_summary.CountySummary:
     """The county summary of the county `county_id` (None: every township in the database)."""
     tally, recurrences = county_tally(engine, year=year, county_id=county_id)
     for _ in sections(engine, year=year, as_of=as_of, tally=tally, county_id=county_id):
@@ -98,9 +114,11 @@ def county_summary_of(engine: Engine, *, year: int, as_of: date, county_id: int 
 
 def county_files(summary: county_summary.CountySummary) -> dict[str, bytes]:
     year = summary.year
-    files = {county_name(year, "docx"): county_summary.docx(summary),
-             county_name(year, "xlsx"): county_summary.xlsx(summary),
-             county_name(year, "html"): county_summary.html(summary).encode("utf-8")}
+    files = {
+        county_name(year, "docx"): county_summary.docx(summary),
+        county_name(year, "xlsx"): county_summary.xlsx(summary),
+        county_name(year, "html"): county_summary.html(summary).encode("utf-8"),
+    }
     for key, png in summary.charts.items():
         files[f"{COUNTY_PREFIX}-{year}年度-{county_summary.CHART_TITLES[key]}.png"] = png
     return files
@@ -113,20 +131,31 @@ def _write(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
-def run_year_end(*, engine: Engine, year: int, as_of: date | None = None, out_dir: Path | str,
-                 townships: list[str] | None = None, formats=FORMATS, county: bool = True,
-                 review_notes: bool = False, county_id: int | None = None) -> dict:
+def run_year_end(
+    *,
+    engine: Engine,
+    year: int,
+    as_of: date | None = None,
+    out_dir: Path | str,
+    townships: list[str] | None = None,
+    formats=FORMATS,
+    county: bool = True,
+    review_notes: bool = False,
+    county_id: int | None = None,
+) -> dict:
     """Write each township's section (one file per format, named after the township) and, with
     `county`, the county summary; returns what was written and the headline numbers."""
     as_of = as_of or today()
     formats = check_formats(formats)
     out = Path(out_dir)
-    tally, recurrences = (county_tally(engine, year=year, townships=townships, county_id=county_id) if county
-                          else (None, []))
+    tally, recurrences = (
+        county_tally(engine, year=year, townships=townships, county_id=county_id) if county else (None, [])
+    )
     written, townships_done = 0, 0
     totals = dict.fromkeys(("total", "done", "in_progress", "ongoing", "unassigned"), 0)
-    for section in sections(engine, year=year, as_of=as_of, townships=townships, tally=tally,
-                            review_notes=review_notes, county_id=county_id):
+    for section in sections(
+        engine, year=year, as_of=as_of, townships=townships, tally=tally, review_notes=review_notes, county_id=county_id
+    ):
         if not townships_done:
             out.mkdir(parents=True, exist_ok=True)
         townships_done += 1
@@ -135,32 +164,49 @@ def run_year_end(*, engine: Engine, year: int, as_of: date | None = None, out_di
         for fmt in formats:
             _write(out / section_name(section.township, year, fmt), section_bytes(section, fmt))
             written += 1
-    result = {"year": year, "as_of": as_of.isoformat(), "out_dir": str(out), "townships": townships_done,
-              "shortcomings": totals["total"], "done": totals["done"], "in_progress": totals["in_progress"],
-              "ongoing": totals["ongoing"], "unassigned": totals["unassigned"],
-              "rate": percent(totals["done"], totals["total"]), "files": written}
+    result = {
+        "year": year,
+        "as_of": as_of.isoformat(),
+        "out_dir": str(out),
+        "townships": townships_done,
+        "shortcomings": totals["total"],
+        "done": totals["done"],
+        "in_progress": totals["in_progress"],
+        "ongoing": totals["ongoing"],
+        "unassigned": totals["unassigned"],
+        "rate": percent(totals["done"], totals["total"]),
+        "files": written,
+    }
     if tally is not None:
         summary = tally.summary(recurrences, year=year, as_of=as_of)
         files = county_files(summary)
         for name, blob in files.items():
             _write(out / name, blob)
-        result |= {"files": written + len(files), "county_files": sorted(files),
-                   "recurring": summary.total.recurring, "claimed_not_closed": len(summary.claims),
-                   "unlinked": summary.total.unlinked, "closed_late": len(summary.late),
-                   "charts": len(summary.charts), "chart_note": summary.chart_note,
-                   "recurrences": [county_summary.recurrence_cells(r) for r in summary.recurrences],
-                   "claims": [county_summary.claim_cells(c) for c in summary.claims]}
+        result |= {
+            "files": written + len(files),
+            "county_files": sorted(files),
+            "recurring": summary.total.recurring,
+            "claimed_not_closed": len(summary.claims),
+            "unlinked": summary.total.unlinked,
+            "closed_late": len(summary.late),
+            "charts": len(summary.charts),
+            "chart_note": summary.chart_note,
+            "recurrences": [county_summary.recurrence_cells(r) for r in summary.recurrences],
+            "claims": [county_summary.claim_cells(c) for c in summary.claims],
+        }
     return result
 
 
-def zip_all(engine: Engine, *, year: int, as_of: date, review_notes: bool = False,
-            county_id: int | None = None) -> bytes:
+def zip_all(
+    engine: Engine, *, year: int, as_of: date, review_notes: bool = False, county_id: int | None = None
+) -> bytes:
     """Every township's section in every format plus the county files, as one .zip (for the county)."""
     tally, recurrences = county_tally(engine, year=year, county_id=county_id)
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-        for section in sections(engine, year=year, as_of=as_of, tally=tally, review_notes=review_notes,
-                                county_id=county_id):
+        for section in sections(
+            engine, year=year, as_of=as_of, tally=tally, review_notes=review_notes, county_id=county_id
+        ):
             for fmt in FORMATS:
                 zf.writestr(section_name(section.township, year, fmt), section_bytes(section, fmt))
         for name, blob in county_files(tally.summary(recurrences, year=year, as_of=as_of)).items():

@@ -14,6 +14,7 @@ What the text says:
   `--include-review-notes`).
 - Everything is as of the chosen date (`tracker.yearend.data`): status, owner, deadline included.
 """
+
 from __future__ import annotations
 
 import re
@@ -25,8 +26,18 @@ from pathlib import Path
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, StrictUndefined, select_autoescape
 
 from tracker.config import get_settings
-from tracker.textfmt import (QUOTED, cn_by, cn_date, cn_month, measures, ordinal, percent, problem_phrase, quoted,
-                             unit_word)
+from tracker.textfmt import (
+    QUOTED,
+    cn_by,
+    cn_date,
+    cn_month,
+    measures,
+    ordinal,
+    percent,
+    problem_phrase,
+    quoted,
+    unit_word,
+)
 from tracker.yearend.data import DONE, ONGOING, OPEN, REVIEW, UNASSIGNED, TaskFacts, TownshipYear
 
 FORMATS = ("docx", "md", "txt")
@@ -64,8 +75,14 @@ def counts(tasks: list[TaskFacts]) -> dict[str, int]:
     ongoing = sum(t.state == ONGOING for t in tasks)
     unassigned = sum(t.state == UNASSIGNED for t in tasks)
     total = len(tasks)
-    return {"total": total, "done": done, "in_progress": total - done - ongoing - unassigned, "ongoing": ongoing,
-            "unassigned": unassigned, "rate": percent(done, total)}
+    return {
+        "total": total,
+        "done": done,
+        "in_progress": total - done - ongoing - unassigned,
+        "ongoing": ongoing,
+        "unassigned": unassigned,
+        "rate": percent(done, total),
+    }
 
 
 def _tally(c: dict[str, int], *, done: str, doing: str) -> str:
@@ -99,8 +116,7 @@ def opening(ty: TownshipYear, c: dict[str, int], as_of: str) -> str:
         status = f"{_tally(c, done='', doing='正在整改')}，尚无问题完成整改销号，完成率0%"
     else:
         status = f"{_tally(c, done='已完成整改', doing='正在整改')}，完成率{c['rate']}%"
-    return (f"针对{ty.report_year}年度报告查摆的{c['total']}个方面问题，{me}{ledger}。"
-            f"截至{as_of}，{status}。")
+    return f"针对{ty.report_year}年度报告查摆的{c['total']}个方面问题，{me}{ledger}。截至{as_of}，{status}。"
 
 
 def state_phrase(t: TaskFacts, as_of: date, *, review_notes: bool = False) -> str:
@@ -117,10 +133,8 @@ def state_phrase(t: TaskFacts, as_of: date, *, review_notes: bool = False) -> st
         parts = ["此项工作需长期坚持", stage]
     else:
         progress = f"进度{t.percent}%" if t.percent and t.percent < 100 else ""
-        reason = (f"审核未通过，原因：{t.reject_reason.strip().rstrip('。')}"
-                  if t.reject_reason and review_notes else "")
-        target = (f"计划{cn_by(t.deadline)}前完成" if t.deadline >= as_of
-                  else f"原定{cn_by(t.deadline)}前完成，已超期")
+        reason = f"审核未通过，原因：{t.reject_reason.strip().rstrip('。')}" if t.reject_reason and review_notes else ""
+        target = f"计划{cn_by(t.deadline)}前完成" if t.deadline >= as_of else f"原定{cn_by(t.deadline)}前完成，已超期"
         parts = ["目前正在整改", progress, reason, target]
     return "，".join(p for p in parts if p) + "。"
 
@@ -131,8 +145,7 @@ def paragraph(n: int, t: TaskFacts, as_of: date, *, review_notes: bool = False) 
         done_words = "整改措施已落实并通过审核。"
     elif not done_words and t.state == OPEN:
         done_words = "尚未报送整改进展。"
-    return Paragraph(ordinal(n), problem_phrase(t.title), done_words,
-                     state_phrase(t, as_of, review_notes=review_notes))
+    return Paragraph(ordinal(n), problem_phrase(t.title), done_words, state_phrase(t, as_of, review_notes=review_notes))
 
 
 def plans_paragraph(ty: TownshipYear) -> str:
@@ -160,18 +173,30 @@ def build(ty: TownshipYear, as_of: date, *, review_notes: bool = False) -> Secti
     c = counts(ty.shortcomings)
     when = cn_date(as_of)
     return Section(
-        township=ty.name, unit=unit_word(ty.name), report_year=ty.report_year, plan_year=ty.plan_year, as_of=when,
-        title=f"{ty.name}{ty.report_year}年度报告问题整改情况", opening=opening(ty, c, when),
+        township=ty.name,
+        unit=unit_word(ty.name),
+        report_year=ty.report_year,
+        plan_year=ty.plan_year,
+        as_of=when,
+        title=f"{ty.name}{ty.report_year}年度报告问题整改情况",
+        opening=opening(ty, c, when),
         paragraphs=[paragraph(i, t, as_of, review_notes=review_notes) for i, t in enumerate(ty.shortcomings, 1)],
-        plans=plans_paragraph(ty), counts=c, review_notes=review_notes)
+        plans=plans_paragraph(ty),
+        counts=c,
+        review_notes=review_notes,
+    )
 
 
 @lru_cache(maxsize=8)
 def _environment(override_dir: Path) -> Environment:
     return Environment(
         loader=ChoiceLoader([FileSystemLoader(override_dir), PackageLoader("tracker.yearend", "templates")]),
-        autoescape=select_autoescape(("html", "html.j2")), trim_blocks=True, lstrip_blocks=True,
-        keep_trailing_newline=True, undefined=StrictUndefined)
+        autoescape=select_autoescape(("html", "html.j2")),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        undefined=StrictUndefined,
+    )
 
 
 def environment() -> Environment:
@@ -183,7 +208,6 @@ def render(section: Section, fmt: str) -> str:
     return environment().get_template(f"yearend/section.{fmt}.j2").render(s=section)
 
 
-
 HEADING_LINE = re.compile(r"^[一二三四五六七八九十]+、")
 
 
@@ -192,5 +216,6 @@ def blocks(text: str) -> list[tuple[str, str]]:
     headings, the rest body paragraphs. The .docx and the web page are laid out from these."""
     lines = [line.strip().lstrip("\u3000") for line in text.splitlines()]
     lines = [line for line in lines if line]
-    return [("title" if i == 0 else "heading" if HEADING_LINE.match(line) else "body", line)
-            for i, line in enumerate(lines)]
+    return [
+        ("title" if i == 0 else "heading" if HEADING_LINE.match(line) else "body", line) for i, line in enumerate(lines)
+    ]

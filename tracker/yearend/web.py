@@ -7,6 +7,7 @@ let internal review wording such as 退回 reasons into the text). Who may read 
 in tracker/yearend/access.py; the templates and nav link are installed by `setup_pages()`, which
 the app factory calls.
 """
+
 from __future__ import annotations
 
 from datetime import date
@@ -27,8 +28,15 @@ from tracker.web.forms import optional_int
 from tracker.web.templating import add_nav_link, add_template_folder, render
 from tracker.yearend import county as county_summary
 from tracker.yearend.access import county_scope, require_county_reader, section_township, section_townships
-from tracker.yearend.run import (COUNTY_FORMATS, county_name, county_summary_of, one_section, section_bytes,
-                                 section_name, zip_all)
+from tracker.yearend.run import (
+    COUNTY_FORMATS,
+    county_name,
+    county_summary_of,
+    one_section,
+    section_bytes,
+    section_name,
+    zip_all,
+)
 from tracker.yearend.section import FORMATS, blocks
 from tracker.yearend.section import render as render_section
 
@@ -41,7 +49,6 @@ MEDIA_TYPES = {
     "html": "text/html; charset=utf-8",
     "zip": "application/zip",
 }
-
 
 
 def setup_pages() -> None:
@@ -67,9 +74,11 @@ def _params(request: Request, session: Session, user: User) -> tuple[int, date]:
 
 
 def _download(data: bytes, name: str, fmt: str) -> Response:
-    return Response(data, media_type=MEDIA_TYPES[fmt],
-                    headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}",
-                             "Cache-Control": "no-store"})
+    return Response(
+        data,
+        media_type=MEDIA_TYPES[fmt],
+        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}", "Cache-Control": "no-store"},
+    )
 
 
 def _review_notes(request: Request) -> bool:
@@ -81,17 +90,36 @@ def _section(request: Request, session: Session, user: User):
     year, as_of = _params(request, session, user)
     name = section_township(session, actor=user, year=year, asked=request.query_params.get("township"))
     county_id = county_scope(session, actor=user, asked=request.query_params.get("county"))
-    return one_section(session.get_bind(), year=year, as_of=as_of, township=name,
-                       review_notes=_review_notes(request), county_id=county_id), year, as_of
+    return (
+        one_section(
+            session.get_bind(),
+            year=year,
+            as_of=as_of,
+            township=name,
+            review_notes=_review_notes(request),
+            county_id=county_id,
+        ),
+        year,
+        as_of,
+    )
 
 
 @router.get("/yearend")
 def section_page(request: Request, session: SessionDep, user: CurrentUser):
     section, year, as_of = _section(request, session, user)
     townships = section_townships(session, actor=user, year=year)
-    return render(request, "yearend/page_section.html", user=user, section=section,
-                  blocks=blocks(render_section(section, "txt")), year=year, as_of=as_of, formats=FORMATS,
-                  years=report_years(session, actor=user), townships=townships)
+    return render(
+        request,
+        "yearend/page_section.html",
+        user=user,
+        section=section,
+        blocks=blocks(render_section(section, "txt")),
+        year=year,
+        as_of=as_of,
+        formats=FORMATS,
+        years=report_years(session, actor=user),
+        townships=townships,
+    )
 
 
 @router.get("/yearend/section.{fmt}")
@@ -109,8 +137,13 @@ def all_download(request: Request, session: SessionDep, user: CurrentUser):
     require_county_reader(user)
     year, as_of = _params(request, session, user)
     name = f"{year}年度问题整改情况-全部乡镇-截至{as_of.isoformat()}.zip"
-    data = zip_all(session.get_bind(), year=year, as_of=as_of, review_notes=_review_notes(request),
-                   county_id=county_scope(session, actor=user, asked=request.query_params.get("county")))
+    data = zip_all(
+        session.get_bind(),
+        year=year,
+        as_of=as_of,
+        review_notes=_review_notes(request),
+        county_id=county_scope(session, actor=user, asked=request.query_params.get("county")),
+    )
     record_export(session, actor=user, entity="yearend", what=name)
     return _download(data, name, "zip")
 
@@ -125,9 +158,16 @@ def _county(request: Request, session: Session, user: User):
 @router.get("/yearend/county")
 def county_page(request: Request, session: SessionDep, user: CurrentUser):
     summary, year, as_of = _county(request, session, user)
-    return render(request, "yearend/page_county.html", user=user, year=year, as_of=as_of,
-                  years=report_years(session, actor=user), formats=COUNTY_FORMATS,
-                  **county_summary.page_context(summary))
+    return render(
+        request,
+        "yearend/page_county.html",
+        user=user,
+        year=year,
+        as_of=as_of,
+        years=report_years(session, actor=user),
+        formats=COUNTY_FORMATS,
+        **county_summary.page_context(summary),
+    )
 
 
 @router.get("/yearend/county.{fmt}")
@@ -135,7 +175,10 @@ def county_download(request: Request, session: SessionDep, user: CurrentUser, fm
     if fmt not in COUNTY_FORMATS:
         raise NotFound(f"不支持的格式：{fmt}")
     summary, year, as_of = _county(request, session, user)
-    writer = {"docx": county_summary.docx, "xlsx": county_summary.xlsx,
-              "html": lambda s: county_summary.html(s).encode("utf-8")}[fmt]
+    writer = {
+        "docx": county_summary.docx,
+        "xlsx": county_summary.xlsx,
+        "html": lambda s: county_summary.html(s).encode("utf-8"),
+    }[fmt]
     record_export(session, actor=user, entity="yearend", what=county_name(year, fmt), as_of=as_of)
     return _download(writer(summary), county_name(year, fmt), fmt)

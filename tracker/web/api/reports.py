@@ -1,4 +1,5 @@
 """Reports: list the visible ones; upload and import directly (no review step)."""
+
 from __future__ import annotations
 
 from typing import Annotated
@@ -21,10 +22,17 @@ def list_reports(session: SessionDep, user: CurrentUser):
     return reports.visible_reports(session, actor=user)
 
 
-@router.post("/reports", response_model=list[ReportImportResult],
-             summary="上传并直接导入报告（.txt/.docx，可多个）；每个文件一条结果，失败的说明原因")
-def upload_reports(request: Request, user: CurrentUser, files: Annotated[list[UploadFile], File()],
-                   replace: Annotated[bool, Form(description="同一乡镇同一年度已有不同文件时替换")] = False):
+@router.post(
+    "/reports",
+    response_model=list[ReportImportResult],
+    summary="上传并直接导入报告（.txt/.docx，可多个）；每个文件一条结果，失败的说明原因",
+)
+def upload_reports(
+    request: Request,
+    user: CurrentUser,
+    files: Annotated[list[UploadFile], File()],
+    replace: Annotated[bool, Form(description="同一乡镇同一年度已有不同文件时替换")] = False,
+):
     require_county(user)  # before reading any upload
     results = []
     for f in files:
@@ -33,9 +41,18 @@ def upload_reports(request: Request, user: CurrentUser, files: Annotated[list[Up
         if len(data) > MAX_REPORT_BYTES:
             results.append(ReportImportResult(file=name, outcome="failed", message=f"文件 {name} 超过 20 MB 的上限"))
             continue
-        r = reports.import_upload(engine=request.app.state.engine, actor=user, filename=name, data=data,
-                                  replace=replace)
-        results.append(ReportImportResult(file=name, outcome=r.outcome, message=r.message, report_id=r.report_id,
-                                          township=r.township, report_year=r.report_year,
-                                          tasks=r.counts.get("tasks")))
+        r = reports.import_upload(
+            engine=request.app.state.engine, actor=user, filename=name, data=data, replace=replace
+        )
+        results.append(
+            ReportImportResult(
+                file=name,
+                outcome=r.outcome,
+                message=r.message,
+                report_id=r.report_id,
+                township=r.township,
+                report_year=r.report_year,
+                tasks=r.counts.get("tasks"),
+            )
+        )
     return results

@@ -3,6 +3,7 @@
 The entities' shapes (Task*, Report*, User*, Progress*, Evidence*, Journal*) are the model families
 of tracker/models.py, shared with the services; the channels' and outbox's are in notifications/models.py.
 """
+
 from __future__ import annotations
 
 from typing import Literal

@@ -1,4 +1,5 @@
 """A user's own account: changing the password (also the forced change after an admin set it)."""
+
 from __future__ import annotations
 
 from typing import Annotated
@@ -15,8 +16,15 @@ router = APIRouter(prefix="/account", include_in_schema=False)
 
 
 def _page(request: Request, user, *, status_code: int = 200, error: str | None = None):
-    return render(request, "account_password.html", user=user, status_code=status_code, error=error,
-                  reason=users.password_change_due(user), policy=passwords.describe())
+    return render(
+        request,
+        "account_password.html",
+        user=user,
+        status_code=status_code,
+        error=error,
+        reason=users.password_change_due(user),
+        policy=passwords.describe(),
+    )
 
 
 @router.get("/password")
@@ -25,9 +33,14 @@ def password_form(request: Request, user: CurrentUser):
 
 
 @router.post("/password")
-def change_password(request: Request, session: SessionDep, user: CurrentUser,
-                    current_password: Annotated[str, Form()] = "", new_password: Annotated[str, Form()] = "",
-                    confirm_password: Annotated[str, Form()] = ""):
+def change_password(
+    request: Request,
+    session: SessionDep,
+    user: CurrentUser,
+    current_password: Annotated[str, Form()] = "",
+    new_password: Annotated[str, Form()] = "",
+    confirm_password: Annotated[str, Form()] = "",
+):
     try:
         if new_password != confirm_password:
             raise ValidationFailed("两次输入的新密码不一致")

@@ -1,4 +1,5 @@
 """Login, logout and the home redirect."""
+
 from __future__ import annotations
 
 import logging
@@ -7,7 +8,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse
-
 from sqlmodel import Session
 
 from tracker import sessions, users
@@ -38,8 +38,12 @@ def login_form(request: Request, next: str = "/"):
 
 
 @router.post("/login", dependencies=[Depends(require_csrf)])
-async def login(request: Request, name: Annotated[str, Form()] = "", password: Annotated[str, Form()] = "",
-                next: Annotated[str, Form()] = "/"):
+async def login(
+    request: Request,
+    name: Annotated[str, Form()] = "",
+    password: Annotated[str, Form()] = "",
+    next: Annotated[str, Form()] = "/",
+):
     """Async so that a flood of attempts waits in the event loop: rate limits first (no database, no
     hashing), then the password check in a worker thread when one of the few slots is free (throttle.py)."""
     name = name.strip()
@@ -56,7 +60,8 @@ async def login(request: Request, name: Annotated[str, Form()] = "", password: A
         return refused(429, f"登录尝试过于频繁，请 {wait} 秒后再试", {"Retry-After": str(wait)})
     try:
         user_id, sid, error = await throttle.check_password_in_thread(
-            lambda: _login(request, name=name, password=password, address=address))
+            lambda: _login(request, name=name, password=password, address=address)
+        )
     except throttle.Busy:
         return refused(503, "登录人数较多，请稍后再试", {"Retry-After": "5"})
     if error is not None:

@@ -1,4 +1,5 @@
 """Excel, the county's working format: export the ledger under the current filters, import an edited sheet."""
+
 from __future__ import annotations
 
 import io
@@ -32,9 +33,15 @@ def export(request: Request, session: SessionDep, user: CurrentUser):
     if user.role == Role.township:  # their own township, which the filters leave implicit
         filters["township"] = next(iter(township_names(session, actor=user)), None)
     on = datetime.now(TZ).date()
-    return StreamingResponse(iter([buffer.getvalue()]), media_type=XLSX,
-                             headers={"Content-Disposition": content_disposition(export_filename(on=on, **filters),
-                                                                                 f"rectify-ledger-{on:%Y%m%d}.xlsx")})
+    return StreamingResponse(
+        iter([buffer.getvalue()]),
+        media_type=XLSX,
+        headers={
+            "Content-Disposition": content_disposition(
+                export_filename(on=on, **filters), f"rectify-ledger-{on:%Y%m%d}.xlsx"
+            )
+        },
+    )
 
 
 def content_disposition(name: str, ascii_name: str) -> str:
@@ -50,8 +57,7 @@ def import_form(request: Request, user: CurrentUser):
 
 
 @router.post("/tasks/import")
-def import_sheet(request: Request, session: SessionDep, user: CurrentUser,
-                 file: Annotated[UploadFile, File()]):
+def import_sheet(request: Request, session: SessionDep, user: CurrentUser, file: Annotated[UploadFile, File()]):
     require_county(user)
     data = file.file.read(MAX_SHEET_BYTES + 1)
     if len(data) > MAX_SHEET_BYTES:

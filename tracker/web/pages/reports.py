@@ -2,6 +2,7 @@
 
 Who may do what is checked by tracker.reports and tracker.web.review (county users review and import).
 """
+
 from __future__ import annotations
 
 from typing import Annotated
@@ -27,10 +28,16 @@ router = APIRouter(prefix="/reports", include_in_schema=False)
 
 
 def _list_page(request: Request, session, user: User, *, status_code: int = 200, failures=()):
-    return render(request, "reports.html", user=user, status_code=status_code,
-                  reports=visible_reports(session, actor=user),
-                  pending=review.list_pending(actor=user, session=session),
-                  failures=failures, report_accept=",".join(REPORT_SUFFIXES))
+    return render(
+        request,
+        "reports.html",
+        user=user,
+        status_code=status_code,
+        reports=visible_reports(session, actor=user),
+        pending=review.list_pending(actor=user, session=session),
+        failures=failures,
+        report_accept=",".join(REPORT_SUFFIXES),
+    )
 
 
 @router.get("")
@@ -39,8 +46,7 @@ def reports_page(request: Request, session: SessionDep, user: CurrentUser):
 
 
 @router.post("/upload")
-def upload(request: Request, session: SessionDep, user: CurrentUser,
-           files: Annotated[list[UploadFile], File()] = []):
+def upload(request: Request, session: SessionDep, user: CurrentUser, files: Annotated[list[UploadFile], File()] = []):
     require_county(user)  # before reading the uploads
     staged, failures = [], []
     for f in files:
@@ -62,16 +68,33 @@ def upload(request: Request, session: SessionDep, user: CurrentUser,
     return _list_page(request, session, user, status_code=422 if failures and not staged else 200, failures=failures)
 
 
-def _review_page(request: Request, user: User, pending: review.Pending, *, error: str | None = None,
-                 status_code: int = 200, form: dict | None = None):
+def _review_page(
+    request: Request,
+    user: User,
+    pending: review.Pending,
+    *,
+    error: str | None = None,
+    status_code: int = 200,
+    form: dict | None = None,
+):
     """`form`: what was typed, shown again when the confirmation was refused (its titles and kinds only
     when they still line up with the items)."""
     ex = pending.extraction
     spans = [(i, it.kind, it.start, it.end) for i, it in enumerate(ex.items)]
     if form and not (len(form["kinds"]) == len(form["titles"]) == len(ex.items)):
         form = form | {"kinds": None, "titles": None}
-    return render(request, "review.html", user=user, status_code=status_code, p=pending, ex=ex, error=error,
-                  doc=review.highlight(ex.text, spans), kinds=review.KINDS, form=form)
+    return render(
+        request,
+        "review.html",
+        user=user,
+        status_code=status_code,
+        p=pending,
+        ex=ex,
+        error=error,
+        doc=review.highlight(ex.text, spans),
+        kinds=review.KINDS,
+        form=form,
+    )
 
 
 @router.get("/review/{token}")
@@ -80,18 +103,40 @@ def review_page(request: Request, session: SessionDep, user: CurrentUser, token:
 
 
 @router.post("/review/{token}")
-def review_submit(request: Request, session: SessionDep, user: CurrentUser, token: str,
-                  kind: Annotated[list[str], Form()] = [], title: Annotated[list[str], Form()] = [],
-                  drop: Annotated[list[int], Form()] = [], merge: Annotated[list[int], Form()] = [],
-                  unit: Annotated[str, Form()] = "", report_year: Annotated[str, Form()] = "",
-                  replace: Annotated[bool, Form()] = False, action: Annotated[str, Form()] = "apply"):
+def review_submit(
+    request: Request,
+    session: SessionDep,
+    user: CurrentUser,
+    token: str,
+    kind: Annotated[list[str], Form()] = [],
+    title: Annotated[list[str], Form()] = [],
+    drop: Annotated[list[int], Form()] = [],
+    merge: Annotated[list[int], Form()] = [],
+    unit: Annotated[str, Form()] = "",
+    report_year: Annotated[str, Form()] = "",
+    replace: Annotated[bool, Form()] = False,
+    action: Annotated[str, Form()] = "apply",
+):
     pending = review.load(token, actor=user, session=session)
-    typed = {"unit": unit, "report_year": report_year, "replace": replace, "kinds": kind, "titles": title,
-             "drop": set(drop), "merge": set(merge)}
+    typed = {
+        "unit": unit,
+        "report_year": report_year,
+        "replace": replace,
+        "kinds": kind,
+        "titles": title,
+        "drop": set(drop),
+        "merge": set(merge),
+    }
     try:
-        pending.extraction = review.apply_edits(pending.extraction, kinds=kind, titles=title, drop=set(drop),
-                                                merge=set(merge), unit=unit,
-                                                report_year=optional_int(report_year, "报告年度"))
+        pending.extraction = review.apply_edits(
+            pending.extraction,
+            kinds=kind,
+            titles=title,
+            drop=set(drop),
+            merge=set(merge),
+            unit=unit,
+            report_year=optional_int(report_year, "报告年度"),
+        )
     except ValidationFailed as exc:  # shown on the form, with what was typed
         return _review_page(request, user, pending, error=exc.message, status_code=exc.status_code, form=typed)
     review.save(pending, session=session)
@@ -101,12 +146,28 @@ def review_submit(request: Request, session: SessionDep, user: CurrentUser, toke
     try:  # in the request's transaction: the upload leaves the list with the import, or stays
         result = review.confirm(pending, actor=user, replace=replace, session=session)
     except IngestError as exc:  # the edits are applied: only the options need keeping
-        return _review_page(request, user, pending, error=str(exc), status_code=422,
-                            form={"unit": unit, "report_year": report_year, "replace": replace,
-                                  "kinds": None, "titles": None, "drop": set(), "merge": set()})
+        return _review_page(
+            request,
+            user,
+            pending,
+            error=str(exc),
+            status_code=422,
+            form={
+                "unit": unit,
+                "report_year": report_year,
+                "replace": replace,
+                "kinds": None,
+                "titles": None,
+                "drop": set(),
+                "merge": set(),
+            },
+        )
     counts = f"，生成整改任务 {result.counts['tasks']} 项" if result.counts.get("tasks") is not None else ""
-    flash(request, f"{OUTCOME_LABELS[result.outcome]}：{result.message}{counts}",
-          "ok" if result.outcome != "duplicate" else "warn")
+    flash(
+        request,
+        f"{OUTCOME_LABELS[result.outcome]}：{result.message}{counts}",
+        "ok" if result.outcome != "duplicate" else "warn",
+    )
     target = {"township": result.township, "year": result.report_year}
     return RedirectResponse(f"/tasks?{urlencode(target)}" if result.report_id else "/reports", status_code=303)
 
@@ -122,5 +183,13 @@ def review_discard(request: Request, session: SessionDep, user: CurrentUser, tok
 def report_page(request: Request, session: SessionDep, user: CurrentUser, report_id: Id):
     view = report_view(session, actor=user, report_id=report_id)
     spans = [(it.id, it.kind, it.start, it.end) for it in view.items]
-    return render(request, "report.html", user=user, report=view.report, items=view.items, task_of=view.task_of,
-                  township=view.township, doc=review.highlight(view.report.text, spans))
+    return render(
+        request,
+        "report.html",
+        user=user,
+        report=view.report,
+        items=view.items,
+        task_of=view.task_of,
+        township=view.township,
+        doc=review.highlight(view.report.text, spans),
+    )
