@@ -24,6 +24,7 @@ SHARED = Path(os.environ.get("RECTIFY_SHARED_DIR") or ROOT.parent / "shared")
 PG_ADMIN_URL = os.environ.get("RECTIFY_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 
 os.environ.setdefault("PREFECT_HOME", str(ROOT / "var" / "test-prefect"))
+Path(os.environ["PREFECT_HOME"]).mkdir(parents=True, exist_ok=True)  # a fresh clone has no var/: Prefect warns
 # The tests' receivers (HTTP recorder, SMTP) listen on 127.0.0.1, which channels refuse by default;
 # tests of the refusal itself pass settings with channel_allow_private=False.
 os.environ.setdefault("RECTIFY_CHANNEL_ALLOW_PRIVATE", "1")
