@@ -148,3 +148,11 @@ def cli_env(tmp_path, monkeypatch, engine):
     yield tmp_path
     config.get_settings.cache_clear()
     db._engine_for.cache_clear()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Chromium, one per test module (tests/browser.py)."""
+    from tests.browser import launched_chromium
+
+    yield from launched_chromium()

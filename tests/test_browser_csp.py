@@ -7,30 +7,14 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
+from tests.browser import DESKTOP
 from tests.conftest import needs_shared
-from tests.test_browser_story import ARGS, CHROMIUM, DESKTOP
 from tests.web_helpers import ADMIN, OWN, PASSWORD, REPORTS, live_server, seed, web_env
 from tracker.db import session_scope
 from tracker.models import Task
 from tracker.web.app import create_app
 
 pytestmark = [pytest.mark.browser, needs_shared("reports/xili-2023.txt", "reports/xiaojing-2023.txt")]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    import os
-
-    if not CHROMIUM.exists():
-        if os.environ.get("RECTIFY_REQUIRE_BROWSER") == "1":
-            pytest.fail("RECTIFY_REQUIRE_BROWSER=1 but /usr/bin/chromium is missing")
-        pytest.skip("/usr/bin/chromium is not installed")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield b
-        b.close()
 
 
 class Console:

@@ -8,15 +8,14 @@ Screenshots go to test-output/screenshots/daily-*.png.
 
 from __future__ import annotations
 
-import os
 import re
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
+from tests.browser import DESKTOP, PHONE, SHOTS
 from tests.conftest import needs_shared
-from tests.test_browser_story import ARGS, CHROMIUM, DESKTOP, PHONE, SHOTS
 from tests.web_helpers import ADMIN, MINIMAL_PDF, OWN, PASSWORD, live_server, seed, web_env
 from tracker import lifecycle, users
 from tracker.db import session_scope
@@ -30,20 +29,6 @@ PNG = (
     b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89"
     b"\x00\x00\x00\rIDATx\x9cc\xf8\xcf\xc0\xf0\x1f\x00\x05\x00\x01\xff\x89\x99=\x1d\x00\x00\x00\x00IEND\xaeB`\x82"
 )
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM.exists():
-        if os.environ.get("RECTIFY_REQUIRE_BROWSER") == "1":
-            pytest.fail("RECTIFY_REQUIRE_BROWSER=1 but /usr/bin/chromium is missing")
-        pytest.skip("/usr/bin/chromium is not installed")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture(scope="module")

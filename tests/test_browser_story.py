@@ -6,49 +6,18 @@ Screenshots of every step go to test-output/screenshots/; a failing step names i
 
 from __future__ import annotations
 
-import os
 import re
 from contextlib import contextmanager
-from pathlib import Path
 
 import pytest
 
+from tests.browser import DESKTOP, PHONE, SHOTS
 from tests.web_helpers import ADMIN, MINIMAL_PDF, OWN, PASSWORD, REPORTS, live_server, web_env
 from tracker import users
 from tracker.db import session_scope
 from tracker.web.app import create_app
 
-CHROMIUM = Path("/usr/bin/chromium")
-SHOTS = Path(__file__).resolve().parents[1] / "test-output" / "screenshots"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
-]
-DESKTOP = {"width": 1366, "height": 768}
-PHONE = {"width": 390, "height": 844}
-
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM.exists():
-        if os.environ.get("RECTIFY_REQUIRE_BROWSER") == "1":
-            pytest.fail("RECTIFY_REQUIRE_BROWSER=1 but /usr/bin/chromium is missing")
-        pytest.skip("/usr/bin/chromium is not installed")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield b
-        b.close()
 
 
 class Story:

@@ -5,9 +5,7 @@ who may see what. The year-end router is mounted on the app from `create_app(eng
 from __future__ import annotations
 
 import io
-import os
 import zipfile
-from pathlib import Path
 from urllib.parse import quote
 
 import docx
@@ -22,18 +20,6 @@ from tracker.web.app import create_app
 from tracker.yearend.run import county_name, section_name
 from tracker.yearend.web import router
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
-]
 Q = "year=2023&as_of=2024-12-20"
 
 
@@ -105,20 +91,6 @@ def test_pages_count_unassigned_apart_and_show_review_notes_only_when_asked(web)
     login(c, "县管理员")
     county = c.get(f"/yearend/county?{Q}").text
     assert "<th>尚未启动</th>" in county and "尚未启动（待分派）1个" in county
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).exists():
-        if os.environ.get("RECTIFY_REQUIRE_BROWSER") == "1":
-            pytest.fail(f"{CHROMIUM} is required (RECTIFY_REQUIRE_BROWSER=1) but missing")
-        pytest.skip(f"{CHROMIUM} is not installed")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
 
 
 def _login(page, base: str, name: str) -> None:
