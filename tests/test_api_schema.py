@@ -8,15 +8,13 @@ Each operation is driven through its Hypothesis strategy: schemathesis' pytest f
 
 from __future__ import annotations
 
-from datetime import date
-
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
 
-from tests.web_helpers import ADMIN, MINIMAL_PDF, OWN, seed, web_env
-from tracker import lifecycle, users
+from tests.web_helpers import ADMIN, give_history, seed, web_env
+from tracker import users
 from tracker.db import session_scope
 from tracker.web.app import create_app
 
@@ -27,25 +25,7 @@ EXAMPLES = 12
 def seeded(tmp_path_factory):
     with web_env(tmp_path_factory.mktemp("schema")) as engine:
         seed(engine)
-        with session_scope(engine) as s:  # some history and evidence for the generated ids to hit
-            lifecycle.assign(
-                s,
-                actor=users.get_user(s, name=ADMIN),
-                task_ids=[1, 2, 3],
-                owner_unit="司法所",
-                owner_person="张三",
-                deadline=date(2031, 6, 30),
-                category="长期坚持",
-            )
-            lifecycle.post_progress(
-                s,
-                actor=users.get_user(s, name=OWN),
-                task_id=1,
-                version=None,
-                note="进展",
-                files=[("纪要.pdf", MINIMAL_PDF)],
-                submit=True,
-            )
+        give_history(engine, submit=True)  # some history and evidence for the generated ids to hit
         yield engine, schemathesis.openapi.from_asgi("/openapi.json", create_app(engine=engine))
 
 

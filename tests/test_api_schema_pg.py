@@ -8,8 +8,6 @@ Kept small (a few examples per operation and mode) so it runs in well under a mi
 
 from __future__ import annotations
 
-from datetime import date
-
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
@@ -17,8 +15,8 @@ from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error, response_schema_conformance
 
 from tests.pg_web import fresh_pg_database
-from tests.web_helpers import ADMIN, MINIMAL_PDF, OWN, seed, web_env
-from tracker import lifecycle, users
+from tests.web_helpers import ADMIN, OWN, give_history, seed, web_env
+from tracker import users
 from tracker.db import session_scope
 from tracker.web.app import create_app
 
@@ -31,25 +29,7 @@ def seeded(request, tmp_path_factory):
     request.getfixturevalue("pg_url")  # skips, or fails under RECTIFY_REQUIRE_PG=1, without a server
     with fresh_pg_database("rectify_schema") as url, web_env(tmp_path_factory.mktemp("schema_pg"), url) as engine:
         seed(engine)
-        with session_scope(engine) as s:
-            lifecycle.assign(
-                s,
-                actor=users.get_user(s, name=ADMIN),
-                task_ids=[1, 2, 3],
-                owner_unit="司法所",
-                owner_person="张三",
-                deadline=date(2031, 6, 30),
-                category="长期坚持",
-            )
-            lifecycle.post_progress(
-                s,
-                actor=users.get_user(s, name=OWN),
-                task_id=1,
-                version=None,
-                note="进展",
-                files=[("纪要.pdf", MINIMAL_PDF)],
-                submit=False,
-            )
+        give_history(engine, submit=False)  # some history and evidence for the generated ids to hit
         yield engine, schemathesis.openapi.from_asgi("/openapi.json", create_app(engine=engine))
 
 

@@ -112,3 +112,30 @@ def live_server(app) -> Iterator[str]:
         server.should_exit = True
         thread.join(10)
         sock.close()
+
+
+def give_history(engine: Engine, *, submit: bool) -> None:
+    """Tasks 1–3 assigned, task 1 with a progress note and a PDF (submitted for review if `submit`)."""
+    from datetime import date
+
+    from tracker import lifecycle
+
+    with session_scope(engine) as s:
+        lifecycle.assign(
+            s,
+            actor=users.get_user(s, name=ADMIN),
+            task_ids=[1, 2, 3],
+            owner_unit="司法所",
+            owner_person="张三",
+            deadline=date(2031, 6, 30),
+            category="长期坚持",
+        )
+        lifecycle.post_progress(
+            s,
+            actor=users.get_user(s, name=OWN),
+            task_id=1,
+            version=None,
+            note="进展",
+            files=[("纪要.pdf", MINIMAL_PDF)],
+            submit=submit,
+        )
