@@ -18,6 +18,7 @@ ORDER = [
     "bench_ingest",
     "bench_ledger",
     "bench_web",
+    "bench_city",
     "bench_check",
     "bench_deliver",
     "bench_prefect",

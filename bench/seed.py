@@ -1,9 +1,12 @@
 """A large synthetic ledger, generated set-based in SQL (no Python loop over rows).
 
-    seed(engine, townships=38000, tasks=2_000_000, seed=0)
+    seed(engine, townships=38000, tasks=2_000_000, seed=0, counties=None)
     python bench/seed.py --url postgresql+psycopg://postgres@127.0.0.1:5432/DB [--townships N] [--tasks N]
+                         [--counties N]
 
-Shape: 6 townships per county (so a county holds about 300 tasks at the default size), two reports
+Shape: by default 6 townships per county (so a county holds about 300 tasks at the default size);
+`counties=N` spreads the townships over N counties instead, in consecutive blocks of nearly equal size
+(N=1: every township in the default county; N=100: 380 townships a county). Two reports
 per township (2023, 2024), one item per task; a township's tasks have consecutive ids, as ingest
 writes them.
 Statuses: 15% 待分派, 45% 整改中, 10% 待审核, 25% 已销号, 5% 已撤销; deadlines spread over
@@ -113,8 +116,11 @@ def _title(n: str) -> str:
     return f"(CASE ({n}) % {len(TITLES)} {cases} END)"
 
 
-def seed(engine: Engine, *, townships: int = 38000, tasks: int = 2_000_000, seed: int = 0) -> dict[str, int]:
-    """Fill an empty, migrated database; returns the row counts written."""
+def seed(
+    engine: Engine, *, townships: int = 38000, tasks: int = 2_000_000, seed: int = 0, counties: int | None = None
+) -> dict[str, int]:
+    """Fill an empty, migrated database; returns the row counts written. `counties`: how many counties
+    the townships are spread over (None: one county per TOWNSHIPS_PER_COUNTY townships)."""
     d = _Dialect(engine.dialect.name)
     # Stable pseudo-random numbers per task (multiplicative hashing: a township's tasks do not share them).
     h = f"(((n * 2654435761 + {seed} * 97) % 4294967291) * 100 / 4294967291)"  # 0..99: the status
@@ -128,7 +134,13 @@ def seed(engine: Engine, *, townships: int = 38000, tasks: int = 2_000_000, seed
     )
     assigned = f"({h} >= 15 AND {h} < 95)"
     progressed = f"({assigned} AND {h2('n')} < 2)"
-    counties = (townships + TOWNSHIPS_PER_COUNTY - 1) // TOWNSHIPS_PER_COUNTY
+    if counties is None:
+        counties = (townships + TOWNSHIPS_PER_COUNTY - 1) // TOWNSHIPS_PER_COUNTY
+        county_of = f"((n - 1) / {TOWNSHIPS_PER_COUNTY} + 1)"
+    else:
+        if not 1 <= counties <= townships:
+            raise ValueError("counties must be between 1 and the number of townships")
+        county_of = f"((n - 1) * {counties} / {townships} + 1)"  # consecutive blocks of nearly equal size
     params = {"townships": townships, "tasks": tasks, "reports": townships * 2, "counties": counties}
     with engine.connect() as conn, _bulk_mode(conn, d):
         if (
@@ -151,8 +163,8 @@ def seed(engine: Engine, *, townships: int = 38000, tasks: int = 2_000_000, seed
         conn.execute(
             text(
                 d.with_series("townships") + "INSERT INTO township (id, county_id, name, county) "
-                f"SELECT n, (n - 1) / {TOWNSHIPS_PER_COUNTY} + 1, '样本' || {d.pad('n', 5)} || '镇', "
-                f"'样本' || {d.pad(f'(n - 1) / {TOWNSHIPS_PER_COUNTY} + 1', 5)} || '县' "
+                f"SELECT n, {county_of}, '样本' || {d.pad('n', 5)} || '镇', "
+                f"'样本' || {d.pad(county_of, 5)} || '县' "
                 f"FROM {d.series('townships')}"
             ),
             params,
@@ -265,11 +277,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--townships", type=int, default=38000)
     ap.add_argument("--tasks", type=int, default=2_000_000)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument(
+        "--counties",
+        type=int,
+        default=None,
+        help=f"spread the townships over N counties (default: one county per {TOWNSHIPS_PER_COUNTY} townships)",
+    )
     args = ap.parse_args(argv)
     engine = make_engine(args.url)
     upgrade(engine)
     t0 = time.perf_counter()
-    counts = seed(engine, townships=args.townships, tasks=args.tasks, seed=args.seed)
+    counts = seed(engine, townships=args.townships, tasks=args.tasks, seed=args.seed, counties=args.counties)
     print(f"seeded in {time.perf_counter() - t0:.1f} s: {counts}")
     return 0
 

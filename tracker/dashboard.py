@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import Date, and_, case, cast, func, select
+from sqlalchemy import Date, and_, case, cast, func, literal_column, select
 from sqlmodel import Session
 
 from tracker.counties import acting_county_id, require_reader, sees_all, township_conds
@@ -174,9 +174,13 @@ def counties(session: Session, *, actor: User | None = None) -> list[str]:
 
 
 def _closed_late(dialect: str):
-    """A closed task whose closing day (Asia/Shanghai) is after its deadline."""
+    """A closed task whose closing day in China (UTC+8) is after its deadline.
+
+    UTC+8 as a fixed offset, as on SQLite: Asia/Shanghai has kept it since 1991, and a closing time is
+    a real moment of closing. On PostgreSQL the fixed offset is plain arithmetic, where a named zone
+    costs a zone lookup per row (a third of the city dashboard's time over 2,000,000 tasks)."""
     if dialect == "postgresql":
-        day = cast(func.timezone("Asia/Shanghai", Task.closed_at), Date)
+        day = cast(func.timezone(literal_column("INTERVAL '8 hours'"), Task.closed_at), Date)
     else:
         day = func.date(Task.closed_at, "+8 hours")
     return and_(Task.status == Status.closed.value, day > Task.deadline)
@@ -184,25 +188,39 @@ def _closed_late(dialect: str):
 
 def city_dashboard(session: Session, *, actor: User | None, as_of: date) -> dict:
     """The city's comparison of its counties: per county the townships, tasks, completion rate, lights,
-    overdue, recurring problems and items closed late. Three grouped queries, whatever the size."""
+    overdue, recurring problems and items closed late. Two grouped queries, whatever the size.
+
+    The tasks are counted in one pass grouped by township (on PostgreSQL an index-only scan of
+    ix_task_township_status, which carries the light's columns, already in township order: no hash
+    and no join per task), then the 38,000 township rows are joined and summed per county. The light
+    is `light_sql`'s CASE; green is what is open and neither red nor yellow."""
     require_reader(actor)
     if not sees_all(actor):
         raise Forbidden("仅市级用户可以查看各县对比")
     light = light_sql(as_of)
-    counted = Task.status != Status.withdrawn.value
+    per_township = (
+        select(
+            Task.township_id.label("tid"),
+            func.count().filter(Task.status != Status.withdrawn.value).label("total"),
+            func.count().filter(Task.status == Status.closed.value).label("closed"),
+            func.count().filter(Task.status.in_(OPEN_STATUSES)).label("open"),
+            func.count().filter(light == RED.value).label("red"),
+            func.count().filter(light == YELLOW.value).label("yellow"),
+            func.count().filter(_closed_late(session.get_bind().dialect.name)).label("late"),
+        )
+        .group_by(Task.township_id)
+        .subquery()
+    )
+    n = per_township.c
     per_county = session.execute(
         select(
             Township.county_id,
-            func.count(case((counted, 1))),
-            func.count(case((Task.status == Status.closed, 1))),
-            *[func.count(case((light == lt, 1))) for lt in LIGHTS],
-            func.count(case((_closed_late(session.get_bind().dialect.name), 1))),
+            func.count(Township.id),
+            *[func.coalesce(func.sum(c), 0) for c in (n.total, n.closed, n.open, n.red, n.yellow, n.late)],
         )
-        .select_from(Task)
-        .join(Township, Township.id == Task.township_id)
+        .outerjoin(per_township, per_township.c.tid == Township.id)
         .group_by(Township.county_id)
     ).all()
-    townships = dict(session.execute(select(Township.county_id, func.count()).group_by(Township.county_id)).all())
     recurring = dict(
         session.execute(
             select(Township.county_id, func.count())
@@ -212,7 +230,10 @@ def city_dashboard(session: Session, *, actor: User | None, as_of: date) -> dict
             .group_by(Township.county_id)
         ).all()
     )
-    numbers = {cid: rest for cid, *rest in per_county}
+    townships, numbers = {}, {}
+    for cid, towns, total, closed, open_, red, yellow, late in per_county:
+        townships[cid] = towns
+        numbers[cid] = [int(total), int(closed), int(red), int(yellow), int(open_ - red - yellow), int(late)]
     rows, totals = [], dict.fromkeys(("townships", "total", "closed", "overdue", "recurring", "late"), 0)
     totals["by_light"] = dict.fromkeys(LIGHTS, 0)
     for cid, name in session.execute(select(County.id, County.name).order_by(County.id)):
