@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from difflib import SequenceMatcher
@@ -121,12 +122,23 @@ def ingest_paths(
     with session_scope(engine) as session:
         dest = destination(session, county=county, county_id=county_id)
     files = iter(iter_report_files(paths))
-    while batch := list(islice(files, BATCH)):
-        for result in _ingest_batch(engine, [_prepare(p) for p in batch], actor=actor, replace=replace, dest=dest):
-            results.append(result)
-            if on_result:
-                on_result(result)
+    # Reading and extracting the next batch overlaps storing this one: a worker thread prepares batch
+    # n + 1 while the database writes batch n (COPY, indexes, commit), when this thread mostly waits.
+    # The files are listed here, in order; an unexpected error preparing a batch surfaces before it is
+    # stored, as it did when each batch was prepared just before its turn.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-prepare") as pool:
+        pending = pool.submit(_prepare_all, list(islice(files, BATCH)))
+        while batch := pending.result():
+            pending = pool.submit(_prepare_all, list(islice(files, BATCH)))
+            for result in _ingest_batch(engine, batch, actor=actor, replace=replace, dest=dest):
+                results.append(result)
+                if on_result:
+                    on_result(result)
     return results
+
+
+def _prepare_all(paths: list[Path]) -> list[_Prepared | IngestResult]:
+    return [_prepare(p) for p in paths]
 
 
 def ingest_file(
