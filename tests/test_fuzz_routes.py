@@ -10,7 +10,6 @@ common filter names too.
 from __future__ import annotations
 
 import time
-from datetime import date
 from urllib.parse import quote
 
 import httpx
@@ -20,8 +19,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from tests.pg_web import fresh_pg_database
-from tests.web_helpers import ADMIN, MINIMAL_PDF, OWN, PASSWORD, seed, web_env
-from tracker import lifecycle, users
+from tests.web_helpers import ADMIN, OWN, PASSWORD, seed, start_task, web_env
+from tracker import users
 from tracker.db import session_scope
 from tracker.models import Evidence, Task, User
 from tracker.web.app import create_app
@@ -77,23 +76,7 @@ def world(request, tmp_path_factory):
                 .scalars()
                 .first()
             )
-            lifecycle.assign(
-                s,
-                actor=admin,
-                task_ids=[task_id],
-                owner_unit="司法所",
-                owner_person="张三",
-                deadline=date(2031, 6, 30),
-                category="长期坚持",
-            )
-            lifecycle.post_progress(
-                s,
-                actor=users.get_user(s, name=OWN),
-                task_id=task_id,
-                version=None,
-                note="进展",
-                files=[("纪要.pdf", MINIMAL_PDF)],
-            )
+            start_task(s, assigner=admin, poster=users.get_user(s, name=OWN), task_id=task_id, note="进展")
             spare = users.create_user(s, name="备用用户", role="county_staff", password=PASSWORD)
             ids = {
                 "task_id": task_id,

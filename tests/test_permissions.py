@@ -38,9 +38,10 @@ from tests.web_helpers import (
     csrf_from,
     login,
     seed,
+    start_task,
     web_env,
 )
-from tracker import counties, lifecycle, users
+from tracker import counties, users
 from tracker.db import session_scope
 from tracker.ingest import ingest_file
 from tracker.models import AuditEvent, Evidence, Progress, Report, Task, Township, User
@@ -279,23 +280,7 @@ def world(tmp_path_factory):
                     .scalars()
                     .first()
                 )
-                lifecycle.assign(
-                    s,
-                    actor=admin,
-                    task_ids=[task_id],
-                    owner_unit="司法所",
-                    owner_person="张三",
-                    deadline=date(2031, 6, 30),
-                    category="长期坚持",
-                )
-                lifecycle.post_progress(
-                    s,
-                    actor=users.get_user(s, name=township),
-                    task_id=task_id,
-                    version=None,
-                    note="已建立台账",
-                    files=[("会议纪要.pdf", MINIMAL_PDF)],
-                )
+                start_task(s, assigner=admin, poster=users.get_user(s, name=township), task_id=task_id)
                 spare = users.create_user(
                     s, name=f"{township}备用", role="township", password=PASSWORD, township=township
                 )
@@ -355,18 +340,7 @@ def world(tmp_path_factory):
                 .scalars()
                 .first()
             )
-            lifecycle.assign(
-                s,
-                actor=boss,
-                task_ids=[task_id],
-                owner_unit="司法所",
-                owner_person="李四",
-                deadline=date(2031, 6, 30),
-                category="长期坚持",
-            )
-            lifecycle.post_progress(
-                s, actor=clerk, task_id=task_id, version=None, note="已建立台账", files=[("会议纪要.pdf", MINIMAL_PDF)]
-            )
+            start_task(s, assigner=boss, poster=clerk, task_id=task_id, owner_person="李四")
             channels = tuple(
                 recipients.add_channel(
                     s,

@@ -114,6 +114,28 @@ def live_server(app) -> Iterator[str]:
         sock.close()
 
 
+def start_task(
+    s, *, assigner, poster, task_id: int, owner_person: str = "张三", note: str = "已建立台账", submit: bool = False
+) -> None:
+    """Assign one task (司法所, 长期坚持, deadline 2031-06-30) and post progress on it with a PDF."""
+    from datetime import date
+
+    from tracker import lifecycle
+
+    lifecycle.assign(
+        s,
+        actor=assigner,
+        task_ids=[task_id],
+        owner_unit="司法所",
+        owner_person=owner_person,
+        deadline=date(2031, 6, 30),
+        category="长期坚持",
+    )
+    lifecycle.post_progress(
+        s, actor=poster, task_id=task_id, version=None, note=note, files=[("会议纪要.pdf", MINIMAL_PDF)], submit=submit
+    )
+
+
 def give_history(engine: Engine, *, submit: bool) -> None:
     """Tasks 1–3 assigned, task 1 with a progress note and a PDF (submitted for review if `submit`)."""
     from datetime import date
@@ -121,21 +143,14 @@ def give_history(engine: Engine, *, submit: bool) -> None:
     from tracker import lifecycle
 
     with session_scope(engine) as s:
+        admin = users.get_user(s, name=ADMIN)
         lifecycle.assign(
             s,
-            actor=users.get_user(s, name=ADMIN),
-            task_ids=[1, 2, 3],
+            actor=admin,
+            task_ids=[2, 3],
             owner_unit="司法所",
             owner_person="张三",
             deadline=date(2031, 6, 30),
             category="长期坚持",
         )
-        lifecycle.post_progress(
-            s,
-            actor=users.get_user(s, name=OWN),
-            task_id=1,
-            version=None,
-            note="进展",
-            files=[("纪要.pdf", MINIMAL_PDF)],
-            submit=submit,
-        )
+        start_task(s, assigner=admin, poster=users.get_user(s, name=OWN), task_id=1, note="进展", submit=submit)
