@@ -137,10 +137,14 @@ def test_channels_page_warns_of_townships_without_a_channel(site):
     engine, api, browser = site
     before = browser.get("/notifications/channels").text
     assert 'id="unreached"' in before and "孝敬镇" in before.split('id="unreached"')[1].split("</div>")[0]
-    r = api[ADMIN].post("/api/v1/channels", json={"township": "孝敬镇", "kind": "email", "target": "sfs@xj.gov.cn"})
-    assert r.status_code == 201
-    assert 'id="unreached"' not in browser.get("/notifications/channels").text  # 西里镇 has one since an earlier test
-    assert api[ADMIN].delete(f"/api/v1/channels/{r.json()['id']}").status_code == 204
+    added = []
+    for township, target in ((OWN, "sfs@xl.gov.cn"), ("孝敬镇", "sfs@xj.gov.cn")):
+        r = api[ADMIN].post("/api/v1/channels", json={"township": township, "kind": "email", "target": target})
+        assert r.status_code == 201
+        added.append(r.json()["id"])
+    assert 'id="unreached"' not in browser.get("/notifications/channels").text
+    for channel_id in added:
+        assert api[ADMIN].delete(f"/api/v1/channels/{channel_id}").status_code == 204
 
 
 def test_send_a_test_message_from_the_channels_page(site, recorder):
@@ -174,11 +178,25 @@ def test_send_a_test_message_from_the_channels_page(site, recorder):
 
 def test_outbox_previews_each_message_and_check_now_runs_the_check(site):
     engine, api, browser = site
+    if not any(c["scope"] == OWN for c in api[ADMIN].get("/api/v1/channels").json()):
+        api[ADMIN].post("/api/v1/channels", json={"township": OWN, "kind": "webhook", "target": DEAD_URL})
+    second = api[ADMIN].get("/api/v1/tasks", params={"township": OWN, "per_page": 2}).json()["items"][1]
+    assign = {
+        "task_ids": [second["id"]],
+        "owner_unit": "司法所",
+        "owner_person": "李四",
+        "deadline": "2025-01-15",
+        "category": "限期整改",
+    }
+    r = api[ADMIN].post("/api/v1/tasks/assign", json=assign)
+    assert r.status_code == 200, r.text
+    enqueue_reminders(engine=engine, as_of=date(2025, 1, 10))
+    [row] = [o for o in outbox_rows(engine) if o.task_id == second["id"]]
     page = browser.get("/notifications/outbox")
     assert page.status_code == 200 and "立即检查" in page.text
-    [row] = outbox_rows(engine)  # the due-soon reminder of test_outbox_shows_failures_and_retries
-    preview = page.text.split("<summary>预览</summary>")[1].split("</pre>")[0]
-    assert f"【整改到期提醒】{OWN}：" in preview and "还有 5 天到期" in preview and f"/tasks/{row.task_id}" in preview
+    previews = [p.split("</pre>")[0] for p in page.text.split("<summary>预览</summary>")[1:]]
+    [preview] = [p for p in previews if f"/tasks/{row.task_id}" in p]
+    assert f"【整改到期提醒】{OWN}：" in preview and "还有 5 天到期" in preview
     r = browser.post("/notifications/check", data={"csrf_token": csrf_from(page.text)})
     assert r.status_code == 200 and "检查完成（" in r.text and "在办整改事项 红灯" in r.text
     assert "新加入发送队列的提醒" in r.text
