@@ -14,10 +14,10 @@ from sqlmodel import Session
 
 from bench.seed import seed
 from tests.test_lifecycle import add_user
-from tracker.dashboard import counties, dashboard
+from tracker.dashboard import city_dashboard, counties, dashboard
 from tracker.errors import ValidationFailed
 from tracker.ledger import query_tasks
-from tracker.lights import RED, light_of
+from tracker.lights import RED, YELLOW, light_of
 from tracker.models import Evidence, Progress, Report, Status, Task, Township
 
 AS_OF = date(2024, 9, 1)
@@ -76,6 +76,30 @@ def test_dashboard_counts_match_python(engine, seeded):
     # a township user sees only its own township, whatever county it asks for
     assert [r["township"] for r in own["townships"]] == ["样本00007镇"]
     assert own["townships"][0] == next(r for r in board["townships"] if r["township"] == "样本00007镇")
+
+
+def test_city_comparison_per_report_year_matches_python(engine, seeded):
+    tasks, county_of, names = seeded["tasks"], seeded["county_of"], seeded["names"]
+    with Session(engine) as s:
+        year_of = dict(s.execute(select(Report.id, Report.report_year)).all())
+        years = sorted(set(year_of.values()))
+        boards = {y: city_dashboard(s, actor=seeded["county"], as_of=AS_OF, year=y) for y in [None, *years]}
+    assert len(years) == 2
+    for year, board in boards.items():
+        assert board["year"] == year
+        for row in board["counties"]:
+            mine = [
+                t
+                for t in tasks
+                if county_of[names[t.township_id]] == row["county"] and year in (None, year_of[t.report_id])
+            ]
+            counted = [t for t in mine if t.status != Status.withdrawn]
+            assert row["total"] == len(counted) > 0
+            assert row["closed"] == sum(t.status == Status.closed for t in counted)
+            assert row["overdue"] == sum(light_of(t, AS_OF) == RED for t in mine)
+            assert row["by_light"][YELLOW] == sum(light_of(t, AS_OF) == YELLOW for t in mine)
+    for key in ("total", "closed", "overdue", "late"):
+        assert boards[None]["totals"][key] == sum(boards[y]["totals"][key] for y in years)
 
 
 def test_township_user_task_list_sorted_by_light_then_deadline(engine, seeded):

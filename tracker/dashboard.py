@@ -186,9 +186,10 @@ def _closed_late(dialect: str):
     return and_(Task.status == Status.closed.value, day > Task.deadline)
 
 
-def city_dashboard(session: Session, *, actor: User | None, as_of: date) -> dict:
+def city_dashboard(session: Session, *, actor: User | None, as_of: date, year: int | None = None) -> dict:
     """The city's comparison of its counties: per county the townships, tasks, completion rate, lights,
-    overdue, recurring problems and items closed late. Two grouped queries, whatever the size.
+    overdue, recurring problems and items closed late. Two grouped queries, whatever the size. `year`:
+    only the tasks of that year's reports (None: every year, the measured default).
 
     The tasks are counted in one pass grouped by township (on PostgreSQL an index-only scan of
     ix_task_township_status, which carries the light's columns, already in township order: no hash
@@ -208,6 +209,7 @@ def city_dashboard(session: Session, *, actor: User | None, as_of: date) -> dict
             func.count().filter(light == YELLOW.value).label("yellow"),
             func.count().filter(_closed_late(session.get_bind().dialect.name)).label("late"),
         )
+        .where(*_of_year(year))
         .group_by(Task.township_id)
         .subquery()
     )
@@ -227,6 +229,7 @@ def city_dashboard(session: Session, *, actor: User | None, as_of: date) -> dict
             .select_from(Recurrence)
             .join(Task, Task.id == Recurrence.task_id)
             .join(Township, Township.id == Task.township_id)
+            .where(*_of_year(year))
             .group_by(Township.county_id)
         ).all()
     )
@@ -257,4 +260,4 @@ def city_dashboard(session: Session, *, actor: User | None, as_of: date) -> dict
         for lt in LIGHTS:
             totals["by_light"][lt] += by_light[lt]
     totals["completion_rate"] = totals["closed"] / totals["total"] if totals["total"] else None
-    return {"as_of": as_of, "counties": rows, "totals": totals}
+    return {"as_of": as_of, "year": year, "counties": rows, "totals": totals}

@@ -22,10 +22,13 @@ TABLE_LIMIT = 200  # township rows shown; beyond that the page asks to pick a co
 def dashboard_page(
     request: Request, session: SessionDep, user: CurrentUser, county: str | None = None, year: str | None = None
 ):
-    """`year`: a report year, "all" for every year; by default the latest report year."""
-    if user.role == Role.city and not county:
-        return render(request, "dashboard_city.html", user=user, d=city_dashboard(session, actor=user, as_of=today()))
+    """`year`: a report year, "all" for every year; by default the latest report year, except on the
+    city's comparison of counties, which counts every year unless one is chosen."""
     years = report_years(session, actor=user)
+    if user.role == Role.city and not county:
+        chosen = None if year in (None, "", "all") else optional_int(year, "年度")
+        data = city_dashboard(session, actor=user, as_of=today(), year=chosen)
+        return render(request, "dashboard_city.html", user=user, d=data, years=years)
     chosen = None if year == "all" else optional_int(year, "年度") or (years[0] if years else None)
     data = dashboard(session, actor=user, as_of=today(), county=county or None, year=chosen)
     choices = counties(session, actor=user)
