@@ -8,12 +8,15 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from tests.web_helpers import csrf_from, web_env
 from tracker import config, users
 from tracker.db import session_scope
+from tracker.models import AuditEvent
 from tracker.web import throttle
 from tracker.web.app import create_app
+from tracker.web.pages import auth as auth_pages
 
 ROOT = Path(__file__).resolve().parents[1]
 PASSWORD = "Headers-test-123"
@@ -94,7 +97,17 @@ def test_logins_over_the_rate_limit_per_address_get_429_without_a_password_check
     r = _login(here, ADMIN)
     assert r.status_code == 429 and "登录尝试过于频繁" in r.text and int(r.headers["retry-after"]) > 0
     _assert_security_headers(r)
+    assert [_login(here, ADMIN, "guess-guess").status_code for _ in range(3)] == [429] * 3
     assert len(checked) == 3
+    # the audit log has the three refused passwords and the first refusal of the run, not one per attempt
+    with session_scope(web) as s:
+        events = s.execute(
+            select(AuditEvent.actor, AuditEvent.reason)
+            .where(AuditEvent.action == "login_failed", AuditEvent.address == "198.51.100.7")
+            .order_by(AuditEvent.id)
+        ).all()
+    assert [a for a, _ in events] == ["某人0", "某人1", "某人2", ADMIN]
+    assert events[-1].reason == auth_pages.RATE_LIMITED
     elsewhere = TestClient(app, client=("198.51.100.8", 40000))
     assert _login(elsewhere, ADMIN).status_code == 303  # another address is not limited
     config.get_settings.cache_clear()
@@ -135,10 +148,26 @@ def test_sliding_window_counts_hits_within_the_window():
     assert throttle.SlidingWindow(0).hit("x") == 0  # 0: no limit
 
 
+def test_only_the_first_refusal_of_a_run_is_flagged():
+    now = [0.0]
+    window = throttle.SlidingWindow(1, 60, clock=lambda: now[0])
+    assert window.hit("a") == 0
+    flags = []
+    for _ in range(3):
+        assert window.hit("a") > 0
+        flags.append(window.first_refusal("a"))
+    assert flags == [True, False, False]
+    now[0] = 61
+    assert window.hit("a") == 0  # accepted again: the next run of refusals is flagged again
+    assert window.hit("a") > 0 and window.first_refusal("a")
+
+
 def test_sliding_window_memory_is_bounded():
     now = [0.0]
     window = throttle.SlidingWindow(1, 60, clock=lambda: now[0], max_keys=100)
     for i in range(1000):
         now[0] += 0.001
         window.hit(f"name-{i}")
+        assert window.hit(f"name-{i}") and window.first_refusal(f"name-{i}")
     assert len(window._hits) <= 100
+    assert window._refused <= window._hits.keys()

@@ -2,7 +2,7 @@
 
 - Rate limits: login attempts per client address (`RECTIFY_LOGIN_RATE_PER_ADDRESS`) and per name
   (`RECTIFY_LOGIN_RATE_PER_NAME`) in any 60 seconds; beyond them the form answers 429 at once, with
-  Retry-After, without touching the database or hashing anything.
+  Retry-After, without hashing anything; only the first refusal of a run is written to the audit log.
 - Password checks at once: argon2 takes 64 MB and tens to hundreds of milliseconds of both cores, so at
   most `RECTIFY_LOGIN_HASH_CONCURRENCY` run at a time, in threads of their own so the event loop keeps
   serving pages; the others wait their turn in the event loop (holding no thread) for up to
@@ -52,6 +52,7 @@ class SlidingWindow:
     ):
         self.limit, self.window, self.clock, self.max_keys = limit, window, clock, max_keys
         self._hits: dict[str, deque[float]] = {}
+        self._refused: set[str] = set()  # keys refused since their last accepted hit
         self._lock = threading.Lock()
 
     def hit(self, key: str) -> float:
@@ -70,7 +71,17 @@ class SlidingWindow:
             if len(hits) >= self.limit:
                 return max(hits[0] + self.window - now, 0.001)
             hits.append(now)
+            self._refused.discard(key)
             return 0.0
+
+    def first_refusal(self, key: str) -> bool:
+        """True once per run of refusals of `key` (until a hit of it is accepted again): the audit log gets
+        one record per run, not one per attempt of a flood."""
+        with self._lock:
+            if key in self._refused:
+                return False
+            self._refused.add(key)
+            return True
 
     def _prune(self, now: float) -> None:
         """Forget keys with no hit in the window; if that is not enough, the least recently hit half."""
@@ -79,6 +90,7 @@ class SlidingWindow:
         if len(self._hits) >= self.max_keys:
             for key in sorted(self._hits, key=lambda k: self._hits[k][-1])[: len(self._hits) // 2]:
                 del self._hits[key]
+        self._refused &= self._hits.keys()
 
 
 class LoginLimits:
@@ -88,12 +100,14 @@ class LoginLimits:
         self.by_address = SlidingWindow(per_address, clock=clock)
         self.by_name = SlidingWindow(per_name, clock=clock)
 
-    def check(self, *, name: str, address: str | None) -> int:
-        """0 when this attempt may go ahead, else whole seconds to wait (for the message and Retry-After)."""
-        wait = self.by_address.hit(address or "?")
-        if not wait:
-            wait = self.by_name.hit(name)
-        return math.ceil(wait) if wait else 0
+    def check(self, *, name: str, address: str | None) -> tuple[int, bool]:
+        """(0, False) when this attempt may go ahead, else (whole seconds to wait, for the message and
+        Retry-After; whether it is the first refusal of its run, which the audit log records)."""
+        for window, key in ((self.by_address, address or "?"), (self.by_name, name)):
+            wait = window.hit(key)
+            if wait:
+                return math.ceil(wait), window.first_refusal(key)
+        return 0, False
 
 
 def login_limits(app: FastAPI) -> LoginLimits:

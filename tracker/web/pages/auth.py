@@ -7,6 +7,7 @@ import secrets
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse
 from sqlmodel import Session
 
@@ -18,6 +19,7 @@ from tracker.web.templating import is_county, render
 
 router = APIRouter(include_in_schema=False)
 log = logging.getLogger("rectify.auth")
+RATE_LIMITED = "登录尝试过于频繁，已限流（限流解除前的其后尝试不再逐条记录）"
 
 
 def _safe_next(target: str | None) -> str:
@@ -54,9 +56,11 @@ async def login(
         response.headers.update(headers or {})
         return response
 
-    wait = throttle.login_limits(request.app).check(name=name, address=address)
+    wait, first = throttle.login_limits(request.app).check(name=name, address=address)
     if wait:
         log.warning("login attempt for %r from %s over the rate limit", name, address or "?")
+        if first:
+            await run_in_threadpool(_audit_rate_limited, request, name)
         return refused(429, f"登录尝试过于频繁，请 {wait} 秒后再试", {"Retry-After": str(wait)})
     try:
         user_id, sid, error = await throttle.check_password_in_thread(
@@ -69,6 +73,12 @@ async def login(
     request.session.clear()  # a fresh session (and CSRF token) at every login: nothing from before carries over
     request.session.update({SESSION_ID: sid, "csrf": secrets.token_urlsafe(24)})
     return RedirectResponse(_safe_next(next), status_code=303)
+
+
+def _audit_rate_limited(request: Request, name: str) -> None:
+    with Session(request.app.state.engine) as session:
+        audit_trail.login_failed(session, request, name, RATE_LIMITED)
+        session.commit()
 
 
 def _login(request: Request, *, name: str, password: str, address: str | None):
