@@ -21,7 +21,7 @@ from tracker import lifecycle, users
 from tracker.config import TZ
 from tracker.db import session_scope
 from tracker.lights import today
-from tracker.models import Report, Task, Township
+from tracker.models import AuditEvent, Report, Task, Township
 from tracker.web.app import create_app
 
 pytestmark = needs_shared("reports/xili-2023.txt", "reports/xiaojing-2023.txt")
@@ -359,6 +359,12 @@ def test_bulk_close_confirms_tasks_under_100_percent_first(web):
     assert r.status_code == 422 and re.search(r'id="bulk-verify-error">请至少选择一项任务<', r.text)
 
 
+def _downloads(engine, evidence_id: int) -> list[tuple[str, str]]:
+    with session_scope(engine) as s:
+        events = s.execute(select(AuditEvent).where(AuditEvent.entity == "evidence")).scalars().all()
+        return [(e.actor, e.after["file"]) for e in events if e.after["evidence_id"] == evidence_id]
+
+
 def test_evidence_previewed_inline(web):
     engine = web[1]
     task_id = _ids(engine)[0]
@@ -371,11 +377,13 @@ def test_evidence_previewed_inline(web):
     assert f'<img class="preview" src="/evidence/{png_id}?inline=1" alt="预览：照片.png"' in page
     r = county.get(f"/evidence/{pdf_id}", params={"inline": "1"})
     assert r.content == MINIMAL_PDF and r.headers["content-disposition"].startswith("inline;")
+    assert _downloads(engine, pdf_id) == []  # the preview on the task page is no export
     assert r.headers["x-frame-options"] == "SAMEORIGIN"
     assert "frame-ancestors 'self'" in r.headers["content-security-policy"]
     assert "object-src 'none'" in r.headers["content-security-policy"]
     r = county.get(f"/evidence/{pdf_id}")  # the download link itself stays a download that no page may frame
     assert r.headers["content-disposition"].startswith("attachment;") and r.headers["x-frame-options"] == "DENY"
+    assert _downloads(engine, pdf_id) == [(ADMIN, "纪要.pdf")]  # … and the audit log records it
     assert "frame-ancestors 'none'" in r.headers["content-security-policy"]
     assert county.get(f"/tasks/{task_id}").headers["x-frame-options"] == "DENY"
 

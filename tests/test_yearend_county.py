@@ -14,12 +14,15 @@ import openpyxl
 import pytest
 from matplotlib import font_manager
 from openpyxl.chart import BarChart
+from sqlalchemy import select
 from typer.testing import CliRunner
 
 from tests.test_yearend_section import AS_OF, QINGSHI_2023, at, build_ledger, ingest_text
 from tracker.cli import app
+from tracker.db import session_scope
 from tracker.extraction import extract_text
 from tracker.ingest import ingest_extraction
+from tracker.models import AuditEvent
 from tracker.themes import THEMES
 from tracker.yearend import charts
 from tracker.yearend import county as county_summary
@@ -161,6 +164,18 @@ def test_without_a_cjk_font_charts_are_left_out_and_the_cli_says_why(ledger, tmp
         app, ["summary", "--year", "2023", "--out", str(tmp_path / "one"), "--township", "北湖街道"]
     )
     assert ok.exit_code == 0 and "图表" not in ok.output  # no county summary asked for: nothing skipped
+
+
+def test_summary_from_the_cli_is_an_export_in_the_audit_log(ledger, tmp_path):
+    out = tmp_path / "out"
+    r = CliRunner().invoke(app, ["summary", "--year", "2023", "--out", str(out), "--format", "txt"])
+    assert r.exit_code == 0, r.output
+    with session_scope(ledger) as s:
+        [event] = s.execute(select(AuditEvent).where(AuditEvent.action == "export")).scalars().all()
+    written = sorted(p.name for p in out.iterdir())
+    assert event.entity == "yearend" and event.actor.startswith("命令行")
+    assert event.after["file"] == str(out) and event.after["files"] == len(written) > 0
+    assert event.after["year"] == 2023
 
 
 def test_xlsx_has_native_charts_beside_the_data_they_chart(ledger, tmp_path):

@@ -15,6 +15,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
 
+from tracker import audit
 from tracker.config import get_settings
 from tracker.counties import can_see_township
 from tracker.db import utcnow
@@ -198,8 +199,15 @@ def store_evidence(
     return ev
 
 
-def open_evidence(session: Session, *, actor: User, evidence_id: int) -> tuple[Evidence, Path | bytes]:
-    """The evidence row and its content: a file of the directory store, or the bytes from the database."""
+PREVIEW_TYPES = ("application/pdf", "image/png", "image/jpeg")  # shown inline on the task page
+
+
+def open_evidence(
+    session: Session, *, actor: User, evidence_id: int, inline: bool = False
+) -> tuple[Evidence, Path | bytes]:
+    """The evidence row and its content: a file of the directory store, or the bytes from the database.
+    A download is an export in the audit log; the task page's inline preview (`inline`, of a type it
+    shows in place) is not."""
     ev = session.get(Evidence, evidence_id)
     task = session.get(Task, ev.task_id) if ev is not None else None
     if task is None or not can_see_township(session, actor, task.township_id):
@@ -207,4 +215,8 @@ def open_evidence(session: Session, *, actor: User, evidence_id: int) -> tuple[E
     content = evidence_store().get(session, ev.sha256)
     if content is None:
         raise NotFound(f"佐证材料 {ev.filename} 的文件已不在存储中，请重新上传")
+    if not (inline and ev.content_type in PREVIEW_TYPES):
+        audit.record_export(
+            session, actor=actor, entity="evidence", what=ev.filename, evidence_id=ev.id, task_id=task.id
+        )
     return ev, content

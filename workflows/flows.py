@@ -176,7 +176,7 @@ def year_end_summary(year: int | None = None, as_of: date | None = None, engine:
     as_of = as_of or today()
     year = year or as_of.year - 1
     out_dir = get_settings().data_dir / "yearend" / str(year)
-    return run_year_end(engine=engine or get_engine(), year=year, as_of=as_of, out_dir=out_dir)
+    return run_year_end(engine=engine or get_engine(), year=year, as_of=as_of, out_dir=out_dir, actor="流程:年终材料")
 
 
 @flow(name="ingest_reports")

@@ -12,7 +12,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from tracker.cli.common import console, fail
+from tracker.cli.common import console, default_actor, fail
 from tracker.db import get_engine
 from tracker.errors import DomainError
 from tracker.textfmt import cn_date
@@ -67,6 +67,7 @@ def summary(
             county_id=county_id,
             county=(not township) if county_files is None else county_files,
             review_notes=review_notes,
+            actor=default_actor(),
         )
     except DomainError as exc:
         fail(exc.message)

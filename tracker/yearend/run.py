@@ -15,6 +15,8 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
+from tracker.audit import record_export
+from tracker.db import session_scope
 from tracker.errors import NotFound, ValidationFailed
 from tracker.lights import today
 from tracker.models import Report, Township
@@ -142,9 +144,11 @@ def run_year_end(
     county: bool = True,
     review_notes: bool = False,
     county_id: int | None = None,
+    actor: str | None = None,
 ) -> dict:
     """Write each township's section (one file per format, named after the township) and, with
-    `county`, the county summary; returns what was written and the headline numbers."""
+    `county`, the county summary; returns what was written and the headline numbers. The audit log
+    records the export under `actor` (the CLI's operator, a flow's name)."""
     as_of = as_of or today()
     formats = check_formats(formats)
     out = Path(out_dir)
@@ -194,6 +198,18 @@ def run_year_end(
             "recurrences": [county_summary.recurrence_cells(r) for r in summary.recurrences],
             "claims": [county_summary.claim_cells(c) for c in summary.claims],
         }
+    with session_scope(engine) as session:
+        record_export(
+            session,
+            actor=actor,
+            entity="yearend",
+            what=str(out),
+            files=result["files"],
+            year=year,
+            as_of=as_of,
+            townships=townships,
+            county_id=county_id,
+        )
     return result
 
 

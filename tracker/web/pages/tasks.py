@@ -29,7 +29,6 @@ from tracker.web.templating import flash, render
 router = APIRouter(include_in_schema=False)
 PER_PAGE = 50
 FILTERS = ("township", "year", "kind", "status", "light", "owner", "q", "theme", "county")
-PREVIEW_TYPES = ("application/pdf", "image/png", "image/jpeg")  # shown inline on the task page
 
 
 def ledger_filters(request: Request, user: User) -> dict:
@@ -234,7 +233,7 @@ def _task_page(
         form_error=form_error,
         form=form or {},
         confirm_close=confirm_close,
-        preview_types=PREVIEW_TYPES,
+        preview_types=evidence.PREVIEW_TYPES,
     )
 
 
@@ -385,8 +384,8 @@ def stage_done(
 def download_evidence(session: SessionDep, user: CurrentUser, evidence_id: Id, inline: bool = False):
     """The file as a download; with `inline`, PDFs and images are shown in place (the task page's preview
     frames this response, so it may be framed by this site's own pages)."""
-    ev, content = evidence.open_evidence(session, actor=user, evidence_id=evidence_id)
-    if inline and ev.content_type in PREVIEW_TYPES:
+    ev, content = evidence.open_evidence(session, actor=user, evidence_id=evidence_id, inline=inline)
+    if inline and ev.content_type in evidence.PREVIEW_TYPES:
         response = evidence_response(ev, content, disposition_type="inline")
         response.headers["X-Frame-Options"] = "SAMEORIGIN"  # tracker/web/security.py keeps it for this response
         return response
