@@ -12,6 +12,10 @@ What goes wrong is the row's, never the run's:
 - a template that does not render: that row backs off (an override may be fixed meanwhile);
 - a target that is invalid or not allowed, or a message that cannot be sent at all: failed at once,
   with the reason, logged as an error.
+Group robots take at most `robot_per_minute` messages a minute each (WeCom and DingTalk: 20); a
+channel's messages to one robot are paced to that, waiting in the channel's thread, and what would
+wait past the batch's stop goes back to the queue for the next run (a robot that still answers "too
+fast", say because two installations share it, is handled as a channel down).
 The only window for a repeat is a crash between the channel's acceptance and the mark: receivers
 get the dedupe key (Message-ID, X-Rectify-Delivery) to drop such a repeat.
 """
@@ -42,12 +46,15 @@ from tracker.config import NotifySettings, get_settings
 from tracker.db import utcnow
 from tracker.errors import InvalidTransition, NotFound, ValidationFailed
 from tracker.models import AuditEvent, Task, Township, User
+from tracker.ratelimit import SlidingWindow
 from tracker.users import require_admin
 
 OUTBOX = Outbox.__table__
 log = logging.getLogger("rectify.delivery")
 BATCH = 500
 SEND_SPAN = 3  # timeouts one send may take (connect, write, read): a run stops this long before its claims lapse
+ROBOT_WINDOW_SECONDS = 60.0  # robots' limits are per minute
+_robot_windows: dict[tuple[int, float], SlidingWindow] = {}  # per (limit, window); keyed by robot URL inside
 REMINDER_COLUMNS = (
     "dedupe_key",
     "channel_id",
@@ -254,6 +261,9 @@ def _deliver_channel(
                     _fail(conn, [row], token, f"消息模板出错：{type(exc).__name__}: {short(exc, 300)}", now, settings)
                 )
                 continue
+            if channel.kind in MARKDOWN_KINDS and not _robot_slot(channel.target, settings, stop_at):
+                result.released += _release(conn, rows[i:], token)
+                break
             try:
                 send(target, message, client=client, settings=settings)
             except DeliveryError as exc:
@@ -270,6 +280,19 @@ def _deliver_channel(
             _mark_sent(conn, row.outbox.id, token)
             result.sent += 1
     return result
+
+
+def _robot_slot(url: str, settings: NotifySettings, stop_at: float) -> bool:
+    """Wait for a free place in the robot's minute; False if that wait would pass the batch's stop."""
+    if settings.robot_per_minute <= 0:
+        return True
+    key = (settings.robot_per_minute, ROBOT_WINDOW_SECONDS)
+    window = _robot_windows.get(key) or _robot_windows.setdefault(key, SlidingWindow(*key))
+    while wait := window.hit(url):
+        if time.monotonic() + wait > stop_at:
+            return False
+        time.sleep(wait)
+    return True
 
 
 # Built once: a mark is on the path of every message.

@@ -33,6 +33,15 @@ os.environ.setdefault("RECTIFY_CHANNEL_ALLOW_PRIVATE", "1")
 os.environ.setdefault("RECTIFY_SECRET_KEY", "tests-only-session-key-" + "0" * 32)
 
 
+@pytest.fixture(autouse=True)
+def _fresh_robot_minutes():
+    """Every test starts with the group robots' minutes empty: the recorder's URLs repeat across tests,
+    and the pacing (20 a minute by default) would otherwise carry one test's messages into the next."""
+    from notifications import outbox
+
+    outbox._robot_windows.clear()
+
+
 def _pg_available() -> str | None:
     try:
         eng = create_engine(PG_ADMIN_URL, connect_args={"connect_timeout": 3})

@@ -266,3 +266,58 @@ def test_failure_is_recorded_and_other_channels_still_deliver(engine, recorder, 
     assert broken.status == "pending" and broken.attempts == 1
     assert broken.last_error == error.format(port=recorder.port)
     assert broken.next_attempt_at > datetime.now(UTC) + timedelta(seconds=50)  # backoff 60 s
+
+
+def test_messages_to_one_robot_are_paced_to_its_minute(engine, recorder, monkeypatch):
+    from notifications import outbox
+    from notifications.reminders import enqueue_reminders
+
+    monkeypatch.setattr(outbox, "ROBOT_WINDOW_SECONDS", 1.0)  # the robot's minute, shortened
+    recorder.robot_limit = (3, 0.9)  # the robot refuses a 4th message within 0.9 s
+    with session_scope(engine) as s:
+        for i in range(7):
+            add_task(s, title=f"整改事项{i}", deadline=date(2024, 6, 30), last_progress_at=RECENT)
+        add_channel(s, kind="wecom", target=recorder.url("/robot"))
+    enqueue_reminders(engine=engine, as_of=AS_OF)
+    result = deliver(engine=engine, settings=notify_settings(robot_per_minute=3))
+    assert result.as_dict() == {"sent": 7, "retrying": 0, "failed": 0}
+    assert len(recorder.requests) == len(recorder.accepted) == 7  # never "too fast"
+    times = [r.at for r in recorder.requests]
+    assert all(later - earlier >= 0.9 for earlier, later in zip(times, times[3:]))
+    assert {o.status for o in outbox_rows(engine)} == {"sent"}
+
+
+def test_a_robot_minute_that_outlasts_the_run_leaves_the_rest_queued(engine, recorder):
+    from notifications.reminders import enqueue_reminders
+
+    with session_scope(engine) as s:
+        for i in range(5):
+            add_task(s, title=f"整改事项{i}", deadline=date(2024, 6, 30), last_progress_at=RECENT)
+        add_channel(s, kind="dingtalk", target=recorder.url("/robot"))
+    enqueue_reminders(engine=engine, as_of=AS_OF)
+    started = time.monotonic()
+    # 3 a minute: the 4th would wait about 60 s, past this run's stop (a 30 s claim)
+    result = deliver(engine=engine, settings=notify_settings(robot_per_minute=3, claim_seconds=30))
+    assert time.monotonic() - started < 10
+    assert (result.sent, result.retrying, result.failed, result.released) == (3, 0, 0, 2)
+    rows = outbox_rows(engine)
+    assert [o.status for o in rows] == ["sent"] * 3 + ["pending"] * 2
+    assert all(o.attempts == 0 and o.claim is None and o.last_error is None for o in rows[3:])
+
+
+def test_a_robot_answering_too_fast_holds_its_other_messages_unspent(engine, recorder):
+    from notifications.reminders import enqueue_reminders
+
+    recorder.robot_limit = (3, 60.0)
+    with session_scope(engine) as s:
+        for i in range(6):
+            add_task(s, title=f"整改事项{i}", deadline=date(2024, 6, 30), last_progress_at=RECENT)
+        add_channel(s, kind="wecom", target=recorder.url("/robot"))
+    enqueue_reminders(engine=engine, as_of=AS_OF)
+    result = deliver(engine=engine, settings=notify_settings(robot_per_minute=0))  # not paced
+    assert (result.sent, result.retrying, result.failed) == (3, 3, 0)  # the one tried and the two held
+    rows = outbox_rows(engine)
+    assert [o.status for o in rows] == ["sent"] * 3 + ["pending"] * 3
+    assert rows[3].attempts == 1 and rows[3].last_error == "企业微信机器人返回错误 45009：api freq out of limit"
+    assert [o.attempts for o in rows[4:]] == [0, 0]  # held with it, their attempts unspent
+    assert all(o.next_attempt_at > datetime.now(UTC) + timedelta(seconds=50) for o in rows[3:])

@@ -134,6 +134,7 @@ class Recorded:
     query: dict
     headers: dict
     body: bytes
+    at: float = field(default_factory=time.monotonic)  # when it arrived
 
     def json(self):
         return json.loads(self.body)
@@ -149,6 +150,8 @@ class Recorder:
     modes: dict[str, str] = field(default_factory=dict)  # path → mode, overrides `mode`
     fail_after: int | None = None  # answer 500 once this many were accepted
     hang_seconds: float = 5.0
+    # a group robot's limit (messages, seconds) per path: beyond it WeCom's "too fast" errcode
+    robot_limit: tuple[int, float] | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
     port: int = 0
 
@@ -160,7 +163,7 @@ class Recorder:
             self.requests.clear()
             self.accepted.clear()
             self.modes.clear()
-            self.mode, self.fail_after, self.hang_seconds = mode, fail_after, 5.0
+            self.mode, self.fail_after, self.hang_seconds, self.robot_limit = mode, fail_after, 5.0, None
 
     def accepted_keys(self) -> list[str]:
         return [r.json()["key"] for r in self.accepted]
@@ -186,6 +189,10 @@ class _Handler(BaseHTTPRequestHandler):
             mode = rec.modes.get(parts.path, rec.mode)
             if rec.fail_after is not None and len(rec.accepted) >= rec.fail_after and parts.path not in rec.modes:
                 mode = "500"
+            if mode == "ok" and rec.robot_limit:
+                limit, seconds = rec.robot_limit
+                recent = [r for r in rec.accepted if r.path == parts.path and r.at > got.at - seconds]
+                mode = "busy" if len(recent) >= limit else mode
             if mode == "ok":
                 rec.accepted.append(got)
         if mode == "hang":
@@ -198,6 +205,7 @@ class _Handler(BaseHTTPRequestHandler):
         status, payload = {
             "ok": (200, {"errcode": 0, "errmsg": "ok"}),
             "errcode": (200, {"errcode": 310000, "errmsg": "sign not match"}),
+            "busy": (200, {"errcode": 45009, "errmsg": "api freq out of limit"}),
             "400": (400, {"error": "bad request body"}),
             "500": (500, {"error": "boom"}),
         }[mode]

@@ -11,10 +11,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from tests.web_helpers import csrf_from, web_env
-from tracker import config, users
+from tracker import config, ratelimit, users
 from tracker.db import session_scope
 from tracker.models import AuditEvent
-from tracker.web import throttle
 from tracker.web.app import create_app
 from tracker.web.pages import auth as auth_pages
 
@@ -136,7 +135,7 @@ def test_a_lock_from_one_address_does_not_lock_the_admin_out_elsewhere(app):
 
 def test_sliding_window_counts_hits_within_the_window():
     now = [0.0]
-    window = throttle.SlidingWindow(3, 60, clock=lambda: now[0])
+    window = ratelimit.SlidingWindow(3, 60, clock=lambda: now[0])
     assert [window.hit("a") for _ in range(3)] == [0, 0, 0]
     assert window.hit("a") == pytest.approx(60)
     assert window.hit("b") == 0
@@ -145,12 +144,12 @@ def test_sliding_window_counts_hits_within_the_window():
     now[0] = 60.5
     assert window.hit("a") == 0 and window.hit("a") == 0 and window.hit("a") == 0
     assert window.hit("a") > 0
-    assert throttle.SlidingWindow(0).hit("x") == 0  # 0: no limit
+    assert ratelimit.SlidingWindow(0).hit("x") == 0  # 0: no limit
 
 
 def test_only_the_first_refusal_of_a_run_is_flagged():
     now = [0.0]
-    window = throttle.SlidingWindow(1, 60, clock=lambda: now[0])
+    window = ratelimit.SlidingWindow(1, 60, clock=lambda: now[0])
     assert window.hit("a") == 0
     flags = []
     for _ in range(3):
@@ -164,7 +163,7 @@ def test_only_the_first_refusal_of_a_run_is_flagged():
 
 def test_sliding_window_memory_is_bounded():
     now = [0.0]
-    window = throttle.SlidingWindow(1, 60, clock=lambda: now[0], max_keys=100)
+    window = ratelimit.SlidingWindow(1, 60, clock=lambda: now[0], max_keys=100)
     for i in range(1000):
         now[0] += 0.001
         window.hit(f"name-{i}")

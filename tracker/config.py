@@ -94,6 +94,8 @@ class NotifySettings(_Env):
     # first retry delay, doubled each attempt
     backoff_seconds: int = Field(60, ge=1, le=86400, validation_alias="RECTIFY_NOTIFY_BACKOFF_SECONDS")
     concurrency: int = Field(8, ge=1, le=64, validation_alias="RECTIFY_NOTIFY_CONCURRENCY")  # channels in parallel
+    # messages a minute to one group robot (WeCom and DingTalk allow 20); 0: not paced
+    robot_per_minute: int = Field(20, ge=0, le=600, validation_alias="RECTIFY_NOTIFY_ROBOT_PER_MINUTE")
     scheduler: bool = True  # False when Prefect deployments run the flows instead
     check_cron: str = Field("0 8 * * *", json_schema_extra={"accepts": ACCEPTS_CRON})  # Asia/Shanghai
     digest_cron: str = Field("30 8 * * mon", json_schema_extra={"accepts": ACCEPTS_CRON})
