@@ -92,24 +92,28 @@ def test_channels_api(site):
     assert TestClient(api[ADMIN].app).get("/api/v1/channels").status_code == 401
 
 
+def _assign_due_on_15_january(api, index: int) -> dict:
+    """Assign the `index`-th task of OWN, due 2025-01-15 (5 days after the checks below); returns it."""
+    task = api[ADMIN].get("/api/v1/tasks", params={"township": OWN, "per_page": index + 1}).json()["items"][index]
+    assign = {
+        "task_ids": [task["id"]],
+        "owner_unit": "司法所",
+        "owner_person": "张三",
+        "deadline": "2025-01-15",
+        "category": "限期整改",
+    }
+    r = api[ADMIN].post("/api/v1/tasks/assign", json=assign)
+    assert r.status_code == 200, r.text
+    return task
+
+
 def test_outbox_shows_failures_and_retries(site):
     engine, api, browser = site
     r = api[ADMIN].post("/api/v1/channels", json={"township": OWN, "kind": "webhook", "target": DEAD_URL})
     assert r.status_code == 201
     queued = enqueue_reminders(engine=engine, as_of=date(2025, 1, 10))  # the reports' tasks are 待分派 …
     assert sum(queued.values()) == 0
-    first = api[ADMIN].get("/api/v1/tasks", params={"township": OWN, "per_page": 1}).json()["items"][0]
-    assign = api[ADMIN].post(
-        "/api/v1/tasks/assign",
-        json={
-            "task_ids": [first["id"]],
-            "owner_unit": "司法所",
-            "owner_person": "张三",
-            "deadline": "2025-01-15",
-            "category": "限期整改",
-        },
-    )
-    assert assign.status_code == 200, assign.text
+    first = _assign_due_on_15_january(api, 0)
     assert enqueue_reminders(engine=engine, as_of=date(2025, 1, 10))["due_soon"] == 1  # … until assigned
     assert deliver(engine=engine, settings=notify_settings(max_attempts=1)).failed == 1
     [failed] = [o for o in outbox_rows(engine) if o.status == "failed"]
@@ -180,16 +184,7 @@ def test_outbox_previews_each_message_and_check_now_runs_the_check(site):
     engine, api, browser = site
     if not any(c["scope"] == OWN for c in api[ADMIN].get("/api/v1/channels").json()):
         api[ADMIN].post("/api/v1/channels", json={"township": OWN, "kind": "webhook", "target": DEAD_URL})
-    second = api[ADMIN].get("/api/v1/tasks", params={"township": OWN, "per_page": 2}).json()["items"][1]
-    assign = {
-        "task_ids": [second["id"]],
-        "owner_unit": "司法所",
-        "owner_person": "李四",
-        "deadline": "2025-01-15",
-        "category": "限期整改",
-    }
-    r = api[ADMIN].post("/api/v1/tasks/assign", json=assign)
-    assert r.status_code == 200, r.text
+    second = _assign_due_on_15_january(api, 1)
     enqueue_reminders(engine=engine, as_of=date(2025, 1, 10))
     [row] = [o for o in outbox_rows(engine) if o.task_id == second["id"]]
     page = browser.get("/notifications/outbox")

@@ -99,38 +99,26 @@ def test_review_edit_drop_merge_then_confirm(county, web):
     assert county.post(f"/reports/review/{token}", data=form).status_code == 404
 
 
-def _import_as_extracted(client):
-    """Upload 西里镇 and confirm it unedited; a copy already in the ledger is refused, which is as good."""
+def _review_xili(client, action: str) -> tuple[str, list, dict]:
+    """Upload 西里镇; its review token, extracted items and a form that keeps them all with `action`."""
     r = _upload(client, (XILI.name, XILI.read_bytes(), "text/plain"))
     token = r.headers["location"].rsplit("/", 1)[1]
     page = client.get(f"/reports/review/{token}").text
-    ex = review.load(token).extraction
-    form = {
-        "csrf_token": csrf_from(page),
-        "kind": [it.kind for it in ex.items],
-        "title": [it.title for it in ex.items],
-        "action": "confirm",
-    }
-    r = client.post(f"/reports/review/{token}", data=form, follow_redirects=False)
-    assert r.status_code == 303 or "相同内容已于" in r.text
+    items = review.load(token).extraction.items
+    kinds, titles = [it.kind for it in items], [it.title for it in items]
+    return token, items, {"csrf_token": csrf_from(page), "kind": kinds, "title": titles, "action": action}
 
 
 def test_apply_keeps_the_review_open_and_saves_edits(county):
-    _import_as_extracted(county)  # this test may run alone, on a worker whose ledger lacks 西里镇
-    r = _upload(county, (XILI.name, XILI.read_bytes(), "text/plain"))
-    token = r.headers["location"].rsplit("/", 1)[1]
-    page = county.get(f"/reports/review/{token}").text
-    ex = review.load(token).extraction
-    form = {
-        "csrf_token": csrf_from(page),
-        "kind": [it.kind for it in ex.items],
-        "title": [it.title for it in ex.items],
-        "drop": [0],
-        "action": "apply",
-    }
+    # this test may run alone, on a worker whose ledger lacks 西里镇: import it first (a copy is refused)
+    token, _, form = _review_xili(county, "confirm")
+    r = county.post(f"/reports/review/{token}", data=form, follow_redirects=False)
+    assert r.status_code == 303 or "相同内容已于" in r.text
+    token, items, form = _review_xili(county, "apply")
+    form["drop"] = [0]
     r = county.post(f"/reports/review/{token}", data=form, follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"] == f"/reports/review/{token}"
-    assert len(review.load(token).extraction.items) == len(ex.items) - 1
+    assert len(review.load(token).extraction.items) == len(items) - 1
     # the same content is already in the ledger: confirming says so and adds nothing
     kept = review.load(token).extraction.items
     r = county.post(
