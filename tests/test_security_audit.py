@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -281,6 +282,19 @@ def test_nothing_in_the_app_changes_or_deletes_audit_records():
 
     source = inspect.getsource(audit)
     assert not re.search(r"\b(update|delete)\(", source)
+    # the operator's pruning is imported by its CLI command only
+    root = Path(audit.__file__).parents[1]
+    importers = {
+        str(p.relative_to(root))
+        for folder in ("tracker", "notifications", "workflows")
+        for p in (root / folder).rglob("*.py")
+        if re.search(
+            r"^\s*(from tracker import .*\baudit_retention\b|(from|import) tracker\.audit_retention\b)",
+            p.read_text(encoding="utf-8"),
+            re.M,
+        )
+    }
+    assert importers == {"tracker/cli/audit.py"}
     from fastapi import FastAPI
 
     from tests.test_permissions import route_keys
@@ -293,6 +307,28 @@ def test_nothing_in_the_app_changes_or_deletes_audit_records():
         ("GET", "/audit"),
         ("GET", "/audit/export.{fmt}"),
     }
+
+
+def test_the_operator_prunes_records_past_their_retention_and_that_is_recorded(people, cli_env):
+    now = utcnow()
+    with session_scope(people) as s:
+        for age in (400, 366, 200):
+            audit.record(s, actor="旧", action="update", entity="task", entity_id=age)
+        s.flush()
+        for e in s.execute(select(AuditEvent).where(AuditEvent.actor == "旧")).scalars():
+            e.at = now - timedelta(days=e.entity_id)
+    before = len(_events(people))
+    short = CliRunner().invoke(cli_app, ["audit", "prune", "--keep-days", "90"])
+    assert short.exit_code == 1 and "审计记录至少保留 180 天（六个月）" in short.output
+    dry = CliRunner().invoke(cli_app, ["audit", "prune", "--keep-days", "365", "--dry-run"])
+    assert dry.exit_code == 0 and "将清理" in dry.output and "审计记录 2 条" in dry.output
+    assert len(_events(people)) == before
+    r = CliRunner().invoke(cli_app, ["audit", "prune", "--keep-days", "365"])
+    assert r.exit_code == 0 and "已清理" in r.output and "审计记录 2 条" in r.output, r.output
+    assert [e.entity_id for e in _events(people, actor="旧")] == [200]
+    [pruned] = _events(people, action="prune")
+    assert pruned.actor.startswith("命令行") and pruned.after["rows"] == 2 and pruned.after["keep_days"] == 365
+    assert len(_events(people)) == before - 2 + 1
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """The audit journal (等保2.0 安全审计): every write appends one AuditEvent in the writer's transaction;
 logins (successful and failed), logouts, user and permission changes, exports and imports are recorded too.
 
-Append-only: this module inserts and reads, nothing in the application updates or deletes a row.
+Append-only: this module inserts and reads; nothing in the web pages or the API updates or deletes a
+row. The one removal is the operator's `rectify audit prune` (tracker/audit_retention.py).
 Web requests set the client's address once per request (`client_address`, tracker/web/app.py), so
 every record made while serving it carries the address without the services knowing about requests.
 County admins search and export the journal (`search`, `export_csv`, `export_xlsx`; /audit).
@@ -53,6 +54,7 @@ ACTION_LABELS = {
     "remove": "删除",
     "test": "发送测试",
     "check": "立即检查",
+    "prune": "清理过期记录",
 }
 ENTITY_LABELS = {
     "user": "用户",
@@ -63,6 +65,7 @@ ENTITY_LABELS = {
     "audit": "审计记录",
     "channel": "提醒渠道",
     "notify": "提醒",
+    "evidence": "佐证材料",
 }
 PER_PAGE = 50
 MAX_EXPORT_ROWS = 100_000

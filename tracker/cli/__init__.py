@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from tracker.cli import (
+    audit,
     backup,
     channels,
     counties,
@@ -21,7 +22,22 @@ from tracker.cli import (
 )
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="rectify 整改事项台账")
-for module in (extract, ingest, tasks, ledger, users, counties, serve, summary, flows, channels, outbox, db, backup):
+for module in (
+    extract,
+    ingest,
+    tasks,
+    ledger,
+    users,
+    counties,
+    serve,
+    summary,
+    flows,
+    channels,
+    outbox,
+    db,
+    backup,
+    audit,
+):
     module.register(app)
 
 
