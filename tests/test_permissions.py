@@ -41,11 +41,10 @@ from tests.web_helpers import (
     start_task,
     web_env,
 )
-from tracker import counties, users
+from tracker import counties, uploads, users
 from tracker.db import session_scope
 from tracker.ingest import ingest_file
 from tracker.models import AuditEvent, Evidence, Progress, Report, Task, Township, User
-from tracker.web import review
 from tracker.web.app import create_app
 
 PUBLIC, ANY, COUNTY, ADMIN_ONLY, TOWNSHIP = "public", "any", "county", "admin", "township"
@@ -78,7 +77,7 @@ class Target:
             return s.get(Task, self.task_id).version
 
     def token(self) -> str:
-        return review.stage(filename="xili-2023.txt", data=REPORTS[0].read_bytes(), uploaded_by=ADMIN).token
+        return uploads.stage(filename="xili-2023.txt", data=REPORTS[0].read_bytes(), uploaded_by=ADMIN).token
 
 
 def _pdf(t):
@@ -103,7 +102,7 @@ def _channel(t: Target) -> dict:
 
 
 def _review_form(token: str) -> dict:
-    items = review.load(token).extraction.items
+    items = uploads.load(token).extraction.items
     return {"kind": [it.kind for it in items], "title": [it.title for it in items], "action": "apply"}
 
 
@@ -402,7 +401,7 @@ def _fingerprint(engine) -> tuple:
                     ).order_by(User.id)
                 ).all()
             ),
-            len(review.list_pending()),
+            len(uploads.list_pending()),
         )
 
 

@@ -25,13 +25,12 @@ from tests.conftest import PG_ADMIN_URL
 from tests.processes import RECTIFY, clean_env, serving, tail
 from tests.test_lifecycle import PDF, add_tasks, add_user
 from tests.web_helpers import MINIMAL_PDF, PASSWORD, csrf_from, web_env
-from tracker import config, evidence, lifecycle, users
+from tracker import config, evidence, lifecycle, uploads, users
 from tracker.config import get_settings
 from tracker.db import get_engine, session_scope
 from tracker.errors import NotFound
 from tracker.ingest import IngestError, ingest_file
 from tracker.models import Evidence, EvidenceBlob, PendingUpload, Report, Task, Township
-from tracker.web import review
 from tracker.web.app import secret_key
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -134,14 +133,14 @@ def _statements(engine):
 
 def test_pending_uploads_live_in_the_database_and_the_list_reads_small_columns(engine, county_user):
     data = (SAMPLES / "鹤鸣镇-2024.txt").read_bytes()
-    staged = review.stage(filename="鹤鸣镇-2024.txt", data=data, actor=county_user)
+    staged = uploads.stage(filename="鹤鸣镇-2024.txt", data=data, actor=county_user)
     assert not (get_settings().data_dir / "uploads").exists()
     with Session(engine) as s:
         row = s.get(PendingUpload, staged.token)
         assert row.sha256 == hashlib.sha256(data).hexdigest() and row.uploaded_by == "县审核员"
         assert row.extraction["text"] == staged.extraction.text and row.item_count == len(staged.extraction.items)
     with _statements(get_engine()) as seen:
-        [line] = review.list_pending(actor=county_user)
+        [line] = uploads.list_pending(actor=county_user)
     listing = [sql for sql in seen if "FROM pendingupload" in sql]
     assert listing and all("extraction" not in sql for sql in listing)
     assert (line.token, line.source_name, line.unit, line.report_year, line.item_count) == (
@@ -152,8 +151,8 @@ def test_pending_uploads_live_in_the_database_and_the_list_reads_small_columns(e
         len(staged.extraction.items),
     )
     # the reviewer's edits are kept; the list follows them
-    pending = review.load(staged.token, actor=county_user)
-    pending.extraction = review.apply_edits(
+    pending = uploads.load(staged.token, actor=county_user)
+    pending.extraction = uploads.apply_edits(
         pending.extraction,
         kinds=[it.kind for it in pending.extraction.items],
         titles=[it.title for it in pending.extraction.items],
@@ -162,26 +161,26 @@ def test_pending_uploads_live_in_the_database_and_the_list_reads_small_columns(e
         unit=None,
         report_year=None,
     )
-    review.save(pending)
-    assert review.list_pending(actor=county_user)[0].item_count == len(staged.extraction.items) - 1
-    assert len(review.load(staged.token, actor=county_user).extraction.items) == len(staged.extraction.items) - 1
+    uploads.save(pending)
+    assert uploads.list_pending(actor=county_user)[0].item_count == len(staged.extraction.items) - 1
+    assert len(uploads.load(staged.token, actor=county_user).extraction.items) == len(staged.extraction.items) - 1
 
 
 def test_confirm_is_one_transaction_with_the_import(engine, county_user):
     path = SAMPLES / "鹤鸣镇-2023.txt"
     assert ingest_file(engine=engine, path=path, actor="测试").ok
     changed = path.read_bytes() + b"\n"  # another file for the same township and year
-    staged = review.stage(filename=path.name, data=changed, actor=county_user)
+    staged = uploads.stage(filename=path.name, data=changed, actor=county_user)
     with Session(engine) as s:
         reports = s.execute(select(func.count()).select_from(Report)).scalar_one()
     with pytest.raises(IngestError, match="内容不同"):  # refused without replace: the upload keeps waiting
-        review.confirm(staged, actor=county_user)
-    assert [p.token for p in review.list_pending(actor=county_user)] == [staged.token]
-    result = review.confirm(staged, actor=county_user, replace=True)
+        uploads.confirm(staged, actor=county_user)
+    assert [p.token for p in uploads.list_pending(actor=county_user)] == [staged.token]
+    result = uploads.confirm(staged, actor=county_user, replace=True)
     assert result.outcome == "replaced", result.message
-    assert review.list_pending(actor=county_user) == []
+    assert uploads.list_pending(actor=county_user) == []
     with pytest.raises(NotFound):  # a second confirmation (another process, a second click) imports nothing
-        review.confirm(staged, actor=county_user, replace=True)
+        uploads.confirm(staged, actor=county_user, replace=True)
     with Session(engine) as s:
         assert s.execute(select(func.count()).select_from(Report)).scalar_one() == reports
         assert (

@@ -9,11 +9,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from tests.web_helpers import ADMIN, REPORTS, csrf_from, login, seed, web_env
+from tracker import uploads
 from tracker.db import session_scope
 from tracker.extraction import extract_text, read_document
 from tracker.models import Item, PendingUpload, Report, Task
-from tracker.web import review
 from tracker.web.app import create_app
+from tracker.web.highlight import highlight
 
 XILI = REPORTS[0]
 
@@ -41,7 +42,7 @@ def _upload(client, *files):
 
 def test_highlight_marks_each_span_in_place_and_anchors_it():
     text = "甲乙丙丁戊己庚辛"
-    html = str(review.highlight(text, [(0, "shortcoming", 1, 3), (1, "plan", 5, 7), (2, "cause", 2, 3)]))
+    html = str(highlight(text, [(0, "shortcoming", 1, 3), (1, "plan", 5, 7), (2, "cause", 2, 3)]))
     assert re.sub(r"<[^>]+>", "", html) == text  # nothing lost or added
     assert '<mark class="k-shortcoming" data-item="0" id="item-0">乙</mark>' in html
     assert '<mark class="k-cause" data-item="2" id="item-2">丙</mark>' in html  # the narrower span wins
@@ -104,7 +105,7 @@ def _review_xili(client, action: str) -> tuple[str, list, dict]:
     r = _upload(client, (XILI.name, XILI.read_bytes(), "text/plain"))
     token = r.headers["location"].rsplit("/", 1)[1]
     page = client.get(f"/reports/review/{token}").text
-    items = review.load(token).extraction.items
+    items = uploads.load(token).extraction.items
     kinds, titles = [it.kind for it in items], [it.title for it in items]
     return token, items, {"csrf_token": csrf_from(page), "kind": kinds, "title": titles, "action": action}
 
@@ -118,9 +119,9 @@ def test_apply_keeps_the_review_open_and_saves_edits(county):
     form["drop"] = [0]
     r = county.post(f"/reports/review/{token}", data=form, follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"] == f"/reports/review/{token}"
-    assert len(review.load(token).extraction.items) == len(items) - 1
+    assert len(uploads.load(token).extraction.items) == len(items) - 1
     # the same content is already in the ledger: confirming says so and adds nothing
-    kept = review.load(token).extraction.items
+    kept = uploads.load(token).extraction.items
     r = county.post(
         f"/reports/review/{token}",
         data=form
@@ -130,23 +131,23 @@ def test_apply_keeps_the_review_open_and_saves_edits(county):
 
 
 def test_unreadable_upload_is_refused_by_name_and_nothing_waits(county):
-    before = len(review.list_pending())
+    before = len(uploads.list_pending())
     r = _upload(county, ("报告.pdf", b"%PDF-1.4 not a report", "application/pdf"))
     assert r.status_code == 422 and "文件 报告.pdf 已损坏或不完整" in r.text
     r = _upload(county, ("报告.rtf", b"{\\rtf1 report}", "application/rtf"))
     assert r.status_code == 422 and "文件 报告.rtf 的格式（.rtf）不受支持" in r.text
-    assert len(review.list_pending()) == before
+    assert len(uploads.list_pending()) == before
 
 
 def test_many_uploads_wait_in_a_list(county):
-    before = len(review.list_pending())
+    before = len(uploads.list_pending())
     r = _upload(
         county,
         (XILI.name, XILI.read_bytes(), "text/plain"),
         ("xidagou-2024.txt", (XILI.parent / "xidagou-2024.txt").read_bytes(), "text/plain"),
     )
     assert r.status_code == 200 and "已上传 2 份报告" in r.text
-    assert len(review.list_pending()) == before + 2
+    assert len(uploads.list_pending()) == before + 2
     assert r.text.count('href="/reports/review/') == before + 2
 
 
@@ -191,8 +192,8 @@ def test_upload_of_each_format_reviews_the_same_items_highlighted_in_its_text(co
     assert r.status_code == 303, r.text
     token = r.headers["location"].rsplit("/", 1)[1]
     page = county.get(f"/reports/review/{token}").text
-    assert token in {p.token for p in review.list_pending()}
-    ex = review.load(token).extraction
+    assert token in {p.token for p in uploads.list_pending()}
+    ex = uploads.load(token).extraction
     assert [(it.kind, it.title) for it in ex.items] == [(it.kind, it.title) for it in expected.items]
     for i, it in enumerate(ex.items):
         assert ex.text[it.start : it.end] == it.text

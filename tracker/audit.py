@@ -141,6 +141,25 @@ def record_export(session: Session, *, actor: User | str | None, entity: str, wh
 LOCAL_OPERATOR = "本机操作员"  # the `rectify users …` commands run without --as
 
 
+def login(session: Session, *, user: User, address: str | None) -> None:
+    record(session, actor=user.name, action="login", entity="user", entity_id=user.id, address=address)
+
+
+def login_failed(session: Session, *, name: str, reason: str, address: str | None) -> None:
+    """A refused login: the name as typed (it may not exist), the reason shown, the address."""
+    typed = clean_name(name)
+    user_id = session.execute(select(User.id).where(User.name == typed)).scalar() or 0
+    record(
+        session, actor=typed, action="login_failed", entity="user", entity_id=user_id, reason=reason, address=address
+    )
+
+
+def logout(session: Session, *, user_id: int, address: str | None) -> None:
+    user = session.get(User, user_id)
+    if user is not None:
+        record(session, actor=user.name, action="logout", entity="user", entity_id=user.id, address=address)
+
+
 def actor_name(actor: User | str | None) -> str:
     if actor is None:
         return LOCAL_OPERATOR

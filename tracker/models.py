@@ -470,7 +470,7 @@ class LoginAttempt(SQLModel, table=True):
 
 
 class PendingUpload(SQLModel, table=True):
-    """An uploaded report waiting for review (tracker/web/review.py): the extraction with its document text,
+    """An uploaded report waiting for review (tracker/uploads.py): the extraction with its document text,
     edited in place until the county confirms (the row goes with the import, in one transaction) or discards
     it. The list on /reports reads only the small columns beside `extraction`."""
 

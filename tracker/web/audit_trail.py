@@ -22,31 +22,13 @@ async def remember_client(request: Request) -> None:
 
 
 def login_succeeded(session: Session, request: Request, user: User) -> None:
-    audit.record(
-        session, actor=user.name, action="login", entity="user", entity_id=user.id, address=client_host(request)
-    )
+    audit.login(session, user=user, address=client_host(request))
 
 
 def login_failed(session: Session, request: Request, name: str, reason: str) -> None:
-    """A refused login: the name as typed (it may not exist), the reason shown, the address."""
-    from sqlalchemy import select
-
-    typed = audit.clean_name(name)
-    user_id = session.execute(select(User.id).where(User.name == typed)).scalar() or 0
-    audit.record(
-        session,
-        actor=typed,
-        action="login_failed",
-        entity="user",
-        entity_id=user_id,
-        reason=reason,
-        address=client_host(request),
-    )
+    audit.login_failed(session, name=name, reason=reason, address=client_host(request))
 
 
 def logged_out(session: Session, request: Request, user_id: object) -> None:
-    user = session.get(User, user_id) if isinstance(user_id, int) else None
-    if user is not None:
-        audit.record(
-            session, actor=user.name, action="logout", entity="user", entity_id=user.id, address=client_host(request)
-        )
+    if isinstance(user_id, int):
+        audit.logout(session, user_id=user_id, address=client_host(request))

@@ -1,6 +1,6 @@
 """Reports: upload (one or many) → review with highlights → confirm import; imported reports' text.
 
-Who may do what is checked by tracker.reports and tracker.web.review (county users review and import).
+Who may do what is checked by tracker.reports and tracker.uploads (county users review and import).
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse
 
+from tracker import uploads
 from tracker.errors import ValidationFailed
 from tracker.extraction import ExtractionError
 from tracker.extraction.decode import MAX_BYTES as MAX_REPORT_BYTES
@@ -19,9 +20,9 @@ from tracker.ingest import OUTCOME_LABELS, IngestError
 from tracker.models import User
 from tracker.reports import report_view, visible_reports
 from tracker.users import require_county
-from tracker.web import review
 from tracker.web.deps import CurrentUser, SessionDep
 from tracker.web.forms import Id, optional_int
+from tracker.web.highlight import highlight
 from tracker.web.templating import flash, render
 
 router = APIRouter(prefix="/reports", include_in_schema=False)
@@ -34,7 +35,7 @@ def _list_page(request: Request, session, user: User, *, status_code: int = 200,
         user=user,
         status_code=status_code,
         reports=visible_reports(session, actor=user),
-        pending=review.list_pending(actor=user, session=session),
+        pending=uploads.list_pending(actor=user, session=session),
         failures=failures,
         report_accept=",".join(REPORT_SUFFIXES),
     )
@@ -56,7 +57,7 @@ def upload(request: Request, session: SessionDep, user: CurrentUser, files: Anno
         try:
             if len(data) > MAX_REPORT_BYTES:
                 raise ExtractionError(f"文件 {f.filename} 超过 20 MB 的上限，不像是一份年度报告")
-            staged.append(review.stage(filename=f.filename, data=data, actor=user, session=session))
+            staged.append(uploads.stage(filename=f.filename, data=data, actor=user, session=session))
         except ExtractionError as exc:
             failures.append(str(exc))
     if not staged and not failures:
@@ -71,7 +72,7 @@ def upload(request: Request, session: SessionDep, user: CurrentUser, files: Anno
 def _review_page(
     request: Request,
     user: User,
-    pending: review.Pending,
+    pending: uploads.Pending,
     *,
     error: str | None = None,
     status_code: int = 200,
@@ -91,15 +92,15 @@ def _review_page(
         p=pending,
         ex=ex,
         error=error,
-        doc=review.highlight(ex.text, spans),
-        kinds=review.KINDS,
+        doc=highlight(ex.text, spans),
+        kinds=uploads.KINDS,
         form=form,
     )
 
 
 @router.get("/review/{token}")
 def review_page(request: Request, session: SessionDep, user: CurrentUser, token: str):
-    return _review_page(request, user, review.load(token, actor=user, session=session))
+    return _review_page(request, user, uploads.load(token, actor=user, session=session))
 
 
 @router.post("/review/{token}")
@@ -117,7 +118,7 @@ def review_submit(
     replace: Annotated[bool, Form()] = False,
     action: Annotated[str, Form()] = "apply",
 ):
-    pending = review.load(token, actor=user, session=session)
+    pending = uploads.load(token, actor=user, session=session)
     typed = {
         "unit": unit,
         "report_year": report_year,
@@ -128,7 +129,7 @@ def review_submit(
         "merge": set(merge),
     }
     try:
-        pending.extraction = review.apply_edits(
+        pending.extraction = uploads.apply_edits(
             pending.extraction,
             kinds=kind,
             titles=title,
@@ -139,12 +140,12 @@ def review_submit(
         )
     except ValidationFailed as exc:  # shown on the form, with what was typed
         return _review_page(request, user, pending, error=exc.message, status_code=exc.status_code, form=typed)
-    review.save(pending, session=session)
+    uploads.save(pending, session=session)
     if action != "confirm":
         flash(request, "修改已应用，请核对高亮后确认导入")
         return RedirectResponse(f"/reports/review/{token}", status_code=303)
     try:  # in the request's transaction: the upload leaves the list with the import, or stays
-        result = review.confirm(pending, actor=user, replace=replace, session=session)
+        result = uploads.confirm(pending, actor=user, replace=replace, session=session)
     except IngestError as exc:  # the edits are applied: only the options need keeping
         return _review_page(
             request,
@@ -174,7 +175,7 @@ def review_submit(
 
 @router.post("/review/{token}/discard")
 def review_discard(request: Request, session: SessionDep, user: CurrentUser, token: str):
-    pending = review.discard(token, actor=user, session=session)
+    pending = uploads.discard(token, actor=user, session=session)
     flash(request, f"已放弃上传的 {pending.extraction.source_name}")
     return RedirectResponse("/reports", status_code=303)
 
@@ -191,5 +192,5 @@ def report_page(request: Request, session: SessionDep, user: CurrentUser, report
         items=view.items,
         task_of=view.task_of,
         township=view.township,
-        doc=review.highlight(view.report.text, spans),
+        doc=highlight(view.report.text, spans),
     )
