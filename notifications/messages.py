@@ -83,6 +83,24 @@ def _task_context(task: Task, as_of: date, settings: NotifySettings) -> dict:
     }
 
 
+LISTED_KINDS = (MessageKind.due_soon.value, MessageKind.overdue.value, MessageKind.stale.value)
+
+
+def build_list(rows: list[Row], *, settings: NotifySettings, templates_dir: Path) -> Message:
+    """Task reminders of one kind for one township as one group-robot message (markdown): a numbered list
+    with each task's deadline or idle days, owner and link."""
+    first = rows[0].outbox
+    context = {
+        "kind": first.kind,
+        "township": one_line(rows[0].township.name) if rows[0].township else "全县",
+        "url": f"{settings.base_url}/tasks",
+        "tasks": [_task_context(r.task, r.outbox.as_of, settings) for r in rows],
+    }
+    subject, body = render("list", context, markdown=True, templates_dir=templates_dir)
+    data = {"kind": first.kind, "township": context["township"], "tasks": [r.task.id for r in rows]}
+    return Message(key=first.dedupe_key, subject=subject, body=body, data=data)
+
+
 def build(row: Row, *, markdown: bool, settings: NotifySettings, templates_dir: Path) -> Message:
     ob = row.outbox
     context = {

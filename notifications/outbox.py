@@ -37,7 +37,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
 
 from notifications.channels import MARKDOWN_KINDS, DeliveryError, Message, Target, send, short
-from notifications.messages import Row, build
+from notifications.messages import LISTED_KINDS, Row, build, build_list
 from notifications.models import Channel, ChannelKind, Outbox, OutboxPublic, OutboxStatus
 from notifications.recipients import REMOVED_ERROR
 from notifications.targets import check_target
@@ -54,6 +54,7 @@ log = logging.getLogger("rectify.delivery")
 BATCH = 500
 SEND_SPAN = 3  # timeouts one send may take (connect, write, read): a run stops this long before its claims lapse
 ROBOT_WINDOW_SECONDS = 60.0  # robots' limits are per minute
+LIST_MAX = 10  # task reminders in one robot message (WeCom takes 4096 bytes of markdown; ten lines fit)
 _robot_windows: dict[tuple[int, float], SlidingWindow] = {}  # per (limit, window); keyed by robot URL inside
 REMINDER_COLUMNS = (
     "dedupe_key",
@@ -248,37 +249,42 @@ def _deliver_channel(
         except ValidationFailed as exc:
             return _give_up(conn, rows, token, f"{exc.message}（请删除该渠道，改正后重新添加，再重发）", now)
         target = Target(channel.kind, channel.target, channel.secret)
-        for i, row in enumerate(rows):
+        units = _units(rows, channel.kind)
+        for n, unit in enumerate(units):
             if time.monotonic() > stop_at:  # a slow channel: the rest waits for the next run, unclaimed
-                result.released += _release(conn, rows[i:], token)
+                result.released += _release(conn, _rows_of(units[n:]), token)
                 break
             try:
-                message = build(
-                    row, markdown=channel.kind in MARKDOWN_KINDS, settings=settings, templates_dir=templates_dir
+                message = (
+                    build_list(unit, settings=settings, templates_dir=templates_dir)
+                    if len(unit) > 1
+                    else build(
+                        unit[0], markdown=channel.kind in MARKDOWN_KINDS, settings=settings, templates_dir=templates_dir
+                    )
                 )
             except Exception as exc:  # a broken (overridden) template fails this message, not the channel
                 result.add(
-                    _fail(conn, [row], token, f"消息模板出错：{type(exc).__name__}: {short(exc, 300)}", now, settings)
+                    _fail(conn, unit, token, f"消息模板出错：{type(exc).__name__}: {short(exc, 300)}", now, settings)
                 )
                 continue
             if channel.kind in MARKDOWN_KINDS and not _robot_slot(channel.target, settings, stop_at):
-                result.released += _release(conn, rows[i:], token)
+                result.released += _release(conn, _rows_of(units[n:]), token)
                 break
             try:
                 send(target, message, client=client, settings=settings)
             except DeliveryError as exc:
-                result.add(_fail(conn, [row], token, str(exc), now, settings))
+                result.add(_fail(conn, unit, token, str(exc), now, settings))
                 if exc.channel_down:  # the rest waits with this one, their attempts unspent
-                    later = now + retry_delay(settings, row.outbox.attempts + 1)
-                    result.add(_defer(conn, rows[i + 1 :], token, str(exc), later))
+                    later = now + retry_delay(settings, unit[0].outbox.attempts + 1)
+                    result.add(_defer(conn, _rows_of(units[n + 1 :]), token, str(exc), later))
                     break
                 continue
             except Exception as exc:  # cannot be sent at all (whatever it is, it would fail the same way again)
-                log.exception("outbox %s could not be sent", row.outbox.id)
-                result.add(_give_up(conn, [row], token, f"消息无法发送（{type(exc).__name__}：{short(exc)}）", now))
+                log.exception("outbox %s could not be sent", ",".join(str(r.outbox.id) for r in unit))
+                result.add(_give_up(conn, unit, token, f"消息无法发送（{type(exc).__name__}：{short(exc)}）", now))
                 continue
-            _mark_sent(conn, row.outbox.id, token)
-            result.sent += 1
+            _mark_sent(conn, [r.outbox.id for r in unit], token)
+            result.sent += len(unit)
     return result
 
 
@@ -310,10 +316,34 @@ MARK_SENT = (
 )
 
 
-def _mark_sent(conn: Connection, outbox_id: int, token: str) -> None:
-    """Right after the channel accepted, in its own transaction."""
-    conn.execute(MARK_SENT, {"oid": outbox_id, "token": token, "at": utcnow()})
+def _mark_sent(conn: Connection, outbox_ids: list[int], token: str) -> None:
+    """Right after the channel accepted (one message: one row, or a robot's list), in its own transaction."""
+    at = utcnow()
+    conn.execute(MARK_SENT, [{"oid": oid, "token": token, "at": at} for oid in outbox_ids])
     conn.commit()
+
+
+def _units(rows: list[Row], channel_kind: str) -> list[list[Row]]:
+    """The channel's rows as messages: one each, except on a group robot, where the task reminders of one
+    kind for one township go as one list of up to LIST_MAX (a morning's reminders are a post or two in
+    the group, not one per task), placed where the first of them was."""
+    units: list[list[Row]] = []
+    open_lists: dict[tuple, list[Row]] = {}
+    for row in rows:
+        if channel_kind not in MARKDOWN_KINDS or row.task is None or row.outbox.kind not in LISTED_KINDS:
+            units.append([row])
+            continue
+        key = (row.outbox.kind, row.outbox.township_id)
+        unit = open_lists.get(key)
+        if unit is None or len(unit) >= LIST_MAX:
+            unit = open_lists[key] = []
+            units.append(unit)
+        unit.append(row)
+    return units
+
+
+def _rows_of(units: list[list[Row]]) -> list[Row]:
+    return [row for unit in units for row in unit]
 
 
 def _release(conn: Connection, rows: list[Row], token: str) -> int:

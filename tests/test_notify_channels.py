@@ -268,56 +268,73 @@ def test_failure_is_recorded_and_other_channels_still_deliver(engine, recorder, 
     assert broken.next_attempt_at > datetime.now(UTC) + timedelta(seconds=50)  # backoff 60 s
 
 
-def test_messages_to_one_robot_are_paced_to_its_minute(engine, recorder, monkeypatch):
-    from notifications import outbox
+def _robot_with_tasks_due(engine, n: int, kind: str, url: str) -> None:
+    """`n` tasks of 西里镇 due in 7 days, a `kind` robot for it at `url`, their reminders queued."""
     from notifications.reminders import enqueue_reminders
 
-    monkeypatch.setattr(outbox, "ROBOT_WINDOW_SECONDS", 1.5)  # the robot's minute, shortened
-    recorder.robot_limit = (3, 1.0)  # the robot refuses a 4th message within 1 s (0.5 s for delays on the way)
     with session_scope(engine) as s:
-        for i in range(7):
-            add_task(s, title=f"整改事项{i}", deadline=date(2024, 6, 30), last_progress_at=RECENT)
-        add_channel(s, kind="wecom", target=recorder.url("/robot"))
+        for i in range(n):
+            add_task(s, title=f"整改事项{i:02d}", deadline=date(2024, 6, 30), last_progress_at=RECENT)
+        add_channel(s, kind=kind, target=url)
     enqueue_reminders(engine=engine, as_of=AS_OF)
-    result = deliver(engine=engine, settings=notify_settings(robot_per_minute=3))
-    assert result.as_dict() == {"sent": 7, "retrying": 0, "failed": 0}
-    assert len(recorder.requests) == len(recorder.accepted) == 7  # never "too fast"
-    times = [r.at for r in recorder.requests]
-    assert all(later - earlier >= 1.0 for earlier, later in zip(times, times[3:]))
+
+
+def test_a_robot_gets_a_township_s_reminders_of_one_kind_as_one_list(engine, recorder):
+    _robot_with_tasks_due(engine, 3, "wecom", recorder.url("/robot"))
+    result = deliver(engine=engine, settings=notify_settings(base_url="http://rectify.local"))
+    assert result.as_dict() == {"sent": 3, "retrying": 0, "failed": 0}
+    [req] = recorder.requests
+    ids = sorted(o.task_id for o in outbox_rows(engine))
+    lines = [
+        f"{n}. **整改事项{n - 1:02d}**：还有 7 天到期（2024年6月30日，黄灯），责任：司法所 张三 "
+        f"[查看](http://rectify.local/tasks/{tid})"
+        for n, tid in enumerate(ids, 1)
+    ]
+    assert req.json() == {
+        "msgtype": "markdown",
+        "markdown": {
+            "content": "### 【整改到期提醒】西里镇：3 项整改事项即将到期\n\n"
+            + "\n".join(lines)
+            + "\n\n请抓紧推进整改，并在系统中填报进展、上传佐证材料。[全部任务](http://rectify.local/tasks)"
+        },
+    }
     assert {o.status for o in outbox_rows(engine)} == {"sent"}
 
 
-def test_a_robot_minute_that_outlasts_the_run_leaves_the_rest_queued(engine, recorder):
-    from notifications.reminders import enqueue_reminders
+def test_messages_to_one_robot_are_paced_to_its_minute(engine, recorder, monkeypatch):
+    from notifications import outbox
 
-    with session_scope(engine) as s:
-        for i in range(5):
-            add_task(s, title=f"整改事项{i}", deadline=date(2024, 6, 30), last_progress_at=RECENT)
-        add_channel(s, kind="dingtalk", target=recorder.url("/robot"))
-    enqueue_reminders(engine=engine, as_of=AS_OF)
+    monkeypatch.setattr(outbox, "ROBOT_WINDOW_SECONDS", 1.5)  # the robot's minute, shortened
+    recorder.robot_limit = (3, 1.0)  # the robot refuses a 4th message within 1 s (0.5 s for delays on the way)
+    _robot_with_tasks_due(engine, 35, "wecom", recorder.url("/robot"))  # lists of 10, 10, 10 and 5
+    result = deliver(engine=engine, settings=notify_settings(robot_per_minute=3))
+    assert result.as_dict() == {"sent": 35, "retrying": 0, "failed": 0}
+    assert len(recorder.requests) == len(recorder.accepted) == 4  # never "too fast"
+    assert recorder.requests[3].at - recorder.requests[0].at >= 1.0
+    assert [r.json()["markdown"]["content"].count("[查看]") for r in recorder.requests] == [10, 10, 10, 5]
+
+
+def test_a_robot_minute_that_outlasts_the_run_leaves_the_rest_queued(engine, recorder):
+    _robot_with_tasks_due(engine, 35, "dingtalk", recorder.url("/robot"))
     started = time.monotonic()
-    # 3 a minute: the 4th would wait about 60 s, past this run's stop (a 30 s claim)
+    # 3 a minute: the 4th message would wait about 60 s, past this run's stop (a 30 s claim)
     result = deliver(engine=engine, settings=notify_settings(robot_per_minute=3, claim_seconds=30))
     assert time.monotonic() - started < 10
-    assert (result.sent, result.retrying, result.failed, result.released) == (3, 0, 0, 2)
+    assert (result.sent, result.retrying, result.failed, result.released) == (30, 0, 0, 5)
     rows = outbox_rows(engine)
-    assert [o.status for o in rows] == ["sent"] * 3 + ["pending"] * 2
-    assert all(o.attempts == 0 and o.claim is None and o.last_error is None for o in rows[3:])
+    assert [o.status for o in rows] == ["sent"] * 30 + ["pending"] * 5
+    assert all(o.attempts == 0 and o.claim is None and o.last_error is None for o in rows[30:])
 
 
 def test_a_robot_answering_too_fast_holds_its_other_messages_unspent(engine, recorder):
-    from notifications.reminders import enqueue_reminders
-
-    recorder.robot_limit = (3, 60.0)
-    with session_scope(engine) as s:
-        for i in range(6):
-            add_task(s, title=f"整改事项{i}", deadline=date(2024, 6, 30), last_progress_at=RECENT)
-        add_channel(s, kind="wecom", target=recorder.url("/robot"))
-    enqueue_reminders(engine=engine, as_of=AS_OF)
+    recorder.robot_limit = (2, 60.0)
+    _robot_with_tasks_due(engine, 35, "wecom", recorder.url("/robot"))
     result = deliver(engine=engine, settings=notify_settings(robot_per_minute=0))  # not paced
-    assert (result.sent, result.retrying, result.failed) == (3, 3, 0)  # the one tried and the two held
+    assert (result.sent, result.retrying, result.failed) == (20, 15, 0)  # the list tried and the one held
     rows = outbox_rows(engine)
-    assert [o.status for o in rows] == ["sent"] * 3 + ["pending"] * 3
-    assert rows[3].attempts == 1 and rows[3].last_error == "企业微信机器人返回错误 45009：api freq out of limit"
-    assert [o.attempts for o in rows[4:]] == [0, 0]  # held with it, their attempts unspent
-    assert all(o.next_attempt_at > datetime.now(UTC) + timedelta(seconds=50) for o in rows[3:])
+    assert [o.status for o in rows] == ["sent"] * 20 + ["pending"] * 15
+    assert {(o.attempts, o.last_error) for o in rows[20:30]} == {
+        (1, "企业微信机器人返回错误 45009：api freq out of limit")
+    }
+    assert {o.attempts for o in rows[30:]} == {0}  # held with it, their attempts unspent
+    assert all(o.next_attempt_at > datetime.now(UTC) + timedelta(seconds=50) for o in rows[20:])
