@@ -267,6 +267,11 @@ def test_scheduled_check_progress_runs_by_itself_on_a_worker(databases, prefect_
             deployments["daily"]["storage_document_id"],
         ) == (None, [], None)
         assert deployments["on-demand"]["schedules"] == []
+        # one outbox run at a time, a run colliding with one still sending is skipped; the others unlimited
+        outbox = deployments["outbox"]
+        assert outbox["global_concurrency_limit"]["limit"] == 1
+        assert outbox["concurrency_options"]["collision_strategy"] == "CANCEL_NEW"
+        assert deployments["daily"]["global_concurrency_limit"] is None
 
         deployed_at, created = datetime.now(UTC), []
         for name, cron in DEFAULT_CRONS.items():

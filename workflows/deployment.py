@@ -21,6 +21,7 @@ from __future__ import annotations
 from prefect import deploy as prefect_deploy
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.actions import WorkPoolCreate
+from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
 from prefect.deployments.runner import EntrypointType, RunnerDeployment
 from prefect.exceptions import ObjectNotFound
 from prefect.schedules import Cron, Interval
@@ -29,6 +30,9 @@ from tracker.config import NotifySettings, get_settings
 from workflows.flows import check_progress, ingest_reports, send_notifications, weekly_digest, year_end_summary
 
 TZ_NAME = "Asia/Shanghai"
+# One outbox run at a time, however many workers: robots are paced per process (notifications/outbox.py),
+# and a run that finds the previous one still sending is skipped (the next comes minutes later).
+ONE_DELIVERER = ConcurrencyLimitConfig(limit=1, collision_strategy=ConcurrencyLimitStrategy.CANCEL_NEW)
 
 
 def deployments(ns: NotifySettings) -> list[tuple[RunnerDeployment, str]]:
@@ -52,6 +56,7 @@ def deployments(ns: NotifySettings) -> list[tuple[RunnerDeployment, str]]:
                 schedules=[schedule] if schedule else None,
                 entrypoint_type=EntrypointType.MODULE_PATH,
                 tags=["rectify"],
+                concurrency_limit=ONE_DELIVERER if flow is send_notifications else None,
             ),
             shown,
         )
