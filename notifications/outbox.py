@@ -15,7 +15,9 @@ What goes wrong is the row's, never the run's:
 Group robots take at most `robot_per_minute` messages a minute each (WeCom and DingTalk: 20); a
 channel's messages to one robot are paced to that, waiting in the channel's thread, and what would
 wait past the batch's stop goes back to the queue for the next run (a robot that still answers "too
-fast", say because two installations share it, is handled as a channel down).
+fast", say because two installations share it, is handled as a channel down). A robot gets a
+township's task reminders of one kind as one list (`_units`); its rows are marked sent together, and
+a refusal spends an attempt on each.
 The only window for a repeat is a crash between the channel's acceptance and the mark: receivers
 get the dedupe key (Message-ID, X-Rectify-Delivery) to drop such a repeat.
 """
