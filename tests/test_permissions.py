@@ -265,6 +265,50 @@ def route_keys(app) -> set[tuple[str, str]]:
     return keys
 
 
+def _first_task(s, report_id: int) -> int:
+    return s.execute(select(Task.id).where(Task.report_id == report_id).order_by(Task.id)).scalars().first()
+
+
+def _target(s, engine, township, task_id, report_id, user_id, *, actor, county=None) -> Target:
+    """The township's Target: three webhook channels and a failed outbox row for its started task."""
+    channels = tuple(
+        recipients.add_channel(
+            s,
+            township=township,
+            kind="webhook",
+            actor=actor,
+            county=county,
+            target=f"http://127.0.0.1:9/{township}/{n}",
+        ).id
+        for n in range(3)
+    )
+    s.flush()
+    row = dict(
+        dedupe_key=f"perm:{township}",
+        channel_id=channels[0],
+        kind="overdue",
+        township_id=s.get(Task, task_id).township_id,
+        task_id=task_id,
+        as_of=date(2024, 6, 1),
+        status="failed",
+        attempts=5,
+        next_attempt_at=datetime.now(UTC),
+        created_at=datetime.now(UTC),
+    )
+    enqueue_rows(s.connection(), [row])
+    return Target(
+        engine,
+        township,
+        task_id,
+        report_id,
+        s.execute(select(Evidence.id).where(Evidence.task_id == task_id)).scalar_one(),
+        user_id,
+        list(s.execute(select(Task.title).where(Task.report_id == report_id)).scalars()),
+        channels,
+        s.execute(select(Outbox.id).where(Outbox.task_id == task_id)).scalar_one(),
+    )
+
+
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
     """Two townships, each with a task in progress that has evidence, and a spare user to manage."""
@@ -274,51 +318,12 @@ def world(tmp_path_factory):
         with session_scope(engine) as s:
             admin = users.get_user(s, name=ADMIN)
             for township, result in seeded.items():
-                task_id = (
-                    s.execute(select(Task.id).where(Task.report_id == result.report_id).order_by(Task.id))
-                    .scalars()
-                    .first()
-                )
+                task_id = _first_task(s, result.report_id)
                 start_task(s, assigner=admin, poster=users.get_user(s, name=township), task_id=task_id)
                 spare = users.create_user(
                     s, name=f"{township}备用", role="township", password=PASSWORD, township=township
                 )
-                titles = list(s.execute(select(Task.title).where(Task.report_id == result.report_id)).scalars())
-                channels = tuple(
-                    recipients.add_channel(
-                        s, township=township, kind="webhook", actor=ADMIN, target=f"http://127.0.0.1:9/{township}/{n}"
-                    ).id
-                    for n in range(3)
-                )
-                s.flush()
-                enqueue_rows(
-                    s.connection(),
-                    [
-                        dict(
-                            dedupe_key=f"perm:{township}",
-                            channel_id=channels[0],
-                            kind="overdue",
-                            township_id=s.get(Task, task_id).township_id,
-                            task_id=task_id,
-                            as_of=date(2024, 6, 1),
-                            status="failed",
-                            attempts=5,
-                            next_attempt_at=datetime.now(UTC),
-                            created_at=datetime.now(UTC),
-                        )
-                    ],
-                )
-                targets[township] = Target(
-                    engine,
-                    township,
-                    task_id,
-                    result.report_id,
-                    s.execute(select(Evidence.id).where(Evidence.task_id == task_id)).scalar_one(),
-                    spare.id,
-                    titles,
-                    channels,
-                    s.execute(select(Outbox.id).where(Outbox.task_id == task_id)).scalar_one(),
-                )
+                targets[township] = _target(s, engine, township, task_id, result.report_id, spare.id, actor=ADMIN)
             # another county: 乙县 with 西大沟镇, its own county admin, township user, channels and outbox row
             counties.add_county(s, name=FOREIGN_COUNTY)
         foreign = ingest_file(engine=engine, path=REPORTS_DIR / "xidagou-2024.txt", actor="测试", county=FOREIGN_COUNTY)
@@ -334,51 +339,10 @@ def world(tmp_path_factory):
             spare = users.create_user(
                 s, name=f"{FOREIGN}备用", role="township", password=PASSWORD, county=FOREIGN_COUNTY, township=FOREIGN
             )
-            task_id = (
-                s.execute(select(Task.id).where(Task.report_id == foreign.report_id).order_by(Task.id))
-                .scalars()
-                .first()
-            )
+            task_id = _first_task(s, foreign.report_id)
             start_task(s, assigner=boss, poster=clerk, task_id=task_id, owner_person="李四")
-            channels = tuple(
-                recipients.add_channel(
-                    s,
-                    township=FOREIGN,
-                    kind="webhook",
-                    actor="测试",
-                    county=FOREIGN_COUNTY,
-                    target=f"http://127.0.0.1:9/{FOREIGN}/{n}",
-                ).id
-                for n in range(3)
-            )
-            s.flush()
-            enqueue_rows(
-                s.connection(),
-                [
-                    dict(
-                        dedupe_key=f"perm:{FOREIGN}",
-                        channel_id=channels[0],
-                        kind="overdue",
-                        township_id=s.get(Task, task_id).township_id,
-                        task_id=task_id,
-                        as_of=date(2024, 6, 1),
-                        status="failed",
-                        attempts=5,
-                        next_attempt_at=datetime.now(UTC),
-                        created_at=datetime.now(UTC),
-                    )
-                ],
-            )
-            targets[FOREIGN] = Target(
-                engine,
-                FOREIGN,
-                task_id,
-                foreign.report_id,
-                s.execute(select(Evidence.id).where(Evidence.task_id == task_id)).scalar_one(),
-                spare.id,
-                list(s.execute(select(Task.title).where(Task.report_id == foreign.report_id)).scalars()),
-                channels,
-                s.execute(select(Outbox.id).where(Outbox.task_id == task_id)).scalar_one(),
+            targets[FOREIGN] = _target(
+                s, engine, FOREIGN, task_id, foreign.report_id, spare.id, actor="测试", county=FOREIGN_COUNTY
             )
         yield create_app(engine=engine), engine, targets
 
