@@ -43,7 +43,7 @@ BIN = Path(sys.executable).parent
 TZ = ZoneInfo("Asia/Shanghai")
 POOL = "rectify"
 DEFAULT_CRONS = {"daily": "0 8 * * *", "weekly": "30 8 * * mon", "yearly": "0 9 1 12 *"}
-SCHEDULE_WAIT = 150  # seconds for the first scheduled run to complete (next minute + worker poll + start)
+SCHEDULE_WAIT = 210  # seconds for the first scheduled run to complete (up to two minutes ahead + worker poll + start)
 SERVER_ERRORS = ("Traceback", "Can't evaluate bulk DML", " ERROR ", "| ERROR", "CRITICAL")
 QUIET = {
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
@@ -316,7 +316,9 @@ def test_scheduled_check_progress_runs_by_itself_on_a_worker(databases, prefect_
             )
 
         runs = _wait("minutely runs of daily without the old 08:00 runs", minutely, 90, lambda: _tail(server_log))
-        assert _when(runs[0]["expected_start_time"]) - redeployed_at <= timedelta(minutes=1)
+        # the next minute, or the one after when the redeploy ended within a moment of a minute's turn
+        # (the server schedules only runs still ahead when its scheduler loop comes round)
+        assert _when(runs[0]["expected_start_time"]) - redeployed_at <= timedelta(minutes=2)
         timings["redeploy_start_to_scheduled_runs_s"] = (
             min(_when(r["created"]) for r in runs) - redeploy_started
         ).total_seconds()
